@@ -1,0 +1,47 @@
+# cursorwindow — build, test, benchmark, fuzz and demo targets.
+# Every target works on a fresh machine with only Go installed (modules are
+# fetched through the Go module proxy).
+
+GO          ?= go
+PKGS        ?= ./...
+FUZZTIME    ?= 60s
+SHORTFUZZ   ?= 3s
+BENCHTIME   ?= 1s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test vet race fuzz fuzz-short bench lint demo clean
+
+all: build
+
+build:
+	$(GO) build $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+race:
+	$(GO) test -race -count=1 $(PKGS)
+
+# make test: vet, the race-enabled test suite (which also runs every fuzz
+# target's seed corpus) and a short coverage-guided run of every fuzz target.
+test: vet race fuzz-short
+
+fuzz-short:
+	FUZZTIME=$(SHORTFUZZ) ./scripts/fuzz.sh
+
+# make fuzz FUZZTIME=10m for longer runs.
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+lint:
+	$(GO) run $(STATICCHECK) $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+demo:
+	$(GO) run ./cmd/cwdemo
+
+clean:
+	$(GO) clean -testcache
