@@ -1,0 +1,81 @@
+package window
+
+import "strconv"
+
+// The layout of a window, documented byte by byte in docs/FORMAT.md. All
+// integers are little-endian; all offsets are relative to the start of the
+// region.
+//
+//	[0, HeaderSize)            header
+//	[HeaderSize, dataEnd)      heap: string and blob bytes, growing up
+//	[dataEnd, slotsStart)      free space
+//	[slotsStart, size)         field slots, growing down: row r, column c at
+//	                           size - (r+1)*rowSize + c*SlotSize
+const (
+	// Magic is the first four bytes of every window: "CWIN".
+	Magic uint32 = 'C' | 'W'<<8 | 'I'<<16 | 'N'<<24
+	// Version is the format version this package writes and reads.
+	Version uint16 = 1
+
+	// HeaderSize is the size of the fixed header in bytes.
+	HeaderSize = 64
+	// SlotSize is the size of one field slot in bytes.
+	SlotSize = 16
+
+	offMagic      = 0  // u32
+	offVersion    = 4  // u16
+	offFlags      = 6  // u16
+	offNumColumns = 8  // u32
+	offNumRows    = 12 // u32
+	offStartPos   = 16 // u64
+	offSize       = 24 // u64
+	offDataEnd    = 32 // u64
+	offChecksum   = 40 // u64, reserved for backings that need one; 0 here
+	// bytes 48..63 are reserved and written as zero.
+
+	// Within a slot.
+	offSlotValue = 0  // u64: int64, float64 bits, or heap offset
+	offSlotLen   = 8  // u32: byte length of a string or blob
+	offSlotType  = 12 // u8: FieldType
+	// bytes 13..15 of a slot are reserved and written as zero.
+
+	// align is the alignment of the region size and of the slot area.
+	align = SlotSize
+
+	// MaxColumns is the largest column count a window accepts.
+	MaxColumns = 1 << 16
+	// MaxFieldLen is the largest string or blob a field can hold.
+	MaxFieldLen = 1<<32 - 1
+)
+
+// FieldType is the type of the value stored in a field.
+type FieldType uint8
+
+// Field types. A zeroed slot reads as TypeNull.
+const (
+	TypeNull    FieldType = 0
+	TypeInt64   FieldType = 1
+	TypeFloat64 FieldType = 2
+	TypeString  FieldType = 3
+	TypeBlob    FieldType = 4
+)
+
+// String returns the type's name: NULL, INT64, FLOAT64, STRING or BLOB.
+func (t FieldType) String() string {
+	switch t {
+	case TypeNull:
+		return "NULL"
+	case TypeInt64:
+		return "INT64"
+	case TypeFloat64:
+		return "FLOAT64"
+	case TypeString:
+		return "STRING"
+	case TypeBlob:
+		return "BLOB"
+	}
+	return "FieldType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// alignUp rounds n up to a multiple of align.
+func alignUp(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }

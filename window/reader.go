@@ -1,0 +1,355 @@
+package window
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
+	"golang.org/x/sys/unix"
+)
+
+// Window reads a window in place: the consumer side. Every accessor checks
+// the row, the column and any heap range against the header values read
+// once when the window was opened, so a corrupt or hostile window yields
+// ErrCorrupt, never a panic or an out-of-bounds read.
+//
+// A Window may be read by several goroutines at once; Close must not run
+// concurrently with reads.
+type Window struct {
+	b        []byte // the whole region; nil after Close
+	mapping  []byte // the mapping to unmap on Close; nil for OpenBytes
+	id       FileID
+	ncols    uint64
+	nrows    uint64
+	rowSize  uint64
+	size     uint64
+	dataEnd  uint64
+	startPos int64
+	closed   bool
+}
+
+var _ io.Closer = (*Window)(nil)
+
+// FileID identifies the memory file behind a window: its device and inode.
+// A provider that recycles windows sends the same file again; a consumer
+// can recognise it and keep its mapping.
+type FileID struct {
+	Dev, Ino uint64
+}
+
+// Open maps the memfd f read-only and returns a reader over it. It refuses
+// (ErrNotSealed) a file that is not a memfd sealed with F_SEAL_SHRINK,
+// F_SEAL_GROW and F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, so that no process
+// can change the bytes or truncate them under the reader, and it checks
+// that the file's size is the size the header states.
+//
+// Open does not take ownership of f: the mapping outlives the descriptor,
+// and the caller may close f as soon as Open returns.
+func Open(f *os.File) (*Window, error) {
+	return openFile(f, false)
+}
+
+func openFile(f *os.File, populate bool) (*Window, error) {
+	if f == nil {
+		return nil, fmt.Errorf("%w: nil file", ErrNotSealed)
+	}
+	seals, err := shm.Seals(f)
+	if err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return nil, fmt.Errorf("%w: %s cannot be sealed", ErrNotSealed, f.Name())
+		}
+		return nil, err
+	}
+	const need = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW
+	if seals&need != need || seals&(unix.F_SEAL_WRITE|unix.F_SEAL_FUTURE_WRITE) == 0 {
+		return nil, fmt.Errorf("%w: seals %#x", ErrNotSealed, seals)
+	}
+	size, id, regular, err := shm.Stat(f)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !regular:
+		return nil, fmt.Errorf("%w: not a regular file", ErrNotSealed)
+	case size < HeaderSize || size > maxRegion:
+		return nil, corruptf("file size %d", size)
+	}
+	m, err := shm.MapShared(f, int(size), false, populate)
+	if err != nil {
+		return nil, err
+	}
+	w, err := OpenBytes(m)
+	if err != nil {
+		shm.Unmap(m)
+		return nil, err
+	}
+	w.mapping = m
+	w.id = FileID{Dev: id.Dev, Ino: id.Ino}
+	return w, nil
+}
+
+// OpenBytes returns a reader over a window held in b (an inline window,
+// copied through a socket, say). The reader does not copy b: b must not be
+// modified while the reader is in use.
+func OpenBytes(b []byte) (*Window, error) {
+	w := &Window{b: b}
+	if err := w.parse(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// parse validates the header and caches its values. Nothing read here is
+// read from the shared memory again.
+func (w *Window) parse() error {
+	b := w.b
+	if len(b) < HeaderSize {
+		return corruptf("%d bytes, shorter than the header", len(b))
+	}
+	if m := le.Uint32(b[offMagic:]); m != Magic {
+		return corruptf("bad magic %#x", m)
+	}
+	if v := le.Uint16(b[offVersion:]); v != Version {
+		return corruptf("unsupported version %d", v)
+	}
+	ncols := uint64(le.Uint32(b[offNumColumns:]))
+	nrows := uint64(le.Uint32(b[offNumRows:]))
+	start := le.Uint64(b[offStartPos:])
+	size := le.Uint64(b[offSize:])
+	dataEnd := le.Uint64(b[offDataEnd:])
+	switch {
+	case size != uint64(len(b)):
+		return corruptf("header size %d, region %d bytes", size, len(b))
+	case ncols == 0 || ncols > MaxColumns:
+		return corruptf("%d columns", ncols)
+	case dataEnd < HeaderSize || dataEnd > size:
+		return corruptf("data end %d outside [%d, %d]", dataEnd, HeaderSize, size)
+	case start > math.MaxInt64:
+		return corruptf("start position %d", start)
+	}
+	rowSize := ncols * SlotSize
+	if nrows > (size-dataEnd)/rowSize {
+		return corruptf("%d rows of %d bytes do not fit between %d and %d", nrows, rowSize, dataEnd, size)
+	}
+	w.ncols, w.nrows, w.rowSize = ncols, nrows, rowSize
+	w.size, w.dataEnd, w.startPos = size, dataEnd, int64(start)
+	return nil
+}
+
+// Close unmaps the window. Views returned by Bytes and StringView become
+// invalid. Close is idempotent; accessors called afterwards return
+// ErrClosed.
+func (w *Window) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	m := w.mapping
+	w.b, w.mapping = nil, nil
+	w.nrows, w.ncols = 0, 0
+	if m != nil {
+		return shm.Unmap(m)
+	}
+	return nil
+}
+
+// NumColumns returns the number of columns.
+func (w *Window) NumColumns() int { return int(w.ncols) }
+
+// NumRows returns the number of rows in this window.
+func (w *Window) NumRows() int { return int(w.nrows) }
+
+// StartPos returns the position of the window's first row in the whole
+// result.
+func (w *Window) StartPos() int64 { return w.startPos }
+
+// Size returns the size of the window's region in bytes.
+func (w *Window) Size() int { return int(w.size) }
+
+// FileID returns the identity of the memfd the window was opened from, or
+// the zero FileID for OpenBytes.
+func (w *Window) FileID() FileID { return w.id }
+
+func (w *Window) accessErr(row, col int) error {
+	if w.closed {
+		return ErrClosed
+	}
+	return fieldErr(row, col, ErrOutOfRange)
+}
+
+// field reads the slot of (row, col) once: its type, its value or heap
+// offset, and its length.
+func (w *Window) field(row, col int) (t FieldType, v uint64, n uint64, err error) {
+	if uint64(uint(row)) >= w.nrows || uint64(uint(col)) >= w.ncols {
+		return 0, 0, 0, w.accessErr(row, col)
+	}
+	off := w.size - uint64(row+1)*w.rowSize + uint64(col)*SlotSize
+	s := w.b[off : off+SlotSize : off+SlotSize]
+	v = le.Uint64(s[offSlotValue:])
+	ln := le.Uint64(s[offSlotLen:])
+	return FieldType(ln >> 32), v, ln & math.MaxUint32, nil
+}
+
+// heap returns the heap bytes a string or blob slot refers to.
+func (w *Window) heap(row, col int, off, n uint64) ([]byte, error) {
+	if n == 0 {
+		return w.b[:0:0], nil
+	}
+	if off < HeaderSize || off > w.dataEnd || n > w.dataEnd-off {
+		return nil, fieldErr(row, col, corruptf("heap range [%d, +%d) outside [%d, %d)", off, n, HeaderSize, w.dataEnd))
+	}
+	return w.b[off : off+n : off+n], nil
+}
+
+// Type returns the type of the field at (row, col).
+func (w *Window) Type(row, col int) (FieldType, error) {
+	t, _, _, err := w.field(row, col)
+	if err != nil {
+		return 0, err
+	}
+	if t > TypeBlob {
+		return 0, fieldErr(row, col, corruptf("field type %d", t))
+	}
+	return t, nil
+}
+
+// IsNull reports whether the field at (row, col) is NULL.
+func (w *Window) IsNull(row, col int) (bool, error) {
+	t, err := w.Type(row, col)
+	return t == TypeNull, err
+}
+
+// Int64 returns the field at (row, col) as an int64. As Android's
+// CursorWindow does, it converts: a FLOAT64 is truncated, a STRING is
+// parsed, NULL reads as 0. A BLOB is ErrType.
+func (w *Window) Int64(row, col int) (int64, error) {
+	t, v, n, err := w.field(row, col)
+	if err != nil {
+		return 0, err
+	}
+	if t == TypeInt64 {
+		return int64(v), nil
+	}
+	return w.int64Slow(row, col, t, v, n)
+}
+
+func (w *Window) int64Slow(row, col int, t FieldType, v, n uint64) (int64, error) {
+	switch t {
+	case TypeNull:
+		return 0, nil
+	case TypeFloat64:
+		return int64(math.Float64frombits(v)), nil
+	case TypeString:
+		b, err := w.heap(row, col, v, n)
+		if err != nil {
+			return 0, err
+		}
+		s := shm.String(b)
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, fieldErr(row, col, fmt.Errorf("%w: string is not a number", ErrType))
+		}
+		return int64(f), nil
+	}
+	return 0, w.typeErr(row, col, t, "int64")
+}
+
+// Float64 returns the field at (row, col) as a float64, converting an
+// INT64, parsing a STRING and reading NULL as 0. A BLOB is ErrType.
+func (w *Window) Float64(row, col int) (float64, error) {
+	t, v, n, err := w.field(row, col)
+	if err != nil {
+		return 0, err
+	}
+	switch t {
+	case TypeFloat64:
+		return math.Float64frombits(v), nil
+	case TypeInt64:
+		return float64(int64(v)), nil
+	case TypeNull:
+		return 0, nil
+	case TypeString:
+		b, err := w.heap(row, col, v, n)
+		if err != nil {
+			return 0, err
+		}
+		f, err := strconv.ParseFloat(shm.String(b), 64)
+		if err != nil {
+			return 0, fieldErr(row, col, fmt.Errorf("%w: string is not a number", ErrType))
+		}
+		return f, nil
+	}
+	return 0, w.typeErr(row, col, t, "float64")
+}
+
+// String returns a copy of the field at (row, col) as a string: always
+// safe to keep. An INT64 or FLOAT64 is formatted, NULL reads as "". A BLOB
+// is ErrType.
+func (w *Window) String(row, col int) (string, error) {
+	t, v, n, err := w.field(row, col)
+	if err != nil {
+		return "", err
+	}
+	switch t {
+	case TypeString:
+		b, err := w.heap(row, col, v, n)
+		return string(b), err
+	case TypeInt64:
+		return strconv.FormatInt(int64(v), 10), nil
+	case TypeFloat64:
+		return strconv.FormatFloat(math.Float64frombits(v), 'g', -1, 64), nil
+	case TypeNull:
+		return "", nil
+	}
+	return "", w.typeErr(row, col, t, "string")
+}
+
+// StringView returns the STRING at (row, col) without copying it; NULL
+// reads as "". The string is valid only until Close; it must not be kept
+// beyond it (copy it with strings.Clone or use String).
+func (w *Window) StringView(row, col int) (string, error) {
+	b, err := w.view(row, col, TypeString)
+	return shm.String(b), err
+}
+
+// Bytes returns the STRING or BLOB at (row, col) without copying it; NULL
+// reads as nil. The bytes are valid only until Close; must not be modified.
+func (w *Window) Bytes(row, col int) ([]byte, error) {
+	return w.view(row, col, TypeBlob)
+}
+
+// AppendBytes appends a copy of the STRING or BLOB at (row, col) to dst.
+func (w *Window) AppendBytes(dst []byte, row, col int) ([]byte, error) {
+	b, err := w.view(row, col, TypeBlob)
+	return append(dst, b...), err
+}
+
+// view returns the heap bytes of a STRING (or, with want TypeBlob, a
+// STRING or BLOB) field.
+func (w *Window) view(row, col int, want FieldType) ([]byte, error) {
+	t, v, n, err := w.field(row, col)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case t == TypeString || t == want:
+		return w.heap(row, col, v, n)
+	case t == TypeNull:
+		return nil, nil
+	}
+	return nil, w.typeErr(row, col, t, want.String())
+}
+
+func (w *Window) typeErr(row, col int, t FieldType, want string) error {
+	if t > TypeBlob {
+		return fieldErr(row, col, corruptf("field type %d", t))
+	}
+	return fieldErr(row, col, fmt.Errorf("%w: %s read as %s", ErrType, t, want))
+}

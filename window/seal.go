@@ -1,0 +1,89 @@
+package window
+
+import (
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
+)
+
+// Seal finishes the window and makes it immutable so it can be shared.
+// The region is first compacted to what is used (slots moved down against
+// the heap), then a memfd is sealed with F_SEAL_SHRINK, F_SEAL_GROW,
+// F_SEAL_WRITE and F_SEAL_SEAL: no process, the writer included, can change
+// it again. The writer's own writable mapping is removed first (the kernel
+// refuses F_SEAL_WRITE while one exists); Bytes and Window map it again
+// read-only on demand. Writes after Seal return ErrSealed.
+//
+// A window that was sealed with SealReusable and then Reset keeps its size
+// and seals; Seal then only ends the writing.
+func (w *Writer) Seal() error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if w.kernelSealed {
+		w.state = stateSealed
+		return nil
+	}
+	slots := w.nrows * w.rowSize
+	size := alignUp(w.dataEnd) + slots
+	clear(w.buf[w.dataEnd:alignUp(w.dataEnd)])
+	copy(w.buf[size-slots:size], w.buf[w.size-slots:w.size])
+	le.PutUint64(w.buf[offSize:], size)
+	if w.file == nil {
+		w.buf = w.buf[:size:size]
+		w.size = size
+		w.state = stateSealed
+		return nil
+	}
+	if err := shm.Unmap(w.buf); err != nil {
+		return err
+	}
+	w.buf, w.mapped = nil, false
+	w.size = size
+	w.state = stateSealed // the mapping is gone: nothing can be written
+	if err := shm.Truncate(w.file, int64(size)); err != nil {
+		return err
+	}
+	if err := shm.AddSeals(w.file, shm.SealsImmutable); err != nil {
+		return err
+	}
+	w.kernelSealed = true
+	return nil
+}
+
+// SealReusable finishes the window and seals its memfd with F_SEAL_SHRINK,
+// F_SEAL_GROW, F_SEAL_FUTURE_WRITE and F_SEAL_SEAL: no other process can
+// change its size or write to it, while the writer keeps its own writable
+// mapping, so the window can later be Reset and refilled without the cost
+// of new pages (the provider's window pool). The region is not compacted,
+// and a refilled window cannot grow. Writes after SealReusable return
+// ErrSealed until Reset.
+func (w *Writer) SealReusable() error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if w.file != nil && !w.kernelSealed {
+		if err := shm.AddSeals(w.file, shm.SealsFutureWrite); err != nil {
+			return err
+		}
+		w.kernelSealed = true
+	}
+	w.reusable = true
+	w.state = stateSealed
+	return nil
+}
+
+// Sealed reports whether the window has been sealed and not Reset since.
+func (w *Writer) Sealed() bool { return w.state == stateSealed }
+
+// mapReadOnly maps a sealed memfd again after Seal removed the writer's
+// mapping.
+func (w *Writer) mapReadOnly() error {
+	if w.buf != nil || w.file == nil {
+		return nil
+	}
+	b, err := shm.MapShared(w.file, int(w.size), false, false)
+	if err != nil {
+		return err
+	}
+	w.buf, w.mapped = b, true
+	return nil
+}

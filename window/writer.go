@@ -1,0 +1,442 @@
+package window
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
+)
+
+var le = binary.LittleEndian
+
+type writerState uint8
+
+const (
+	stateOpen writerState = iota
+	stateSealed
+	stateClosed
+)
+
+// Writer fills a window: the provider side. A Writer is not safe for
+// concurrent use.
+//
+// Rows are appended with AllocRow and their fields set with the Put
+// methods, which always write to the last row. The region grows by
+// doubling up to its maximum size; a row that does not fit is rolled back
+// and reported as ErrWindowFull.
+type Writer struct {
+	cfg     config
+	ncols   int
+	rowSize uint64
+
+	buf  []byte   // the region: Go memory while inline, else the mapping
+	file *os.File // the memfd; nil while inline
+	// mapped reports whether buf is a mapping of file that must be unmapped.
+	mapped bool
+
+	size    uint64 // len(buf) while writable
+	maxSize uint64
+	nrows    uint64
+	dataEnd  uint64
+	startPos int64
+	// rowMark is dataEnd before the last row's heap allocations, so the
+	// last row can be rolled back with its strings and blobs.
+	rowMark uint64
+
+	state writerState
+	// reusable reports a seal that kept the writer's memory writable
+	// (F_SEAL_FUTURE_WRITE for a memfd) so the window can be Reset.
+	reusable bool
+	// kernelSealed reports that the memfd carries its seals already: its
+	// size is fixed for good.
+	kernelSealed bool
+}
+
+var _ io.Closer = (*Writer)(nil)
+
+// Create returns a writer for a new window of numColumns columns backed by
+// a memfd (or, with WithInlineLimit, by Go memory until it outgrows the
+// limit). The caller must Close it.
+func Create(numColumns int, opts ...Option) (*Writer, error) {
+	return newWriter(numColumns, opts, true)
+}
+
+// New returns a writer for a window held in ordinary Go memory only. It
+// never creates a memfd; its bytes are shared by copying them (Bytes,
+// AppendTo), the inline path.
+func New(numColumns int, opts ...Option) (*Writer, error) {
+	return newWriter(numColumns, opts, false)
+}
+
+func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
+	if numColumns < 1 || numColumns > MaxColumns {
+		return nil, fmt.Errorf("%w: %d columns (want 1..%d)", ErrOutOfRange, numColumns, MaxColumns)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if !memfd {
+		cfg.inlineLimit = cfg.maxSize
+	}
+	w := &Writer{
+		cfg:     cfg,
+		ncols:   numColumns,
+		rowSize: uint64(numColumns) * SlotSize,
+		maxSize: uint64(cfg.maxSize),
+	}
+	size := uint64(cfg.initialSize)
+	if size <= uint64(cfg.inlineLimit) {
+		w.buf = make([]byte, size)
+	} else if err := w.toMemfd(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
+		return nil, err
+	}
+	w.size = uint64(len(w.buf))
+	w.reset(cfg.startPos)
+	return w, nil
+}
+
+// toMemfd moves the window into a new memfd of size bytes.
+func (w *Writer) toMemfd(size uint64) error {
+	f, err := shm.CreateMemfd(w.cfg.name, int64(size))
+	if err != nil {
+		return err
+	}
+	b, err := shm.MapShared(f, int(size), true, false)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if w.buf != nil {
+		w.moveInto(b)
+	}
+	w.buf, w.file, w.mapped = b, f, true
+	return nil
+}
+
+// moveInto copies the header and heap to the bottom of dst and the slots
+// to its top.
+func (w *Writer) moveInto(dst []byte) {
+	copy(dst, w.buf[:w.dataEnd])
+	n := w.nrows * w.rowSize
+	copy(dst[uint64(len(dst))-n:], w.buf[w.size-n:w.size])
+}
+
+func (w *Writer) reset(startPos int64) {
+	w.nrows = 0
+	w.startPos = startPos
+	w.dataEnd = HeaderSize
+	w.rowMark = HeaderSize
+	h := w.buf[:HeaderSize]
+	clear(h)
+	le.PutUint32(h[offMagic:], Magic)
+	le.PutUint16(h[offVersion:], Version)
+	le.PutUint32(h[offNumColumns:], uint32(w.ncols))
+	le.PutUint64(h[offStartPos:], uint64(startPos))
+	le.PutUint64(h[offSize:], w.size)
+	le.PutUint64(h[offDataEnd:], w.dataEnd)
+}
+
+// grow makes room for need more bytes of heap or slots, doubling the region
+// up to the maximum size.
+func (w *Writer) grow(need uint64) error {
+	used := w.dataEnd + w.nrows*w.rowSize
+	if w.kernelSealed || used+need > w.maxSize {
+		return ErrWindowFull
+	}
+	size := w.size
+	for size-used < need {
+		size *= 2
+	}
+	size = min(size, w.maxSize)
+	switch {
+	case w.file == nil && size <= uint64(w.cfg.inlineLimit):
+		b := make([]byte, size)
+		w.moveInto(b)
+		w.buf = b
+	case w.file == nil:
+		if err := w.toMemfd(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
+			return err
+		}
+	default:
+		size = min(uint64(shm.RoundUp(int64(size))), w.maxSize)
+		if err := shm.Truncate(w.file, int64(size)); err != nil {
+			return err
+		}
+		b, err := shm.Remap(w.buf, int(size))
+		if err != nil {
+			return err
+		}
+		n := w.nrows * w.rowSize
+		copy(b[size-n:], b[w.size-n:w.size])
+		w.buf = b
+	}
+	w.size = uint64(len(w.buf))
+	le.PutUint64(w.buf[offSize:], w.size)
+	return nil
+}
+
+func (w *Writer) writable() error {
+	switch w.state {
+	case stateSealed:
+		return ErrSealed
+	case stateClosed:
+		return ErrClosed
+	}
+	return nil
+}
+
+// AllocRow appends an empty row whose fields are all NULL. The Put methods
+// then fill it. It returns ErrWindowFull if the row's slots do not fit.
+func (w *Writer) AllocRow() error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if w.nrows >= math.MaxUint32 {
+		return fmt.Errorf("%w: row count", ErrWindowFull)
+	}
+	if w.size-w.dataEnd-w.nrows*w.rowSize < w.rowSize {
+		if err := w.grow(w.rowSize); err != nil {
+			return err
+		}
+	}
+	w.nrows++
+	w.rowMark = w.dataEnd
+	start := w.size - w.nrows*w.rowSize
+	clear(w.buf[start : start+w.rowSize])
+	le.PutUint32(w.buf[offNumRows:], uint32(w.nrows))
+	return nil
+}
+
+// FreeLastRow removes the last row. The heap bytes of the row most
+// recently allocated are reclaimed with it.
+func (w *Writer) FreeLastRow() error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if w.nrows == 0 {
+		return ErrNoRow
+	}
+	w.nrows--
+	w.dataEnd = w.rowMark
+	le.PutUint32(w.buf[offNumRows:], uint32(w.nrows))
+	le.PutUint64(w.buf[offDataEnd:], w.dataEnd)
+	return nil
+}
+
+// slot returns the offset of column col of the last row, or an error.
+func (w *Writer) slot(col int) (uint64, error) {
+	if w.state != stateOpen {
+		return 0, w.writable()
+	}
+	if w.nrows == 0 {
+		return 0, ErrNoRow
+	}
+	if uint(col) >= uint(w.ncols) {
+		return 0, fmt.Errorf("%w: column %d of %d", ErrOutOfRange, col, w.ncols)
+	}
+	return w.size - w.nrows*w.rowSize + uint64(col)*SlotSize, nil
+}
+
+func (w *Writer) putSlot(off, value uint64, n uint32, t FieldType) {
+	s := w.buf[off : off+SlotSize]
+	le.PutUint64(s[offSlotValue:], value)
+	le.PutUint64(s[offSlotLen:], uint64(n)|uint64(t)<<32)
+}
+
+// PutNull sets column col of the last row to NULL.
+func (w *Writer) PutNull(col int) error {
+	off, err := w.slot(col)
+	if err != nil {
+		return err
+	}
+	w.putSlot(off, 0, 0, TypeNull)
+	return nil
+}
+
+// PutInt64 sets column col of the last row to v.
+func (w *Writer) PutInt64(col int, v int64) error {
+	off, err := w.slot(col)
+	if err != nil {
+		return err
+	}
+	w.putSlot(off, uint64(v), 0, TypeInt64)
+	return nil
+}
+
+// PutFloat64 sets column col of the last row to v.
+func (w *Writer) PutFloat64(col int, v float64) error {
+	off, err := w.slot(col)
+	if err != nil {
+		return err
+	}
+	w.putSlot(off, math.Float64bits(v), 0, TypeFloat64)
+	return nil
+}
+
+// PutString sets column col of the last row to the UTF-8 string s. If s
+// does not fit, the whole row is rolled back and ErrWindowFull returned.
+func (w *Writer) PutString(col int, s string) error {
+	return putHeap(w, col, s, TypeString)
+}
+
+// PutStringBytes is PutString for a string held in a byte slice.
+func (w *Writer) PutStringBytes(col int, b []byte) error {
+	return putHeap(w, col, b, TypeString)
+}
+
+// PutBlob sets column col of the last row to a copy of b. If b does not
+// fit, the whole row is rolled back and ErrWindowFull returned.
+func (w *Writer) PutBlob(col int, b []byte) error {
+	return putHeap(w, col, b, TypeBlob)
+}
+
+func putHeap[T string | []byte](w *Writer, col int, v T, t FieldType) error {
+	if _, err := w.slot(col); err != nil {
+		return err
+	}
+	n := uint64(len(v))
+	if n > MaxFieldLen {
+		return fmt.Errorf("%w: field of %d bytes", ErrTooLarge, n)
+	}
+	if n == 0 {
+		off, _ := w.slot(col)
+		w.putSlot(off, 0, 0, t)
+		return nil
+	}
+	if w.size-w.dataEnd-w.nrows*w.rowSize < n {
+		if err := w.grow(n); err != nil {
+			if rerr := w.FreeLastRow(); rerr != nil {
+				return rerr
+			}
+			return err
+		}
+	}
+	at := w.dataEnd
+	copy(w.buf[at:at+n], v)
+	w.dataEnd += n
+	le.PutUint64(w.buf[offDataEnd:], w.dataEnd)
+	off, _ := w.slot(col) // the slot moves when the region grows
+	w.putSlot(off, at, uint32(n), t)
+	return nil
+}
+
+// NumColumns returns the number of columns.
+func (w *Writer) NumColumns() int { return w.ncols }
+
+// NumRows returns the number of rows written.
+func (w *Writer) NumRows() int { return int(w.nrows) }
+
+// StartPos returns the position of the first row in the whole result.
+func (w *Writer) StartPos() int64 { return w.startPos }
+
+// Size returns the current size of the region in bytes.
+func (w *Writer) Size() int { return int(w.size) }
+
+// Used returns the bytes a compact copy of the window takes: header, heap
+// and slots.
+func (w *Writer) Used() int { return int(alignUp(w.dataEnd) + w.nrows*w.rowSize) }
+
+// File returns the window's memfd, or nil while the window lives in Go
+// memory. The Writer owns the file: it stays valid until Close and must not
+// be closed by the caller. Share it only once the window is sealed.
+func (w *Writer) File() *os.File { return w.file }
+
+// Bytes returns the window's region. The bytes are valid only until the
+// next write, Reset or Close; must not be modified. After Seal they are
+// the compact window; before it, the region with its free space.
+func (w *Writer) Bytes() ([]byte, error) {
+	if w.state == stateClosed {
+		return nil, ErrClosed
+	}
+	if err := w.mapReadOnly(); err != nil {
+		return nil, err
+	}
+	return w.buf[:w.size], nil
+}
+
+// AppendTo appends a compact copy of the window (header, heap, slots; no
+// free space) to dst and returns the extended slice. The copy is a valid
+// window for OpenBytes.
+func (w *Writer) AppendTo(dst []byte) ([]byte, error) {
+	src, err := w.Bytes()
+	if err != nil {
+		return dst, err
+	}
+	heap := alignUp(w.dataEnd)
+	slots := w.nrows * w.rowSize
+	size := heap + slots
+	start := len(dst)
+	dst = append(dst, src[:w.dataEnd]...)
+	dst = append(dst, make([]byte, heap-w.dataEnd)...)
+	dst = append(dst, src[w.size-slots:w.size]...)
+	le.PutUint64(dst[start+offSize:], size)
+	return dst, nil
+}
+
+// Window returns a reader over the writer's current bytes. It shares the
+// writer's memory: it is valid only until the next write, Reset or Close
+// of the writer. Close the reader when done; that does not affect the
+// writer.
+func (w *Writer) Window() (*Window, error) {
+	b, err := w.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return OpenBytes(b)
+}
+
+// Reset empties the window so that it can be filled again from startPos,
+// keeping its memory (and its pages, already faulted in). A window sealed
+// with Seal cannot be Reset (ErrSealed); one sealed with SealReusable can,
+// once no reader holds it any more: readers that still map it would see the
+// new rows.
+func (w *Writer) Reset(startPos int64) error {
+	switch {
+	case w.state == stateClosed:
+		return ErrClosed
+	case w.state == stateSealed && !w.reusable:
+		return ErrSealed
+	case startPos < 0:
+		return fmt.Errorf("window: negative start position %d", startPos)
+	}
+	w.state = stateOpen
+	w.reset(startPos)
+	return nil
+}
+
+// SetStartPos sets the position of the first row in the whole result.
+func (w *Writer) SetStartPos(pos int64) error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if pos < 0 {
+		return fmt.Errorf("window: negative start position %d", pos)
+	}
+	w.startPos = pos
+	le.PutUint64(w.buf[offStartPos:], uint64(pos))
+	return nil
+}
+
+// Close releases the window's memory and memfd. Readers that opened the
+// memfd keep their own mappings. Close is idempotent.
+func (w *Writer) Close() error {
+	if w.state == stateClosed {
+		return nil
+	}
+	w.state = stateClosed
+	var err error
+	if w.mapped {
+		err = shm.Unmap(w.buf)
+	}
+	if w.file != nil {
+		if cerr := w.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	w.buf, w.file, w.mapped = nil, nil, false
+	return err
+}
