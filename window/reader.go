@@ -184,11 +184,10 @@ func (w *Window) accessErr(row, col int) error {
 // field reads the slot of (row, col) once: its type, its value or heap
 // offset, and its length.
 func (w *Window) field(row, col int) (t FieldType, v uint64, n uint64, err error) {
-	if uint64(uint(row)) >= w.nrows || uint64(uint(col)) >= w.ncols {
+	s := w.slot(row, col)
+	if s == nil {
 		return 0, 0, 0, w.accessErr(row, col)
 	}
-	off := w.size - uint64(row+1)*w.rowSize + uint64(col)*SlotSize
-	s := w.b[off : off+SlotSize : off+SlotSize]
 	v = le.Uint64(s[offSlotValue:])
 	ln := le.Uint64(s[offSlotLen:])
 	return FieldType(ln >> 32), v, ln & math.MaxUint32, nil
@@ -227,18 +226,30 @@ func (w *Window) IsNull(row, col int) (bool, error) {
 // CursorWindow does, it converts: a FLOAT64 is truncated, a STRING is
 // parsed, NULL reads as 0. A BLOB is ErrType.
 func (w *Window) Int64(row, col int) (int64, error) {
+	if s := w.slot(row, col); s != nil && s[offSlotType] == byte(TypeInt64) {
+		return int64(le.Uint64(s)), nil
+	}
+	return w.int64Slow(row, col)
+}
+
+// slot returns the 16 bytes of (row, col), or nil if it is out of range.
+// It is small enough to be inlined into the accessors' fast paths.
+func (w *Window) slot(row, col int) []byte {
+	if uint64(uint(row)) >= w.nrows || uint64(uint(col)) >= w.ncols {
+		return nil
+	}
+	off := w.size - (uint64(row)+1)*w.rowSize + uint64(col)*SlotSize
+	return w.b[off : off+SlotSize : off+SlotSize]
+}
+
+func (w *Window) int64Slow(row, col int) (int64, error) {
 	t, v, n, err := w.field(row, col)
 	if err != nil {
 		return 0, err
 	}
-	if t == TypeInt64 {
-		return int64(v), nil
-	}
-	return w.int64Slow(row, col, t, v, n)
-}
-
-func (w *Window) int64Slow(row, col int, t FieldType, v, n uint64) (int64, error) {
 	switch t {
+	case TypeInt64:
+		return int64(v), nil
 	case TypeNull:
 		return 0, nil
 	case TypeFloat64:
@@ -264,6 +275,13 @@ func (w *Window) int64Slow(row, col int, t FieldType, v, n uint64) (int64, error
 // Float64 returns the field at (row, col) as a float64, converting an
 // INT64, parsing a STRING and reading NULL as 0. A BLOB is ErrType.
 func (w *Window) Float64(row, col int) (float64, error) {
+	if s := w.slot(row, col); s != nil && s[offSlotType] == byte(TypeFloat64) {
+		return math.Float64frombits(le.Uint64(s)), nil
+	}
+	return w.float64Slow(row, col)
+}
+
+func (w *Window) float64Slow(row, col int) (float64, error) {
 	t, v, n, err := w.field(row, col)
 	if err != nil {
 		return 0, err
@@ -315,6 +333,11 @@ func (w *Window) String(row, col int) (string, error) {
 // reads as "". The string is valid only until Close; it must not be kept
 // beyond it (copy it with strings.Clone or use String).
 func (w *Window) StringView(row, col int) (string, error) {
+	if s := w.slot(row, col); s != nil && s[offSlotType] == byte(TypeString) {
+		if b := w.heapFast(s); b != nil {
+			return shm.String(b), nil
+		}
+	}
 	b, err := w.view(row, col, TypeString)
 	return shm.String(b), err
 }
@@ -322,12 +345,28 @@ func (w *Window) StringView(row, col int) (string, error) {
 // Bytes returns the STRING or BLOB at (row, col) without copying it; NULL
 // reads as nil. The bytes are valid only until Close; must not be modified.
 func (w *Window) Bytes(row, col int) ([]byte, error) {
+	if s := w.slot(row, col); s != nil && s[offSlotType]-byte(TypeString) <= 1 {
+		if b := w.heapFast(s); b != nil {
+			return b, nil
+		}
+	}
 	return w.view(row, col, TypeBlob)
+}
+
+// heapFast returns the heap bytes of a non-empty STRING or BLOB slot whose
+// range is valid, or nil: the caller then takes the slow path, which
+// handles empty fields and reports errors.
+func (w *Window) heapFast(s []byte) []byte {
+	off, n := le.Uint64(s), uint64(le.Uint32(s[offSlotLen:]))
+	if off < HeaderSize || off > w.dataEnd || n > w.dataEnd-off || n == 0 {
+		return nil
+	}
+	return w.b[off : off+n : off+n]
 }
 
 // AppendBytes appends a copy of the STRING or BLOB at (row, col) to dst.
 func (w *Window) AppendBytes(dst []byte, row, col int) ([]byte, error) {
-	b, err := w.view(row, col, TypeBlob)
+	b, err := w.Bytes(row, col)
 	return append(dst, b...), err
 }
 

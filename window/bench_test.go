@@ -1,0 +1,233 @@
+package window_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// The benchmark row: int64, float64, a 24-byte string and a 64-byte blob,
+// 152 bytes of window per row (four 16-byte slots and 88 heap bytes).
+var (
+	benchStr  = strings.Repeat("s", 24)
+	benchBlob = bytes.Repeat([]byte{0xb}, 64)
+)
+
+const benchCols = 4
+
+func putBenchRow(w *window.Writer, i int) error {
+	if err := w.AllocRow(); err != nil {
+		return err
+	}
+	if err := w.PutInt64(0, int64(i)); err != nil {
+		return err
+	}
+	if err := w.PutFloat64(1, float64(i)*0.5); err != nil {
+		return err
+	}
+	if err := w.PutString(2, benchStr); err != nil {
+		return err
+	}
+	return w.PutBlob(3, benchBlob)
+}
+
+// fillWindow appends benchmark rows until the window is full.
+func fillWindow(tb testing.TB, w *window.Writer) int {
+	n := 0
+	for ; ; n++ {
+		if err := putBenchRow(w, n); err != nil {
+			require.ErrorIs(tb, err, window.ErrWindowFull)
+			return n
+		}
+	}
+}
+
+func TestPutAllocatesNothing(t *testing.T) {
+	w := newMemfd(t, benchCols, window.WithInitialSize(4<<20), window.WithMaxSize(4<<20))
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := putBenchRow(w, i); err != nil {
+			require.NoError(t, w.Reset(0))
+		}
+		i++
+	})
+	assert.Zero(t, allocs, "allocations per row written")
+}
+
+func TestScanAllocatesNothing(t *testing.T) {
+	w := newMemfd(t, benchCols)
+	fillWindow(t, w)
+	r := openSealed(t, w)
+	allocs := testing.AllocsPerRun(10, func() { scanWindow(r) })
+	assert.Zero(t, allocs, "allocations per scan")
+}
+
+// BenchmarkPut writes rows of four fields into a recycled window.
+func BenchmarkPut(b *testing.B) {
+	w, err := window.Create(benchCols, window.WithInitialSize(window.DefaultMaxSize))
+	require.NoError(b, err)
+	defer w.Close()
+	b.ReportAllocs()
+	b.SetBytes(152)
+	i := 0
+	for b.Loop() {
+		if err := putBenchRow(w, i); err != nil {
+			if err := w.Reset(0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N*benchCols)/b.Elapsed().Seconds(), "fields/s")
+}
+
+// BenchmarkFill compares filling a 2 MiB window in a fresh memfd (every
+// page faulted in for the first time) with refilling a recycled one.
+func BenchmarkFill(b *testing.B) {
+	opts := []window.Option{window.WithInitialSize(window.DefaultMaxSize)}
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(window.DefaultMaxSize)
+		for b.Loop() {
+			w, err := window.Create(benchCols, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fillWindow(b, w)
+			if err := w.SealReusable(); err != nil {
+				b.Fatal(err)
+			}
+			w.Close()
+		}
+	})
+	b.Run("recycled", func(b *testing.B) {
+		w, err := window.Create(benchCols, opts...)
+		require.NoError(b, err)
+		defer w.Close()
+		fillWindow(b, w)
+		require.NoError(b, w.SealReusable())
+		b.ReportAllocs()
+		b.SetBytes(window.DefaultMaxSize)
+		for b.Loop() {
+			if err := w.Reset(0); err != nil {
+				b.Fatal(err)
+			}
+			fillWindow(b, w)
+			if err := w.Seal(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+var sink int64
+
+// scanWindow reads every value of the window in place and folds them.
+func scanWindow(r *window.Window) int64 {
+	var s int64
+	var f float64
+	for row := range r.NumRows() {
+		i, _ := r.Int64(row, 0)
+		v, _ := r.Float64(row, 1)
+		str, _ := r.StringView(row, 2)
+		blob, _ := r.Bytes(row, 3)
+		s += i + int64(len(str)) + int64(len(blob))
+		f += v
+	}
+	return s + int64(f)
+}
+
+// goRows holds the benchmark values in plain Go slices: the in-process
+// limit a window is compared with.
+type goRows struct {
+	ints   []int64
+	floats []float64
+	strs   []string
+	blobs  [][]byte
+}
+
+func (g *goRows) scan() int64 {
+	var s int64
+	var f float64
+	for i := range g.ints {
+		s += g.ints[i] + int64(len(g.strs[i])) + int64(len(g.blobs[i]))
+		f += g.floats[i]
+	}
+	return s + int64(f)
+}
+
+// BenchmarkScan reads every value of a large window whose pages are
+// already mapped and faulted in, and, in the same run, the same values
+// from Go slices.
+func BenchmarkScan(b *testing.B) {
+	const size = 64 << 20
+	w, err := window.Create(benchCols, window.WithMaxSize(size), window.WithInitialSize(size))
+	require.NoError(b, err)
+	defer w.Close()
+	rows := fillWindow(b, w)
+	require.NoError(b, w.Seal())
+	r, err := window.Open(w.File())
+	require.NoError(b, err)
+	defer r.Close()
+	g := &goRows{}
+	for i := range rows {
+		g.ints = append(g.ints, int64(i))
+		g.floats = append(g.floats, float64(i)*0.5)
+		g.strs = append(g.strs, strings.Clone(benchStr))
+		g.blobs = append(g.blobs, bytes.Clone(benchBlob))
+	}
+	sink = scanWindow(r) // fault the mapping in
+	require.Equal(b, g.scan(), scanWindow(r))
+	report := func(b *testing.B) {
+		sec := b.Elapsed().Seconds() / float64(b.N)
+		b.ReportMetric(float64(rows)/sec, "rows/s")
+		b.ReportMetric(sec*1e9/float64(rows), "ns/row")
+	}
+	b.Run(fmt.Sprintf("window/rows=%d", rows), func(b *testing.B) {
+		b.SetBytes(int64(r.Size()))
+		for b.Loop() {
+			sink = scanWindow(r)
+		}
+		report(b)
+	})
+	b.Run(fmt.Sprintf("goslices/rows=%d", rows), func(b *testing.B) {
+		b.SetBytes(int64(r.Size()))
+		for b.Loop() {
+			sink = g.scan()
+		}
+		report(b)
+	})
+}
+
+// BenchmarkOpenScan maps a filled 2 MiB window afresh and scans it once:
+// the cold path, with and without MAP_POPULATE.
+func BenchmarkOpenScan(b *testing.B) {
+	w, err := window.Create(benchCols, window.WithInitialSize(window.DefaultMaxSize))
+	require.NoError(b, err)
+	defer w.Close()
+	fillWindow(b, w)
+	require.NoError(b, w.SealReusable())
+	for _, tc := range []struct {
+		name string
+		open func(*os.File) (*window.Window, error)
+	}{{"mmap", window.Open}, {"mmap-populate", window.OpenPopulate}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(window.DefaultMaxSize)
+			for b.Loop() {
+				r, err := tc.open(w.File())
+				if err != nil {
+					b.Fatal(err)
+				}
+				sink = scanWindow(r)
+				r.Close()
+			}
+		})
+	}
+}

@@ -1,0 +1,62 @@
+// Package window implements a cursor window: a table of rows held in one
+// block of memory that a provider process fills once and any number of
+// consumer processes read in place, as Android's CursorWindow does.
+//
+// The memory is a memfd mapped MAP_SHARED (or, for small results, ordinary
+// Go memory copied as bytes: an inline window). Its layout, documented byte
+// by byte in docs/FORMAT.md, is a fixed header, a heap of string and blob
+// bytes growing up from the header, and rows of fixed 16-byte field slots
+// growing down from the end of the region, so the field of any (row,
+// column) is found by arithmetic alone. Field types are NULL, INT64,
+// FLOAT64, STRING and BLOB.
+//
+// # Writing
+//
+//	w, err := window.Create(3)              // a memfd window of 3 columns
+//	defer w.Close()
+//	for _, r := range rows {
+//		if err := w.AllocRow(); err != nil { ... } // ErrWindowFull: next window
+//		w.PutInt64(0, r.ID)
+//		w.PutString(1, r.Name)
+//		if err := w.PutBlob(2, r.Data); err != nil { ... } // row rolled back
+//	}
+//	err = w.Seal()                          // immutable from now on
+//	send(w.File())                          // e.g. with SCM_RIGHTS
+//
+// A window starts small and doubles up to its maximum size (2 MiB by
+// default, WithMaxSize). A row that does not fit is rolled back whole and
+// ErrWindowFull returned, so the caller starts the next window with it; a
+// row that does not fit an empty window needs a window with a larger
+// maximum. Seal compacts the region and seals the memfd against writing,
+// shrinking and growing; SealReusable seals it with F_SEAL_FUTURE_WRITE so
+// that the writer, and only the writer, can Reset and refill the same
+// pages once no reader holds the window (a window pool).
+//
+// # Reading
+//
+//	r, err := window.Open(f)   // checks the seals and the size, maps read-only
+//	defer r.Close()
+//	for row := range r.NumRows() {
+//		id, err := r.Int64(row, 0)
+//		name, err := r.StringView(row, 1) // zero-copy
+//	}
+//
+// OpenBytes reads an inline window from a byte slice with the same
+// accessors. Every accessor checks the row, the column and the heap range
+// against header values read once at open: a corrupt or hostile window
+// yields ErrCorrupt, never a panic or a read outside the region.
+//
+// # Caveats
+//
+//   - Views (Bytes, StringView, and Writer.Bytes) point into the window's
+//     memory: they are valid only until Close and must not be modified. Copy
+//     what you keep (String, AppendBytes).
+//   - A Writer is not safe for concurrent use. A Window may be read by many
+//     goroutines at once, but Close must not race with reads.
+//   - Open does not take ownership of the file: the mapping stays valid
+//     after the file is closed, until Window.Close.
+//   - Only sealed memfds are opened from files: an unsealed one could be
+//     truncated under the reader (SIGBUS) or changed while it is read.
+//   - A window sealed with SealReusable can be changed by its writer: a
+//     provider must not Reset it while a consumer still reads it.
+package window

@@ -1,0 +1,100 @@
+package window_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"log"
+
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// A provider fills a memfd window and seals it; a consumer opens the
+// memfd (received over a unix socket in real use) and reads in place.
+func Example() {
+	w, err := window.Create(2, window.WithName("example"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	for i, name := range []string{"ada", "grace", "linus"} {
+		if err := w.AllocRow(); err != nil {
+			log.Fatal(err)
+		}
+		w.PutInt64(0, int64(i+1))
+		w.PutString(1, name)
+	}
+	if err := w.Seal(); err != nil {
+		log.Fatal(err)
+	}
+
+	r, err := window.Open(w.File())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	for row := range r.NumRows() {
+		id, _ := r.Int64(row, 0)
+		name, _ := r.StringView(row, 1)
+		fmt.Println(id, name)
+	}
+	// Output:
+	// 1 ada
+	// 2 grace
+	// 3 linus
+}
+
+// A small result is cheaper to copy than to map: an in-memory window's
+// bytes travel inline and are read with the same accessors.
+func ExampleOpenBytes() {
+	w, err := window.New(1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	w.AllocRow()
+	w.PutFloat64(0, 2.5)
+	b, err := w.AppendTo(nil) // compact copy, e.g. to send on a socket
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := window.OpenBytes(b)
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, _ := r.Float64(0, 0)
+	s, _ := r.String(0, 0) // numbers convert, as in Android
+	fmt.Println(len(b), v, s)
+	// Output: 80 2.5 2.5
+}
+
+// The worked example of docs/FORMAT.md: two rows of (INT64, STRING, NULL)
+// starting at position 10 of the result.
+func Example_format() {
+	w, err := window.New(3, window.WithStartPos(10))
+	if err != nil {
+		log.Fatal(err)
+	}
+	w.AllocRow()
+	w.PutInt64(0, 7)
+	w.PutString(1, "hi")
+	w.AllocRow()
+	w.PutInt64(0, -1)
+	w.PutString(1, "cursor")
+	w.PutNull(2)
+	if err := w.Seal(); err != nil {
+		log.Fatal(err)
+	}
+	b, _ := w.Bytes()
+	fmt.Print(hex.Dump(b))
+	// Output:
+	// 00000000  43 57 49 4e 01 00 00 00  03 00 00 00 02 00 00 00  |CWIN............|
+	// 00000010  0a 00 00 00 00 00 00 00  b0 00 00 00 00 00 00 00  |................|
+	// 00000020  48 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |H...............|
+	// 00000030  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|
+	// 00000040  68 69 63 75 72 73 6f 72  00 00 00 00 00 00 00 00  |hicursor........|
+	// 00000050  ff ff ff ff ff ff ff ff  00 00 00 00 01 00 00 00  |................|
+	// 00000060  42 00 00 00 00 00 00 00  06 00 00 00 03 00 00 00  |B...............|
+	// 00000070  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|
+	// 00000080  07 00 00 00 00 00 00 00  00 00 00 00 01 00 00 00  |................|
+	// 00000090  40 00 00 00 00 00 00 00  02 00 00 00 03 00 00 00  |@...............|
+	// 000000a0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|
+}

@@ -1,0 +1,101 @@
+package window_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// fuzzSeeds returns valid windows to start from.
+func fuzzSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, n := range []int{0, 1, 3} {
+		w, err := window.New(5)
+		require.NoError(t, err)
+		writeRows(t, w, sampleRows(n))
+		b, err := w.AppendTo(nil)
+		require.NoError(t, err)
+		seeds = append(seeds, b)
+		w.Close()
+	}
+	return seeds
+}
+
+// FuzzOpenBytes feeds arbitrary bytes to the reader as an inline window
+// and calls every accessor on every cell: any error is fine, a panic is
+// not. Whatever decodes must re-encode to a window with the same values.
+func FuzzOpenBytes(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := window.OpenBytes(data)
+		if err != nil {
+			require.ErrorIs(t, err, window.ErrCorrupt)
+			return
+		}
+		defer r.Close()
+		var rows [][]value
+		clean := true
+		for row := range r.NumRows() {
+			var vals []value
+			for col := range r.NumColumns() {
+				v, ok := readAll(t, r, row, col)
+				clean = clean && ok
+				vals = append(vals, v)
+			}
+			rows = append(rows, vals)
+		}
+		if !clean {
+			return
+		}
+		w, err := window.New(r.NumColumns(), window.WithMaxSize(int64(2*len(data)+window.HeaderSize)), window.WithStartPos(r.StartPos()))
+		require.NoError(t, err)
+		defer w.Close()
+		writeRows(t, w, rows)
+		b, err := w.AppendTo(nil)
+		require.NoError(t, err)
+		r2, err := window.OpenBytes(b)
+		require.NoError(t, err)
+		require.Equal(t, r.StartPos(), r2.StartPos())
+		assertRows(t, r2, rows)
+	})
+}
+
+// readAll calls every accessor on (row, col). It returns the field's value
+// and whether the field was readable.
+func readAll(t *testing.T, r *window.Window, row, col int) (value, bool) {
+	allowed := func(err error) bool {
+		return err == nil || errors.Is(err, window.ErrCorrupt) || errors.Is(err, window.ErrType)
+	}
+	typ, err := r.Type(row, col)
+	i, ierr := r.Int64(row, col)
+	fv, ferr := r.Float64(row, col)
+	s, serr := r.String(row, col)
+	_, verr := r.StringView(row, col)
+	b, berr := r.Bytes(row, col)
+	_, aerr := r.AppendBytes(nil, row, col)
+	_, nerr := r.IsNull(row, col)
+	for _, e := range []error{err, ierr, ferr, serr, verr, berr, aerr, nerr} {
+		if !allowed(e) {
+			t.Fatalf("(%d, %d): unexpected error %v", row, col, e)
+		}
+	}
+	if err != nil {
+		return value{}, false
+	}
+	switch typ {
+	case window.TypeInt64:
+		return vInt(i), ierr == nil
+	case window.TypeFloat64:
+		return vFloat(fv), ferr == nil
+	case window.TypeString:
+		return vStr(s), serr == nil
+	case window.TypeBlob:
+		return vBlob(b), berr == nil
+	}
+	return vNull(), true
+}
