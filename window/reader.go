@@ -92,6 +92,33 @@ func openFile(f *os.File, populate bool) (*Window, error) {
 	return w, nil
 }
 
+// Identify returns the identity of the file f (device and inode), so a
+// consumer that keeps mappings can tell whether it has mapped f before.
+func Identify(f *os.File) (FileID, error) {
+	if f == nil {
+		return FileID{}, fmt.Errorf("%w: nil file", ErrNotSealed)
+	}
+	_, id, _, err := shm.Stat(f)
+	return FileID{Dev: id.Dev, Ino: id.Ino}, err
+}
+
+// Reload validates the header again and re-reads its values, for a window
+// whose writer refilled it in place (a recycled, SealReusable window sent
+// again by a provider's pool): the mapping is kept, so its pages need not
+// be mapped and faulted in again. The seals guarantee the size has not
+// changed. Views taken before Reload now show the new contents. On error
+// the window reports every access out of range until a successful Reload.
+func (w *Window) Reload() error {
+	if w.closed {
+		return ErrClosed
+	}
+	if err := w.parse(); err != nil {
+		w.nrows = 0
+		return err
+	}
+	return nil
+}
+
 // OpenBytes returns a reader over a window held in b (an inline window,
 // copied through a socket, say). The reader does not copy b: b must not be
 // modified while the reader is in use.

@@ -270,8 +270,27 @@ func TestSealReusableAndReset(t *testing.T) {
 	assert.Equal(t, int64(100), r2.StartPos())
 	assertRows(t, r2, rows2)
 	assert.Equal(t, r1.FileID(), r2.FileID(), "same memfd, recognisable by identity")
+	id, err := window.Identify(f)
+	require.NoError(t, err)
+	assert.Equal(t, r2.FileID(), id)
+
+	// A reader that kept its mapping sees the refill after Reload.
+	require.NoError(t, w.Reset(7))
+	writeRows(t, w, rows[:3])
+	require.NoError(t, w.SealReusable())
+	require.NoError(t, r2.Reload())
+	assert.Equal(t, int64(7), r2.StartPos())
+	assertRows(t, r2, rows[:3])
 	assert.NotZero(t, r2.FileID().Ino)
 	require.NoError(t, r2.Close())
+
+	// A pooled window can take another shape once empty.
+	require.NoError(t, w.Reset(0))
+	require.NoError(t, w.SetNumColumns(2))
+	writeRows(t, w, [][]value{{vInt(1), vStr("two columns")}})
+	require.Error(t, w.SetNumColumns(3), "not with rows in it")
+	require.NoError(t, w.Reset(0))
+	require.NoError(t, w.SetNumColumns(5))
 
 	// A refilled window cannot grow past the sealed size.
 	require.NoError(t, w.Reset(0))

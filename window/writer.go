@@ -408,6 +408,23 @@ func (w *Writer) Reset(startPos int64) error {
 	return nil
 }
 
+// SetNumColumns changes the column count of an empty window, so a pooled
+// window can serve a query of another shape after Reset.
+func (w *Writer) SetNumColumns(n int) error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if w.nrows != 0 {
+		return fmt.Errorf("window: SetNumColumns on a window with %d rows", w.nrows)
+	}
+	if n < 1 || n > MaxColumns {
+		return fmt.Errorf("%w: %d columns (want 1..%d)", ErrOutOfRange, n, MaxColumns)
+	}
+	w.ncols, w.rowSize = n, uint64(n)*SlotSize
+	le.PutUint32(w.buf[offNumColumns:], uint32(n))
+	return nil
+}
+
 // SetStartPos sets the position of the first row in the whole result.
 func (w *Writer) SetStartPos(pos int64) error {
 	if err := w.writable(); err != nil {
