@@ -1,0 +1,431 @@
+package content
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// Client is a consumer's connection to a provider: Android's
+// ContentResolver. It is safe for concurrent use.
+type Client struct {
+	pc    *parcel.Conn
+	hello helloReplyMsg
+	maps  *mappings
+	done  chan struct{} // closed when the read loop ends
+
+	mu      sync.Mutex
+	nextReq uint64
+	pending map[uint64]chan reply
+	watches map[string][]*Watch
+	err     error // why the connection ended
+}
+
+type reply struct {
+	msg   parcel.Message
+	files []*os.File
+}
+
+// Dial connects to the provider listening at path (a filesystem path, or
+// "@name" for an abstract socket) and performs the handshake.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: dial %s: %w", ErrProviderGone, path, err)
+	}
+	pc, err := parcel.NewConn(nc.(*net.UnixConn), registry)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c := &Client{
+		pc: pc, maps: newMappings(8), done: make(chan struct{}),
+		nextReq: 1, pending: map[uint64]chan reply{}, watches: map[string][]*Watch{},
+	}
+	ch := make(chan reply, 1)
+	c.pending[1] = ch
+	go c.readLoop()
+	// A provider that refuses the caller says why and hangs up, perhaps
+	// before the hello is written: its answer counts, not the write error.
+	werr := pc.Write(ctx, &helloMsg{Version: ProtocolVersion})
+	r, err := c.wait(ctx, 1, ch)
+	if err != nil {
+		c.Close()
+		var pe *ProviderError
+		if werr != nil && !errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w: %w", ErrProviderGone, werr)
+		}
+		return nil, err
+	}
+	h, ok := r.msg.(*helloReplyMsg)
+	if !ok || h.Version != ProtocolVersion {
+		c.Close()
+		return nil, fmt.Errorf("%w: handshake answered with %T", ErrProtocol, r.msg)
+	}
+	c.hello = *h
+	return c, nil
+}
+
+// Close closes the connection; the provider releases everything the
+// client held. Cursors still open keep their current window readable.
+func (c *Client) Close() error {
+	err := c.pc.Close()
+	<-c.done
+	c.maps.closeIdle()
+	return err
+}
+
+func (c *Client) readLoop() {
+	defer close(c.done)
+	var err error
+	for {
+		var msg parcel.Message
+		var files []*os.File
+		msg, files, err = c.pc.Read(context.Background())
+		if err != nil {
+			if errors.Is(err, parcel.ErrUnknownType) || errors.Is(err, parcel.ErrDecode) {
+				continue
+			}
+			break
+		}
+		if n, ok := msg.(*notifyMsg); ok {
+			closeFiles(files)
+			c.notify(n.URI)
+			continue
+		}
+		id := reqID(msg)
+		c.mu.Lock()
+		ch := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if ch == nil {
+			c.discard(msg, files) // its caller gave up
+			continue
+		}
+		ch <- reply{msg, files}
+	}
+	c.mu.Lock()
+	c.err = fmt.Errorf("%w: %w", ErrProviderGone, err)
+	pending := c.pending
+	c.pending = nil
+	watches := c.watches
+	c.watches = nil
+	c.mu.Unlock()
+	for _, ch := range pending {
+		close(ch)
+	}
+	for _, ws := range watches {
+		for _, w := range ws {
+			w.end()
+		}
+	}
+}
+
+// discard disposes of a reply nobody waits for.
+func (c *Client) discard(msg parcel.Message, files []*os.File) {
+	closeFiles(files)
+	if w, ok := msg.(*windowMsg); ok && w.Win != 0 {
+		c.pc.Write(context.Background(), &releaseMsg{Query: w.Query, Win: w.Win})
+	}
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// start sends a request and returns the channel its reply arrives on.
+func (c *Client) start(ctx context.Context, mk func(req uint64) parcel.Message) (uint64, chan reply, error) {
+	c.mu.Lock()
+	if c.pending == nil {
+		err := c.err
+		c.mu.Unlock()
+		return 0, nil, err
+	}
+	c.nextReq++
+	id := c.nextReq
+	ch := make(chan reply, 1)
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := c.pc.Write(ctx, mk(id)); err != nil {
+		c.forget(id)
+		if ctx.Err() != nil {
+			return 0, nil, err
+		}
+		return 0, nil, fmt.Errorf("%w: %w", ErrProviderGone, err)
+	}
+	return id, ch, nil
+}
+
+func (c *Client) forget(id uint64) {
+	c.mu.Lock()
+	if c.pending != nil {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+}
+
+// wait waits for the reply to request id. An error reply becomes a
+// *ProviderError.
+func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, error) {
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			c.mu.Lock()
+			err := c.err
+			c.mu.Unlock()
+			return reply{}, err
+		}
+		if e, ok := r.msg.(*errorMsg); ok {
+			closeFiles(r.files)
+			return reply{}, &ProviderError{Code: e.Code, Message: e.Message}
+		}
+		return r, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		_, waiting := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if !waiting { // the reply raced the cancellation: dispose of it
+			if r, ok := <-ch; ok {
+				c.discard(r.msg, r.files)
+			}
+		}
+		return reply{}, ctx.Err()
+	}
+}
+
+// call sends a request and waits for its reply.
+func (c *Client) call(ctx context.Context, mk func(req uint64) parcel.Message) (reply, error) {
+	id, ch, err := c.start(ctx, mk)
+	if err != nil {
+		return reply{}, err
+	}
+	return c.wait(ctx, id, ch)
+}
+
+func (c *Client) write(ctx context.Context, m *writeMsg) (*writeReplyMsg, error) {
+	r, err := c.call(ctx, func(req uint64) parcel.Message { m.Req = req; return m })
+	if err != nil {
+		return nil, err
+	}
+	closeFiles(r.files)
+	wr, ok := r.msg.(*writeReplyMsg)
+	if !ok {
+		return nil, fmt.Errorf("%w: write answered with %T", ErrProtocol, r.msg)
+	}
+	return wr, nil
+}
+
+// Insert adds a row to uri and returns its id.
+func (c *Client) Insert(ctx context.Context, uri string, values Values) (int64, error) {
+	r, err := c.write(ctx, &writeMsg{Op: opInsert, URI: uri, Values: values})
+	if err != nil {
+		return 0, err
+	}
+	return r.Count, nil
+}
+
+// Update changes the rows of uri that match selection and returns how
+// many changed.
+func (c *Client) Update(ctx context.Context, uri string, values Values, selection string, args ...any) (int64, error) {
+	r, err := c.write(ctx, &writeMsg{Op: opUpdate, URI: uri, Values: values, Selection: selection, Args: args})
+	if err != nil {
+		return 0, err
+	}
+	return r.Count, nil
+}
+
+// Delete removes the rows of uri that match selection and returns how many.
+func (c *Client) Delete(ctx context.Context, uri string, selection string, args ...any) (int64, error) {
+	r, err := c.write(ctx, &writeMsg{Op: opDelete, URI: uri, Selection: selection, Args: args})
+	if err != nil {
+		return 0, err
+	}
+	return r.Count, nil
+}
+
+// Call runs a provider-defined method.
+func (c *Client) Call(ctx context.Context, method, arg string, extras Values) (Values, error) {
+	r, err := c.write(ctx, &writeMsg{Op: opCall, Method: method, Arg: arg, Values: extras})
+	if err != nil {
+		return nil, err
+	}
+	return r.Result, nil
+}
+
+// Watch delivers the change notifications of one registration.
+type Watch struct {
+	c    *Client
+	uri  string
+	ch   chan string
+	once sync.Once
+}
+
+// C returns the channel that receives the URI of every change. It is
+// closed when the watch is closed or the connection lost. Notifications
+// that find the channel full are dropped: a watcher should requery, not
+// count.
+func (w *Watch) C() <-chan string { return w.ch }
+
+func (w *Watch) end() { w.once.Do(func() { close(w.ch) }) }
+
+// Close ends the registration.
+func (w *Watch) Close() error {
+	c := w.c
+	c.mu.Lock()
+	ws := c.watches[w.uri]
+	for i, x := range ws {
+		if x == w {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	last := len(ws) == 0 && c.watches != nil
+	if c.watches != nil {
+		c.watches[w.uri] = ws
+	}
+	c.mu.Unlock()
+	w.end()
+	if last {
+		_, err := c.call(context.Background(), func(req uint64) parcel.Message { return &unregisterMsg{Req: req, URI: w.uri} })
+		return err
+	}
+	return nil
+}
+
+// Register asks to be told when uri changes (with descendants, any URI
+// below it too). Notifications arrive on the Watch's channel.
+func (c *Client) Register(ctx context.Context, uri string, descendants bool) (*Watch, error) {
+	if _, err := c.call(ctx, func(req uint64) parcel.Message {
+		return &registerMsg{Req: req, URI: uri, Descendants: descendants}
+	}); err != nil {
+		return nil, err
+	}
+	w := &Watch{c: c, uri: uri, ch: make(chan string, 16)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watches == nil {
+		w.end()
+		return w, nil
+	}
+	c.watches[uri] = append(c.watches[uri], w)
+	return w, nil
+}
+
+// notify delivers a notification to the watches registered for uri or an
+// ancestor registered with descendants (the provider only sends what
+// matches one of them).
+func (c *Client) notify(uri string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for reg, ws := range c.watches {
+		if reg != uri && !isDescendant(uri, reg) {
+			continue
+		}
+		for _, w := range ws {
+			select {
+			case w.ch <- uri:
+			default:
+			}
+		}
+	}
+}
+
+func isDescendant(uri, reg string) bool {
+	p := reg
+	if len(p) == 0 || p[len(p)-1] != '/' {
+		p += "/"
+	}
+	return len(uri) > len(p) && uri[:len(p)] == p
+}
+
+// mappings keeps the consumer's mappings of shared windows, keyed by the
+// memfd's identity, so that a window the provider recycles and sends again
+// is not mapped and faulted in again. Windows in use are never evicted;
+// up to limit idle ones are kept.
+type mappings struct {
+	mu    sync.Mutex
+	limit int
+	byID  map[window.FileID]*mapping
+	idle  *list.List // of *mapping, oldest first
+}
+
+type mapping struct {
+	w    *window.Window
+	id   window.FileID
+	refs int
+	elem *list.Element
+}
+
+func newMappings(limit int) *mappings {
+	return &mappings{limit: limit, byID: map[window.FileID]*mapping{}, idle: list.New()}
+}
+
+// open returns a mapping of f, reusing one of the same file. It always
+// closes f.
+func (m *mappings) open(f *os.File) (*mapping, error) {
+	defer f.Close()
+	id, err := window.Identify(f)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mp := m.byID[id]; mp != nil {
+		if mp.refs == 0 {
+			m.idle.Remove(mp.elem)
+			mp.elem = nil
+			if err := mp.w.Reload(); err != nil { // refilled by the provider
+				delete(m.byID, id)
+				mp.w.Close()
+				return nil, err
+			}
+		}
+		mp.refs++
+		return mp, nil
+	}
+	w, err := window.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	mp := &mapping{w: w, id: id, refs: 1}
+	m.byID[id] = mp
+	return mp, nil
+}
+
+// release drops a reference; an unused mapping becomes idle.
+func (m *mappings) release(mp *mapping) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mp.refs--
+	if mp.refs > 0 {
+		return
+	}
+	mp.elem = m.idle.PushBack(mp)
+	for m.idle.Len() > m.limit {
+		old := m.idle.Remove(m.idle.Front()).(*mapping)
+		delete(m.byID, old.id)
+		old.w.Close()
+	}
+}
+
+func (m *mappings) closeIdle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for e := m.idle.Front(); e != nil; e = e.Next() {
+		mp := e.Value.(*mapping)
+		delete(m.byID, mp.id)
+		mp.w.Close()
+	}
+	m.idle.Init()
+}

@@ -1,0 +1,328 @@
+package content_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/fdpass"
+)
+
+// tripRows returns n rows of (id, fare, city, payload).
+func tripRows(n int) [][]any {
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{int64(i), float64(i) * 0.25, fmt.Sprintf("city-%03d", i%500), []byte(strings.Repeat("p", i%64))}
+	}
+	return rows
+}
+
+// startServer serves p on a socket in a temporary directory and returns
+// its path. The server stops at the end of the test.
+func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption) (string, *content.Server) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run", "provider.sock")
+	ln, err := content.Listen(path, 0o600)
+	require.NoError(t, err)
+	s := content.NewServer(p, append([]content.ServerOption{content.WithLogger(quiet)}, opts...)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return path, s
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+func newProvider(n int) *content.MemProvider {
+	p := content.NewMemProvider()
+	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(n))
+	return p
+}
+
+func dial(t testing.TB, path string) *content.Client {
+	t.Helper()
+	c, err := content.Dial(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func checkRow(t testing.TB, cur *content.Cursor, i int64) {
+	t.Helper()
+	id, err := cur.Int64(0)
+	require.NoError(t, err)
+	require.Equal(t, i, id)
+	fare, err := cur.Float64(1)
+	require.NoError(t, err)
+	require.Equal(t, float64(i)*0.25, fare)
+	city, err := cur.StringView(2)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("city-%03d", i%500), city)
+	payload, err := cur.Bytes(3)
+	require.NoError(t, err)
+	require.Len(t, payload, int(i%64))
+}
+
+func TestFullScanAcrossWindows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []content.QueryOption
+	}{
+		{"shared", nil},
+		{"shared-prefetch-3", []content.QueryOption{content.WithPrefetch(3)}},
+		{"no-prefetch", []content.QueryOption{content.WithPrefetch(0)}},
+		{"inline", []content.QueryOption{content.WithInline()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 50_000
+			path, _ := startServer(t, newProvider(n), content.WithWindowSize(256<<10))
+			c := dial(t, path)
+			cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, tc.opts...)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"id", "fare", "city", "payload"}, cur.Columns())
+			assert.Equal(t, int64(n), cur.Count())
+			var i int64
+			for pos, err := range cur.All() {
+				require.NoError(t, err)
+				require.Equal(t, i, pos)
+				checkRow(t, cur, i)
+				i++
+			}
+			assert.Equal(t, int64(n), i)
+			assert.False(t, cur.Next())
+			require.NoError(t, cur.Err())
+			require.NoError(t, cur.Close())
+		})
+	}
+}
+
+func TestSmallResultIsInline(t *testing.T) {
+	path, _ := startServer(t, newProvider(1000))
+	c := dial(t, path)
+	before := countFDs(t)
+	cur, err := c.Query(context.Background(), &content.Query{URI: "trips", Selection: "id < ?", Args: []any{3}, Order: "id DESC"})
+	require.NoError(t, err)
+	assert.Equal(t, before, countFDs(t), "no fd crossed for a small result")
+	var ids []int64
+	for cur.Next() {
+		id, err := cur.Int64(0)
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	require.NoError(t, cur.Err())
+	assert.Equal(t, []int64{2, 1, 0}, ids)
+	require.NoError(t, cur.Close())
+}
+
+func TestMoveBackwardAndRandom(t *testing.T) {
+	const n = 20_000
+	path, _ := startServer(t, newProvider(n), content.WithWindowSize(64<<10))
+	c := dial(t, path)
+	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})
+	require.NoError(t, err)
+	defer cur.Close()
+	for _, pos := range []int64{0, 15_000, 14_999, 14_000, 3, 19_999, 10_000, 9_999} {
+		require.True(t, cur.Move(pos), "move to %d: %v", pos, cur.Err())
+		checkRow(t, cur, pos)
+	}
+	assert.False(t, cur.Move(n), "past the end")
+	require.NoError(t, cur.Err())
+	_, err = cur.Int64(0)
+	require.ErrorIs(t, err, content.ErrNoRow)
+	require.True(t, cur.Move(5))
+	checkRow(t, cur, 5)
+}
+
+func TestErrorsReachTheConsumer(t *testing.T) {
+	path, _ := startServer(t, newProvider(10))
+	c := dial(t, path)
+	ctx := context.Background()
+	_, err := c.Query(ctx, &content.Query{URI: "nope"})
+	require.ErrorIs(t, err, content.ErrNotFound)
+	var pe *content.ProviderError
+	require.True(t, errors.As(err, &pe))
+	assert.Contains(t, pe.Message, "nope")
+	_, err = c.Query(ctx, &content.Query{URI: "trips", Projection: []string{"bogus"}})
+	require.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = c.Call(ctx, "explode", "", nil)
+	require.ErrorIs(t, err, content.ErrUnsupported)
+}
+
+func TestWritesAndNotifications(t *testing.T) {
+	path, _ := startServer(t, newProvider(3))
+	c := dial(t, path)
+	watcher := dial(t, path)
+	ctx := context.Background()
+	w, err := watcher.Register(ctx, "trips", false)
+	require.NoError(t, err)
+	id, err := c.Insert(ctx, "trips", content.Values{"id": 100, "city": "Lyon"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), id)
+	select {
+	case uri := <-w.C():
+		assert.Equal(t, "trips", uri)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification")
+	}
+	n, err := c.Update(ctx, "trips", content.Values{"fare": 9.5}, "id = ?", 100)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	<-w.C()
+	cur, err := c.Query(ctx, &content.Query{URI: "trips", Selection: "city = ?", Args: []any{"Lyon"}})
+	require.NoError(t, err)
+	require.True(t, cur.Next())
+	f, err := cur.Float64(1)
+	require.NoError(t, err)
+	assert.Equal(t, 9.5, f)
+	n, err = c.Delete(ctx, "trips", "id >= ?", 1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), n)
+	<-w.C()
+	require.NoError(t, cur.Requery(ctx))
+	assert.False(t, cur.Next(), "the Lyon row is gone")
+	require.NoError(t, cur.Close())
+	res, err := c.Call(ctx, "tables", "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []any{"trips"}, res["tables"])
+	require.NoError(t, w.Close())
+}
+
+func TestUnauthorisedUIDRefused(t *testing.T) {
+	path, _ := startServer(t, newProvider(3), content.WithAuthorizer(func(c fdpass.Cred) error {
+		return fmt.Errorf("uid %d is not welcome", c.UID)
+	}))
+	_, err := content.Dial(context.Background(), path)
+	require.ErrorIs(t, err, content.ErrPermission)
+	assert.Contains(t, err.Error(), "not welcome")
+}
+
+func TestNoProvider(t *testing.T) {
+	_, err := content.Dial(context.Background(), filepath.Join(t.TempDir(), "absent.sock"))
+	require.ErrorIs(t, err, content.ErrProviderGone)
+}
+
+func TestSocketIsPrivateAndNotStolen(t *testing.T) {
+	path, _ := startServer(t, newProvider(1))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	dir, err := os.Stat(filepath.Dir(path))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), dir.Mode().Perm())
+	_, err = content.Listen(path, 0o600)
+	require.Error(t, err, "a live provider's socket is not stolen")
+
+	stale := filepath.Join(t.TempDir(), "stale.sock")
+	require.NoError(t, os.WriteFile(stale, nil, 0o600))
+	ln, err := content.Listen(stale, 0o600)
+	require.NoError(t, err, "a stale socket file is replaced")
+	ln.Close()
+}
+
+func TestManyConsumersAndDisconnects(t *testing.T) {
+	const n = 30_000
+	path, s := startServer(t, newProvider(n), content.WithWindowSize(128<<10), content.WithMemoryBudget(4<<20))
+	before := countFDs(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := content.Dial(context.Background(), path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			var rows int64
+			for cur.Next() {
+				id, err := cur.Int64(0)
+				if err != nil || id != rows {
+					errs <- fmt.Errorf("row %d: id %d, %v", rows, id, err)
+					return
+				}
+				rows++
+				if g%2 == 1 && rows == n/2 {
+					return // disconnect mid-scan without closing the cursor
+				}
+			}
+			if err := cur.Err(); err != nil || rows != n {
+				errs <- fmt.Errorf("scanned %d rows: %v", rows, err)
+			}
+			cur.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	// Every connection ended and every window went back to the pool; the
+	// only fds left are the pool's idle memfds.
+	require.Eventually(t, func() bool {
+		st := s.Stats()
+		return st.Conns == 0 && st.WindowsOut == 0 && countFDs(t) == before+st.PoolIdle
+	}, 5*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before", s.Stats(), countFDs(t), before)
+	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4<<20), "within the memory budget")
+	c := dial(t, path)
+	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(8))
+	require.NoError(t, err)
+	for cur.Next() {
+	}
+	require.NoError(t, cur.Err())
+	cur.Close()
+}
+
+func TestProviderGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.sock")
+	ln, err := content.Listen(path, 0o600)
+	require.NoError(t, err)
+	s := content.NewServer(newProvider(50_000), content.WithWindowSize(64<<10), content.WithLogger(quiet))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	c := dial(t, path)
+	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
+	require.NoError(t, err)
+	require.True(t, cur.Next())
+	cancel()
+	require.NoError(t, <-done)
+	// The window in hand stays readable.
+	checkRow(t, cur, 0)
+	for cur.Next() {
+	}
+	require.ErrorIs(t, cur.Err(), content.ErrProviderGone)
+	require.NoError(t, cur.Close())
+}
+
+func countFDs(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(ents)
+}

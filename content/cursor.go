@@ -1,0 +1,449 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"slices"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// ErrNoRow reports a cursor accessor called while the cursor is not on a
+// row (before the first Next, after the last).
+var ErrNoRow = errors.New("content: cursor not on a row")
+
+// QueryOption configures one query.
+type QueryOption func(*queryConfig)
+
+type queryConfig struct {
+	prefetch int
+	inline   bool
+}
+
+// WithPrefetch sets how many windows ahead a forward scan asks for while
+// it reads the current one (default 1; 0 turns the pipeline off).
+func WithPrefetch(n int) QueryOption { return func(c *queryConfig) { c.prefetch = max(n, 0) } }
+
+// WithInline has the provider copy every window through the socket
+// instead of sharing memory: for comparisons, and for a consumer that
+// cannot map memory.
+func WithInline() QueryOption { return func(c *queryConfig) { c.inline = true } }
+
+// Cursor iterates the rows of a query result, reading every value in place
+// from the window that holds the current row; moving past the window
+// fetches the one that covers the new position. Like database/sql.Rows:
+//
+//	cur, err := client.Query(ctx, &content.Query{URI: "trips"})
+//	if err != nil { ... }
+//	defer cur.Close()
+//	for cur.Next() {
+//		id, err := cur.Int64(0)
+//		...
+//	}
+//	if err := cur.Err(); err != nil { ... }
+//
+// A Cursor is not safe for concurrent use.
+type Cursor struct {
+	c     *Client
+	ctx   context.Context
+	msg   queryMsg
+	cfg   queryConfig
+	query uint64
+	cols  []string
+	count int64
+	pos   int64 // -1 before the first row
+	cur   *clientWindow
+	ahead []pendingWindow
+	err   error
+	done  bool
+}
+
+// clientWindow is a window the cursor holds.
+type clientWindow struct {
+	w     *window.Window
+	m     *mapping // nil for inline windows
+	start int64
+	rows  int64
+	last  bool
+	win   uint64
+}
+
+type pendingWindow struct {
+	id uint64
+	ch chan reply
+}
+
+// Query runs a query and returns a cursor before its first row. ctx bounds
+// the query call and every window fetch the cursor makes later.
+func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cursor, error) {
+	cfg := queryConfig{prefetch: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cur := &Cursor{c: c, ctx: ctx, cfg: cfg, pos: -1, msg: queryMsg{
+		URI: q.URI, Projection: q.Projection, Selection: q.Selection, Args: q.Args,
+		Order: q.Order, Limit: q.Limit, Inline: cfg.inline,
+	}}
+	if err := cur.run(); err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// run sends the query and takes its first window.
+func (cur *Cursor) run() error {
+	r, err := cur.c.call(cur.ctx, func(req uint64) parcel.Message {
+		m := cur.msg
+		m.Req = req
+		return &m
+	})
+	if err != nil {
+		return err
+	}
+	wm, ok := r.msg.(*windowMsg)
+	if !ok {
+		closeFiles(r.files)
+		return fmt.Errorf("%w: query answered with %T", ErrProtocol, r.msg)
+	}
+	cur.query, cur.cols, cur.count = wm.Query, wm.Columns, wm.Count
+	cw, err := cur.take(wm, r.files)
+	if err != nil {
+		cur.closeQuery()
+		return err
+	}
+	if len(cur.cols) == 0 || cw.w.NumColumns() != len(cur.cols) {
+		cur.drop(cw)
+		cur.closeQuery()
+		return fmt.Errorf("%w: %d column names for %d columns", ErrProtocol, len(cur.cols), cw.w.NumColumns())
+	}
+	cur.cur = cw
+	cur.prefetch()
+	return nil
+}
+
+// take opens the window a reply carries.
+func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) {
+	cw := &clientWindow{start: wm.Start, last: wm.Last, win: wm.Win}
+	var err error
+	switch {
+	case len(files) == 1 && wm.Inline == nil:
+		cw.m, err = cur.c.maps.open(files[0])
+		if err == nil {
+			cw.w = cw.m.w
+		}
+	case len(files) == 0 && wm.Inline != nil && wm.Win == 0:
+		cw.w, err = window.OpenBytes(wm.Inline)
+	default:
+		closeFiles(files)
+		err = fmt.Errorf("%w: window with %d files and %d inline bytes", ErrProtocol, len(files), len(wm.Inline))
+	}
+	if err != nil {
+		if wm.Win != 0 {
+			cur.c.pc.Write(context.Background(), &releaseMsg{Query: wm.Query, Win: wm.Win})
+		}
+		return nil, err
+	}
+	if cw.w.StartPos() != wm.Start || cw.w.NumRows() != wm.Rows {
+		cur.drop(cw)
+		return nil, fmt.Errorf("%w: window header (start %d, %d rows) disagrees with its descriptor (start %d, %d rows)",
+			ErrProtocol, cw.w.StartPos(), cw.w.NumRows(), wm.Start, wm.Rows)
+	}
+	cw.rows = int64(wm.Rows)
+	if wm.Count >= 0 {
+		cur.count = wm.Count
+	}
+	return cw, nil
+}
+
+// drop releases a window: the mapping is kept for reuse, the provider may
+// recycle the memory.
+func (cur *Cursor) drop(cw *clientWindow) {
+	if cw == nil {
+		return
+	}
+	if cw.m != nil {
+		cur.c.maps.release(cw.m)
+	}
+	if cw.win != 0 {
+		cur.c.pc.Write(context.Background(), &releaseMsg{Query: cur.query, Win: cw.win})
+	}
+}
+
+// prefetch asks for the windows after the newest one held or asked for.
+func (cur *Cursor) prefetch() {
+	if cur.cur == nil || cur.cur.last {
+		return
+	}
+	for len(cur.ahead) < cur.cfg.prefetch {
+		id, ch, err := cur.c.start(cur.ctx, func(req uint64) parcel.Message {
+			return &fillWindowMsg{Req: req, Query: cur.query, Start: -1}
+		})
+		if err != nil {
+			return // reported when the window is needed
+		}
+		cur.ahead = append(cur.ahead, pendingWindow{id, ch})
+	}
+}
+
+// Columns returns the result's column names.
+func (cur *Cursor) Columns() []string { return slices.Clone(cur.cols) }
+
+// ColumnIndex returns the index of the named column, or -1.
+func (cur *Cursor) ColumnIndex(name string) int { return slices.Index(cur.cols, name) }
+
+// Count returns the total number of rows, or -1 while the provider does
+// not know it (it is known at the latest once the last window arrived).
+func (cur *Cursor) Count() int64 { return cur.count }
+
+// Position returns the current row's position in the result, -1 before
+// the first row.
+func (cur *Cursor) Position() int64 { return cur.pos }
+
+// Err returns the error that stopped Next or Move, if any.
+func (cur *Cursor) Err() error { return cur.err }
+
+// Next moves to the next row. It returns false at the end of the result or
+// on an error, which Err then reports.
+func (cur *Cursor) Next() bool {
+	if cur.err != nil || cur.done {
+		return false
+	}
+	return cur.Move(cur.pos + 1)
+}
+
+// Move moves to position pos of the result. It returns false if pos is
+// past the end (the cursor then stands after the last row) or on an
+// error. Moving backwards fetches a window that also covers a few rows
+// before pos, so stepping back again is cheap.
+func (cur *Cursor) Move(pos int64) bool {
+	if cur.err != nil || cur.cur == nil && cur.done {
+		return false
+	}
+	if pos < 0 {
+		cur.err = fmt.Errorf("%w: position %d", ErrBadRequest, pos)
+		return false
+	}
+	cw := cur.cur
+	if cw != nil && pos >= cw.start && pos < cw.start+cw.rows {
+		cur.pos = pos
+		return true
+	}
+	if cw != nil && cw.last && pos >= cw.start+cw.rows {
+		cur.pos = cw.start + cw.rows
+		cur.done = true
+		return false
+	}
+	if err := cur.fetch(pos); err != nil {
+		cur.err = err
+		return false
+	}
+	cw = cur.cur
+	if pos >= cw.start+cw.rows { // past the end of the result
+		cur.pos = cw.start + cw.rows
+		cur.done = true
+		return false
+	}
+	cur.pos = pos
+	cur.done = false
+	return true
+}
+
+// fetch makes the window covering pos current.
+func (cur *Cursor) fetch(pos int64) error {
+	// The pipeline: the next window may already be on its way.
+	for len(cur.ahead) > 0 {
+		p := cur.ahead[0]
+		cur.ahead = cur.ahead[1:]
+		cw, err := cur.await(p)
+		if err != nil {
+			return err
+		}
+		if pos >= cw.start && (pos < cw.start+cw.rows || cw.last) {
+			cur.drop(cur.cur)
+			cur.cur = cw
+			cur.prefetch()
+			return nil
+		}
+		cur.drop(cw) // a random move: the pipeline is of no use
+	}
+	for _, near := range []bool{true, false} {
+		r, err := cur.c.call(cur.ctx, func(req uint64) parcel.Message {
+			return &fillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
+		})
+		if err != nil {
+			return err
+		}
+		wm, ok := r.msg.(*windowMsg)
+		if !ok {
+			closeFiles(r.files)
+			return fmt.Errorf("%w: window request answered with %T", ErrProtocol, r.msg)
+		}
+		cw, err := cur.take(wm, r.files)
+		if err != nil {
+			return err
+		}
+		if pos >= cw.start && (pos < cw.start+cw.rows || cw.last) {
+			cur.drop(cur.cur)
+			cur.cur = cw
+			cur.prefetch()
+			return nil
+		}
+		cur.drop(cw) // the provider started too early: ask exactly
+	}
+	return fmt.Errorf("%w: no window covers position %d", ErrProtocol, pos)
+}
+
+func (cur *Cursor) await(p pendingWindow) (*clientWindow, error) {
+	r, err := cur.c.wait(cur.ctx, p.id, p.ch)
+	if err != nil {
+		return nil, err
+	}
+	wm, ok := r.msg.(*windowMsg)
+	if !ok {
+		closeFiles(r.files)
+		return nil, fmt.Errorf("%w: window request answered with %T", ErrProtocol, r.msg)
+	}
+	return cur.take(wm, r.files)
+}
+
+// Requery runs the query again (after a change notification, say) and
+// puts the cursor before the first row.
+func (cur *Cursor) Requery(ctx context.Context) error {
+	cur.release()
+	cur.closeQuery()
+	cur.ctx, cur.pos, cur.err, cur.done = ctx, -1, nil, false
+	return cur.run()
+}
+
+// release drops every window the cursor holds or awaits.
+func (cur *Cursor) release() {
+	for _, p := range cur.ahead {
+		if cw, err := cur.await(p); err == nil {
+			cur.drop(cw)
+		}
+	}
+	cur.ahead = nil
+	cur.drop(cur.cur)
+	cur.cur = nil
+}
+
+func (cur *Cursor) closeQuery() {
+	if cur.query != 0 {
+		cur.c.call(context.Background(), func(req uint64) parcel.Message {
+			return &closeQueryMsg{Req: req, Query: cur.query}
+		})
+		cur.query = 0
+	}
+}
+
+// Close releases the cursor's windows on both sides. Views returned by
+// Bytes and StringView become invalid. Close is idempotent.
+func (cur *Cursor) Close() error {
+	if cur.err == ErrClosed {
+		return nil
+	}
+	cur.release()
+	cur.closeQuery()
+	cur.err = ErrClosed
+	return nil
+}
+
+// row returns the current window and row index in it.
+func (cur *Cursor) row() (*window.Window, int, error) {
+	cw := cur.cur
+	if cur.err == ErrClosed {
+		return nil, 0, ErrClosed
+	}
+	if cw == nil || cur.pos < cw.start || cur.pos >= cw.start+cw.rows {
+		return nil, 0, ErrNoRow
+	}
+	return cw.w, int(cur.pos - cw.start), nil
+}
+
+// Type returns the type of column col of the current row.
+func (cur *Cursor) Type(col int) (window.FieldType, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return 0, err
+	}
+	return w.Type(r, col)
+}
+
+// IsNull reports whether column col of the current row is NULL.
+func (cur *Cursor) IsNull(col int) (bool, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return false, err
+	}
+	return w.IsNull(r, col)
+}
+
+// Int64 returns column col of the current row as an int64 (see
+// window.Window.Int64 for conversions).
+func (cur *Cursor) Int64(col int) (int64, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return 0, err
+	}
+	return w.Int64(r, col)
+}
+
+// Float64 returns column col of the current row as a float64.
+func (cur *Cursor) Float64(col int) (float64, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return 0, err
+	}
+	return w.Float64(r, col)
+}
+
+// String returns a copy of column col of the current row as a string.
+func (cur *Cursor) String(col int) (string, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return "", err
+	}
+	return w.String(r, col)
+}
+
+// StringView returns column col of the current row without copying it.
+// The string is valid only until the cursor moves to another window or is
+// closed; copy what you keep.
+func (cur *Cursor) StringView(col int) (string, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return "", err
+	}
+	return w.StringView(r, col)
+}
+
+// Bytes returns column col of the current row (STRING or BLOB) without
+// copying it. The bytes are valid only until the cursor moves to another
+// window or is closed; must not be modified.
+func (cur *Cursor) Bytes(col int) ([]byte, error) {
+	w, r, err := cur.row()
+	if err != nil {
+		return nil, err
+	}
+	return w.Bytes(r, col)
+}
+
+// All returns the remaining rows as a sequence of positions: the cursor
+// stands on each row during its iteration. If the scan fails, the last
+// pair carries the error (and position -1).
+func (cur *Cursor) All() iter.Seq2[int64, error] {
+	return func(yield func(int64, error) bool) {
+		for cur.Next() {
+			if !yield(cur.pos, nil) {
+				return
+			}
+		}
+		if err := cur.Err(); err != nil {
+			yield(-1, err)
+		}
+	}
+}

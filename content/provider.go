@@ -1,0 +1,96 @@
+package content
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// Values are the column values of a write, or the result of a Call. Values
+// travel as msgpack: int64, float64, string, []byte, bool and nil survive
+// the trip; integers may arrive as any Go integer type.
+type Values map[string]any
+
+// Query is what a consumer asks a provider for, as Android's
+// ContentResolver.query: a URI (or table) with an optional projection, a
+// selection with bound arguments, a sort order and a limit.
+type Query struct {
+	URI        string
+	Projection []string // columns; empty for all
+	Selection  string   // a filter with ? placeholders, provider-defined
+	Args       []any    // bound to the placeholders, never spliced in
+	Order      string   // provider-defined sort order
+	Limit      int64    // 0 for no limit
+}
+
+func (q *Query) String() string {
+	return fmt.Sprintf("%s projection=%v selection=%q args=%v order=%q limit=%d",
+		q.URI, q.Projection, q.Selection, q.Args, q.Order, q.Limit)
+}
+
+// Rows is a result a provider returns: a forward iterator that writes each
+// row into a window. The server calls Next, then Put to fill the row the
+// server has allocated in w (its last row); Put sets each column with
+// w.PutInt64, w.PutString and so on. If Put returns window.ErrWindowFull
+// the server starts a new window and calls Put again for the same row.
+//
+// Rows are used by one goroutine at a time and closed exactly once.
+type Rows interface {
+	Columns() []string
+	Next() bool
+	Put(w *window.Writer) error
+	Err() error
+	Close() error
+}
+
+// Counter is implemented by Rows that know their total row count up front;
+// the cursor then reports it before the scan ends.
+type Counter interface {
+	Count() int64
+}
+
+// Provider is the service side of the protocol: what a data service
+// implements to be served by a Server. Errors wrapping ErrNotFound,
+// ErrBadRequest, ErrPermission or ErrUnsupported reach the consumer with
+// that meaning; other errors as ErrInternal with their message.
+//
+// Methods are called concurrently from the connections' goroutines.
+type Provider interface {
+	// Query starts a query. The server may call it again for the same
+	// query to move backwards in the result; it must then return the same
+	// rows in the same order, as long as the data has not changed.
+	Query(ctx context.Context, q *Query) (Rows, error)
+	// Insert adds a row and returns its id.
+	Insert(ctx context.Context, uri string, values Values) (int64, error)
+	// Update changes the selected rows and returns how many.
+	Update(ctx context.Context, uri string, values Values, selection string, args []any) (int64, error)
+	// Delete removes the selected rows and returns how many.
+	Delete(ctx context.Context, uri string, selection string, args []any) (int64, error)
+	// Call runs a provider-defined method.
+	Call(ctx context.Context, method, arg string, extras Values) (Values, error)
+}
+
+// ReadOnly implements the write methods of Provider by refusing them with
+// ErrUnsupported; embed it in a provider that only serves queries.
+type ReadOnly struct{}
+
+// Insert returns ErrUnsupported.
+func (ReadOnly) Insert(context.Context, string, Values) (int64, error) {
+	return 0, fmt.Errorf("%w: insert", ErrUnsupported)
+}
+
+// Update returns ErrUnsupported.
+func (ReadOnly) Update(context.Context, string, Values, string, []any) (int64, error) {
+	return 0, fmt.Errorf("%w: update", ErrUnsupported)
+}
+
+// Delete returns ErrUnsupported.
+func (ReadOnly) Delete(context.Context, string, string, []any) (int64, error) {
+	return 0, fmt.Errorf("%w: delete", ErrUnsupported)
+}
+
+// Call returns ErrUnsupported.
+func (ReadOnly) Call(context.Context, string, string, Values) (Values, error) {
+	return nil, fmt.Errorf("%w: call", ErrUnsupported)
+}

@@ -1,0 +1,500 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cursorwindow/cursorwindow/fdpass"
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// Authorizer decides whether a peer may use the provider. It returns nil
+// to admit the caller, or an error (wrapped into ErrPermission) to refuse.
+type Authorizer func(fdpass.Cred) error
+
+// SameUID admits callers running as the provider's own effective uid: the
+// default Authorizer.
+func SameUID(c fdpass.Cred) error {
+	if uid := uint32(os.Geteuid()); c.UID != uid {
+		return fmt.Errorf("uid %d is not the provider's uid %d", c.UID, uid)
+	}
+	return nil
+}
+
+// AllowUIDs admits the listed uids (and no one else).
+func AllowUIDs(uids ...uint32) Authorizer {
+	return func(c fdpass.Cred) error {
+		for _, u := range uids {
+			if c.UID == u {
+				return nil
+			}
+		}
+		return fmt.Errorf("uid %d not allowed", c.UID)
+	}
+}
+
+// Server defaults.
+const (
+	DefaultWindowSize   = window.DefaultMaxSize
+	DefaultInlineLimit  = 32 << 10
+	DefaultMemoryBudget = 256 << 20
+	DefaultMaxQueries   = 64
+	DefaultMaxWindows   = 16
+	DefaultPoolWait     = 5 * time.Second
+	DefaultMaxRowWindow = 64 << 20
+)
+
+type serverConfig struct {
+	windowSize   int64
+	inlineLimit  int64
+	budget       int64
+	maxQueries   int
+	maxWindows   int
+	poolWait     time.Duration
+	maxRowWindow int64
+	auth         Authorizer
+	log          *slog.Logger
+	parcelOpts   []parcel.Option
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*serverConfig)
+
+// WithWindowSize sets the size of the provider's windows (default 2 MiB).
+func WithWindowSize(n int64) ServerOption { return func(c *serverConfig) { c.windowSize = n } }
+
+// WithInlineLimit sets the largest result sent inline, copied through the
+// socket, instead of in a shared memfd (default 32 KiB; 0 shares every
+// window). Copying a small result costs less than mapping it.
+func WithInlineLimit(n int64) ServerOption { return func(c *serverConfig) { c.inlineLimit = n } }
+
+// WithMemoryBudget bounds the memory of the provider's pooled windows
+// (default 256 MiB). A query that needs a window when the budget is spent
+// waits for one to be released, then fails with ErrBusy.
+func WithMemoryBudget(n int64) ServerOption { return func(c *serverConfig) { c.budget = n } }
+
+// WithPoolWait sets how long a query waits for window memory (default 5s).
+func WithPoolWait(d time.Duration) ServerOption { return func(c *serverConfig) { c.poolWait = d } }
+
+// WithConnLimits sets the open queries and the windows a connection may
+// hold at once (defaults 64 and 16).
+func WithConnLimits(queries, windows int) ServerOption {
+	return func(c *serverConfig) { c.maxQueries, c.maxWindows = queries, windows }
+}
+
+// WithAuthorizer sets the check run on every new connection's peer
+// credentials (default SameUID).
+func WithAuthorizer(a Authorizer) ServerOption { return func(c *serverConfig) { c.auth = a } }
+
+// WithLogger sets the server's logger (default slog.Default()).
+func WithLogger(l *slog.Logger) ServerOption { return func(c *serverConfig) { c.log = l } }
+
+// WithParcelOptions sets the limits of every connection's parcel.Conn.
+func WithParcelOptions(opts ...parcel.Option) ServerOption {
+	return func(c *serverConfig) { c.parcelOpts = opts }
+}
+
+// Server serves a Provider to consumers over unix sockets.
+type Server struct {
+	prov Provider
+	cfg  serverConfig
+	pool *pool
+	log  *slog.Logger
+	ids  atomic.Uint64
+
+	mu    sync.Mutex
+	conns map[*serverConn]struct{}
+}
+
+// NewServer returns a server for p.
+func NewServer(p Provider, opts ...ServerOption) *Server {
+	cfg := serverConfig{
+		windowSize:   DefaultWindowSize,
+		inlineLimit:  DefaultInlineLimit,
+		budget:       DefaultMemoryBudget,
+		maxQueries:   DefaultMaxQueries,
+		maxWindows:   DefaultMaxWindows,
+		poolWait:     DefaultPoolWait,
+		maxRowWindow: DefaultMaxRowWindow,
+		auth:         SameUID,
+		log:          slog.Default(),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.windowSize = max(cfg.windowSize, 4096)
+	cfg.inlineLimit = min(max(cfg.inlineLimit, 0), parcel.DefaultMaxBodySize/2)
+	return &Server{
+		prov:  p,
+		cfg:   cfg,
+		pool:  newPool(cfg.windowSize, cfg.budget, cfg.poolWait),
+		log:   cfg.log,
+		conns: make(map[*serverConn]struct{}),
+	}
+}
+
+// Listen creates a unix socket listener at path with the given file mode
+// (0600 is the usual choice), in a directory it creates with mode 0700 if
+// missing. A path starting with "@" names an abstract socket, which has no
+// permission checks: use it only deliberately. A socket file left by a
+// provider that is gone is replaced; one a live provider answers on is
+// not (the error wraps syscall.EADDRINUSE).
+func Listen(path string, mode os.FileMode) (*net.UnixListener, error) {
+	if !strings.HasPrefix(path, "@") {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if _, err := os.Lstat(path); err == nil {
+			if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+				c.Close()
+				return nil, fmt.Errorf("content: listen %s: a provider is running there: %w", path, syscall.EADDRINUSE)
+			}
+			if err := os.Remove(path); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(path, "@") {
+		if err := os.Chmod(path, mode); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	return ln, nil
+}
+
+// Serve accepts connections on ln until ctx is done, then stops accepting,
+// lets every connection finish the replies it has started, closes them and
+// returns. It closes ln. The socket file of a filesystem listener is
+// removed.
+func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var err error
+	for {
+		c, aerr := ln.AcceptUnix()
+		if aerr != nil {
+			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
+				err = aerr
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.serveConn(ctx, c)
+		}()
+	}
+	ln.Close()
+	wg.Wait()
+	s.pool.close()
+	return err
+}
+
+// NotifyChange tells every consumer registered for uri (or for an
+// ancestor of uri, with descendants) that it changed. The server also
+// calls it after every successful Insert, Update and Delete.
+func (s *Server) NotifyChange(uri string) {
+	s.mu.Lock()
+	conns := make([]*serverConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		if c.watching(uri) {
+			go c.write(&notifyMsg{URI: uri})
+		}
+	}
+}
+
+// Stats is a snapshot of a server's state.
+type Stats struct {
+	Conns       int   // open connections
+	WindowsOut  int   // windows consumers hold
+	PoolIdle    int   // pooled windows waiting for reuse
+	PoolBytes   int64 // memory of the pooled windows, out and idle
+	PoolMaxSize int64 // the memory budget
+}
+
+// Stats returns a snapshot of the server's connections and windows.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Conns: len(s.conns)}
+	for c := range s.conns {
+		c.mu.Lock()
+		st.WindowsOut += len(c.windows)
+		c.mu.Unlock()
+	}
+	s.mu.Unlock()
+	p := s.pool
+	p.mu.Lock()
+	st.PoolIdle = len(p.free)
+	p.mu.Unlock()
+	st.PoolBytes = int64(cap(p.tokens)-len(p.tokens)+st.PoolIdle) * p.size
+	st.PoolMaxSize = int64(cap(p.tokens)) * p.size
+	return st
+}
+
+// serverConn is one consumer's connection.
+type serverConn struct {
+	s    *Server
+	pc   *parcel.Conn
+	cred fdpass.Cred
+	log  *slog.Logger
+	wg   sync.WaitGroup // request handlers and query workers
+
+	mu      sync.Mutex
+	queries map[uint64]*serverQuery
+	windows map[uint64]*sentWindow
+	watches map[string]bool // URI -> descendants too
+	closed  bool
+}
+
+// sentWindow is a window the consumer holds.
+type sentWindow struct {
+	w      *window.Writer
+	pooled bool
+}
+
+func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
+	pc, err := parcel.NewConn(uc, registry, s.cfg.parcelOpts...)
+	if err != nil {
+		uc.Close()
+		s.log.Warn("connection setup failed", "err", err)
+		return
+	}
+	c := &serverConn{
+		s: s, pc: pc, log: s.log,
+		queries: map[uint64]*serverQuery{},
+		windows: map[uint64]*sentWindow{},
+		watches: map[string]bool{},
+	}
+	defer c.teardown()
+	cred, err := pc.PeerCred()
+	if err == nil {
+		c.cred = cred
+		c.log = s.log.With("pid", cred.PID, "uid", cred.UID)
+		if aerr := s.cfg.auth(cred); aerr != nil {
+			err = fmt.Errorf("%w: %v", ErrPermission, aerr)
+		}
+	}
+	if err != nil {
+		c.log.Warn("connection refused", "err", err)
+		c.writeErr(1, err)
+		return
+	}
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { uc.SetReadDeadline(time.Now()) })
+	defer stop()
+	c.log.Debug("connection accepted")
+	c.readLoop(ctx)
+}
+
+func (c *serverConn) readLoop(ctx context.Context) {
+	hello := false
+	for {
+		msg, files, err := c.pc.Read(context.Background())
+		for _, f := range files { // consumers never send fds
+			f.Close()
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
+				c.log.Warn("bad message", "err", err)
+				continue
+			case errors.Is(err, io.EOF), ctx.Err() != nil:
+			default:
+				c.log.Warn("connection lost", "err", err)
+			}
+			return
+		}
+		if len(files) > 0 {
+			c.log.Warn("descriptors sent to the provider; closing the connection")
+			return
+		}
+		if !hello {
+			h, ok := msg.(*helloMsg)
+			if !ok || h.Version != ProtocolVersion {
+				c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, ProtocolVersion))
+				return
+			}
+			hello = true
+			c.write(&helloReplyMsg{
+				Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
+				MaxQueries: c.s.cfg.maxQueries, MaxWindows: c.s.cfg.maxWindows, MaxBody: parcel.DefaultMaxBodySize,
+			})
+			continue
+		}
+		if !c.dispatch(ctx, msg) {
+			return
+		}
+	}
+}
+
+// dispatch handles one request; it returns false to end the connection.
+func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
+	switch m := msg.(type) {
+	case *queryMsg:
+		c.startQuery(ctx, m)
+	case *fillWindowMsg:
+		c.mu.Lock()
+		q := c.queries[m.Query]
+		c.mu.Unlock()
+		if q == nil {
+			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", ErrBadRequest, m.Query))
+			return true
+		}
+		q.enqueue(request{req: m.Req, start: m.Start, exact: !m.Near})
+	case *releaseMsg:
+		c.release(m.Win)
+	case *closeQueryMsg:
+		c.closeQuery(m.Query)
+		c.write(&okMsg{Req: m.Req})
+	case *registerMsg:
+		c.mu.Lock()
+		c.watches[m.URI] = m.Descendants
+		c.mu.Unlock()
+		c.write(&okMsg{Req: m.Req})
+	case *unregisterMsg:
+		c.mu.Lock()
+		delete(c.watches, m.URI)
+		c.mu.Unlock()
+		c.write(&okMsg{Req: m.Req})
+	case *writeMsg:
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.handleWrite(ctx, m)
+		}()
+	default:
+		c.log.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
+		return false
+	}
+	return true
+}
+
+func (c *serverConn) watching(uri string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for w, desc := range c.watches {
+		if w == uri || (desc && strings.HasPrefix(uri, strings.TrimSuffix(w, "/")+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// write sends a message, logging failures: the read side notices a dead
+// connection.
+func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
+	err := c.pc.Write(context.Background(), m, files...)
+	if err != nil {
+		c.log.Debug("write failed", "err", err)
+	}
+	return err
+}
+
+func (c *serverConn) writeErr(req uint64, err error) {
+	c.write(&errorMsg{Req: req, Code: codeOf(err), Message: err.Error()})
+}
+
+func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
+	p := c.s.prov
+	reply := &writeReplyMsg{Req: m.Req}
+	var err error
+	switch m.Op {
+	case opInsert:
+		reply.Count, err = p.Insert(ctx, m.URI, m.Values)
+	case opUpdate:
+		reply.Count, err = p.Update(ctx, m.URI, m.Values, m.Selection, m.Args)
+	case opDelete:
+		reply.Count, err = p.Delete(ctx, m.URI, m.Selection, m.Args)
+	case opCall:
+		reply.Result, err = p.Call(ctx, m.Method, m.Arg, m.Values)
+	default:
+		err = fmt.Errorf("%w: write operation %q", ErrBadRequest, m.Op)
+	}
+	if err != nil {
+		c.writeErr(m.Req, err)
+		return
+	}
+	c.write(reply)
+	if m.Op != opCall {
+		c.s.NotifyChange(m.URI)
+	}
+}
+
+// release returns a window the consumer no longer holds.
+func (c *serverConn) release(id uint64) {
+	c.mu.Lock()
+	sw := c.windows[id]
+	delete(c.windows, id)
+	c.mu.Unlock()
+	if sw != nil {
+		c.s.recycle(sw)
+	}
+}
+
+func (s *Server) recycle(sw *sentWindow) {
+	if sw.pooled {
+		s.pool.put(sw.w)
+	} else {
+		sw.w.Close()
+	}
+}
+
+// teardown ends the connection: no more requests are read; handlers that
+// run finish their replies; then every query and window is released.
+func (c *serverConn) teardown() {
+	c.mu.Lock()
+	c.closed = true
+	qs := c.queries
+	c.queries = map[uint64]*serverQuery{}
+	c.mu.Unlock()
+	for _, q := range qs {
+		q.stop(true)
+	}
+	c.wg.Wait()
+	c.pc.Close()
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
+	c.mu.Lock()
+	ws := c.windows
+	c.windows = nil
+	c.mu.Unlock()
+	for _, sw := range ws {
+		c.s.recycle(sw)
+	}
+	c.log.Debug("connection closed", "windows released", len(ws), "queries", len(qs))
+}
+
+func (c *serverConn) closeQuery(id uint64) {
+	c.mu.Lock()
+	q := c.queries[id]
+	delete(c.queries, id)
+	c.mu.Unlock()
+	if q != nil {
+		q.stop(false)
+	}
+}
