@@ -28,11 +28,11 @@ type serverQuery struct {
 	q      Query
 	inline bool // every window copied through the socket
 
-	reqs     chan request
-	mu       sync.Mutex // guards stopped and sends on reqs
-	stopped  bool
-	ctx      context.Context
-	cancel   context.CancelFunc
+	reqs    chan request
+	mu      sync.Mutex // guards stopped and sends on reqs
+	stopped bool
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	// Worker state.
 	rows     Rows

@@ -22,11 +22,11 @@ type value struct {
 	s string
 }
 
-func vNull() value            { return value{t: window.TypeNull} }
-func vInt(i int64) value      { return value{t: window.TypeInt64, i: i} }
-func vFloat(f float64) value  { return value{t: window.TypeFloat64, f: f} }
-func vStr(s string) value     { return value{t: window.TypeString, s: s} }
-func vBlob(b []byte) value    { return value{t: window.TypeBlob, s: string(b)} }
+func vNull() value             { return value{t: window.TypeNull} }
+func vInt(i int64) value       { return value{t: window.TypeInt64, i: i} }
+func vFloat(f float64) value   { return value{t: window.TypeFloat64, f: f} }
+func vStr(s string) value      { return value{t: window.TypeString, s: s} }
+func vBlob(b []byte) value     { return value{t: window.TypeBlob, s: string(b)} }
 func (v value) String() string { return fmt.Sprintf("%s(%d,%g,%q)", v.t, v.i, v.f, v.s) }
 
 // put writes v into column col of the writer's last row.

@@ -138,7 +138,6 @@ func TestWindowFullRollsBackRow(t *testing.T) {
 	require.NoError(t, err)
 	assertRows(t, r, rows)
 
-
 	// Whichever call failed, nothing of the row is left, and the next
 	// attempt fails the same way without changing the window.
 	before, used := w.NumRows(), w.Used()

@@ -37,8 +37,8 @@ type Writer struct {
 	// mapped reports whether buf is a mapping of file that must be unmapped.
 	mapped bool
 
-	size    uint64 // len(buf) while writable
-	maxSize uint64
+	size     uint64 // len(buf) while writable
+	maxSize  uint64
 	nrows    uint64
 	dataEnd  uint64
 	startPos int64
