@@ -1,0 +1,410 @@
+package parcel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/fdpass"
+)
+
+// Conn reads and writes parcels on a connected SOCK_STREAM unix socket.
+//
+// Any number of goroutines may call Write concurrently: each parcel is
+// written whole, never interleaved with another. Read is meant for one
+// reader goroutine (concurrent calls are serialised). Close may be called
+// from any goroutine and unblocks pending calls.
+type Conn struct {
+	uc  *net.UnixConn
+	fc  *fdpass.Conn
+	reg *Registry
+	cfg config
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	closeErr  error
+
+	// Writer state, guarded by wsem (a one-slot semaphore, so that waiting
+	// for it can honour a context).
+	wsem chan struct{}
+	wbuf bytes.Buffer
+	enc  *msgpack.Encoder
+	werr error // sticky: the stream is broken for writing
+
+	// Reader state, guarded by rmu.
+	rmu  sync.Mutex
+	hdr  [HeaderSize]byte
+	rbuf []byte
+	br   bytes.Reader
+	dec  *msgpack.Decoder
+	rerr error // sticky: the stream is broken for reading
+}
+
+var _ io.Closer = (*Conn)(nil)
+
+// NewConn returns a Conn that reads and writes parcels on c, decoding
+// bodies with the types registered in reg. The Conn takes ownership of c:
+// Close closes it. c must be a SOCK_STREAM socket (network "unix" or a
+// socketpair): on SOCK_SEQPACKET the exact-length reads this format relies
+// on would truncate messages.
+func NewConn(c *net.UnixConn, reg *Registry, opts ...Option) (*Conn, error) {
+	if reg == nil {
+		return nil, errors.New("parcel: NewConn: nil Registry")
+	}
+	fc, err := fdpass.NewConn(c)
+	if err != nil {
+		return nil, fmt.Errorf("parcel: %w", err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("parcel: %w", err)
+	}
+	var (
+		typ  int
+		terr error
+	)
+	if err := rc.Control(func(fd uintptr) { typ, terr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE) }); err != nil {
+		return nil, fmt.Errorf("parcel: %w", err)
+	}
+	if terr != nil {
+		return nil, fmt.Errorf("parcel: socket type: %w", terr)
+	}
+	if typ != unix.SOCK_STREAM {
+		return nil, fmt.Errorf("parcel: socket type %d, want SOCK_STREAM", typ)
+	}
+	pc := &Conn{uc: c, fc: fc, reg: reg, cfg: defaultConfig(), wsem: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(&pc.cfg)
+	}
+	pc.enc = msgpack.NewEncoder(&pc.wbuf)
+	pc.dec = msgpack.NewDecoder(&pc.br)
+	return pc, nil
+}
+
+// UnixConn returns the underlying connection, for addresses and deadlines.
+// Reading or writing it directly corrupts the parcel stream.
+func (c *Conn) UnixConn() *net.UnixConn { return c.uc }
+
+// PeerCred returns the credentials of the process at the other end.
+func (c *Conn) PeerCred() (fdpass.Cred, error) { return c.fc.PeerCred() }
+
+// Close closes the connection. Pending and later Reads and Writes fail with
+// an error matching [ErrClosed]. Close is idempotent.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.closeErr = c.uc.Close()
+	})
+	return c.closeErr
+}
+
+// Write encodes msg with msgpack and sends it as one parcel, with files
+// attached. Write does not take ownership of files: the caller may close
+// them when Write returns (the peer holds its own descriptors by then).
+// Files must not be closed while Write runs.
+//
+// ctx bounds the wait for the writer's turn and for socket buffer space;
+// if it is done first, Write returns an error wrapping ctx.Err(). A parcel
+// cut off part-way (by ctx, a deadline or an I/O error) leaves the stream
+// unusable: later Writes return an error matching [ErrProtocol]. An
+// encoding error, a body over the limit ([ErrTooLarge]) or too many files
+// ([ErrTooManyFDs]) send nothing and leave the Conn usable.
+func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error {
+	if msg == nil {
+		return errors.New("parcel: write: nil message")
+	}
+	typ := msg.ParcelType()
+	if typ == 0 {
+		return fmt.Errorf("parcel: write %T: %w: type code 0 is reserved", msg, ErrUnknownType)
+	}
+	if len(files) > c.cfg.maxFDs {
+		return fmt.Errorf("parcel: write type %d: %w: %d descriptors exceed limit %d", typ, ErrTooManyFDs, len(files), c.cfg.maxFDs)
+	}
+	if done := ctx.Done(); done != nil {
+		select {
+		case c.wsem <- struct{}{}:
+		case <-done:
+			return fmt.Errorf("parcel: write type %d: %w", typ, ctx.Err())
+		}
+	} else {
+		c.wsem <- struct{}{}
+	}
+	defer func() { <-c.wsem }()
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("parcel: write type %d: %w", typ, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("parcel: write type %d: %w", typ, err)
+	}
+
+	c.wbuf.Reset()
+	c.wbuf.Write(zeroHeader[:])
+	if err := c.enc.Encode(msg); err != nil {
+		return fmt.Errorf("parcel: encode type %d (%T): %w", typ, msg, err)
+	}
+	frame := c.wbuf.Bytes()
+	bodyLen := len(frame) - HeaderSize
+	if bodyLen > c.cfg.maxBody {
+		return fmt.Errorf("parcel: write type %d: %w: length %d exceeds limit %d", typ, ErrTooLarge, bodyLen, c.cfg.maxBody)
+	}
+	putHeader(frame, header{typ: typ, bodyLen: uint32(bodyLen), fdCount: uint16(len(files))})
+
+	stop := watch(ctx, c.uc, false)
+	n, err := c.fc.Send(frame, files...)
+	ctxErr := stop.done(err)
+	if err == nil {
+		return nil
+	}
+	if ctxErr != nil {
+		err = fmt.Errorf("parcel: write type %d: %w (%v)", typ, ctxErr, err)
+	} else if errors.Is(err, net.ErrClosed) && c.closed.Load() {
+		err = fmt.Errorf("parcel: write type %d: %w", typ, ErrClosed)
+	} else {
+		err = fmt.Errorf("parcel: write type %d: %w", typ, err)
+	}
+	if n > 0 {
+		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
+	}
+	return err
+}
+
+var zeroHeader [HeaderSize]byte
+
+// Read reads the next parcel and decodes its body into a new value of the
+// type registered for its code. The returned files are owned by the
+// caller, who must close them; Read never returns files with an error (it
+// closes whatever arrived).
+//
+// At a frame boundary, a peer that closed the connection yields io.EOF; in
+// the middle of a frame, an error matching io.ErrUnexpectedEOF.
+// [ErrUnknownType] and [ErrDecode] skip one parcel and leave the Conn
+// usable; errors matching [ErrProtocol] or io.ErrUnexpectedEOF are sticky.
+//
+// ctx bounds the wait; if it is done before the first byte of a parcel
+// arrives, Read returns an error wrapping ctx.Err() and the Conn stays
+// usable; if it interrupts a parcel half-read, the stream is unusable.
+//
+// Read decodes in place from a buffer it reuses: the returned message
+// never aliases it.
+func (c *Conn) Read(ctx context.Context) (Message, []*os.File, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.rerr != nil {
+		return nil, nil, c.rerr
+	}
+	if c.closed.Load() {
+		return nil, nil, fmt.Errorf("parcel: read: %w", ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("parcel: read: %w", err)
+	}
+	stop := watch(ctx, c.uc, true)
+	h, body, files, started, err := c.readFrame()
+	ctxErr := stop.done(err)
+	if err != nil {
+		return nil, nil, c.readError(err, started, ctxErr)
+	}
+	msg, err := c.decode(h, body)
+	if err != nil {
+		closeFiles(files)
+		return nil, nil, err
+	}
+	return msg, files, nil
+}
+
+// readFrame reads one header and body with exact-length reads, so that the
+// descriptors of the next frame, attached to its first byte, are never
+// received with this one. started reports whether any byte of the frame
+// was consumed.
+func (c *Conn) readFrame() (h header, body []byte, files []*os.File, started bool, err error) {
+	for got := 0; got < HeaderSize; {
+		maxFDs := 0 // descriptors belong with the first byte only
+		if got == 0 {
+			maxFDs = c.cfg.maxFDs
+		}
+		n, fs, err := c.fc.Recv(c.hdr[got:], maxFDs)
+		if got == 0 && n > 0 {
+			files = fs
+		}
+		got += n
+		if err != nil {
+			closeFiles(files)
+			return header{}, nil, nil, got > 0, fdErr(err, got, maxFDs)
+		}
+	}
+	h, err = parseHeader(c.hdr[:], c.cfg.maxBody, c.cfg.maxFDs)
+	if err != nil {
+		closeFiles(files)
+		return header{}, nil, nil, true, err
+	}
+	if int(h.fdCount) != len(files) {
+		closeFiles(files)
+		return header{}, nil, nil, true, fmt.Errorf("%w: %w: header of type %d announces %d descriptors, %d arrived",
+			ErrProtocol, ErrFDMismatch, h.typ, h.fdCount, len(files))
+	}
+	if cap(c.rbuf) < int(h.bodyLen) {
+		// Grow geometrically, never past the limit (checked above).
+		c.rbuf = make([]byte, min(max(int(h.bodyLen), 2*cap(c.rbuf), 512), c.cfg.maxBody))
+	}
+	body = c.rbuf[:h.bodyLen]
+	for got := 0; got < len(body); {
+		n, _, err := c.fc.Recv(body[got:], 0)
+		got += n
+		if err != nil {
+			closeFiles(files)
+			return header{}, nil, nil, true, fdErr(err, 1, 0)
+		}
+	}
+	return h, body, files, true, nil
+}
+
+// fdErr translates an fdpass receive error; got is the number of bytes of
+// the frame read so far.
+func fdErr(err error, got, maxFDs int) error {
+	switch {
+	case errors.Is(err, io.EOF):
+		if got == 0 {
+			return io.EOF
+		}
+		return fmt.Errorf("parcel: connection closed mid-frame: %w", io.ErrUnexpectedEOF)
+	case errors.Is(err, fdpass.ErrTruncated), errors.Is(err, fdpass.ErrTooManyFDs):
+		if maxFDs == 0 {
+			return fmt.Errorf("%w: %w: descriptors arrived after the first byte of a frame: %w", ErrProtocol, ErrFDMismatch, err)
+		}
+		return fmt.Errorf("%w: %w: %w", ErrProtocol, ErrTooManyFDs, err)
+	}
+	return err
+}
+
+// readError classifies a readFrame error and records it if it is sticky.
+func (c *Conn) readError(err error, started bool, ctxErr error) error {
+	switch {
+	case err == io.EOF:
+		c.rerr = io.EOF
+		return io.EOF
+	case errors.Is(err, ErrProtocol), errors.Is(err, io.ErrUnexpectedEOF):
+		c.rerr = fmt.Errorf("parcel: read: %w", err)
+		return c.rerr
+	case ctxErr != nil:
+		err = fmt.Errorf("parcel: read: %w (%v)", ctxErr, err)
+	case errors.Is(err, net.ErrClosed) && c.closed.Load():
+		err = fmt.Errorf("parcel: read: %w", ErrClosed)
+	default:
+		err = fmt.Errorf("parcel: read: %w", err)
+	}
+	if started {
+		c.rerr = fmt.Errorf("%w: stream broken by an incomplete read: %w", ErrProtocol, err)
+		return c.rerr
+	}
+	return err
+}
+
+// decode checks and decodes one body. Its errors are not sticky: the
+// frame has been consumed whole.
+func (c *Conn) decode(h header, body []byte) (msg Message, err error) {
+	msg, err = c.reg.New(h.typ)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBody(body); err != nil {
+		return nil, fmt.Errorf("parcel: read type %d: %w: %v", h.typ, ErrDecode, err)
+	}
+	defer func() {
+		// The body passed checkBody, so msgpack should not panic; a
+		// panic in a type's own DecodeMsgpack must not crash a server.
+		if r := recover(); r != nil {
+			msg, err = nil, fmt.Errorf("parcel: read type %d: %w: panic: %v", h.typ, ErrDecode, r)
+		}
+	}()
+	c.br.Reset(body)
+	c.dec.ResetReader(&c.br)
+	if err := c.dec.Decode(msg); err != nil {
+		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %w", h.typ, msg, ErrDecode, err)
+	}
+	if c.br.Len() != 0 {
+		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %d bytes left after the value", h.typ, msg, ErrDecode, c.br.Len())
+	}
+	return msg, nil
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		_ = f.Close()
+	}
+}
+
+// aLongTimeAgo is a deadline in the past: setting it interrupts pending I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// ctxWatch ties a context to the read or write deadline of a connection
+// for one I/O call.
+type ctxWatch struct {
+	ctx         context.Context
+	uc          *net.UnixConn
+	read        bool
+	stop        func() bool
+	fired       chan struct{}
+	hasDeadline bool
+}
+
+func (w *ctxWatch) setDeadline(t time.Time) {
+	if w.read {
+		_ = w.uc.SetReadDeadline(t)
+	} else {
+		_ = w.uc.SetWriteDeadline(t)
+	}
+}
+
+// watch makes ctx's deadline the connection's read (or write) deadline and
+// makes ctx's cancellation interrupt pending I/O. A context that can never
+// be done costs nothing.
+func watch(ctx context.Context, uc *net.UnixConn, read bool) *ctxWatch {
+	if ctx.Done() == nil {
+		return nil
+	}
+	w := &ctxWatch{ctx: ctx, uc: uc, read: read, fired: make(chan struct{})}
+	if d, ok := ctx.Deadline(); ok {
+		w.hasDeadline = true
+		w.setDeadline(d)
+	}
+	w.stop = context.AfterFunc(ctx, func() {
+		w.setDeadline(aLongTimeAgo)
+		close(w.fired)
+	})
+	return w
+}
+
+// done undoes watch and returns the context's error if the context ended
+// the I/O call that returned ioErr.
+func (w *ctxWatch) done(ioErr error) error {
+	if w == nil {
+		return nil
+	}
+	if !w.stop() {
+		<-w.fired
+	}
+	w.setDeadline(time.Time{})
+	if ioErr == nil {
+		return nil
+	}
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if w.hasDeadline && errors.Is(ioErr, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}

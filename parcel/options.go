@@ -1,0 +1,46 @@
+package parcel
+
+import (
+	"math"
+
+	"github.com/cursorwindow/cursorwindow/fdpass"
+)
+
+// Default limits; see [WithMaxBodySize] and [WithMaxFDs].
+const (
+	// DefaultMaxBodySize is the default limit on a parcel body: 1 MiB.
+	// Parcels carry requests and window descriptors; bulk data travels in
+	// windows (shared memory), not in bodies.
+	DefaultMaxBodySize = 1 << 20
+
+	// DefaultMaxFDs is the default limit on descriptors per parcel.
+	DefaultMaxFDs = 16
+)
+
+type config struct {
+	maxBody int
+	maxFDs  int
+}
+
+func defaultConfig() config {
+	return config{maxBody: DefaultMaxBodySize, maxFDs: DefaultMaxFDs}
+}
+
+// Option configures a [Conn].
+type Option func(*config)
+
+// WithMaxBodySize sets the largest body, in bytes, the Conn reads or
+// writes (default [DefaultMaxBodySize]). A header announcing more is
+// refused with [ErrTooLarge] before anything is allocated. Values below 1
+// count as 1; values above 4 GiB-1 (what the header can express) count as
+// that. Both ends of a connection should agree on it.
+func WithMaxBodySize(n int) Option {
+	return func(c *config) { c.maxBody = int(min(max(int64(n), 1), math.MaxUint32)) }
+}
+
+// WithMaxFDs sets the largest number of descriptors per parcel the Conn
+// reads or writes (default [DefaultMaxFDs]). Values below 0 count as 0 (no
+// descriptors); values above [fdpass.MaxFDs] (253) count as that.
+func WithMaxFDs(n int) Option {
+	return func(c *config) { c.maxFDs = min(max(n, 0), fdpass.MaxFDs) }
+}
