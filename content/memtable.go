@@ -31,8 +31,14 @@ func NewMemProvider() *MemProvider {
 	return &MemProvider{tables: make(map[string]*memTable)}
 }
 
-// AddTable creates or replaces a table. The rows are used, not copied.
+// AddTable creates or replaces a table. The rows are used, not copied;
+// integer values of any Go type are converted to int64 in place.
 func (p *MemProvider) AddTable(name string, columns []string, rows [][]any) {
+	for _, r := range rows {
+		for i, v := range r {
+			r[i] = normalize(v)
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tables[name] = &memTable{cols: columns, rows: rows}

@@ -121,8 +121,13 @@ func (q *serverQuery) work() {
 		if sw != nil {
 			files = append(files, sw.w.File())
 		}
-		if err := q.c.write(msg, files...); err != nil && sw != nil {
-			q.c.release(msg.Win)
+		if err := q.c.write(msg, files...); err != nil {
+			if sw != nil {
+				q.c.release(msg.Win)
+			}
+			// A reply the parcel layer refused (too large, say) must still
+			// be answered; on a dead connection this fails quietly too.
+			q.c.writeErr(r.req, fmt.Errorf("%w: sending the window: %w", ErrInternal, err))
 		}
 	}
 }
@@ -221,7 +226,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	// limit the rows move into a pooled memfd window.
 	limit := q.c.s.cfg.inlineLimit
 	if q.inline {
-		limit = q.c.s.cfg.windowSize
+		limit = min(q.c.s.cfg.windowSize, int64(q.c.s.cfg.maxBody)-inlineOverhead)
 	}
 	var w *window.Writer
 	var sw *sentWindow
@@ -257,10 +262,10 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		if errors.Is(err, window.ErrWindowFull) {
 			if sw == nil && !q.inline {
 				// Outgrew the inline window: continue in shared memory.
-				nsw, err := q.sharedWindow(ncols, start, w)
+				nsw, serr := q.sharedWindow(ncols, start, w)
 				w.Close()
-				if err != nil {
-					return nil, nil, err
+				if serr != nil {
+					return nil, nil, serr
 				}
 				sw, w = nsw, nsw.w
 				err = q.putRow(w)

@@ -64,9 +64,9 @@ type serverConfig struct {
 	maxWindows   int
 	poolWait     time.Duration
 	maxRowWindow int64
+	maxBody      int // the parcel body limit, for inline windows
 	auth         Authorizer
 	log          *slog.Logger
-	parcelOpts   []parcel.Option
 }
 
 // ServerOption configures a Server.
@@ -101,10 +101,14 @@ func WithAuthorizer(a Authorizer) ServerOption { return func(c *serverConfig) { 
 // WithLogger sets the server's logger (default slog.Default()).
 func WithLogger(l *slog.Logger) ServerOption { return func(c *serverConfig) { c.log = l } }
 
-// WithParcelOptions sets the limits of every connection's parcel.Conn.
-func WithParcelOptions(opts ...parcel.Option) ServerOption {
-	return func(c *serverConfig) { c.parcelOpts = opts }
-}
+// WithMaxMessageSize lowers the largest message body a connection accepts
+// or sends (default and maximum parcel.DefaultMaxBodySize, 1 MiB, which
+// is what clients accept); inline windows must fit in it.
+func WithMaxMessageSize(n int) ServerOption { return func(c *serverConfig) { c.maxBody = n } }
+
+// inlineOverhead is room left in a parcel body for a window descriptor
+// around inline window bytes.
+const inlineOverhead = 4096
 
 // Server serves a Provider to consumers over unix sockets.
 type Server struct {
@@ -128,6 +132,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		maxWindows:   DefaultMaxWindows,
 		poolWait:     DefaultPoolWait,
 		maxRowWindow: DefaultMaxRowWindow,
+		maxBody:      parcel.DefaultMaxBodySize,
 		auth:         SameUID,
 		log:          slog.Default(),
 	}
@@ -135,7 +140,8 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		o(&cfg)
 	}
 	cfg.windowSize = max(cfg.windowSize, 4096)
-	cfg.inlineLimit = min(max(cfg.inlineLimit, 0), parcel.DefaultMaxBodySize/2)
+	cfg.maxBody = min(max(cfg.maxBody, 2*inlineOverhead), parcel.DefaultMaxBodySize)
+	cfg.inlineLimit = min(max(cfg.inlineLimit, 0), int64(cfg.maxBody)-inlineOverhead)
 	return &Server{
 		prov:  p,
 		cfg:   cfg,
@@ -275,7 +281,7 @@ type sentWindow struct {
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
-	pc, err := parcel.NewConn(uc, registry, s.cfg.parcelOpts...)
+	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody))
 	if err != nil {
 		uc.Close()
 		s.log.Warn("connection setup failed", "err", err)
@@ -341,7 +347,7 @@ func (c *serverConn) readLoop(ctx context.Context) {
 			hello = true
 			c.write(&helloReplyMsg{
 				Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
-				MaxQueries: c.s.cfg.maxQueries, MaxWindows: c.s.cfg.maxWindows, MaxBody: parcel.DefaultMaxBodySize,
+				MaxQueries: c.s.cfg.maxQueries, MaxWindows: c.s.cfg.maxWindows, MaxBody: c.s.cfg.maxBody,
 			})
 			continue
 		}

@@ -1,0 +1,53 @@
+// Package content is the ContentProvider layer of cursorwindow: a provider
+// process serves query results as windows over a unix socket, and
+// consumers iterate them through a Cursor that reads every value in place.
+//
+// # Provider
+//
+// A service implements Provider (Query returns Rows that write themselves
+// into windows; Insert, Update, Delete and Call are the writes) and serves
+// it:
+//
+//	ln, err := content.Listen("/run/myservice/provider.sock", 0o600)
+//	srv := content.NewServer(myProvider, content.WithAuthorizer(content.SameUID))
+//	err = srv.Serve(ctx, ln) // until ctx is done
+//
+// MemProvider serves in-memory tables; SQLRows adapts any database/sql
+// result. The server fills windows of WithWindowSize bytes (2 MiB by
+// default) from a pool bounded by WithMemoryBudget, seals them and passes
+// their memfds; a result smaller than WithInlineLimit is copied inline
+// instead, which is cheaper than mapping. Released windows are refilled,
+// not recreated: their pages are already faulted in.
+//
+// # Consumer
+//
+//	c, err := content.Dial(ctx, "/run/myservice/provider.sock")
+//	defer c.Close()
+//	cur, err := c.Query(ctx, &content.Query{URI: "trips", Selection: "fare > ?", Args: []any{10}})
+//	defer cur.Close()
+//	for cur.Next() {
+//		id, _ := cur.Int64(0)
+//		city, _ := cur.StringView(2) // zero-copy
+//	}
+//	err = cur.Err()
+//
+// A forward scan is pipelined: while the consumer reads one window the
+// provider fills the next (WithPrefetch). Windows the cursor leaves go back
+// to the provider's pool; the consumer keeps their mappings, keyed by the
+// memfd's identity, and reuses them when the provider sends a recycled
+// window again. Register delivers change notifications; Cursor.Requery
+// runs the query again.
+//
+// # Caveats
+//
+//   - Views (Cursor.Bytes, Cursor.StringView) point into the current
+//     window: they are valid only until the cursor moves to another window
+//     or is closed; must not be modified. Copy what you keep (String).
+//   - A Cursor is not safe for concurrent use; a Client is, and many
+//     cursors may share one.
+//   - If the provider goes away, calls fail with ErrProviderGone, but the
+//     window the cursor holds stays mapped and readable until Close.
+//   - The provider re-runs a query to move a cursor backwards past the
+//     windows it has: a Provider must return the same rows in the same
+//     order while the data is unchanged.
+package content
