@@ -110,6 +110,9 @@ func (cur *Cursor) run() error {
 		return fmt.Errorf("%w: query answered with %T", ErrProtocol, r.msg)
 	}
 	cur.query, cur.cols, cur.count = wm.Query, wm.Columns, wm.Count
+	if wm.Done {
+		cur.query = 0 // closed by the provider already
+	}
 	cw, err := cur.take(wm, r.files)
 	if err != nil {
 		cur.closeQuery()

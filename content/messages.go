@@ -67,6 +67,9 @@ type windowMsg struct {
 	// Last reports that the window holds the result's last row.
 	Last   bool   `msgpack:"e,omitempty"`
 	Inline []byte `msgpack:"b,omitempty"`
+	// Done reports that the provider closed the query after this reply:
+	// the whole result is in this window.
+	Done bool `msgpack:"d,omitempty"`
 }
 
 // fillWindowMsg asks for the window covering position Start, or, with

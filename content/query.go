@@ -45,14 +45,14 @@ type serverQuery struct {
 	lastRows int   // rows in the last window, to place backward windows
 }
 
-func (c *serverConn) startQuery(ctx context.Context, m *queryMsg) {
+func (c *serverConn) startQuery(m *queryMsg) {
 	c.mu.Lock()
 	if c.closed || len(c.queries) >= c.s.cfg.maxQueries {
 		c.mu.Unlock()
 		c.writeErr(m.Req, fmt.Errorf("%w: %d queries open", ErrBusy, c.s.cfg.maxQueries))
 		return
 	}
-	qctx, cancel := context.WithCancel(ctx)
+	qctx, cancel := context.WithCancel(c.ctx)
 	q := &serverQuery{
 		c: c, id: c.s.ids.Add(1), inline: m.Inline,
 		q:    Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
@@ -82,14 +82,11 @@ func (q *serverQuery) enqueue(r request) {
 	}
 }
 
-// stop ends the worker after the requests already queued; with abort, the
-// queued requests are dropped too (the consumer is gone).
-func (q *serverQuery) stop(abort bool) {
+// stop ends the worker after the requests already queued (which it drops
+// if the connection's context is cancelled: the consumer is gone).
+func (q *serverQuery) stop() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if abort {
-		q.cancel()
-	}
 	if !q.stopped {
 		q.stopped = true
 		close(q.reqs)
@@ -120,6 +117,13 @@ func (q *serverQuery) work() {
 		var files []*os.File
 		if sw != nil {
 			files = append(files, sw.w.File())
+		}
+		if r.first && msg.Last && msg.Start == 0 {
+			// The whole result is in the first window: nothing more to
+			// ask for, so the query ends here and the consumer need not
+			// close it (Done tells it so).
+			msg.Done = true
+			q.c.closeQuery(q.id)
 		}
 		if err := q.c.write(msg, files...); err != nil {
 			if sw != nil {

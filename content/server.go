@@ -267,6 +267,12 @@ type serverConn struct {
 	log  *slog.Logger
 	wg   sync.WaitGroup // request handlers and query workers
 
+	// ctx is the context of the connection's work: cancelled when the
+	// consumer goes away, not when the server shuts down (in-flight replies
+	// are then finished).
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu      sync.Mutex
 	queries map[uint64]*serverQuery
 	windows map[uint64]*sentWindow
@@ -293,6 +299,7 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		windows: map[uint64]*sentWindow{},
 		watches: map[string]bool{},
 	}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer c.teardown()
 	cred, err := pc.PeerCred()
 	if err == nil {
@@ -314,6 +321,9 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 	defer stop()
 	c.log.Debug("connection accepted")
 	c.readLoop(ctx)
+	if ctx.Err() == nil {
+		c.cancel() // the consumer left: drop its pending work
+	}
 }
 
 func (c *serverConn) readLoop(ctx context.Context) {
@@ -361,7 +371,7 @@ func (c *serverConn) readLoop(ctx context.Context) {
 func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 	switch m := msg.(type) {
 	case *queryMsg:
-		c.startQuery(ctx, m)
+		c.startQuery(m)
 	case *fillWindowMsg:
 		c.mu.Lock()
 		q := c.queries[m.Query]
@@ -390,7 +400,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.handleWrite(ctx, m)
+			c.handleWrite(c.ctx, m)
 		}()
 	default:
 		c.log.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
@@ -478,9 +488,10 @@ func (c *serverConn) teardown() {
 	c.queries = map[uint64]*serverQuery{}
 	c.mu.Unlock()
 	for _, q := range qs {
-		q.stop(true)
+		q.stop()
 	}
 	c.wg.Wait()
+	c.cancel()
 	c.pc.Close()
 	c.s.mu.Lock()
 	delete(c.s.conns, c)
@@ -501,6 +512,6 @@ func (c *serverConn) closeQuery(id uint64) {
 	delete(c.queries, id)
 	c.mu.Unlock()
 	if q != nil {
-		q.stop(false)
+		q.stop()
 	}
 }
