@@ -283,11 +283,12 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	// Every connection ended and every window went back to the pool; the
-	// only fds left are the pool's idle memfds.
+	// Every connection ended and every window went back to the pool or
+	// the idle cache; the only fds left are theirs.
 	require.Eventually(t, func() bool {
 		st := s.Stats()
-		return st.Conns == 0 && st.WindowsOut == 0 && countFDs(t) == before+st.PoolIdle
+		return st.Conns == 0 && st.WindowsOut == 0 && st.Cached == st.CachedIdle &&
+			countFDs(t) == before+st.PoolIdle+st.CachedIdle
 	}, 5*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before", s.Stats(), countFDs(t), before)
 	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4<<20), "within the memory budget")
 	c := dial(t, path)
@@ -325,4 +326,72 @@ func countFDs(t testing.TB) int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	require.NoError(t, err)
 	return len(ents)
+}
+
+func TestWindowsSharedBetweenConsumers(t *testing.T) {
+	const n = 40_000
+	path, s := startServer(t, newProvider(n), content.WithWindowSize(256<<10))
+	ctx := context.Background()
+	a, b := dial(t, path), dial(t, path)
+	ca, err := a.Query(ctx, &content.Query{URI: "trips"})
+	require.NoError(t, err)
+	cb, err := b.Query(ctx, &content.Query{URI: "trips"})
+	require.NoError(t, err)
+	for i := int64(0); i < n; i++ {
+		require.True(t, ca.Next())
+		require.True(t, cb.Next())
+		checkRow(t, ca, i)
+		checkRow(t, cb, i)
+	}
+	require.False(t, ca.Next())
+	require.False(t, cb.Next())
+	st := s.Stats()
+	windows := st.Cached
+	assert.Greater(t, windows, 5, "the result spans several windows")
+	assert.GreaterOrEqual(t, st.SharedHits, int64(windows-1), "the second consumer got the first one's windows")
+	require.NoError(t, ca.Close())
+	require.NoError(t, cb.Close())
+
+	// A third consumer, later, is served from the idle cache.
+	hits := s.Stats().SharedHits
+	rows, _, err := scanTrips(ctx, dial(t, path))
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), rows)
+	assert.GreaterOrEqual(t, s.Stats().SharedHits-hits, int64(windows))
+
+	// A write invalidates: the next query sees the new data.
+	_, err = a.Update(ctx, "trips", content.Values{"fare": -1.0}, "id = ?", 39_999)
+	require.NoError(t, err)
+	cur, err := b.Query(ctx, &content.Query{URI: "trips"})
+	require.NoError(t, err)
+	require.True(t, cur.Move(39_999))
+	f, err := cur.Float64(1)
+	require.NoError(t, err)
+	assert.Equal(t, -1.0, f)
+	require.NoError(t, cur.Close())
+}
+
+func TestIdleCachedWindowsYieldToNewQueries(t *testing.T) {
+	// A budget of 4 windows: idle cached windows of one query must be
+	// evicted for another, not make it wait and fail.
+	p := newProvider(20_000)
+	p.AddTable("other", []string{"id", "fare", "city", "payload"}, tripRows(20_000))
+	path, s := startServer(t, p, content.WithWindowSize(128<<10), content.WithMemoryBudget(4*128<<10), content.WithPoolWait(100*time.Millisecond))
+	c := dial(t, path)
+	for _, uri := range []string{"trips", "other", "trips", "other"} {
+		cur, err := c.Query(context.Background(), &content.Query{URI: uri})
+		require.NoError(t, err)
+		var rows int
+		for cur.Next() {
+			rows++
+		}
+		require.NoError(t, cur.Err(), uri)
+		assert.Equal(t, 20_000, rows)
+		require.NoError(t, cur.Close())
+	}
+	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4*128<<10))
+}
+
+func scanTrips(ctx context.Context, c *content.Client) (int64, float64, error) {
+	return scan(ctx, c, &content.Query{URI: "trips"})
 }

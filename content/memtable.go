@@ -249,9 +249,7 @@ func (r *memRows) Put(w *window.Writer) error {
 // PutValue writes a Go value into column col of w's last row: nil, any
 // integer, float32/64, bool (as 0 or 1), string or []byte.
 func PutValue(w *window.Writer, col int, v any) error {
-	switch x := normalize(v).(type) {
-	case nil:
-		return w.PutNull(col)
+	switch x := v.(type) { // the common kinds first, without normalising
 	case int64:
 		return w.PutInt64(col, x)
 	case float64:
@@ -260,11 +258,19 @@ func PutValue(w *window.Writer, col int, v any) error {
 		return w.PutString(col, x)
 	case []byte:
 		return w.PutBlob(col, x)
+	case nil:
+		return w.PutNull(col)
 	case bool:
 		if x {
 			return w.PutInt64(col, 1)
 		}
 		return w.PutInt64(col, 0)
+	}
+	switch x := normalize(v).(type) {
+	case int64:
+		return w.PutInt64(col, x)
+	case float64:
+		return w.PutFloat64(col, x)
 	}
 	return fmt.Errorf("%w: cannot store %T in a window", ErrBadRequest, v)
 }

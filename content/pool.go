@@ -22,6 +22,9 @@ type pool struct {
 	mu     sync.Mutex
 	free   []*window.Writer
 	closed bool
+	// evict, if set, frees an idle cached window's memory; it reports
+	// false when there is none.
+	evict func() bool
 }
 
 func newPool(size, budget int64, wait time.Duration) *pool {
@@ -38,6 +41,10 @@ func (p *pool) get(ctx context.Context, ncols int, start int64) (*window.Writer,
 	select {
 	case <-p.tokens:
 	default:
+		if p.evict != nil && p.evict() {
+			// An idle cached window went back to the pool: take its place.
+			return p.get(ctx, ncols, start)
+		}
 		t := time.NewTimer(p.wait)
 		defer t.Stop()
 		select {

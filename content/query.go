@@ -26,7 +26,8 @@ type serverQuery struct {
 	c      *serverConn
 	id     uint64
 	q      Query
-	inline bool // every window copied through the socket
+	inline bool   // every window copied through the socket
+	key    string // the query's cache key; "" when not shared
 
 	reqs    chan request
 	mu      sync.Mutex // guards stopped and sends on reqs
@@ -58,6 +59,9 @@ func (c *serverConn) startQuery(m *queryMsg) {
 		q:    Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
 		reqs: make(chan request, c.s.cfg.maxWindows+2),
 		ctx:  qctx, cancel: cancel, count: -1,
+	}
+	if !m.Inline && !c.s.cfg.noShare {
+		q.key, _ = queryKey(&q.q) // an unencodable query is not shared
 	}
 	c.queries[q.id] = q
 	c.wg.Add(1)
@@ -214,6 +218,16 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		// the position, so that stepping back again does not refetch.
 		start = max(0, start-int64(q.lastRows/3))
 	}
+	if q.rows == nil { // the columns come from the provider's rows
+		if err := q.open(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if q.key != "" {
+		if sw := q.c.s.cache.get(cacheKey{q.key, start}); sw != nil {
+			return q.reuse(r, start, sw)
+		}
+	}
 	if err := q.seek(start); err != nil {
 		return nil, nil, err
 	}
@@ -325,14 +339,48 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	if err != nil {
 		return fail(err)
 	}
-	msg.Win = q.c.s.ids.Add(1)
-	q.c.mu.Lock()
-	if q.c.windows == nil {
-		q.c.mu.Unlock()
-		return fail(ErrClosed)
+	sw.rows, sw.last, sw.count = msg.Rows, msg.Last, msg.Count
+	key := cacheKey{}
+	if q.key != "" && sw.pooled {
+		key = cacheKey{q.key, start}
 	}
-	q.c.windows[msg.Win] = sw
-	q.c.mu.Unlock()
+	q.c.s.cache.hold(sw, q.q.URI, key)
+	if err := q.c.attach(msg, sw); err != nil {
+		return nil, nil, err
+	}
+	return msg, sw, nil
+}
+
+// attach records that the consumer holds sw under a new window id; on a
+// closed connection the reference is dropped again.
+func (c *serverConn) attach(msg *windowMsg, sw *sentWindow) error {
+	msg.Win = c.s.ids.Add(1)
+	c.mu.Lock()
+	if c.windows == nil {
+		c.mu.Unlock()
+		c.s.cache.release(sw)
+		return ErrClosed
+	}
+	c.windows[msg.Win] = sw
+	c.mu.Unlock()
+	return nil
+}
+
+// reuse answers a request with a cached window another fill made.
+func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg, *sentWindow, error) {
+	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: max(sw.count, q.count)}
+	if r.first {
+		msg.Columns = q.cols
+	}
+	if msg.Last && q.count < 0 {
+		q.count = start + int64(sw.rows)
+		msg.Count = q.count
+	}
+	q.next = start + int64(sw.rows)
+	q.lastRows = max(sw.rows, 1)
+	if err := q.c.attach(msg, sw); err != nil {
+		return nil, nil, err
+	}
 	return msg, sw, nil
 }
 

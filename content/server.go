@@ -65,6 +65,7 @@ type serverConfig struct {
 	poolWait     time.Duration
 	maxRowWindow int64
 	maxBody      int // the parcel body limit, for inline windows
+	noShare      bool
 	auth         Authorizer
 	log          *slog.Logger
 }
@@ -94,6 +95,15 @@ func WithConnLimits(queries, windows int) ServerOption {
 	return func(c *serverConfig) { c.maxQueries, c.maxWindows = queries, windows }
 }
 
+// WithSharedWindows turns the sharing of sealed windows between consumers
+// on or off (default on): consumers asking for the same query at the same
+// position get the same memfd, one physical copy, and a window stays
+// cached after its last holder lets go until the pool needs the memory.
+// Cached windows are dropped when NotifyChange names their URI (the server
+// calls it after every write it serves); a provider whose data changes by
+// other means must call NotifyChange itself, or turn sharing off.
+func WithSharedWindows(on bool) ServerOption { return func(c *serverConfig) { c.noShare = !on } }
+
 // WithAuthorizer sets the check run on every new connection's peer
 // credentials (default SameUID).
 func WithAuthorizer(a Authorizer) ServerOption { return func(c *serverConfig) { c.auth = a } }
@@ -114,8 +124,9 @@ const inlineOverhead = 4096
 type Server struct {
 	prov Provider
 	cfg  serverConfig
-	pool *pool
-	log  *slog.Logger
+	pool  *pool
+	cache *windowCache
+	log   *slog.Logger
 	ids  atomic.Uint64
 
 	mu    sync.Mutex
@@ -142,13 +153,16 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 	cfg.windowSize = max(cfg.windowSize, 4096)
 	cfg.maxBody = min(max(cfg.maxBody, 2*inlineOverhead), parcel.DefaultMaxBodySize)
 	cfg.inlineLimit = min(max(cfg.inlineLimit, 0), int64(cfg.maxBody)-inlineOverhead)
-	return &Server{
+	s := &Server{
 		prov:  p,
 		cfg:   cfg,
 		pool:  newPool(cfg.windowSize, cfg.budget, cfg.poolWait),
 		log:   cfg.log,
 		conns: make(map[*serverConn]struct{}),
 	}
+	s.cache = newWindowCache(s.recycle)
+	s.pool.evict = s.cache.evictIdle
+	return s
 }
 
 // Listen creates a unix socket listener at path with the given file mode
@@ -210,6 +224,7 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	}
 	ln.Close()
 	wg.Wait()
+	s.cache.clear()
 	s.pool.close()
 	return err
 }
@@ -218,6 +233,7 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 // ancestor of uri, with descendants) that it changed. The server also
 // calls it after every successful Insert, Update and Delete.
 func (s *Server) NotifyChange(uri string) {
+	s.cache.invalidate(uri)
 	s.mu.Lock()
 	conns := make([]*serverConn, 0, len(s.conns))
 	for c := range s.conns {
@@ -234,7 +250,10 @@ func (s *Server) NotifyChange(uri string) {
 // Stats is a snapshot of a server's state.
 type Stats struct {
 	Conns       int   // open connections
-	WindowsOut  int   // windows consumers hold
+	WindowsOut  int   // windows consumers hold (a shared one once per holder)
+	Cached      int   // sealed windows kept for sharing, held or idle
+	CachedIdle  int   // cached windows no consumer holds
+	SharedHits  int64 // windows served from the cache instead of filled
 	PoolIdle    int   // pooled windows waiting for reuse
 	PoolBytes   int64 // memory of the pooled windows, out and idle
 	PoolMaxSize int64 // the memory budget
@@ -250,6 +269,7 @@ func (s *Server) Stats() Stats {
 		c.mu.Unlock()
 	}
 	s.mu.Unlock()
+	st.Cached, st.CachedIdle, st.SharedHits = s.cache.stats()
 	p := s.pool
 	p.mu.Lock()
 	st.PoolIdle = len(p.free)
@@ -278,12 +298,6 @@ type serverConn struct {
 	windows map[uint64]*sentWindow
 	watches map[string]bool // URI -> descendants too
 	closed  bool
-}
-
-// sentWindow is a window the consumer holds.
-type sentWindow struct {
-	w      *window.Writer
-	pooled bool
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
@@ -467,7 +481,7 @@ func (c *serverConn) release(id uint64) {
 	delete(c.windows, id)
 	c.mu.Unlock()
 	if sw != nil {
-		c.s.recycle(sw)
+		c.s.cache.release(sw)
 	}
 }
 
@@ -501,7 +515,7 @@ func (c *serverConn) teardown() {
 	c.windows = nil
 	c.mu.Unlock()
 	for _, sw := range ws {
-		c.s.recycle(sw)
+		c.s.cache.release(sw)
 	}
 	c.log.Debug("connection closed", "windows released", len(ws), "queries", len(qs))
 }
