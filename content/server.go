@@ -122,12 +122,12 @@ const inlineOverhead = 4096
 
 // Server serves a Provider to consumers over unix sockets.
 type Server struct {
-	prov Provider
-	cfg  serverConfig
+	prov  Provider
+	cfg   serverConfig
 	pool  *pool
 	cache *windowCache
 	log   *slog.Logger
-	ids  atomic.Uint64
+	ids   atomic.Uint64
 
 	mu    sync.Mutex
 	conns map[*serverConn]struct{}
