@@ -80,10 +80,11 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 func BenchmarkInlineThreshold(b *testing.B) {
 	p := content.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(20_000))
-	inline, _ := startServer(b, p, content.WithInlineLimit(1<<19))
-	shared, _ := startServer(b, p, content.WithInlineLimit(0))
+	// Sharing off: every query fills its windows, as distinct queries do.
+	inline, _ := startServer(b, p, content.WithInlineLimit(1<<19), content.WithSharedWindows(false))
+	shared, _ := startServer(b, p, content.WithInlineLimit(0), content.WithSharedWindows(false))
 	ci, cs := dial(b, inline), dial(b, shared)
-	for _, rows := range []int64{1, 16, 64, 256, 1024, 3000} {
+	for _, rows := range []int64{1, 16, 48, 64, 96, 128, 256, 1024, 3000} {
 		for _, tc := range []struct {
 			name string
 			c    *content.Client

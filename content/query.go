@@ -250,7 +250,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	var sw *sentWindow
 	var err error
 	if limit >= 1024 {
-		w, err = window.New(ncols, window.WithMaxSize(limit), window.WithStartPos(start), window.WithInitialSize(min(limit, 16<<10)))
+		w, err = window.New(ncols, window.WithMaxSize(limit), window.WithStartPos(start), window.WithInitialSize(min(limit, 2<<10)))
 	} else {
 		sw, err = q.sharedWindow(ncols, start, nil)
 		if sw != nil {
