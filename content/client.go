@@ -33,9 +33,29 @@ type reply struct {
 	files []*os.File
 }
 
+// DialOption configures Dial.
+type DialOption func(*dialConfig)
+
+type dialConfig struct {
+	mappings int
+}
+
+// WithMappings sets how many mappings of windows it no longer holds a
+// client keeps, so that a window the provider sends again (recycled or
+// shared) is not mapped and faulted in again. The default keeps as many as
+// the provider's window memory budget holds windows (at least 64): a scan
+// of a cached result larger than the client's mappings would evict each
+// mapping just before it is needed again. A mapping costs address space
+// and page tables, not memory of its own: the pages are the provider's.
+func WithMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
+
 // Dial connects to the provider listening at path (a filesystem path, or
 // "@name" for an abstract socket) and performs the handshake.
-func Dial(ctx context.Context, path string) (*Client, error) {
+func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
+	cfg := dialConfig{mappings: -1}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
@@ -47,7 +67,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		pc: pc, maps: newMappings(8), done: make(chan struct{}),
+		pc: pc, maps: newMappings(max(cfg.mappings, 64)), done: make(chan struct{}),
 		nextReq: 1, pending: map[uint64]chan reply{}, watches: map[string][]*Watch{},
 	}
 	ch := make(chan reply, 1)
@@ -71,6 +91,9 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 		return nil, fmt.Errorf("%w: handshake answered with %T", ErrProtocol, r.msg)
 	}
 	c.hello = *h
+	if cfg.mappings < 0 && h.WindowSize > 0 {
+		c.maps.setLimit(int(min(h.Budget/h.WindowSize+16, 1<<14)))
+	}
 	return c, nil
 }
 
@@ -401,6 +424,13 @@ func (m *mappings) open(f *os.File) (*mapping, error) {
 	mp := &mapping{w: w, id: id, refs: 1}
 	m.byID[id] = mp
 	return mp, nil
+}
+
+// setLimit changes how many idle mappings are kept (at least 64).
+func (m *mappings) setLimit(n int) {
+	m.mu.Lock()
+	m.limit = max(n, 64)
+	m.mu.Unlock()
 }
 
 // release drops a reference; an unused mapping becomes idle.

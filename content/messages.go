@@ -37,6 +37,9 @@ type helloReplyMsg struct {
 	MaxQueries  int   `msgpack:"mq"`
 	MaxWindows  int   `msgpack:"mw"`
 	InlineLimit int64 `msgpack:"il"`
+	// Budget is the provider's window memory: how many windows a consumer
+	// may meet again, and so how many mappings are worth keeping.
+	Budget int64 `msgpack:"pb"`
 }
 
 // queryMsg asks for a query's first window.

@@ -22,8 +22,9 @@ import (
 
 // Environment of the provider child process.
 const (
-	childSocket = "CURSORWINDOW_CONTENT_SOCKET"
-	childRows   = "CURSORWINDOW_CONTENT_ROWS"
+	childSocket  = "CURSORWINDOW_CONTENT_SOCKET"
+	childRows    = "CURSORWINDOW_CONTENT_ROWS"
+	childNoShare = "CURSORWINDOW_CONTENT_NOSHARE"
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +58,9 @@ func runProvider(path string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	fmt.Println("ready")
-	if err := content.NewServer(p, content.WithLogger(quiet)).Serve(ctx, ln); err != nil {
+	share := os.Getenv(childNoShare) == ""
+	srv := content.NewServer(p, content.WithLogger(quiet), content.WithSharedWindows(share))
+	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Println("serve:", err)
 		return 1
 	}
@@ -66,11 +69,12 @@ func runProvider(path string) int {
 
 // startProvider runs the provider in a child process and returns its
 // socket and the process.
-func startProvider(tb testing.TB, rows int) (string, *exec.Cmd) {
+func startProvider(tb testing.TB, rows int, env ...string) (string, *exec.Cmd) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "run", "provider.sock")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childSocket+"="+path, childRows+"="+strconv.Itoa(rows))
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(tb, err)
 	cmd.Stderr = os.Stderr

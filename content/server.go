@@ -372,7 +372,7 @@ func (c *serverConn) readLoop(ctx context.Context) {
 			hello = true
 			c.write(&helloReplyMsg{
 				Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
-				MaxQueries: c.s.cfg.maxQueries, MaxWindows: c.s.cfg.maxWindows, MaxBody: c.s.cfg.maxBody,
+				MaxQueries: c.s.cfg.maxQueries, MaxWindows: c.s.cfg.maxWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
 			})
 			continue
 		}
