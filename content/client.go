@@ -155,8 +155,18 @@ func (c *Client) readLoop() {
 // discard disposes of a reply nobody waits for.
 func (c *Client) discard(msg parcel.Message, files []*os.File) {
 	closeFiles(files)
-	if w, ok := msg.(*windowMsg); ok && w.Win != 0 {
+	w, ok := msg.(*windowMsg)
+	if !ok {
+		return
+	}
+	if w.Win != 0 {
 		c.pc.Write(context.Background(), &releaseMsg{Query: w.Query, Win: w.Win})
+	}
+	if w.Columns != nil && !w.Done {
+		// The answer to an abandoned query (closed already, unless the
+		// close crossed it): closing again is harmless. Request id 0 is
+		// never answered.
+		c.pc.Write(context.Background(), &closeQueryMsg{Query: w.Query})
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/fdpass"
+	"github.com/cursorwindow/cursorwindow/window"
 )
 
 // tripRows returns n rows of (id, fare, city, payload).
@@ -394,4 +395,41 @@ func TestIdleCachedWindowsYieldToNewQueries(t *testing.T) {
 
 func scanTrips(ctx context.Context, c *content.Client) (int64, float64, error) {
 	return scan(ctx, c, &content.Query{URI: "trips"})
+}
+
+// slowProvider delays every row, to test deadlines.
+type slowProvider struct {
+	content.ReadOnly
+	delay time.Duration
+}
+
+type slowRows struct {
+	delay time.Duration
+	i     int
+}
+
+func (p slowProvider) Query(context.Context, *content.Query) (content.Rows, error) {
+	return &slowRows{delay: p.delay}, nil
+}
+func (r *slowRows) Columns() []string { return []string{"i"} }
+func (r *slowRows) Next() bool        { time.Sleep(r.delay); r.i++; return r.i <= 100_000 }
+func (r *slowRows) Put(w *window.Writer) error {
+	return w.PutInt64(0, int64(r.i))
+}
+func (r *slowRows) Err() error   { return nil }
+func (r *slowRows) Close() error { return nil }
+
+func TestDeadlinesAreHonoured(t *testing.T) {
+	path, _ := startServer(t, slowProvider{delay: 2 * time.Millisecond})
+	c := dial(t, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Query(ctx, &content.Query{URI: "slow"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+
+	// The connection is still usable: a write-free call works.
+	_, err = c.Call(context.Background(), "anything", "", nil)
+	require.ErrorIs(t, err, content.ErrUnsupported)
 }

@@ -96,12 +96,21 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 
 // run sends the query and takes its first window.
 func (cur *Cursor) run() error {
-	r, err := cur.c.call(cur.ctx, func(req uint64) parcel.Message {
+	id, ch, err := cur.c.start(cur.ctx, func(req uint64) parcel.Message {
 		m := cur.msg
 		m.Req = req
 		return &m
 	})
 	if err != nil {
+		return err
+	}
+	r, err := cur.c.wait(cur.ctx, id, ch)
+	if err != nil {
+		if cur.ctx.Err() != nil {
+			// Abandoned: the query is known by its request id, so the
+			// provider can stop filling it now.
+			cur.c.pc.Write(context.Background(), &closeQueryMsg{Query: id})
+		}
 		return err
 	}
 	wm, ok := r.msg.(*windowMsg)

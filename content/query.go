@@ -53,9 +53,14 @@ func (c *serverConn) startQuery(m *queryMsg) {
 		c.writeErr(m.Req, fmt.Errorf("%w: %d queries open", ErrBusy, c.s.cfg.maxQueries))
 		return
 	}
+	if _, dup := c.queries[m.Req]; dup || m.Req == 0 {
+		c.mu.Unlock()
+		c.writeErr(m.Req, fmt.Errorf("%w: query id %d in use", ErrProtocol, m.Req))
+		return
+	}
 	qctx, cancel := context.WithCancel(c.ctx)
 	q := &serverQuery{
-		c: c, id: c.s.ids.Add(1), inline: m.Inline,
+		c: c, id: m.Req, inline: m.Inline, // the consumer knows its query by its request id
 		q:    Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
 		reqs: make(chan request, c.s.cfg.maxWindows+2),
 		ctx:  qctx, cancel: cancel, count: -1,
@@ -84,6 +89,13 @@ func (q *serverQuery) enqueue(r request) {
 	default:
 		q.c.writeErr(r.req, fmt.Errorf("%w: too many requests in flight", ErrBusy))
 	}
+}
+
+// abort stops the worker and cancels the fill it is running: the consumer
+// closed the query, perhaps before its first answer.
+func (q *serverQuery) abort() {
+	q.cancel()
+	q.stop()
 }
 
 // stop ends the worker after the requests already queued (which it drops
@@ -268,7 +280,10 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		}
 		return nil, nil, err
 	}
-	for {
+	for n := 0; ; n++ {
+		if n&255 == 255 && q.ctx.Err() != nil {
+			return fail(q.ctx.Err()) // the consumer or the server is gone
+		}
 		ok, err := q.take()
 		if err != nil {
 			return fail(err)

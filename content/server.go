@@ -66,6 +66,7 @@ type serverConfig struct {
 	maxRowWindow int64
 	maxBody      int // the parcel body limit, for inline windows
 	noShare      bool
+	grace        time.Duration
 	auth         Authorizer
 	log          *slog.Logger
 }
@@ -109,6 +110,11 @@ func WithSharedWindows(on bool) ServerOption { return func(c *serverConfig) { c.
 // credentials (default SameUID).
 func WithAuthorizer(a Authorizer) ServerOption { return func(c *serverConfig) { c.auth = a } }
 
+// WithShutdownGrace sets how long Serve, once its context is done, lets
+// connections finish the replies they have started before it aborts them
+// (default 5s).
+func WithShutdownGrace(d time.Duration) ServerOption { return func(c *serverConfig) { c.grace = d } }
+
 // WithLogger sets the server's logger (default slog.Default()).
 func WithLogger(l *slog.Logger) ServerOption { return func(c *serverConfig) { c.log = l } }
 
@@ -146,6 +152,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		maxRowWindow: DefaultMaxRowWindow,
 		maxBody:      parcel.DefaultMaxBodySize,
 		auth:         SameUID,
+		grace:        5 * time.Second,
 		log:          slog.Default(),
 	}
 	for _, o := range opts {
@@ -224,7 +231,18 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 		}()
 	}
 	ln.Close()
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(s.cfg.grace):
+		s.mu.Lock()
+		for c := range s.conns {
+			c.cancel() // abort fills still running
+		}
+		s.mu.Unlock()
+		<-finished
+	}
 	s.cache.clear()
 	s.pool.close()
 	return err
@@ -399,8 +417,16 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 	case *releaseMsg:
 		c.release(m.Win)
 	case *closeQueryMsg:
-		c.closeQuery(m.Query)
-		c.write(&okMsg{Req: m.Req})
+		c.mu.Lock()
+		q := c.queries[m.Query]
+		delete(c.queries, m.Query)
+		c.mu.Unlock()
+		if q != nil {
+			q.abort()
+		}
+		if m.Req != 0 {
+			c.write(&okMsg{Req: m.Req})
+		}
 	case *registerMsg:
 		c.mu.Lock()
 		c.watches[m.URI] = m.Descendants
