@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+func cmdTables(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("tables", "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("tables takes no arguments")
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.Call(ctx, "tables", "", nil)
+	if err != nil {
+		return err
+	}
+	names, _ := res["tables"].([]any)
+	t := &tableWriter{w: e.stdout}
+	t.header([]string{"table", "columns"})
+	t.numeric = []bool{false, false}
+	for _, n := range names {
+		name := fmt.Sprint(n)
+		res, err := c.Call(ctx, "columns", name, nil)
+		if err != nil {
+			return err
+		}
+		cols, _ := res["columns"].([]any)
+		types, _ := res["types"].([]any)
+		desc := make([]string, len(cols))
+		for i, c := range cols {
+			desc[i] = fmt.Sprint(c)
+			if i < len(types) && types[i] != "" {
+				desc[i] += " " + fmt.Sprint(types[i])
+			}
+		}
+		if err := t.add([]string{name, strings.Join(desc, ", ")}); err != nil {
+			return err
+		}
+	}
+	return t.flush()
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+func cmdWatch(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("watch", "URI [--count N] [--timeout D]")
+	count := fs.Int("count", 0, "exit after this many notifications (0: run until interrupted)")
+	timeout := fs.Duration("timeout", 0, "exit after this long (0: no limit)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	uri, err := oneTable("watch", pos)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := c.Register(ctx, uri, true)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var expired <-chan time.Time
+	if *timeout > 0 {
+		t := time.NewTimer(*timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	fmt.Fprintf(e.stderr, "watching %s\n", uri)
+	for n := 0; *count == 0 || n < *count; n++ {
+		select {
+		case u, ok := <-w.C():
+			if !ok {
+				return fmt.Errorf("%w: the watch ended", content.ErrProviderGone)
+			}
+			if _, err := fmt.Fprintf(e.stdout, "changed: %s\n", u); err != nil {
+				return err
+			}
+		case <-expired:
+			return nil
+		case <-ctx.Done():
+			return nil // Ctrl-C is how a watch ends
+		}
+	}
+	return nil
+}

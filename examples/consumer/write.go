@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+// assignments parses COL=VALUE arguments.
+func assignments(pos []string) (content.Values, error) {
+	vals := content.Values{}
+	for _, a := range pos {
+		col, v, ok := strings.Cut(a, "=")
+		if !ok || col == "" {
+			return nil, usagef("want COLUMN=VALUE, got %q", a)
+		}
+		vals[col] = parseValue(v)
+	}
+	return vals, nil
+}
+
+func cmdInsert(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("insert", "TABLE COLUMN=VALUE...")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 {
+		return usagef("insert wants a table (consumer insert --help)")
+	}
+	vals, err := assignments(pos[1:])
+	if err != nil {
+		return err
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id, err := c.Insert(ctx, pos[0], vals)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "inserted row %d into %s\n", id, pos[0])
+	return err
+}
+
+func cmdUpdate(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("update", "TABLE COLUMN=VALUE... [--where SEL --arg V...]")
+	where := fs.String("where", "", "selection with ? placeholders (default: every row)")
+	var wargs argList
+	fs.Var(&wargs, "arg", "value for the next placeholder of --where (repeat as needed)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("update wants a table and at least one COLUMN=VALUE (consumer update --help)")
+	}
+	vals, err := assignments(pos[1:])
+	if err != nil {
+		return err
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n, err := c.Update(ctx, pos[0], vals, *where, wargs...)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "updated %d %s in %s\n", n, plural(n, "row"), pos[0])
+	return err
+}
+
+func cmdDelete(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlagSet("delete", "TABLE [--where SEL --arg V...]")
+	where := fs.String("where", "", "selection with ? placeholders (default: every row)")
+	var wargs argList
+	fs.Var(&wargs, "arg", "value for the next placeholder of --where (repeat as needed)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	table, err := oneTable("delete", pos)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n, err := c.Delete(ctx, table, *where, wargs...)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "deleted %d %s from %s\n", n, plural(n, "row"), table)
+	return err
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}

@@ -1,0 +1,195 @@
+// Command provider serves the tables of a SQLite database to consumer
+// processes through cursorwindow: query results travel as sealed
+// shared-memory windows that every consumer reads in place, the way
+// Android's content providers serve SQLite.
+//
+// With no --db it serves a sample database of taxi trips that it generates
+// once into the cache directory ($XDG_CACHE_HOME/cursorwindow, or
+// ~/.cache/cursorwindow): --rows trips (1,000,000 by default) and a table of
+// cities. SQLite is reached through modernc.org/sqlite, a pure-Go driver:
+// no cgo.
+//
+// Usage:
+//
+//	provider [flags]
+//
+// Flags:
+//
+//	--socket PATH        socket to listen on (default $XDG_RUNTIME_DIR/cursorwindow/provider.sock,
+//	                     or $TMPDIR/cursorwindow-$UID/provider.sock)
+//	--db FILE            serve this SQLite database instead of the sample
+//	--rows N             trips in the sample database (default 1000000)
+//	--read-only          refuse inserts, updates and deletes
+//	--window-size BYTES  size of the shared windows (default 2 MiB)
+//	--allow-uid UID,...  admit only these uids (default: the provider's own uid)
+//	--log-level LEVEL    debug, info, warn or error (default info)
+//	--print-socket       print the socket path and exit
+//
+// Consumers name a table as the query's URI. Projections, selections and
+// orders are checked against the table's real columns and rebuilt from
+// them; values are always bound as parameters, never spliced into SQL.
+// A selection is conditions joined by AND, each "column OP ?" (OP one of
+// = != <> < <= > >= LIKE, NOT LIKE) or "column IS [NOT] NULL"; an order is
+// "column [ASC|DESC], ...". Inserts, updates and deletes notify the
+// consumers watching the table. Call "tables" lists the tables and Call
+// "columns" (arg: a table) their columns.
+//
+// The provider logs with log/slog on stderr and stops cleanly on SIGINT or
+// SIGTERM: it stops accepting, lets the replies in flight finish, and
+// removes its socket. A second signal stops it at once.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/examples/internal/sockpath"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config holds the command line.
+type config struct {
+	socket     string
+	db         string
+	rows       int
+	readOnly   bool
+	windowSize int64
+	allowUIDs  []uint32
+	logLevel   slog.Level
+	print      bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("provider", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.socket, "socket", sockpath.Default(), "unix socket to listen on")
+	fs.StringVar(&cfg.db, "db", "", "SQLite database to serve (default: the generated sample database)")
+	fs.IntVar(&cfg.rows, "rows", 1_000_000, "trips in the sample database")
+	fs.BoolVar(&cfg.readOnly, "read-only", false, "refuse inserts, updates and deletes")
+	fs.Int64Var(&cfg.windowSize, "window-size", content.DefaultWindowSize, "size of the shared windows in bytes")
+	fs.Func("allow-uid", "admit only these uids, comma-separated (default: the provider's own uid)", func(s string) error {
+		for f := range strings.SplitSeq(s, ",") {
+			u, err := strconv.ParseUint(strings.TrimSpace(f), 10, 32)
+			if err != nil {
+				return fmt.Errorf("bad uid %q", f)
+			}
+			cfg.allowUIDs = append(cfg.allowUIDs, uint32(u))
+		}
+		return nil
+	})
+	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.BoolVar(&cfg.print, "print-socket", false, "print the socket path and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: provider [flags]\n\nServes the tables of a SQLite database (by default a generated sample) to cursorwindow consumers.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.windowSize < 4096 {
+		return nil, fmt.Errorf("--window-size %d: want at least 4096", cfg.windowSize)
+	}
+	return cfg, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "provider:", err)
+		return 2
+	}
+	if cfg.print {
+		fmt.Fprintln(stdout, cfg.socket)
+		return 0
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	if err := serve(cfg, log); err != nil {
+		log.Error("provider failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(cfg *config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once
+		log.Info("shutting down: finishing replies in flight")
+	}()
+
+	if cfg.socket == sockpath.Default() {
+		if err := sockpath.Check(cfg.socket); err != nil {
+			return err
+		}
+	}
+	path := cfg.db
+	if path == "" {
+		var err error
+		if path, err = ensureSample(ctx, cfg.rows, log); err != nil {
+			return err
+		}
+	}
+	p, err := openSQLite(ctx, path, cfg.readOnly, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	auth := content.SameUID
+	mode := os.FileMode(0o600)
+	if len(cfg.allowUIDs) > 0 {
+		auth = content.AllowUIDs(cfg.allowUIDs...)
+		// Other users are admitted by their credentials; the socket file
+		// must let them connect (its directory must let them in too).
+		if slices.ContainsFunc(cfg.allowUIDs, func(u uint32) bool { return int(u) != os.Geteuid() }) {
+			mode = 0o666
+		}
+	}
+	ln, err := content.Listen(cfg.socket, mode)
+	if err != nil {
+		return err
+	}
+	srv := content.NewServer(p,
+		content.WithAuthorizer(auth),
+		content.WithWindowSize(cfg.windowSize),
+		content.WithLogger(log))
+	attrs := []any{"socket", cfg.socket, "db", path, "tables", strings.Join(p.names, ","), "pid", os.Getpid()}
+	if len(cfg.allowUIDs) > 0 {
+		attrs = append(attrs, "allow_uids", fmt.Sprint(cfg.allowUIDs))
+	}
+	if cfg.readOnly {
+		attrs = append(attrs, "read_only", true)
+	}
+	log.Info("serving", attrs...)
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("stopped", "socket_removed", cfg.socket)
+	return nil
+}

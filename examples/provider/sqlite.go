@@ -1,0 +1,472 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"modernc.org/sqlite"
+
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+// SQLite primary result codes the provider maps to consumer errors.
+const (
+	sqliteConstraint = 19 // SQLITE_CONSTRAINT: NOT NULL, UNIQUE, CHECK...
+	sqliteMismatch   = 20 // SQLITE_MISMATCH: a non-integer rowid
+)
+
+// sqliteProvider serves the tables of one SQLite database as a
+// content.Provider. A query's URI is a table name; projections, orders and
+// selections are checked against the table's real columns and rebuilt
+// from them (see selection.go), and values are bound, never spliced.
+type sqliteProvider struct {
+	db       *sql.DB
+	readOnly bool
+	tables   map[string]*table // exposed tables by exact name
+	names    []string          // their names, sorted
+	log      *slog.Logger
+}
+
+var _ content.Provider = (*sqliteProvider)(nil)
+
+// table is the schema of an exposed table, read once at open.
+type table struct {
+	name  string
+	cols  []string // column names in declared order
+	types []string // declared types
+	// tiebreak is an alias of the rowid appended to every ORDER BY so
+	// that re-running a query returns rows in the same order (the server
+	// re-runs queries to move cursors backwards); "" for WITHOUT ROWID
+	// tables.
+	tiebreak string
+}
+
+// column returns the table's spelling of a column name, matched
+// case-insensitively as SQLite does.
+func (t *table) column(name string) (string, error) {
+	for _, c := range t.cols {
+		if strings.EqualFold(c, name) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%w: table %s has no column %q (columns: %s)",
+		content.ErrBadRequest, t.name, name, strings.Join(t.cols, ", "))
+}
+
+// projection returns the SELECT list for the requested columns (all of
+// them when none are named).
+func (t *table) projection(names []string) (string, error) {
+	if len(names) == 0 {
+		names = t.cols
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		c, err := t.column(n)
+		if err != nil {
+			return "", err
+		}
+		quoted[i] = quoteIdent(c)
+	}
+	return strings.Join(quoted, ", "), nil
+}
+
+// openSQLite opens the database at path (which must exist) and reads the
+// schema of its tables. With readOnly the database is opened read-only and
+// writes are refused.
+func openSQLite(ctx context.Context, path string, readOnly bool, log *slog.Logger) (*sqliteProvider, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	mode := "rw" // never create: a mistyped --db is an error, not an empty database
+	if readOnly {
+		mode = "ro"
+	}
+	// _dqs=0: a double-quoted name that is not a column is an error, not
+	// a string literal (the identifiers are checked anyway).
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?mode=" + mode +
+		"&_pragma=busy_timeout(5000)&_dqs=0"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	p := &sqliteProvider{db: db, readOnly: readOnly, tables: map[string]*table{}, log: log}
+	if err := p.loadSchema(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Close closes the database.
+func (p *sqliteProvider) Close() error { return p.db.Close() }
+
+// loadSchema reads the user tables from sqlite_master and their columns
+// from PRAGMA table_info.
+func (p *sqliteProvider) loadSchema(ctx context.Context) error {
+	rows, err := p.db.QueryContext(ctx,
+		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		p.names = append(p.names, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range p.names {
+		t := &table{name: name}
+		info, err := p.db.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, name)
+		if err != nil {
+			return err
+		}
+		for info.Next() {
+			var col, typ string
+			if err := info.Scan(&col, &typ); err != nil {
+				info.Close()
+				return err
+			}
+			t.cols = append(t.cols, col)
+			t.types = append(t.types, typ)
+		}
+		info.Close()
+		if err := info.Err(); err != nil {
+			return err
+		}
+		for _, alias := range []string{"rowid", "_rowid_", "oid"} {
+			if _, err := t.column(alias); err == nil {
+				continue // a real column hides the alias
+			}
+			if _, err := p.db.ExecContext(ctx, "SELECT "+alias+" FROM "+quoteIdent(name)+" LIMIT 0"); err == nil {
+				t.tiebreak = alias
+			}
+			break
+		}
+		p.tables[name] = t
+	}
+	return nil
+}
+
+// table returns the exposed table a URI names.
+func (p *sqliteProvider) table(uri string) (*table, error) {
+	if t := p.tables[uri]; t != nil {
+		return t, nil
+	}
+	return nil, fmt.Errorf("%w: no table %q (tables: %s)", content.ErrNotFound, uri, strings.Join(p.names, ", "))
+}
+
+// Query implements content.Provider. The result is read in a read
+// transaction of its own, so the row count and the rows come from the
+// same snapshot.
+func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	t, err := p.table(q.URI)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := t.projection(q.Projection)
+	if err != nil {
+		return nil, err
+	}
+	where, err := t.where(q.Selection, len(q.Args))
+	if err != nil {
+		return nil, err
+	}
+	args, err := sqlValues(q.Args)
+	if err != nil {
+		return nil, err
+	}
+	order, err := t.orderBy(q.Order)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 {
+		return nil, badRequest("negative limit %d", q.Limit)
+	}
+	from := " FROM " + quoteIdent(t.name)
+	if where != "" {
+		from += " WHERE " + where
+	}
+	stmt := "SELECT " + proj + from
+	if order != "" {
+		stmt += " ORDER BY " + order
+		if t.tiebreak != "" {
+			stmt += ", " + t.tiebreak
+		}
+	}
+	count := "SELECT count(*)" + from
+	countArgs := args
+	if q.Limit > 0 {
+		stmt += " LIMIT ?"
+		count = "SELECT count(*) FROM (SELECT 1" + from + " LIMIT ?)"
+		args = append(slices.Clip(args), q.Limit)
+		countArgs = args
+	}
+	p.log.Debug("query", "sql", stmt, "args", args)
+
+	tx, err := p.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		tx.Rollback()
+		return nil, sqlError(err)
+	}
+	rows, err := content.SQLRows(r)
+	if err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return &txRows{Rows: rows, ctx: ctx, tx: tx, count: count, args: countArgs}, nil
+}
+
+// txRows are the rows of one query and the read transaction they are read
+// in. They count the result lazily, in the same transaction, the first time
+// the server asks (content.Counter), so a consumer can show progress.
+type txRows struct {
+	content.Rows
+	ctx   context.Context
+	tx    *sql.Tx
+	count string
+	args  []any
+}
+
+var _ content.Counter = (*txRows)(nil)
+
+// Count returns the number of rows of the result, or -1 if counting fails.
+func (r *txRows) Count() int64 {
+	var n int64
+	if err := r.tx.QueryRowContext(r.ctx, r.count, r.args...).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// Close closes the rows and ends the read transaction.
+func (r *txRows) Close() error {
+	err := r.Rows.Close()
+	r.tx.Rollback()
+	return err
+}
+
+// assignments checks a write's values against the table's columns; it
+// returns the quoted column names and the values, in a stable order.
+func (t *table) assignments(values content.Values) ([]string, []any, error) {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	cols := make([]string, len(keys))
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		c, err := t.column(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		v, err := sqlValue(values[k])
+		if err != nil {
+			return nil, nil, fmt.Errorf("column %s: %w", c, err)
+		}
+		cols[i], args[i] = quoteIdent(c), v
+	}
+	return cols, args, nil
+}
+
+func (p *sqliteProvider) writable(uri string) (*table, error) {
+	if p.readOnly {
+		return nil, fmt.Errorf("%w: the provider is read-only", content.ErrUnsupported)
+	}
+	return p.table(uri)
+}
+
+// Insert implements content.Provider: it adds a row to the table uri
+// names and returns its rowid. Columns left out take their defaults.
+func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.Values) (int64, error) {
+	t, err := p.writable(uri)
+	if err != nil {
+		return 0, err
+	}
+	cols, args, err := t.assignments(values)
+	if err != nil {
+		return 0, err
+	}
+	stmt := "INSERT INTO " + quoteIdent(t.name) + " DEFAULT VALUES"
+	if len(cols) > 0 {
+		stmt = "INSERT INTO " + quoteIdent(t.name) + " (" + strings.Join(cols, ", ") + ") VALUES (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	}
+	res, err := p.db.ExecContext(ctx, stmt, args...)
+	if err != nil {
+		return 0, sqlError(err)
+	}
+	id, err := res.LastInsertId()
+	if err == nil {
+		p.log.Info("insert", "table", t.name, "id", id)
+	}
+	return id, err
+}
+
+// Update implements content.Provider.
+func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
+	t, err := p.writable(uri)
+	if err != nil {
+		return 0, err
+	}
+	if len(values) == 0 {
+		return 0, badRequest("update without values")
+	}
+	cols, vals, err := t.assignments(values)
+	if err != nil {
+		return 0, err
+	}
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = ?"
+	}
+	stmt := "UPDATE " + quoteIdent(t.name) + " SET " + strings.Join(set, ", ")
+	return p.exec(ctx, t, "update", stmt, vals, selection, args)
+}
+
+// Delete implements content.Provider.
+func (p *sqliteProvider) Delete(ctx context.Context, uri string, selection string, args []any) (int64, error) {
+	t, err := p.writable(uri)
+	if err != nil {
+		return 0, err
+	}
+	return p.exec(ctx, t, "delete", "DELETE FROM "+quoteIdent(t.name), nil, selection, args)
+}
+
+// exec runs an UPDATE or DELETE with the parsed selection.
+func (p *sqliteProvider) exec(ctx context.Context, t *table, op, stmt string, vals []any, selection string, args []any) (int64, error) {
+	where, err := t.where(selection, len(args))
+	if err != nil {
+		return 0, err
+	}
+	wargs, err := sqlValues(args)
+	if err != nil {
+		return 0, err
+	}
+	if where != "" {
+		stmt += " WHERE " + where
+	}
+	res, err := p.db.ExecContext(ctx, stmt, append(vals, wargs...)...)
+	if err != nil {
+		return 0, sqlError(err)
+	}
+	n, err := res.RowsAffected()
+	if err == nil {
+		p.log.Info(op, "table", t.name, "rows", n)
+	}
+	return n, err
+}
+
+// Call implements content.Provider. Methods:
+//
+//   - "tables": {"tables": [names]}, the exposed tables;
+//   - "columns" with arg a table: {"columns": [names], "types": [declared types]}.
+func (p *sqliteProvider) Call(_ context.Context, method, arg string, _ content.Values) (content.Values, error) {
+	switch method {
+	case "tables":
+		names := make([]any, len(p.names))
+		for i, n := range p.names {
+			names[i] = n
+		}
+		return content.Values{"tables": names}, nil
+	case "columns":
+		t, err := p.table(arg)
+		if err != nil {
+			return nil, err
+		}
+		cols := make([]any, len(t.cols))
+		types := make([]any, len(t.cols))
+		for i := range t.cols {
+			cols[i], types[i] = t.cols[i], t.types[i]
+		}
+		return content.Values{"columns": cols, "types": types}, nil
+	}
+	return nil, fmt.Errorf("%w: method %q (have tables, columns)", content.ErrUnsupported, method)
+}
+
+// sqlValues converts the values of a request for database/sql.
+func sqlValues(vs []any) ([]any, error) {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		x, err := sqlValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+// sqlValue converts one value as msgpack decoded it (any integer type,
+// floats, strings, bytes, booleans, nil) into what SQLite stores.
+func sqlValue(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, int64, float64, string, []byte:
+		return x, nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case int:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case uint:
+		return uintValue(uint64(x))
+	case uint8:
+		return int64(x), nil
+	case uint16:
+		return int64(x), nil
+	case uint32:
+		return int64(x), nil
+	case uint64:
+		return uintValue(x)
+	case float32:
+		return float64(x), nil
+	}
+	return nil, badRequest("cannot store a %T", v)
+}
+
+func uintValue(x uint64) (any, error) {
+	if x > math.MaxInt64 {
+		return nil, badRequest("integer %d out of range", x)
+	}
+	return int64(x), nil
+}
+
+// sqlError gives an SQLite error the meaning the consumer should see: a
+// broken constraint is the request's fault.
+func sqlError(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqliteConstraint, sqliteMismatch:
+			return fmt.Errorf("%w: %v", content.ErrBadRequest, err)
+		}
+	}
+	return err
+}
