@@ -40,8 +40,11 @@ lint:
 	$(GO) run $(STATICCHECK) $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
+# make demo: build examples/provider and examples/consumer into ./bin, serve
+# the generated sample database (1,000,000 trips) and run consumer commands
+# against it; see scripts/demo.sh. ROWS=N for a smaller database.
 demo:
-	$(GO) run ./cmd/cwdemo
+	GO="$(GO)" ./scripts/demo.sh
 
 clean:
 	$(GO) clean -testcache

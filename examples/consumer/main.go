@@ -26,9 +26,10 @@
 //	--limit N          at most N rows
 //	--format F         table (default), csv or jsonl (query only)
 //
-// Values given with --arg or COL=VALUE are sent as integers if they parse
-// as one, as floats if they parse as one, and as text otherwise. Blobs are
-// printed in hex, NULL as NULL (table), an empty field (CSV) or null (JSON).
+// Values given with --arg or COL=VALUE are sent as NULL if they read NULL
+// (in any case), as integers or floats if they parse as one, and as text
+// otherwise. Blobs are printed in hex, NULL as NULL (table), an empty field
+// (CSV) or null (JSON).
 //
 // The default socket is the provider's: $XDG_RUNTIME_DIR/cursorwindow/provider.sock,
 // or $TMPDIR/cursorwindow-$UID/provider.sock.
@@ -237,9 +238,12 @@ func (e *env) newFlagSet(name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parseValue types a value from the command line: an integer, a float, or
-// text.
+// parseValue types a value from the command line: NULL (in any case),
+// an integer, a float, or text.
 func parseValue(s string) any {
+	if strings.EqualFold(s, "null") {
+		return nil
+	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i
 	}

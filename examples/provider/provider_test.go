@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+var testTable = &table{
+	name:     "trips",
+	cols:     []string{"id", "city", "fare", "order", "and"},
+	types:    []string{"INTEGER", "TEXT", "REAL", "TEXT", "TEXT"},
+	tiebreak: "rowid",
+}
+
+func TestWhere(t *testing.T) {
+	for _, tc := range []struct {
+		sel   string
+		nargs int
+		want  string
+	}{
+		{"", 0, ""},
+		{"id = ?", 1, `"id" = ?`},
+		{"ID==?", 1, `"id" = ?`},
+		{"fare >= ? and city != ?", 2, `"fare" >= ? AND "city" != ?`},
+		{"city LIKE ? AND city NOT LIKE ?", 2, `"city" LIKE ? AND "city" NOT LIKE ?`},
+		{"fare <> ? AND fare<? AND fare<=? AND fare>?", 4, `"fare" <> ? AND "fare" < ? AND "fare" <= ? AND "fare" > ?`},
+		{`"order" = ?`, 1, `"order" = ?`},
+		{`order = ? AND "and" IS NULL`, 1, `"order" = ? AND "and" IS NULL`},
+		{"city IS NULL AND fare IS NOT NULL", 0, `"city" IS NULL AND "fare" IS NOT NULL`},
+	} {
+		got, err := testTable.where(tc.sel, tc.nargs)
+		require.NoError(t, err, tc.sel)
+		assert.Equal(t, tc.want, got, tc.sel)
+	}
+}
+
+func TestWhereRejects(t *testing.T) {
+	for _, tc := range []struct {
+		sel   string
+		nargs int
+	}{
+		{"id = 1", 0},                   // a literal value
+		{"city = 'Paris'", 0},           // a string literal
+		{"id = ?", 0},                   // too few arguments
+		{"id = ?", 2},                   // too many
+		{"", 1},                         // arguments without a selection
+		{"id = ? OR 1 = 1", 1},          // OR is not in the grammar
+		{"id = ?; DROP TABLE trips", 1}, // a second statement
+		{"id = ? -- comment", 1},        // a comment
+		{"nope = ?", 1},                 // an unknown column
+		{`"nope" = ?`, 1},               // quoted, still unknown
+		{`"id" = ? AND "x"" = ?`, 2},    // unbalanced quotes
+		{"sqlite_version() = ?", 1},     // a function
+		{"(id = ?)", 1},                 // parentheses
+		{"id IN ?", 1},                  // IN is not in the grammar
+		{"id IS ?", 1},                  // IS only with NULL
+		{"id = ? AND", 1},               // dangling AND
+		{"id ! ?", 1},                   // unknown operator
+		{"id = ? AND fare > (SELECT max(fare))", 1}, // a subquery
+		{"id = ?\x00", 1}, // a NUL byte
+	} {
+		_, err := testTable.where(tc.sel, tc.nargs)
+		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", tc.sel)
+	}
+}
+
+func TestOrderBy(t *testing.T) {
+	got, err := testTable.orderBy("fare DESC, city asc, id")
+	require.NoError(t, err)
+	assert.Equal(t, `"fare" DESC, "city" ASC, "id"`, got)
+	for _, o := range []string{"fare DESC;", "fare, ", "random()", "1", "fare DESC NULLS LAST", "nope", "fare collate nocase", "and"} {
+		_, err := testTable.orderBy(o)
+		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", o)
+	}
+}
+
+func TestProjection(t *testing.T) {
+	got, err := testTable.projection(nil)
+	require.NoError(t, err)
+	assert.Equal(t, `"id", "city", "fare", "order", "and"`, got)
+	got, err = testTable.projection([]string{"FARE", "order"})
+	require.NoError(t, err)
+	assert.Equal(t, `"fare", "order"`, got)
+	for _, p := range [][]string{{"*"}, {"id, city"}, {"count(*)"}, {`id" FROM trips; --`}} {
+		_, err := testTable.projection(p)
+		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", p)
+	}
+}
+
+// sampleProvider opens a generated sample database of n trips.
+func sampleProvider(t *testing.T, n int) *sqliteProvider {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sample.db")
+	require.NoError(t, generateSample(context.Background(), path, n))
+	p, err := openSQLite(context.Background(), path, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// readAll runs a query and returns its rows as Go values.
+func readAll(t *testing.T, p *sqliteProvider, q *content.Query) ([]string, [][]any) {
+	t.Helper()
+	rows, err := p.Query(context.Background(), q)
+	require.NoError(t, err)
+	defer rows.Close()
+	cols := rows.Columns()
+	w, err := window.New(len(cols))
+	require.NoError(t, err)
+	defer w.Close()
+	for rows.Next() {
+		require.NoError(t, w.AllocRow())
+		require.NoError(t, rows.Put(w))
+	}
+	require.NoError(t, rows.Err())
+	r, err := w.Window()
+	require.NoError(t, err)
+	defer r.Close()
+	var out [][]any
+	for row := range r.NumRows() {
+		vals := make([]any, len(cols))
+		for col := range cols {
+			typ, err := r.Type(row, col)
+			require.NoError(t, err)
+			switch typ {
+			case window.TypeInt64:
+				vals[col], _ = r.Int64(row, col)
+			case window.TypeFloat64:
+				vals[col], _ = r.Float64(row, col)
+			case window.TypeString:
+				vals[col], _ = r.String(row, col)
+			case window.TypeBlob:
+				b, _ := r.Bytes(row, col)
+				vals[col] = append([]byte(nil), b...)
+			}
+		}
+		out = append(out, vals)
+	}
+	return cols, out
+}
+
+func TestProviderQuery(t *testing.T) {
+	p := sampleProvider(t, 50)
+	assert.Equal(t, []string{"cities", "trips"}, p.names)
+
+	cols, rows := readAll(t, p, &content.Query{
+		URI: "trips", Projection: []string{"id", "city", "tip"},
+		Selection: "id <= ? AND city = ?", Args: []any{int8(20), "Paris"}, Order: "id DESC", Limit: 2,
+	})
+	assert.Equal(t, []string{"id", "city", "tip"}, cols)
+	require.Len(t, rows, 2)
+	assert.Greater(t, rows[0][0], rows[1][0])
+	for _, r := range rows {
+		assert.Equal(t, "Paris", r[1])
+		assert.LessOrEqual(t, r[0], int64(20))
+	}
+
+	rs, err := p.Query(context.Background(), &content.Query{URI: "trips", Selection: "fare > ?", Args: []any{uint16(0)}, Limit: 7})
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), rs.(content.Counter).Count())
+	require.NoError(t, rs.Close())
+
+	_, err = p.Query(context.Background(), &content.Query{URI: "sqlite_master"})
+	assert.ErrorIs(t, err, content.ErrNotFound)
+	_, err = p.Query(context.Background(), &content.Query{URI: `trips" --`})
+	assert.ErrorIs(t, err, content.ErrNotFound)
+	_, err = p.Query(context.Background(), &content.Query{URI: "trips", Limit: -1})
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = p.Query(context.Background(), &content.Query{URI: "trips", Selection: "id = ?", Args: []any{map[string]any{}}})
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = p.Query(context.Background(), &content.Query{URI: "trips", Selection: "id = ?", Args: []any{uint64(1) << 63}})
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+}
+
+func TestProviderWrites(t *testing.T) {
+	ctx := context.Background()
+	p := sampleProvider(t, 10)
+	id, err := p.Insert(ctx, "trips", content.Values{"city": "Lisbon", "distance_km": 1.5, "duration_s": int32(300), "fare": 5.25})
+	require.NoError(t, err)
+	assert.Equal(t, int64(11), id)
+	n, err := p.Update(ctx, "trips", content.Values{"tip": 1.0, "passengers": uint8(2)}, "id = ?", []any{id})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	_, rows := readAll(t, p, &content.Query{URI: "trips", Projection: []string{"city", "passengers", "tip"}, Selection: "id = ?", Args: []any{id}})
+	assert.Equal(t, [][]any{{"Lisbon", int64(2), 1.0}}, rows)
+	n, err = p.Delete(ctx, "trips", "id > ?", []any{10})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+
+	_, err = p.Insert(ctx, "trips", content.Values{"city": "Lisbon"}) // NOT NULL columns missing
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = p.Insert(ctx, "trips", content.Values{"nope": 1})
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = p.Insert(ctx, "nope", content.Values{"id": 1})
+	assert.ErrorIs(t, err, content.ErrNotFound)
+	_, err = p.Update(ctx, "trips", content.Values{}, "", nil)
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = p.Delete(ctx, "trips", "1 = 1", nil)
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+
+	res, err := p.Call(ctx, "tables", "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, content.Values{"tables": []any{"cities", "trips"}}, res)
+	res, err = p.Call(ctx, "columns", "cities", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []any{"id", "name", "country", "lat", "lon", "base_fare", "per_km", "per_minute"}, res["columns"])
+	_, err = p.Call(ctx, "drop", "", nil)
+	assert.ErrorIs(t, err, content.ErrUnsupported)
+
+	p.readOnly = true
+	_, err = p.Insert(ctx, "trips", content.Values{"city": "Lisbon"})
+	assert.ErrorIs(t, err, content.ErrUnsupported)
+}
+
+func TestSampleIsDeterministic(t *testing.T) {
+	a, b := newTripGen(), newTripGen()
+	var x, y trip
+	for range 1000 {
+		a.next(&x)
+		b.next(&y)
+		require.Equal(t, x, y)
+	}
+	assert.Equal(t, int64(1000), x.id)
+}
