@@ -9,7 +9,7 @@ SHORTFUZZ   ?= 3s
 BENCHTIME   ?= 1s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test vet race fuzz fuzz-short bench lint demo clean
+.PHONY: all build test vet race fuzz fuzz-short bench harness bench-module lint demo clean
 
 all: build
 
@@ -23,8 +23,12 @@ race:
 	$(GO) test -race -count=1 $(PKGS)
 
 # make test: vet, the race-enabled test suite (which also runs every fuzz
-# target's seed corpus) and a short coverage-guided run of every fuzz target.
-test: vet race fuzz-short
+# target's seed corpus), a short coverage-guided run of every fuzz target,
+# and the benchmark harness module (its own go.mod): vet and its smoke test.
+test: vet race fuzz-short bench-module
+
+bench-module:
+	cd bench && $(GO) vet ./... && $(GO) test ./...
 
 fuzz-short:
 	FUZZTIME=$(SHORTFUZZ) ./scripts/fuzz.sh
@@ -33,11 +37,22 @@ fuzz-short:
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
+# make bench: the library's go benchmarks, then the harness comparing
+# cursorwindow with the other transports across processes, which writes
+# docs/BENCHMARKS.md and docs/benchmarks.png (a few minutes).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(MAKE) harness
+
+# make harness HARNESS_FLAGS=-quick for a fast look (writes the same files).
+HARNESS_FLAGS ?=
+harness:
+	cd bench && $(GO) build -o ../bin/cwbench ./cmd/cwbench
+	./bin/cwbench -md docs/BENCHMARKS.md -png docs/benchmarks.png $(HARNESS_FLAGS)
 
 lint:
 	$(GO) run $(STATICCHECK) $(PKGS)
+	cd bench && $(GO) run $(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 # make demo: build examples/provider and examples/consumer into ./bin, serve

@@ -1,0 +1,494 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/cursorwindow/cursorwindow/bench/internal/fdrtt"
+	"github.com/cursorwindow/cursorwindow/bench/internal/grpcstream"
+	"github.com/cursorwindow/cursorwindow/bench/internal/mpstream"
+	"github.com/cursorwindow/cursorwindow/bench/internal/table"
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// Transports, as named in commands and in the report.
+const (
+	transportCW       = "cursorwindow"         // sealed memfds, default server (sharing on)
+	transportCWFilled = "cursorwindow-filled"  // sealed memfds, sharing off: every window filled
+	transportCWInline = "cursorwindow-inline"  // window bytes copied through the socket
+	transportMsgpack  = "msgpack"              // msgpack stream
+	transportGRPC     = "grpc"                 // gRPC server streaming
+	transportInProc   = "in-process"           // the consumer's own Go slices
+	transportFDRaw    = "fd-roundtrip-raw"     // handoff floor, raw syscalls
+	transportFDNet    = "fd-roundtrip-netconn" // handoff floor, net.UnixConn
+)
+
+func transportHandoff(size int64) string { return fmt.Sprintf("cursorwindow-%dKiB", size>>10) }
+
+// Operations a consumer performs on command.
+const (
+	opScan    = "scan"    // read every value of a table
+	opSmall   = "small"   // N queries of Limit rows, latencies
+	opHandoff = "handoff" // N round trips, latencies
+	opRead    = "read"    // read a mapped result through the cursor, or Go slices
+	opFill    = "fill"    // fill windows (or encode) in this process
+)
+
+// command is one line the orchestrator sends a consumer.
+type command struct {
+	Op        string
+	Transport string
+	Table     string
+	Limit     int
+	N         int
+}
+
+// result is a consumer's answer to a command.
+type result struct {
+	NS     int64   // elapsed time
+	Rows   int64   // rows read
+	Sum    float64 // checksum of the values read
+	Lat    []int64 // latencies, ns
+	Allocs int64   // heap allocations (fill)
+	Bytes  int64   // heap bytes allocated (fill)
+	Err    string
+}
+
+// consumer is the state of the consumer process: a connection of every
+// kind, opened once, as a long-lived consumer keeps them.
+type consumer struct {
+	ctx    context.Context
+	tables map[string]*table.Table
+	cw     map[string]*content.Client // by socket name
+	mp     *mpstream.Client
+	grpc   *grpcstream.Client
+	fdRaw  *fdrtt.Raw
+	fdNet  *fdrtt.Net
+	rows   int
+}
+
+func runConsumer(s childSpec) error {
+	ctx := context.Background()
+	k := &consumer{ctx: ctx, tables: map[string]*table.Table{}, cw: map[string]*content.Client{}, rows: s.Rows}
+	for _, name := range []string{table.Wide, table.Narrow} {
+		t, err := table.New(name, s.Rows)
+		if err != nil {
+			return err
+		}
+		k.tables[name] = t
+	}
+	socks := []string{sockShared, sockFilled, sockBig}
+	for _, size := range handoffSizes {
+		socks = append(socks, handoffSock(size))
+	}
+	for _, sock := range socks {
+		c, err := content.Dial(ctx, filepath.Join(s.Dir, sock))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		k.cw[sock] = c
+	}
+	var err error
+	if k.mp, err = mpstream.Dial(ctx, filepath.Join(s.Dir, sockMsgpack)); err != nil {
+		return err
+	}
+	defer k.mp.Close()
+	if k.grpc, err = grpcstream.Dial(filepath.Join(s.Dir, sockGRPC)); err != nil {
+		return err
+	}
+	defer k.grpc.Close()
+	if k.fdRaw, err = fdrtt.DialRaw(filepath.Join(s.Dir, sockFDRaw)); err != nil {
+		return err
+	}
+	defer k.fdRaw.Close()
+	if k.fdNet, err = fdrtt.DialNet(ctx, filepath.Join(s.Dir, sockFDNet)); err != nil {
+		return err
+	}
+	defer k.fdNet.Close()
+
+	fmt.Println("ready")
+	in := json.NewDecoder(bufio.NewReader(os.Stdin))
+	out := json.NewEncoder(os.Stdout)
+	for {
+		var cmd command
+		if err := in.Decode(&cmd); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		runtime.GC() // start every measurement from a collected heap
+		r, err := k.do(&cmd)
+		if err != nil {
+			r.Err = err.Error()
+		}
+		if err := out.Encode(r); err != nil {
+			return err
+		}
+	}
+}
+
+func (k *consumer) do(cmd *command) (result, error) {
+	switch cmd.Op {
+	case opScan:
+		start := time.Now()
+		rows, sum, err := k.scan(cmd.Transport, cmd.Table, cmd.Limit)
+		return result{NS: time.Since(start).Nanoseconds(), Rows: rows, Sum: sum}, err
+	case opSmall:
+		var r result
+		for range cmd.N {
+			start := time.Now()
+			rows, sum, err := k.scan(cmd.Transport, cmd.Table, cmd.Limit)
+			r.Lat = append(r.Lat, time.Since(start).Nanoseconds())
+			if err != nil {
+				return r, err
+			}
+			r.Rows, r.Sum = rows, sum
+		}
+		return r, nil
+	case opHandoff:
+		return k.handoff(cmd.Transport, cmd.N)
+	case opRead:
+		return k.read(cmd.Transport)
+	case opFill:
+		return k.fill(cmd.Transport, cmd.Table)
+	}
+	return result{}, fmt.Errorf("unknown operation %q", cmd.Op)
+}
+
+// scan reads every value of the first limit rows (all if 0) of a table
+// over a transport and returns the rows and the checksum.
+func (k *consumer) scan(transport, tbl string, limit int) (int64, float64, error) {
+	switch transport {
+	case transportCW:
+		return scanCursor(k.ctx, k.cw[sockShared], tbl, limit)
+	case transportCWFilled:
+		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit)
+	case transportCWInline:
+		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithInline())
+	case transportMsgpack:
+		return scanMsgpack(k.mp, tbl, limit, false)
+	case transportGRPC:
+		return scanGRPC(k.ctx, k.grpc, tbl, limit, false)
+	case transportInProc:
+		rows, sum := scanSlices(k.tables[tbl], limit)
+		return rows, sum, nil
+	}
+	return 0, 0, fmt.Errorf("unknown transport %q", transport)
+}
+
+// scanCursor is the cursorwindow consumer: every value read in place
+// (StringView and Bytes are zero-copy).
+func scanCursor(ctx context.Context, c *content.Client, tbl string, limit int, opts ...content.QueryOption) (int64, float64, error) {
+	cur, err := c.Query(ctx, &content.Query{URI: tbl, Limit: int64(limit)}, opts...)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer cur.Close()
+	rows, sum, err := readCursor(cur, tbl == table.Wide)
+	return rows, sum, err
+}
+
+// readCursor reads the rest of a cursor's rows.
+func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
+	var rows int64
+	var sum float64
+	for cur.Next() {
+		id, err := cur.Int64(0)
+		if err != nil {
+			return rows, sum, err
+		}
+		sum += float64(id)
+		if wide {
+			fare, err1 := cur.Float64(1)
+			city, err2 := cur.StringView(2)
+			blob, err3 := cur.Bytes(3)
+			if err := errors.Join(err1, err2, err3); err != nil {
+				return rows, sum, err
+			}
+			sum += fare + float64(len(city)+len(blob))
+		}
+		rows++
+	}
+	return rows, sum, cur.Err()
+}
+
+// scanMsgpack is the msgpack consumer: decode each row into a struct. With
+// hold, every row is kept (a new struct each), as a consumer that needs
+// the result in hand does; otherwise one struct is reused.
+func scanMsgpack(c *mpstream.Client, tbl string, limit int, hold bool) (int64, float64, error) {
+	n, err := c.Query(&mpstream.Request{Table: tbl, Limit: int64(limit)})
+	if err != nil {
+		return 0, 0, err
+	}
+	var sum float64
+	if tbl == table.Narrow {
+		var kept []table.NarrowRow
+		var r table.NarrowRow
+		for i := range n {
+			if err := c.Decode(&r); err != nil {
+				return i, sum, err
+			}
+			sum += float64(r.ID)
+			if hold {
+				kept = append(kept, r)
+			}
+		}
+		keep(kept)
+		return n, sum, nil
+	}
+	var kept []*table.Row
+	r := new(table.Row)
+	for i := range n {
+		if hold {
+			r = new(table.Row)
+		}
+		if err := c.Decode(r); err != nil {
+			return i, sum, err
+		}
+		sum += float64(r.ID) + r.Fare + float64(len(r.City)+len(r.Payload))
+		if hold {
+			kept = append(kept, r)
+		}
+	}
+	keep(kept)
+	return n, sum, nil
+}
+
+// scanGRPC is the gRPC consumer: receive batches, read every row. With
+// hold, every batch is kept.
+func scanGRPC(ctx context.Context, c *grpcstream.Client, tbl string, limit int, hold bool) (int64, float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := c.Scan(ctx, &grpcstream.Request{Table: tbl, Limit: int64(limit)})
+	if err != nil {
+		return 0, 0, err
+	}
+	var rows int64
+	var sum float64
+	var kept []any
+	var wb *grpcstream.Batch
+	var nb *grpcstream.NarrowBatch
+	for {
+		if wb == nil || hold {
+			wb, nb = new(grpcstream.Batch), new(grpcstream.NarrowBatch)
+		}
+		if tbl == table.Narrow {
+			err = s.Recv(nb)
+		} else {
+			err = s.Recv(wb)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rows, sum, err
+		}
+		if tbl == table.Narrow {
+			for _, r := range nb.Rows {
+				sum += float64(r.ID)
+			}
+			rows += int64(len(nb.Rows))
+			if hold {
+				kept = append(kept, nb)
+			}
+			continue
+		}
+		for i := range wb.Rows {
+			r := &wb.Rows[i]
+			sum += float64(r.ID) + r.Fare + float64(len(r.City)+len(r.Payload))
+		}
+		rows += int64(len(wb.Rows))
+		if hold {
+			kept = append(kept, wb)
+		}
+	}
+	keep(kept)
+	return rows, sum, nil
+}
+
+// scanSlices is the in-process limit: the same loop over Go slices.
+func scanSlices(t *table.Table, limit int) (int64, float64) {
+	n := t.Len()
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	var sum float64
+	if !t.Wide() {
+		for _, id := range t.IDs[:n] {
+			sum += float64(id)
+		}
+		return int64(n), sum
+	}
+	ids, fares, cities, blobs := t.IDs[:n], t.Fares[:n], t.Cities[:n], t.Blobs[:n]
+	for i := range ids {
+		sum += float64(ids[i]) + fares[i] + float64(len(cities[i])+len(blobs[i]))
+	}
+	return int64(n), sum
+}
+
+// held keeps what a holding consumer read reachable until it exits.
+var held []any
+
+func keep(v any) { held = append(held, v) }
+
+// handoff measures n round trips: a bare descriptor round trip, or a query
+// answered with one cached, pooled window that the consumer maps (reusing
+// its mapping), reads one value of and closes.
+func (k *consumer) handoff(transport string, n int) (result, error) {
+	var r result
+	var rt func() error
+	switch transport {
+	case transportFDRaw:
+		rt = k.fdRaw.RoundTrip
+	case transportFDNet:
+		rt = k.fdNet.RoundTrip
+	default:
+		for _, size := range handoffSizes {
+			if transport != transportHandoff(size) {
+				continue
+			}
+			c, limit := k.cw[handoffSock(size)], handoffRows(size, k.rows)
+			rt = func() error {
+				cur, err := c.Query(k.ctx, &content.Query{URI: table.Wide, Limit: limit})
+				if err != nil {
+					return err
+				}
+				defer cur.Close()
+				if !cur.Next() {
+					return fmt.Errorf("no row: %v", cur.Err())
+				}
+				_, err = cur.Int64(0)
+				return err
+			}
+		}
+	}
+	if rt == nil {
+		return r, fmt.Errorf("unknown transport %q", transport)
+	}
+	for range n {
+		start := time.Now()
+		if err := rt(); err != nil {
+			return r, err
+		}
+		r.Lat = append(r.Lat, time.Since(start).Nanoseconds())
+	}
+	return r, nil
+}
+
+// read measures reading every value of the wide table once it is mapped:
+// through a cursor over one window holding the whole (cached, already
+// mapped) result, or from Go slices. The query itself is not timed.
+func (k *consumer) read(transport string) (result, error) {
+	t := k.tables[table.Wide]
+	if transport == transportInProc {
+		start := time.Now()
+		rows, sum := scanSlices(t, 0)
+		return result{NS: time.Since(start).Nanoseconds(), Rows: rows, Sum: sum}, nil
+	}
+	cur, err := k.cw[sockBig].Query(k.ctx, &content.Query{URI: table.Wide})
+	if err != nil {
+		return result{}, err
+	}
+	defer cur.Close()
+	start := time.Now()
+	rows, sum, err := readCursor(cur, true)
+	return result{NS: time.Since(start).Nanoseconds(), Rows: rows, Sum: sum}, err
+}
+
+// Fill variants.
+const (
+	fillFresh    = "window-fresh"    // a new 2 MiB memfd window for every window
+	fillRecycled = "window-recycled" // one pooled window, Reset and refilled
+	fillMsgpack  = "msgpack-encode"  // the msgpack provider's encoding
+	fillGRPC     = "grpc-encode"     // the gRPC provider's batches, encoded
+)
+
+// fill measures the provider-side cost of producing a table's rows: filling
+// 2 MiB windows as the server's pool does (from the typed Rows), or
+// encoding them as the copying providers do.
+func (k *consumer) fill(variant, tbl string) (result, error) {
+	t := k.tables[tbl]
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	var err error
+	switch variant {
+	case fillFresh, fillRecycled:
+		err = fillWindows(t, variant == fillFresh)
+	case fillMsgpack:
+		err = mpstream.Encode(io.Discard, t, t.Len())
+	case fillGRPC:
+		_, err = grpcstream.Marshal(t, t.Len())
+	default:
+		err = fmt.Errorf("unknown fill %q", variant)
+	}
+	ns := time.Since(start).Nanoseconds()
+	runtime.ReadMemStats(&ms1)
+	return result{
+		NS: ns, Rows: int64(t.Len()),
+		Allocs: int64(ms1.Mallocs - ms0.Mallocs), Bytes: int64(ms1.TotalAlloc - ms0.TotalAlloc),
+	}, err
+}
+
+// fillWindows writes every row of t into 2 MiB memfd windows, sealing each
+// (SealReusable) when full, as the provider's pool does; fresh creates a
+// new window each time, otherwise one window is Reset and refilled.
+func fillWindows(t *table.Table, fresh bool) error {
+	const size = content.DefaultWindowSize
+	ncols := len(t.Columns)
+	create := func() (*window.Writer, error) {
+		return window.Create(ncols, window.WithInitialSize(size), window.WithMaxSize(size))
+	}
+	w, err := create()
+	if err != nil {
+		return err
+	}
+	defer func() { w.Close() }()
+	rows := table.NewRows(t, 0)
+	var start int64
+	next := func() error {
+		if err := w.SealReusable(); err != nil {
+			return err
+		}
+		start += int64(w.NumRows())
+		if !fresh {
+			return w.Reset(start)
+		}
+		nw, err := create()
+		if err != nil {
+			return err
+		}
+		w.Close()
+		w = nw
+		return w.SetStartPos(start)
+	}
+	for rows.Next() {
+		for try := 0; ; try++ {
+			err := w.AllocRow()
+			if err == nil {
+				err = rows.Put(w)
+			}
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, window.ErrWindowFull) || try > 0 {
+				return err
+			}
+			if err := next(); err != nil {
+				return err
+			}
+		}
+	}
+	return w.SealReusable()
+}

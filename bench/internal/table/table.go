@@ -1,0 +1,226 @@
+// Package table holds the benchmark's table as typed Go slices, prepared
+// before any timing, and serves it to cursorwindow as a content.Provider
+// whose Rows write each row straight from the slices into the window.
+//
+// Every transport of the harness reads its rows from the same Table, so
+// they all start from the same in-memory source.
+//
+// # Caveats
+//
+// A Table is immutable once built and safe for concurrent readers. Its
+// strings and blobs are slices of two large backing arrays: a caller must
+// not modify the bytes Blob returns.
+package table
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// Names of the two tables.
+const (
+	// Wide has four columns: id int64, fare float64, city (a 25-byte
+	// string) and payload (a 64-byte blob).
+	Wide = "wide"
+	// Narrow has one column, id int64: 8 bytes of value a row.
+	Narrow = "narrow"
+)
+
+// CityLen and BlobLen are the sizes of the wide table's string and blob.
+const (
+	CityLen = 25
+	BlobLen = 64
+)
+
+// Table is a table held column by column in Go slices.
+type Table struct {
+	Name    string
+	Columns []string
+	IDs     []int64
+	Fares   []float64 // nil in the narrow table, as are Cities and Blobs
+	Cities  []string
+	Blobs   [][]byte
+}
+
+// New builds the table named name (Wide or Narrow) with n rows.
+func New(name string, n int) (*Table, error) {
+	t := &Table{Name: name, IDs: make([]int64, n)}
+	for i := range t.IDs {
+		t.IDs[i] = int64(i)
+	}
+	switch name {
+	case Narrow:
+		t.Columns = []string{"id"}
+		return t, nil
+	case Wide:
+	default:
+		return nil, fmt.Errorf("table: no table %q", name)
+	}
+	t.Columns = []string{"id", "fare", "city", "payload"}
+	t.Fares = make([]float64, n)
+	t.Cities = make([]string, n)
+	t.Blobs = make([][]byte, n)
+	cities := make([]byte, 0, n*CityLen)
+	blobs := make([]byte, n*BlobLen)
+	for i := range n {
+		t.Fares[i] = float64(i) * 0.25
+		cities = append(cities, "station-"...)
+		cities = strconv.AppendInt(cities, int64(10_000_000+i%10_000_000), 10)
+		cities = append(cities, "-abcdefgh"...)
+		b := blobs[i*BlobLen : (i+1)*BlobLen : (i+1)*BlobLen]
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		t.Blobs[i] = b
+	}
+	all := string(cities)
+	for i := range n {
+		t.Cities[i] = all[i*CityLen : (i+1)*CityLen]
+	}
+	return t, nil
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return len(t.IDs) }
+
+// Wide reports whether the table has the four wide columns.
+func (t *Table) Wide() bool { return t.Fares != nil }
+
+// Checksum is what every consumer computes over the rows it reads, so that
+// a transport that skipped work would be caught: the sum of the ids, the
+// fares and the lengths of the strings and blobs.
+func (t *Table) Checksum(limit int) float64 {
+	var sum float64
+	for i := range min(limit, t.Len()) {
+		sum += float64(t.IDs[i])
+		if t.Wide() {
+			sum += t.Fares[i] + float64(len(t.Cities[i])+len(t.Blobs[i]))
+		}
+	}
+	return sum
+}
+
+// Sum is Checksum(limit) of the table New(name, n) would build, computed
+// without building it. Every term is a multiple of 0.25 and the total stays
+// far below 2^50, so the float sums are exact in any order.
+func Sum(name string, limit int) float64 {
+	var sum float64
+	for i := range limit {
+		sum += float64(i)
+		if name == Wide {
+			sum += float64(i)*0.25 + CityLen + BlobLen
+		}
+	}
+	return sum
+}
+
+// Row is one row of the wide table as the copying transports carry it:
+// the struct with msgpack tags a Go developer would write.
+type Row struct {
+	ID      int64   `msgpack:"id"`
+	Fare    float64 `msgpack:"fare"`
+	City    string  `msgpack:"city"`
+	Payload []byte  `msgpack:"payload"`
+}
+
+// NarrowRow is one row of the narrow table.
+type NarrowRow struct {
+	ID int64 `msgpack:"id"`
+}
+
+// Row returns row i of a wide table (the blob is shared, not copied).
+func (t *Table) Row(i int) Row {
+	return Row{ID: t.IDs[i], Fare: t.Fares[i], City: t.Cities[i], Payload: t.Blobs[i]}
+}
+
+// Provider serves Tables to cursorwindow consumers, by name as the URI.
+// It only answers queries.
+type Provider struct {
+	content.ReadOnly
+	tables map[string]*Table
+}
+
+var _ content.Provider = (*Provider)(nil)
+
+// NewProvider returns a provider of the given tables.
+func NewProvider(tables ...*Table) *Provider {
+	p := &Provider{tables: map[string]*Table{}}
+	for _, t := range tables {
+		p.tables[t.Name] = t
+	}
+	return p
+}
+
+// Query returns the rows of the table q.URI names, up to q.Limit.
+func (p *Provider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+	t, ok := p.tables[q.URI]
+	if !ok {
+		return nil, fmt.Errorf("%w: table %q", content.ErrNotFound, q.URI)
+	}
+	end := t.Len()
+	if q.Limit > 0 && q.Limit < int64(end) {
+		end = int(q.Limit)
+	}
+	return &Rows{t: t, i: -1, end: end}, nil
+}
+
+// Rows iterates a Table for the server, writing each row from the typed
+// slices: no boxing, no allocation per row.
+type Rows struct {
+	t      *Table
+	i, end int
+}
+
+var (
+	_ content.Rows    = (*Rows)(nil)
+	_ content.Counter = (*Rows)(nil)
+)
+
+// NewRows returns the first n rows of t (all of them if n <= 0 or beyond).
+func NewRows(t *Table, n int) *Rows {
+	if n <= 0 || n > t.Len() {
+		n = t.Len()
+	}
+	return &Rows{t: t, i: -1, end: n}
+}
+
+// Columns returns the table's column names.
+func (r *Rows) Columns() []string { return r.t.Columns }
+
+// Next moves to the next row.
+func (r *Rows) Next() bool {
+	if r.i+1 >= r.end {
+		r.i = r.end
+		return false
+	}
+	r.i++
+	return true
+}
+
+// Put writes the current row into the last row of w.
+func (r *Rows) Put(w *window.Writer) error {
+	t, i := r.t, r.i
+	if err := w.PutInt64(0, t.IDs[i]); err != nil || t.Fares == nil {
+		return err
+	}
+	if err := w.PutFloat64(1, t.Fares[i]); err != nil {
+		return err
+	}
+	if err := w.PutString(2, t.Cities[i]); err != nil {
+		return err
+	}
+	return w.PutBlob(3, t.Blobs[i])
+}
+
+// Count returns the number of rows the result has.
+func (r *Rows) Count() int64 { return int64(r.end) }
+
+// Err returns nil: reading slices cannot fail.
+func (r *Rows) Err() error { return nil }
+
+// Close does nothing.
+func (r *Rows) Close() error { return nil }
