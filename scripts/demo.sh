@@ -120,7 +120,7 @@ consumer query trips --where 'id > ?' --arg "$ROWS" --columns id,city,distance_k
 consumer delete trips --where 'id > ?' --arg "$ROWS"
 wait "$watch_pid"
 watch_pid=
-echo "(the watch, in the background, printed:)"
+printf "\n(the watch, in the background, printed:)\n"
 cat "$tmp/watch.out"
 
 printf '\n$ kill -TERM %s   # the provider\n' "$provider_pid"

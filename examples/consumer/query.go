@@ -165,12 +165,13 @@ type rowWriter interface {
 // taken from the first rows (later, wider values push their row out of
 // line rather than making the whole result wait in memory).
 type tableWriter struct {
-	w       io.Writer
-	cols    []string
-	buf     [][]string
-	numeric []bool // per column: every value so far is a number or NULL
-	widths  []int
-	started bool // the header is printed, rows are streamed
+	w        io.Writer
+	cols     []string
+	buf      [][]string
+	numeric  []bool // per column: every value so far is a number or NULL
+	widths   []int
+	started  bool // the header is printed, rows are streamed
+	noHeader bool // print the rows only
 }
 
 // tableSample is how many rows fix the column widths.
@@ -213,22 +214,26 @@ func (t *tableWriter) flush() error {
 	t.started = true
 	t.widths = make([]int, len(t.cols))
 	for i, c := range t.cols {
-		t.widths[i] = utf8.RuneCountInString(c)
+		if !t.noHeader {
+			t.widths[i] = utf8.RuneCountInString(c)
+		}
 	}
 	for _, r := range t.buf {
 		for i, c := range r {
 			t.widths[i] = max(t.widths[i], utf8.RuneCountInString(c))
 		}
 	}
-	if err := t.line(t.cols); err != nil {
-		return err
-	}
-	dashes := make([]string, len(t.cols))
-	for i, w := range t.widths {
-		dashes[i] = strings.Repeat("-", w)
-	}
-	if err := t.line(dashes); err != nil {
-		return err
+	if !t.noHeader {
+		if err := t.line(t.cols); err != nil {
+			return err
+		}
+		dashes := make([]string, len(t.cols))
+		for i, w := range t.widths {
+			dashes[i] = strings.Repeat("-", w)
+		}
+		if err := t.line(dashes); err != nil {
+			return err
+		}
 	}
 	for _, r := range t.buf {
 		if err := t.line(r); err != nil {

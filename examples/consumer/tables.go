@@ -25,7 +25,8 @@ func cmdTables(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	names, _ := res["tables"].([]any)
-	t := &tableWriter{w: e.stdout}
+	// One line per table, names aligned; no header: the lines say it.
+	t := &tableWriter{w: e.stdout, noHeader: true}
 	t.header([]string{"table", "columns"})
 	t.numeric = []bool{false, false}
 	for _, n := range names {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -230,4 +231,32 @@ func TestSampleIsDeterministic(t *testing.T) {
 		require.Equal(t, x, y)
 	}
 	assert.Equal(t, int64(1000), x.id)
+}
+
+func TestEnsureSampleDropsStaleLog(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir, err := sampleDir()
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	path := filepath.Join(dir, "sample-v1-20.db")
+	// What a database deleted while a provider held it leaves behind.
+	require.NoError(t, os.WriteFile(path+"-wal", []byte("stale"), 0o644))
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	got, err := ensureSample(context.Background(), 20, log)
+	require.NoError(t, err)
+	assert.Equal(t, path, got)
+	assert.NoFileExists(t, path+"-wal")
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+
+	again, err := ensureSample(context.Background(), 20, log) // cached: not generated again
+	require.NoError(t, err)
+	assert.Equal(t, path, again)
+	fi2, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, fi.ModTime(), fi2.ModTime())
+
+	_, err = ensureSample(context.Background(), 0, log)
+	assert.Error(t, err)
 }

@@ -208,6 +208,14 @@ func ensureSample(ctx context.Context, n int, log *slog.Logger) (string, error) 
 	if err := generateSample(ctx, tmp, n); err != nil {
 		return "", fmt.Errorf("generating %s: %w", path, err)
 	}
+	// A write-ahead log or journal left from an earlier database of that
+	// name (deleted by hand while a provider held it) would be replayed
+	// into the new one.
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return "", err
 	}
