@@ -352,8 +352,20 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("UpdateToNull", func(t *testing.T) {
+		row1 := []string{"query", "trips", "--columns", "id,passengers,tip", "--where", "id = ?", "--arg", "1", "--format", "csv"}
+		assert.Equal(t, "id,passengers,tip\n1,1,2.43\n", ok(t, sock, row1...))
+		// A result in shared memory, which the provider caches for the
+		// next consumer of the same query.
+		scan := []string{"scan", "trips", "--columns", "id,passengers,tip"}
+		_, before := parseScan(t, ok(t, sock, scan...))
 		assert.Equal(t, "updated 1 row in trips\n", ok(t, sock, "update", "trips", "tip=7", "passengers=2", "--where", "id = ?", "--arg", "1"))
-		assert.Equal(t, "1,2,7\n", ok(t, sock, "query", "trips", "--columns", "id,passengers,tip", "--where", "id = ?", "--arg", "1", "--format", "csv")[len("id,passengers,tip\n"):])
+		// The same queries again: the provider's write dropped their cached
+		// windows.
+		assert.Equal(t, "id,passengers,tip\n1,2,7\n", ok(t, sock, row1...))
+		_, after := parseScan(t, ok(t, sock, scan...))
+		p0, err := strconv.Atoi(before["passengers"].sum)
+		require.NoError(t, err)
+		assert.Equal(t, strconv.Itoa(p0+1), after["passengers"].sum)
 		assert.Equal(t, "updated 1 row in trips\n", ok(t, sock, "update", "trips", "tip=null", "--where", "id = ?", "--arg", "1"))
 		assert.Equal(t, `{"id":1,"tip":null}`+"\n", ok(t, sock, "query", "trips", "--columns", "id,tip", "--where", "id = ? AND tip IS NULL", "--arg", "1", "--format", "jsonl"))
 	})

@@ -106,6 +106,10 @@ consumer query trips --columns id,started_at,city,distance_km,duration_s,fare,ti
 	--where 'city = ? AND fare > ?' --arg Lisbon --arg 50 --order 'fare DESC' --limit 5
 consumer query trips --where 'id <= ?' --arg 3 --format csv
 consumer scan trips
+# The same query again: the provider hands out the sealed windows it
+# cached, shared by every consumer of the query; SQLite is not read.
+printf "\n\$ consumer scan trips | sed -n 1,6p   # again: served from the shared windows\n"
+"$BIN/consumer" scan trips | sed -n 1,6p
 
 printf '\n$ consumer watch trips --count 2 &\n'
 "$BIN/consumer" watch trips --count 2 --timeout 30s >"$tmp/watch.out" 2>"$tmp/watch.err" &

@@ -22,6 +22,8 @@
 //	--read-only          refuse inserts, updates and deletes
 //	--window-size BYTES  size of the shared windows (default 2 MiB)
 //	--allow-uid UID,...  admit only these uids (default: the provider's own uid)
+//	--share-windows      share the windows of identical queries (default true;
+//	                     turn off if other processes write the database)
 //	--log-level LEVEL    debug, info, warn or error (default info)
 //	--print-socket       print the socket path and exit
 //
@@ -33,6 +35,12 @@
 // "column [ASC|DESC], ...". Inserts, updates and deletes notify the
 // consumers watching the table. Call "tables" lists the tables and Call
 // "columns" (arg: a table) their columns.
+//
+// Consumers running the same query share its sealed windows: one copy in
+// memory, and a repeated scan is served from the cache without reading
+// SQLite again. Writes made through the provider drop the table's cached
+// windows; writes made by other processes do not, so a database that
+// others write should be served with --share-windows=false.
 //
 // The provider logs with log/slog on stderr and stops cleanly on SIGINT or
 // SIGTERM: it stops accepting, lets the replies in flight finish, and
@@ -72,6 +80,7 @@ type config struct {
 	windowSize int64
 	allowUIDs  []uint32
 	logLevel   slog.Level
+	share      bool
 	print      bool
 }
 
@@ -95,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.BoolVar(&cfg.share, "share-windows", true, "share the windows of identical queries between consumers and keep them cached until a write;\nturn off if other processes write the database")
 	fs.BoolVar(&cfg.print, "print-socket", false, "print the socket path and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: provider [flags]\n\nServes the tables of a SQLite database (by default a generated sample) to cursorwindow consumers.\n\nFlags:\n")
@@ -178,6 +188,7 @@ func serve(cfg *config, log *slog.Logger) error {
 	srv := content.NewServer(p,
 		content.WithAuthorizer(auth),
 		content.WithWindowSize(cfg.windowSize),
+		content.WithSharedWindows(cfg.share),
 		content.WithLogger(log))
 	attrs := []any{"socket", cfg.socket, "db", path, "tables", strings.Join(p.names, ","), "pid", os.Getpid()}
 	if len(cfg.allowUIDs) > 0 {
@@ -185,6 +196,9 @@ func serve(cfg *config, log *slog.Logger) error {
 	}
 	if cfg.readOnly {
 		attrs = append(attrs, "read_only", true)
+	}
+	if !cfg.share {
+		attrs = append(attrs, "share_windows", false)
 	}
 	log.Info("serving", attrs...)
 	if err := srv.Serve(ctx, ln); err != nil {
