@@ -67,7 +67,7 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 	}
 	var out rowWriter
 	bw := bufio.NewWriterSize(e.stdout, 64<<10)
-	defer bw.Flush()
+	defer bw.Flush() // on error paths; success flushes and checks below
 	switch *format {
 	case "table":
 		out = &tableWriter{w: bw}
@@ -106,7 +106,10 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 	if err := cur.Err(); err != nil {
 		return err
 	}
-	return out.end(cur.Position())
+	if err := out.end(cur.Position()); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // value is one field of the current row. Text and blob bytes are views
