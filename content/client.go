@@ -329,9 +329,10 @@ func (w *Watch) Close() error {
 	}
 	c.mu.Unlock()
 	w.end()
-	if last {
-		_, err := c.call(context.Background(), func(req uint64) parcel.Message { return &unregisterMsg{Req: req, URI: w.uri} })
-		return err
+	if last { // no answer wanted: Close never waits on the provider
+		if err := c.pc.Write(context.Background(), &unregisterMsg{URI: w.uri}); err != nil && !errors.Is(err, parcel.ErrClosed) {
+			return err
+		}
 	}
 	return nil
 }

@@ -343,11 +343,12 @@ func (cur *Cursor) release() {
 	cur.cur = nil
 }
 
+// closeQuery tells the provider to close the query. It does not wait for
+// an answer (request id 0 gets none): closing never blocks on a provider
+// that is slow, hung or hostile.
 func (cur *Cursor) closeQuery() {
 	if cur.query != 0 {
-		cur.c.call(context.Background(), func(req uint64) parcel.Message {
-			return &closeQueryMsg{Req: req, Query: cur.query}
-		})
+		cur.c.pc.Write(context.Background(), &closeQueryMsg{Query: cur.query})
 		cur.query = 0
 	}
 }

@@ -436,7 +436,9 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 		c.mu.Lock()
 		delete(c.watches, m.URI)
 		c.mu.Unlock()
-		c.write(&okMsg{Req: m.Req})
+		if m.Req != 0 {
+			c.write(&okMsg{Req: m.Req})
+		}
 	case *writeMsg:
 		c.wg.Add(1)
 		go func() {

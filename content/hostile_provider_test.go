@@ -1,0 +1,203 @@
+package content
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// fakeProvider answers the handshake properly, then answers the first
+// query with whatever answer returns: a hostile provider.
+func fakeProvider(t *testing.T, answer func(q *queryMsg) (parcel.Message, []*os.File)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hostile.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		uc, err := ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		pc, err := parcel.NewConn(uc, registry)
+		if err != nil {
+			uc.Close()
+			return
+		}
+		defer pc.Close()
+		ctx := context.Background()
+		for {
+			msg, files, err := pc.Read(ctx)
+			closeFiles(files)
+			if err != nil {
+				return
+			}
+			switch m := msg.(type) {
+			case *helloMsg:
+				pc.Write(ctx, &helloReplyMsg{Version: ProtocolVersion, WindowSize: 1 << 20, Budget: 1 << 24})
+			case *queryMsg:
+				reply, files := answer(m)
+				pc.Write(ctx, reply, files...)
+				closeFiles(files)
+			}
+		}
+	}()
+	return path
+}
+
+// windowBytes returns a valid sealed window of n rows of one INT64 column.
+func windowBytes(t *testing.T, n int) []byte {
+	w, err := window.New(1)
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, w.AllocRow())
+		require.NoError(t, w.PutInt64(0, int64(i)))
+	}
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	return b
+}
+
+// memfdWith returns a memfd holding b with the given seals.
+func memfdWith(t *testing.T, b []byte, seals int) *os.File {
+	fd, err := unix.MemfdCreate("hostile", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	require.NoError(t, err)
+	f := os.NewFile(uintptr(fd), "hostile")
+	_, err = f.Write(b)
+	require.NoError(t, err)
+	if seals != 0 {
+		_, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals)
+		require.NoError(t, err)
+	}
+	return f
+}
+
+const sealAll = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
+
+func TestHostileProvider(t *testing.T) {
+	valid := windowBytes(t, 3)
+	desc := func(m *queryMsg, rows int) *windowMsg {
+		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Start: 0, Rows: rows, Last: true}
+	}
+	for _, tc := range []struct {
+		name   string
+		answer func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File)
+		want   error
+	}{
+		{"unsealed memfd", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{memfdWith(t, valid, 0)}
+		}, window.ErrNotSealed},
+		{"memfd without the write seal", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{memfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
+		}, window.ErrNotSealed},
+		{"regular file", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			p := filepath.Join(t.TempDir(), "w")
+			require.NoError(t, os.WriteFile(p, valid, 0o600))
+			f, err := os.Open(p)
+			require.NoError(t, err)
+			return desc(m, 3), []*os.File{f}
+		}, window.ErrNotSealed},
+		{"pipe", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			w.Close()
+			return desc(m, 3), []*os.File{r}
+		}, window.ErrNotSealed},
+		{"file smaller than its header says", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
+		}, window.ErrCorrupt},
+		{"counts near 2^32", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			b := append([]byte{}, valid...)
+			binary.LittleEndian.PutUint32(b[8:], 0xFFFF_FFFF)  // columns
+			binary.LittleEndian.PutUint32(b[12:], 0xFFFF_FFFF) // rows
+			return desc(m, 3), []*os.File{memfdWith(t, b, sealAll)}
+		}, window.ErrCorrupt},
+		{"rows that do not fit", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			b := append([]byte{}, valid...)
+			binary.LittleEndian.PutUint32(b[12:], 0x1000_0000)
+			return desc(m, 0x1000_0000), []*os.File{memfdWith(t, b, sealAll)}
+		}, window.ErrCorrupt},
+		{"garbage inline bytes", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Win, d.Inline = 0, []byte("definitely not a window, but long enough to hold a header.......")
+			return d, nil
+		}, window.ErrCorrupt},
+		{"header disagrees with descriptor", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 99), []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"two descriptors", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"inline bytes and a descriptor", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Inline = valid
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"no columns", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Columns, d.Win, d.Inline = nil, 0, valid
+			return d, nil
+		}, ErrProtocol},
+		{"wrong answer type", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return &okMsg{Req: m.Req}, nil
+		}, ErrProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countFDs(t)
+			path := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) { return tc.answer(t, m) })
+			c, err := Dial(context.Background(), path)
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err = c.Query(ctx, &Query{URI: "x"})
+			require.ErrorIs(t, err, tc.want)
+			require.NoError(t, c.Close())
+			assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond,
+				"no descriptor leaked") // +1: the listener, closed at cleanup
+		})
+	}
+}
+
+func TestHostileSlotsOutsideTheHeap(t *testing.T) {
+	w, err := window.New(1)
+	require.NoError(t, err)
+	require.NoError(t, w.AllocRow())
+	require.NoError(t, w.PutString(0, "hello"))
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	slot := len(b) - window.SlotSize
+	binary.LittleEndian.PutUint64(b[slot:], 1<<40) // heap offset far outside
+	path := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
+		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"s"}, Count: 1, Win: 1, Rows: 1, Last: true},
+			[]*os.File{memfdWith(t, b, sealAll)}
+	})
+	c, err := Dial(context.Background(), path)
+	require.NoError(t, err)
+	defer c.Close()
+	cur, err := c.Query(context.Background(), &Query{URI: "x"})
+	require.NoError(t, err, "the header is valid")
+	require.True(t, cur.Next())
+	_, err = cur.StringView(0)
+	require.ErrorIs(t, err, window.ErrCorrupt)
+	_, err = cur.String(0)
+	require.ErrorIs(t, err, window.ErrCorrupt)
+	require.NoError(t, cur.Close())
+}
+
+func countFDs(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(ents)
+}
+
