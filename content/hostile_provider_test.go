@@ -200,4 +200,3 @@ func countFDs(t testing.TB) int {
 	require.NoError(t, err)
 	return len(ents)
 }
-
