@@ -67,6 +67,8 @@ type serverConfig struct {
 	maxBody      int // the parcel body limit, for inline windows
 	noShare      bool
 	grace        time.Duration
+	helloTimeout time.Duration
+	writeTimeout time.Duration
 	auth         Authorizer
 	log          *slog.Logger
 }
@@ -115,6 +117,13 @@ func WithAuthorizer(a Authorizer) ServerOption { return func(c *serverConfig) { 
 // (default 5s).
 func WithShutdownGrace(d time.Duration) ServerOption { return func(c *serverConfig) { c.grace = d } }
 
+// WithTimeouts sets how long a new connection may take to say hello
+// (default 10s) and how long a reply may wait for a consumer that does not
+// read (default 10s); past either the connection is closed.
+func WithTimeouts(hello, write time.Duration) ServerOption {
+	return func(c *serverConfig) { c.helloTimeout, c.writeTimeout = hello, write }
+}
+
 // WithLogger sets the server's logger (default slog.Default()).
 func WithLogger(l *slog.Logger) ServerOption { return func(c *serverConfig) { c.log = l } }
 
@@ -153,6 +162,8 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		maxBody:      parcel.DefaultMaxBodySize,
 		auth:         SameUID,
 		grace:        5 * time.Second,
+		helloTimeout: 10 * time.Second,
+		writeTimeout: 10 * time.Second,
 		log:          slog.Default(),
 	}
 	for _, o := range opts {
@@ -362,7 +373,12 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 func (c *serverConn) readLoop(ctx context.Context) {
 	hello := false
 	for {
-		msg, files, err := c.pc.Read(context.Background())
+		rctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if !hello { // a caller that connects and says nothing is dropped
+			rctx, cancel = context.WithTimeout(rctx, c.s.cfg.helloTimeout)
+		}
+		msg, files, err := c.pc.Read(rctx)
+		cancel()
 		for _, f := range files { // consumers never send fds
 			f.Close()
 		}
@@ -465,10 +481,18 @@ func (c *serverConn) watching(uri string) bool {
 
 // write sends a message, logging failures: the read side notices a dead
 // connection.
+// A consumer that stops reading cannot pin the provider: a write that
+// cannot finish within the write timeout closes the connection, which
+// releases everything the consumer held.
 func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
-	err := c.pc.Write(context.Background(), m, files...)
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.writeTimeout)
+	defer cancel()
+	err := c.pc.Write(ctx, m, files...)
 	if err != nil {
 		c.log.Debug("write failed", "err", err)
+		if !errors.Is(err, parcel.ErrTooLarge) && !errors.Is(err, parcel.ErrTooManyFDs) {
+			c.pc.Close() // the stream is unusable or the consumer stuck
+		}
 	}
 	return err
 }
