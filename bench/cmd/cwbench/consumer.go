@@ -213,8 +213,8 @@ func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 			fare, err1 := cur.Float64(1)
 			city, err2 := cur.StringView(2)
 			blob, err3 := cur.Bytes(3)
-			if err := errors.Join(err1, err2, err3); err != nil {
-				return rows, sum, err
+			if err1 != nil || err2 != nil || err3 != nil {
+				return rows, sum, errors.Join(err1, err2, err3)
 			}
 			sum += fare + float64(len(city)+len(blob))
 		}

@@ -22,7 +22,8 @@
 //
 // Usage:
 //
-//	cwbench [-quick] [-rows N] [-rounds R] [-md docs/BENCHMARKS.md] [-png docs/benchmarks.png]
+//	cwbench [-quick] [-rows N] [-rounds R] [-fanout-rounds R] [-small-n N] [-handoff-n N]
+//	        [-md docs/BENCHMARKS.md] [-png docs/benchmarks.png] [-json results.json]
 //
 // cwbench re-executes itself for the provider and consumer roles; the
 // variable CWBENCH_CHILD selects a role and carries its settings.
@@ -76,6 +77,8 @@ func main() {
 	fanRounds := flag.Int("fanout-rounds", 0, "rounds of the fan-out workload (default 3)")
 	md := flag.String("md", "", "markdown report (default docs/BENCHMARKS.md)")
 	png := flag.String("png", "", "chart (default docs/benchmarks.png)")
+	smallN := flag.Int("small-n", 0, "queries per transport and round, small queries (default 400)")
+	handoffN := flag.Int("handoff-n", 0, "round trips per transport and round, handoff (default 400)")
 	js := flag.String("json", "", "also write the raw results as JSON here")
 	flag.Parse()
 	cfg := defaultConfig()
@@ -90,6 +93,12 @@ func main() {
 	}
 	if *fanRounds > 0 {
 		cfg.FanoutRounds = *fanRounds
+	}
+	if *smallN > 0 {
+		cfg.SmallN = *smallN
+	}
+	if *handoffN > 0 {
+		cfg.HandoffN = *handoffN
 	}
 	if *md != "" {
 		cfg.Markdown = *md

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/bench/internal/mpstream"
+	"github.com/cursorwindow/cursorwindow/bench/internal/table"
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+// The benchmarks below run provider and consumer in one process so that
+// one CPU profile covers both sides:
+//
+//	go test -run '^$' -bench Profile/read -cpuprofile cpu.prof ./cmd/cwbench
+//	go tool pprof -top cpu.prof
+//
+// The harness itself measures across processes; these are for finding
+// where the time goes.
+
+const profileRows = 200_000
+
+func serveInProcess(tb testing.TB, f func(ctx context.Context, ln *net.UnixListener) error) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "p.sock")
+	ln, err := content.Listen(path, 0o600)
+	require.NoError(tb, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f(ctx, ln) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return path
+}
+
+func cwServer(tb testing.TB, t *table.Table, opts ...content.ServerOption) *content.Client {
+	srv := content.NewServer(table.NewProvider(t), append(opts, content.WithLogger(slog.New(slog.DiscardHandler)))...)
+	path := serveInProcess(tb, srv.Serve)
+	c, err := content.Dial(context.Background(), path)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+func BenchmarkProfile(b *testing.B) {
+	ctx := context.Background()
+	wide, err := table.New(table.Wide, profileRows)
+	require.NoError(b, err)
+	want := table.Sum(table.Wide, profileRows)
+	b.Run("read", func(b *testing.B) { // a cached result in one mapped window
+		c := cwServer(b, wide, content.WithWindowSize(bigWindow(profileRows)))
+		scanCursor(ctx, c, table.Wide, 0)
+		for b.Loop() {
+			rows, sum, err := scanCursor(ctx, c, table.Wide, 0)
+			if err != nil || rows != profileRows || sum != want {
+				b.Fatal(rows, sum, err)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*profileRows), "ns/row")
+	})
+	b.Run("filled", func(b *testing.B) {
+		c := cwServer(b, wide, content.WithSharedWindows(false))
+		for b.Loop() {
+			rows, sum, err := scanCursor(ctx, c, table.Wide, 0)
+			if err != nil || rows != profileRows || sum != want {
+				b.Fatal(rows, sum, err)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*profileRows), "ns/row")
+	})
+	b.Run("row1/cursorwindow", func(b *testing.B) {
+		c := cwServer(b, wide)
+		for b.Loop() {
+			if _, _, err := scanCursor(ctx, c, table.Wide, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("row1/msgpack", func(b *testing.B) {
+		path := serveInProcess(b, func(ctx context.Context, ln *net.UnixListener) error { return mpstream.Serve(ctx, ln, wide) })
+		c, err := mpstream.Dial(ctx, path)
+		require.NoError(b, err)
+		defer c.Close()
+		for b.Loop() {
+			if _, _, err := scanMsgpack(c, table.Wide, 1, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
