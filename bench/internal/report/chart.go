@@ -57,7 +57,7 @@ var scanOrder = []struct{ t, short string }{
 
 func scanPlot(r *Results) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Full scan of %d rows, across processes (in-process Go slices: %s rows/s wide)", r.Env.Rows, mrows(r.scan("wide", "in-process").RowsPerSec()))
+	p.Title.Text = fmt.Sprintf("Full scan of %s rows, across processes (in-process Go slices: %s rows/s wide)", thousands(r.Env.Rows), mrows(r.scan("wide", "in-process").RowsPerSec()))
 	p.Y.Label.Text = "million rows/s (median)"
 	var names []string
 	for _, s := range scanOrder {
@@ -80,6 +80,7 @@ func scanPlot(r *Results) (*plot.Plot, error) {
 		p.Legend.Add(tbl+" table", b)
 	}
 	p.Legend.Top = true
+	p.Y.Max *= 1.08 // room above the tallest bar
 	p.NominalX(names...)
 	return p, nil
 }
@@ -118,6 +119,7 @@ func fanoutPlot(r *Results) (*plot.Plot, error) {
 	}
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Y.Max *= 1.08
 	p.NominalX(ts...)
 	return p, nil
 }
@@ -127,4 +129,13 @@ func plural(n int, noun string) string {
 		return fmt.Sprintf("%d %s", n, noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// thousands formats n with commas: 1,000,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
