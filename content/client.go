@@ -38,7 +38,17 @@ type DialOption func(*dialConfig)
 
 type dialConfig struct {
 	mappings int
+	checked  bool
 }
+
+// WithCheckedViews makes every view a cursor returned fault (a crash, or
+// a panic under runtime/debug.SetPanicOnFault) if it is used after the
+// cursor left its window, even once the window's mapping is gone: closed
+// mappings stay reserved, inaccessible (window.WithQuarantine). Without
+// it, released windows are still made inaccessible while their mappings
+// are kept for reuse, but an unmapped range may be mapped again later.
+// It costs address space, not memory; for debugging.
+func WithCheckedViews() DialOption { return func(c *dialConfig) { c.checked = true } }
 
 // WithMappings sets how many mappings of windows it no longer holds a
 // client keeps, so that a window the provider sends again (recycled or
@@ -67,7 +77,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		return nil, err
 	}
 	c := &Client{
-		pc: pc, maps: newMappings(max(cfg.mappings, 64)), done: make(chan struct{}),
+		pc: pc, maps: newMappings(max(cfg.mappings, 64), cfg.checked), done: make(chan struct{}),
 		nextReq: 1, pending: map[uint64]chan reply{}, watches: map[string][]*Watch{},
 	}
 	ch := make(chan reply, 1)
@@ -388,8 +398,9 @@ func isDescendant(uri, reg string) bool {
 // is not mapped and faulted in again. Windows in use are never evicted;
 // up to limit idle ones are kept.
 type mappings struct {
-	mu    sync.Mutex
-	limit int
+	mu      sync.Mutex
+	limit   int
+	checked bool // quarantine closed mappings
 	byID  map[window.FileID]*mapping
 	idle  *list.List // of *mapping, oldest first
 }
@@ -401,8 +412,8 @@ type mapping struct {
 	elem *list.Element
 }
 
-func newMappings(limit int) *mappings {
-	return &mappings{limit: limit, byID: map[window.FileID]*mapping{}, idle: list.New()}
+func newMappings(limit int, checked bool) *mappings {
+	return &mappings{limit: limit, checked: checked, byID: map[window.FileID]*mapping{}, idle: list.New()}
 }
 
 // open returns a mapping of f, reusing one of the same file. It always
@@ -428,7 +439,11 @@ func (m *mappings) open(f *os.File) (*mapping, error) {
 		mp.refs++
 		return mp, nil
 	}
-	w, err := window.Open(f)
+	var opts []window.OpenOption
+	if m.checked {
+		opts = append(opts, window.WithQuarantine())
+	}
+	w, err := window.Open(f, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -444,12 +459,19 @@ func (m *mappings) setLimit(n int) {
 	m.mu.Unlock()
 }
 
-// release drops a reference; an unused mapping becomes idle.
+// release drops a reference. An unused mapping becomes idle and is
+// parked: the provider may refill the memory, and a stale view must fault
+// rather than read the new contents.
 func (m *mappings) release(mp *mapping) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mp.refs--
 	if mp.refs > 0 {
+		return
+	}
+	if err := mp.w.Park(); err != nil {
+		delete(m.byID, mp.id)
+		mp.w.Close()
 		return
 	}
 	mp.elem = m.idle.PushBack(mp)

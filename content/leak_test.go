@@ -103,8 +103,8 @@ func TestNoLeaksAfter10000Queries(t *testing.T) {
 
 func TestKilledConsumersReleaseEverything(t *testing.T) {
 	n := 1000
-	if testing.Short() {
-		n = 50
+	if testing.Short() || raceEnabled {
+		n = 100 // each child is a race-instrumented binary: 10x slower to start
 	}
 	path, s := startServer(t, newProvider(50_000), content.WithWindowSize(64<<10))
 	fds0, maps0 := countFDs(t), countMemfdMaps(t)

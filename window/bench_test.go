@@ -217,7 +217,7 @@ func BenchmarkOpenScan(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		open func(*os.File) (*window.Window, error)
-	}{{"mmap", window.Open}, {"mmap-populate", window.OpenPopulate}} {
+	}{{"mmap", func(f *os.File) (*window.Window, error) { return window.Open(f) }}, {"mmap-populate", window.OpenPopulate}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(window.DefaultMaxSize)
 			for b.Loop() {

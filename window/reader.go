@@ -30,9 +30,24 @@ type Window struct {
 	dataEnd  uint64
 	startPos int64
 	closed   bool
+	// parked reports a mapping made inaccessible by Park.
+	parked bool
+	// quarantine keeps the address range reserved after Close.
+	quarantine bool
 }
 
 var _ io.Closer = (*Window)(nil)
+
+// OpenOption configures Open.
+type OpenOption func(*Window)
+
+// WithQuarantine makes Close leave the window's address range reserved
+// and inaccessible instead of unmapping it, so that no later mapping can
+// land there: a view kept past Close (a bug) faults instead of silently
+// reading another window's data. It costs address space (the window's
+// size, forever), not memory. For debugging, and for callers that cannot
+// rule out stale views; see docs/SECURITY.md.
+func WithQuarantine() OpenOption { return func(w *Window) { w.quarantine = true } }
 
 // FileID identifies the memory file behind a window: its device and inode.
 // A provider that recycles windows sends the same file again; a consumer
@@ -49,8 +64,15 @@ type FileID struct {
 //
 // Open does not take ownership of f: the mapping outlives the descriptor,
 // and the caller may close f as soon as Open returns.
-func Open(f *os.File) (*Window, error) {
-	return openFile(f, false)
+func Open(f *os.File, opts ...OpenOption) (*Window, error) {
+	w, err := openFile(f, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(w)
+	}
+	return w, nil
 }
 
 func openFile(f *os.File, populate bool) (*Window, error) {
@@ -112,10 +134,41 @@ func (w *Window) Reload() error {
 	if w.closed {
 		return ErrClosed
 	}
+	if w.parked {
+		if w.mapping != nil {
+			if err := shm.Protect(w.mapping, true); err != nil {
+				return err
+			}
+		}
+		w.parked = false
+	}
 	if err := w.parse(); err != nil {
 		w.nrows = 0
 		return err
 	}
+	return nil
+}
+
+// Park makes the window unreadable until Reload: accessors return
+// ErrClosed, and the mapping itself is made inaccessible (PROT_NONE), so
+// a view taken before Park faults instead of reading whatever the writer
+// puts there next. The pages stay mapped: Reload makes them readable
+// again without page faults. A consumer parks a window it has released
+// to a provider that may refill it.
+func (w *Window) Park() error {
+	if w.closed {
+		return ErrClosed
+	}
+	if w.parked {
+		return nil
+	}
+	if w.mapping != nil {
+		if err := shm.Protect(w.mapping, false); err != nil {
+			return err
+		}
+	}
+	w.parked = true
+	w.nrows = 0
 	return nil
 }
 
@@ -178,10 +231,13 @@ func (w *Window) Close() error {
 	m := w.mapping
 	w.b, w.mapping = nil, nil
 	w.nrows, w.ncols = 0, 0
-	if m != nil {
-		return shm.Unmap(m)
+	switch {
+	case m == nil:
+		return nil
+	case w.quarantine:
+		return shm.Quarantine(m)
 	}
-	return nil
+	return shm.Unmap(m)
 }
 
 // NumColumns returns the number of columns.
@@ -202,7 +258,7 @@ func (w *Window) Size() int { return int(w.size) }
 func (w *Window) FileID() FileID { return w.id }
 
 func (w *Window) accessErr(row, col int) error {
-	if w.closed {
+	if w.closed || w.parked {
 		return ErrClosed
 	}
 	return fieldErr(row, col, ErrOutOfRange)

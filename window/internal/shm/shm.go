@@ -103,6 +103,9 @@ func Stat(f *os.File) (size int64, id Identity, regular bool, err error) {
 
 // MapShared maps size bytes of f shared. Writable mappings are read-write;
 // populate asks the kernel to fault the pages in up front.
+//
+// Mappings are made with the raw system calls (not unix.Mmap's registry)
+// so that Quarantine can replace one in place.
 func MapShared(f *os.File, size int, writable, populate bool) ([]byte, error) {
 	prot := unix.PROT_READ
 	if writable {
@@ -112,26 +115,57 @@ func MapShared(f *os.File, size int, writable, populate bool) ([]byte, error) {
 	if populate {
 		flags |= unix.MAP_POPULATE
 	}
-	b, err := unix.Mmap(int(f.Fd()), 0, size, prot, flags)
+	if size <= 0 {
+		return nil, fmt.Errorf("mmap %d bytes: %w", size, unix.EINVAL)
+	}
+	p, err := unix.MmapPtr(int(f.Fd()), 0, nil, uintptr(size), prot, flags)
 	if err != nil {
 		return nil, fmt.Errorf("mmap %d bytes: %w", size, err)
 	}
-	return b, nil
+	return unsafe.Slice((*byte)(p), size), nil
 }
 
 // Remap resizes a mapping made by MapShared, moving it if needed.
 func Remap(b []byte, size int) ([]byte, error) {
-	nb, err := unix.Mremap(b, size, unix.MREMAP_MAYMOVE)
+	p, err := unix.MremapPtr(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)), nil, uintptr(size), unix.MREMAP_MAYMOVE)
 	if err != nil {
 		return nil, fmt.Errorf("mremap %d to %d bytes: %w", len(b), size, err)
 	}
-	return nb, nil
+	return unsafe.Slice((*byte)(p), size), nil
 }
 
 // Unmap removes a mapping made by MapShared or Remap.
 func Unmap(b []byte) error {
-	if err := unix.Munmap(b); err != nil {
+	if err := unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b))); err != nil {
 		return fmt.Errorf("munmap: %w", err)
+	}
+	return nil
+}
+
+// Protect makes a mapping inaccessible (readable false) or readable
+// again. The pages stay mapped: making them readable again costs no page
+// faults.
+func Protect(b []byte, readable bool) error {
+	prot := unix.PROT_NONE
+	if readable {
+		prot = unix.PROT_READ
+	}
+	if err := unix.Mprotect(b, prot); err != nil {
+		return fmt.Errorf("mprotect: %w", err)
+	}
+	return nil
+}
+
+// Quarantine replaces a mapping made by MapShared with an inaccessible
+// anonymous reservation of the same range: the shared pages are released,
+// but no later mapping can land at these addresses, so a stale view into
+// them faults instead of reading someone else's memory. The range is
+// never returned; it costs address space, not memory.
+func Quarantine(b []byte) error {
+	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)),
+		unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
+	if err != nil {
+		return fmt.Errorf("mmap PROT_NONE over %d bytes: %w", len(b), err)
 	}
 	return nil
 }
