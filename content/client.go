@@ -401,8 +401,8 @@ type mappings struct {
 	mu      sync.Mutex
 	limit   int
 	checked bool // quarantine closed mappings
-	byID  map[window.FileID]*mapping
-	idle  *list.List // of *mapping, oldest first
+	byID    map[window.FileID]*mapping
+	idle    *list.List // of *mapping, oldest first
 }
 
 type mapping struct {

@@ -433,3 +433,25 @@ func TestDeadlinesAreHonoured(t *testing.T) {
 	_, err = c.Call(context.Background(), "anything", "", nil)
 	require.ErrorIs(t, err, content.ErrUnsupported)
 }
+
+func TestListenRefusesUnsafeDirectories(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "open")
+	require.NoError(t, os.Mkdir(dir, 0o777))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	_, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	require.Error(t, err, "a directory anyone can write to")
+	assert.Contains(t, err.Error(), "writable by others")
+
+	require.NoError(t, os.Chmod(dir, 0o777|os.ModeSticky))
+	ln, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	require.NoError(t, err, "a sticky directory like /tmp is fine: nobody can replace our socket")
+	ln.Close()
+}
+
+func TestProviderErrorText(t *testing.T) {
+	path, _ := startServer(t, newProvider(1))
+	c := dial(t, path)
+	_, err := c.Query(context.Background(), &content.Query{URI: "nope"})
+	require.Error(t, err)
+	assert.Equal(t, `content: provider: not found: table "nope"`, err.Error())
+}

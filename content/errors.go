@@ -2,7 +2,7 @@ package content
 
 import (
 	"errors"
-	"fmt"
+	"strings"
 )
 
 // Sentinel errors, matched with errors.Is. Errors a provider returns reach
@@ -62,7 +62,7 @@ type ProviderError struct {
 
 // Error implements error.
 func (e *ProviderError) Error() string {
-	return fmt.Sprintf("content: provider: %s", e.Message)
+	return "content: provider: " + strings.TrimPrefix(e.Message, "content: ")
 }
 
 // Unwrap returns the sentinel of the error's code, so that

@@ -195,6 +195,9 @@ func Listen(path string, mode os.FileMode) (*net.UnixListener, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
+		if err := checkDir(filepath.Dir(path)); err != nil {
+			return nil, err
+		}
 		if _, err := os.Lstat(path); err == nil {
 			if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 				c.Close()
@@ -216,6 +219,28 @@ func Listen(path string, mode os.FileMode) (*net.UnixListener, error) {
 		}
 	}
 	return ln, nil
+}
+
+// checkDir refuses a socket directory another user controls: one owned by
+// someone else (or root), or writable by others without the sticky bit
+// (anyone could then replace the socket).
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	uid := uint32(os.Geteuid())
+	switch {
+	case sys.Uid != uid && sys.Uid != 0:
+		return fmt.Errorf("content: listen: directory %s belongs to uid %d, not %d", dir, sys.Uid, uid)
+	case st.Mode().Perm()&0o022 != 0 && st.Mode()&os.ModeSticky == 0:
+		return fmt.Errorf("content: listen: directory %s is writable by others (mode %v)", dir, st.Mode().Perm())
+	}
+	return nil
 }
 
 // Serve accepts connections on ln until ctx is done, then stops accepting,
