@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -80,6 +81,19 @@ func BenchmarkProfile(b *testing.B) {
 			}
 		}
 	})
+	for _, size := range handoffSizes { // a query answered by one cached window
+		b.Run(fmt.Sprintf("handoff/window=%dKiB", size>>10), func(b *testing.B) {
+			c := cwServer(b, wide, content.WithWindowSize(size))
+			q := &content.Query{URI: table.Wide, Limit: handoffRows(size, profileRows)}
+			for b.Loop() {
+				cur, err := c.Query(ctx, q)
+				if err != nil || !cur.Next() {
+					b.Fatal(err)
+				}
+				cur.Close()
+			}
+		})
+	}
 	b.Run("row1/msgpack", func(b *testing.B) {
 		path := serveInProcess(b, func(ctx context.Context, ln *net.UnixListener) error { return mpstream.Serve(ctx, ln, wide) })
 		c, err := mpstream.Dial(ctx, path)
