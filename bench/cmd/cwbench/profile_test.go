@@ -73,14 +73,18 @@ func BenchmarkProfile(b *testing.B) {
 		}
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*profileRows), "ns/row")
 	})
-	b.Run("row1/cursorwindow", func(b *testing.B) {
-		c := cwServer(b, wide)
-		for b.Loop() {
-			if _, _, err := scanCursor(ctx, c, table.Wide, 1); err != nil {
-				b.Fatal(err)
-			}
+	for _, rows := range []int{1, 100} {
+		for _, share := range []bool{true, false} {
+			b.Run(fmt.Sprintf("rows=%d/cursorwindow/share=%v", rows, share), func(b *testing.B) {
+				c := cwServer(b, wide, content.WithSharedWindows(share))
+				for b.Loop() {
+					if _, _, err := scanCursor(ctx, c, table.Wide, rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
-	})
+	}
 	for _, size := range handoffSizes { // a query answered by one cached window
 		b.Run(fmt.Sprintf("handoff/window=%dKiB", size>>10), func(b *testing.B) {
 			c := cwServer(b, wide, content.WithWindowSize(size))
@@ -94,15 +98,17 @@ func BenchmarkProfile(b *testing.B) {
 			}
 		})
 	}
-	b.Run("row1/msgpack", func(b *testing.B) {
-		path := serveInProcess(b, func(ctx context.Context, ln *net.UnixListener) error { return mpstream.Serve(ctx, ln, wide) })
-		c, err := mpstream.Dial(ctx, path)
-		require.NoError(b, err)
-		defer c.Close()
-		for b.Loop() {
-			if _, _, err := scanMsgpack(c, table.Wide, 1, false); err != nil {
-				b.Fatal(err)
+	for _, rows := range []int{1, 100} {
+		b.Run(fmt.Sprintf("rows=%d/msgpack", rows), func(b *testing.B) {
+			path := serveInProcess(b, func(ctx context.Context, ln *net.UnixListener) error { return mpstream.Serve(ctx, ln, wide) })
+			c, err := mpstream.Dial(ctx, path)
+			require.NoError(b, err)
+			defer c.Close()
+			for b.Loop() {
+				if _, _, err := scanMsgpack(c, table.Wide, rows, false); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }

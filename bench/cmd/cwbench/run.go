@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -282,5 +283,22 @@ func environment(cfg config) report.Env {
 	if out, err := exec.Command("uname", "-r").Output(); err == nil {
 		e.Kernel = strings.TrimSpace(string(out))
 	}
+	e.Commit = libraryCommit(filepath.Dir(cfg.Markdown))
 	return e
+}
+
+// libraryCommit names the library's commit in the git work tree holding
+// dir, noting uncommitted changes to the library's packages; "" outside
+// a work tree.
+func libraryCommit(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	commit := strings.TrimSpace(string(out))
+	diff := exec.Command("git", "-C", dir, "diff", "--quiet", "HEAD", "--", ":/content", ":/window", ":/fdpass", ":/parcel")
+	if diff.Run() != nil {
+		commit += " with uncommitted library changes"
+	}
+	return commit
 }

@@ -19,6 +19,7 @@ type Results struct {
 // Env describes the machine and the run.
 type Env struct {
 	Date, Go, OS, CPU, Kernel, Command, Elapsed  string
+	Commit                                       string // the library's commit
 	Cores                                        int
 	MemGiB                                       float64
 	Rows, Rounds, FanoutRounds, SmallN, HandoffN int
