@@ -376,8 +376,10 @@ func TestWriteContext(t *testing.T) {
 	checkNoLeak(t)
 	w, _ := connPair(t, parcel.WithMaxBodySize(8<<20))
 	// Nobody reads: the first big write fills the socket buffer and is cut
-	// off part-way, which breaks the stream for later writes.
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// off part-way, which breaks the stream for later writes. (The deadline
+	// leaves the writer ample time to start even on a loaded machine: if it
+	// had not written a byte, the stream would rightly stay usable.)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err := w.Write(ctx, &blob{Data: make([]byte, 4<<20)})
 	require.ErrorIs(t, err, context.DeadlineExceeded)

@@ -99,3 +99,49 @@ func readAll(t *testing.T, r *window.Window, row, col int) (value, bool) {
 	}
 	return vNull(), true
 }
+
+// FuzzMutateWhileReading flips bytes of a mapped window (through its
+// writer's mapping, as a hostile provider with a F_SEAL_FUTURE_WRITE window
+// could) while a reader calls every accessor on every cell: the reader may
+// see wrong values or errors, but must never panic or read outside the
+// window.
+func FuzzMutateWhileReading(f *testing.F) {
+	f.Add([]byte{0, 0, 0xff, 12, 0, 9, 64, 0, 0xff})
+	f.Add([]byte{8, 0, 0xff, 16, 0, 0xff, 32, 0, 0xff, 40, 0, 1})
+	f.Fuzz(func(t *testing.T, edits []byte) {
+		w, err := window.Create(5, window.WithInitialSize(16<<10), window.WithMaxSize(16<<10))
+		require.NoError(t, err)
+		defer w.Close()
+		writeRows(t, w, sampleRows(40))
+		require.NoError(t, w.SealReusable())
+		r, err := window.Open(w.File())
+		require.NoError(t, err)
+		defer r.Close()
+		mem, err := w.Bytes() // the writer's own, still writable, mapping
+		require.NoError(t, err)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i+2 < len(edits); i += 3 {
+				off := int(edits[i]) | int(edits[i+1])<<8
+				// Slots live at the end of the region: aim half of the
+				// edits there, half at the header and heap.
+				if off&1 == 1 {
+					off = len(mem) - 1 - off%len(mem)
+				}
+				mem[off%len(mem)] = edits[i+2]
+			}
+		}()
+		for row := range r.NumRows() {
+			for col := range r.NumColumns() {
+				readAll(t, r, row, col)
+			}
+		}
+		<-done
+		for row := range r.NumRows() {
+			for col := range r.NumColumns() {
+				readAll(t, r, row, col)
+			}
+		}
+	})
+}

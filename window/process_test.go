@@ -19,8 +19,11 @@ import (
 const childEnv = "CURSORWINDOW_WINDOW_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "read" {
+	switch os.Getenv(childEnv) {
+	case "read":
 		os.Exit(childRead())
+	case "truncated":
+		os.Exit(truncatedChild())
 	}
 	os.Exit(m.Run())
 }

@@ -1,0 +1,65 @@
+package window
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
+)
+
+// OpenUnsealed maps f read-only without requiring seals: for backings that
+// cannot be sealed (a file, a POSIX shm object) and for tests. Another
+// process may truncate such a file under the reader, and touching a page
+// past its new end raises SIGBUS, which kills a Go program: every read of
+// an unsealed window must run inside Guard. The header, the size check and
+// every bounds check are as for Open.
+func OpenUnsealed(f *os.File) (*Window, error) {
+	if f == nil {
+		return nil, fmt.Errorf("%w: nil file", ErrCorrupt)
+	}
+	size, id, regular, err := shm.Stat(f)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !regular:
+		return nil, corruptf("not a regular file")
+	case size < HeaderSize || size > maxRegion:
+		return nil, corruptf("file size %d", size)
+	}
+	m, err := shm.MapShared(f, int(size), false, false)
+	if err != nil {
+		return nil, err
+	}
+	w := &Window{b: m}
+	if err := w.Guard(w.parse); err != nil {
+		shm.Unmap(m)
+		return nil, err
+	}
+	w.mapping = m
+	w.id = FileID{Dev: id.Dev, Ino: id.Ino}
+	return w, nil
+}
+
+// Guard runs fn, which reads the window, so that a memory fault (SIGBUS
+// from a file truncated under the mapping, say) becomes an error matching
+// ErrCorrupt instead of killing the program. It must be called on the
+// goroutine that reads: it sets runtime/debug.SetPanicOnFault for the
+// duration of fn. Views obtained inside fn must not be used outside it.
+// Panics other than memory faults propagate.
+func (w *Window) Guard(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		fault, ok := r.(interface{ Addr() uintptr })
+		if !ok {
+			panic(r)
+		}
+		err = fmt.Errorf("%w: memory fault at %#x while reading (was the file truncated?)", ErrCorrupt, fault.Addr())
+	}()
+	return fn()
+}
