@@ -30,7 +30,7 @@ const (
 	offStartPos   = 16 // u64
 	offSize       = 24 // u64
 	offDataEnd    = 32 // u64
-	offChecksum   = 40 // u64, reserved for backings that need one; 0 here
+	offChecksum   = 40 // u64: CRC-32C when FlagChecksum is set, else 0
 	// bytes 48..63 are reserved and written as zero.
 
 	// Within a slot.
@@ -46,6 +46,15 @@ const (
 	MaxColumns = 1 << 16
 	// MaxFieldLen is the largest string or blob a field can hold.
 	MaxFieldLen = 1<<32 - 1
+)
+
+// Header flags (the u16 at offset 6).
+const (
+	// FlagChecksum says the header's checksum field holds the CRC-32C
+	// (Castagnoli) of the whole region, computed with the field itself
+	// read as zero. File windows (FileBacking) carry it; OpenFile
+	// requires it. Other readers ignore it.
+	FlagChecksum uint16 = 1 << 0
 )
 
 // FieldType is the type of the value stored in a field.

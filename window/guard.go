@@ -18,17 +18,28 @@ func OpenUnsealed(f *os.File) (*Window, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: nil file", ErrCorrupt)
 	}
-	size, id, regular, err := shm.Stat(f)
+	return openUnsealed(f, nil)
+}
+
+// openUnsealed maps f read-only once check (if any) admits its owner and
+// mode, and validates the header inside Guard.
+func openUnsealed(f *os.File, check func(shm.Info) error) (*Window, error) {
+	in, err := shm.Fstat(f)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case !regular:
+	case !in.Regular:
 		return nil, corruptf("not a regular file")
-	case size < HeaderSize || size > maxRegion:
-		return nil, corruptf("file size %d", size)
+	case in.Size < HeaderSize || in.Size > maxRegion:
+		return nil, corruptf("file size %d", in.Size)
 	}
-	m, err := shm.MapShared(f, int(size), false, false)
+	if check != nil {
+		if err := check(in); err != nil {
+			return nil, err
+		}
+	}
+	m, err := shm.MapShared(f, int(in.Size), false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +49,7 @@ func OpenUnsealed(f *os.File) (*Window, error) {
 		return nil, err
 	}
 	w.mapping = m
-	w.id = FileID{Dev: id.Dev, Ino: id.Ino}
+	w.id = FileID{Dev: in.ID.Dev, Ino: in.ID.Ino}
 	return w, nil
 }
 
@@ -62,4 +73,23 @@ func (w *Window) Guard(fn func() error) (err error) {
 		err = fmt.Errorf("%w: memory fault at %#x while reading (was the file truncated?)", ErrCorrupt, fault.Addr())
 	}()
 	return fn()
+}
+
+// AppendTo appends a copy of the window's bytes to dst, inside Guard, and
+// returns the extended slice: a private copy of an unsealed window that
+// OpenBytes reads with no risk of a fault or of bytes changing under the
+// reader. A fault while copying is ErrCorrupt.
+func (w *Window) AppendTo(dst []byte) ([]byte, error) {
+	if w.closed || w.parked {
+		return dst, ErrClosed
+	}
+	n := len(dst)
+	err := w.Guard(func() error {
+		dst = append(dst, w.b...)
+		return nil
+	})
+	if err != nil {
+		return dst[:n], err
+	}
+	return dst, nil
 }

@@ -1,6 +1,9 @@
 package window
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Defaults for Create and New.
 const (
@@ -21,6 +24,7 @@ type config struct {
 	initialSize int64
 	inlineLimit int64
 	startPos    int64
+	backing     Backing
 }
 
 // Option configures Create and New.
@@ -44,16 +48,23 @@ func WithInitialSize(n int64) Option { return func(c *config) { c.initialSize = 
 // creates the memfd at once.
 func WithInlineLimit(n int64) Option { return func(c *config) { c.inlineLimit = n } }
 
+// WithBacking sets where Create puts the window's bytes (default
+// MemfdBacking()): ShmBacking, SysVBacking or FileBacking. New ignores it.
+// For a file window WithInlineLimit is ignored: Seal writes the file.
+func WithBacking(b Backing) Option { return func(c *config) { c.backing = b } }
+
 // WithStartPos sets the position of the window's first row in the whole
 // result (default 0).
 func WithStartPos(pos int64) Option { return func(c *config) { c.startPos = pos } }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{name: DefaultName, maxSize: DefaultMaxSize, initialSize: DefaultInitialSize}
+	c := config{name: DefaultName, maxSize: DefaultMaxSize, initialSize: DefaultInitialSize, backing: MemfdBacking()}
 	for _, o := range opts {
 		o(&c)
 	}
 	switch {
+	case c.backing == nil:
+		return c, errors.New("window: nil Backing")
 	case c.maxSize < minSize:
 		return c, fmt.Errorf("%w: max size %d below minimum %d", ErrTooLarge, c.maxSize, minSize)
 	case c.maxSize > maxRegion:

@@ -1,9 +1,5 @@
 package window
 
-import (
-	"github.com/cursorwindow/cursorwindow/window/internal/shm"
-)
-
 // Seal finishes the window and makes it immutable so it can be shared.
 // The region is first compacted to what is used (slots moved down against
 // the heap), then a memfd is sealed with F_SEAL_SHRINK, F_SEAL_GROW,
@@ -27,22 +23,19 @@ func (w *Writer) Seal() error {
 	clear(w.buf[w.dataEnd:alignUp(w.dataEnd)])
 	copy(w.buf[size-slots:size], w.buf[w.size-slots:w.size])
 	le.PutUint64(w.buf[offSize:], size)
-	if w.file == nil {
+	if w.reg == nil {
 		w.buf = w.buf[:size:size]
 		w.size = size
 		w.state = stateSealed
 		return nil
 	}
-	if err := shm.Unmap(w.buf); err != nil {
-		return err
+	err := w.reg.seal(int64(size), false)
+	w.buf = w.reg.mem()
+	if w.buf == nil || err == nil {
+		w.size = size
+		w.state = stateSealed // the mapping is gone: nothing can be written
 	}
-	w.buf, w.mapped = nil, false
-	w.size = size
-	w.state = stateSealed // the mapping is gone: nothing can be written
-	if err := shm.Truncate(w.file, int64(size)); err != nil {
-		return err
-	}
-	if err := shm.AddSeals(w.file, shm.SealsImmutable); err != nil {
+	if err != nil {
 		return err
 	}
 	w.kernelSealed = true
@@ -60,8 +53,8 @@ func (w *Writer) SealReusable() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
-	if w.file != nil && !w.kernelSealed {
-		if err := shm.AddSeals(w.file, shm.SealsFutureWrite); err != nil {
+	if w.reg != nil && !w.kernelSealed {
+		if err := w.reg.seal(int64(w.size), true); err != nil {
 			return err
 		}
 		w.kernelSealed = true
@@ -77,13 +70,12 @@ func (w *Writer) Sealed() bool { return w.state == stateSealed }
 // mapReadOnly maps a sealed memfd again after Seal removed the writer's
 // mapping.
 func (w *Writer) mapReadOnly() error {
-	if w.buf != nil || w.file == nil {
+	if w.buf != nil || w.reg == nil {
 		return nil
 	}
-	b, err := shm.MapShared(w.file, int(w.size), false, false)
-	if err != nil {
+	if err := w.reg.mapReadOnly(int64(w.size)); err != nil {
 		return err
 	}
-	w.buf, w.mapped = b, true
+	w.buf = w.reg.mem()
 	return nil
 }

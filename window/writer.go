@@ -2,6 +2,7 @@ package window
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -32,10 +33,8 @@ type Writer struct {
 	ncols   int
 	rowSize uint64
 
-	buf  []byte   // the region: Go memory while inline, else the mapping
-	file *os.File // the memfd; nil while inline
-	// mapped reports whether buf is a mapping of file that must be unmapped.
-	mapped bool
+	buf []byte // the region: Go memory while inline, else reg's mapping
+	reg region // the backing's region; nil while inline
 
 	size     uint64 // len(buf) while writable
 	maxSize  uint64
@@ -50,16 +49,18 @@ type Writer struct {
 	// reusable reports a seal that kept the writer's memory writable
 	// (F_SEAL_FUTURE_WRITE for a memfd) so the window can be Reset.
 	reusable bool
-	// kernelSealed reports that the memfd carries its seals already: its
-	// size is fixed for good.
+	// kernelSealed reports that the region has been sealed (for a memfd,
+	// with the kernel's seals): its size is fixed for good.
 	kernelSealed bool
 }
 
 var _ io.Closer = (*Writer)(nil)
 
 // Create returns a writer for a new window of numColumns columns backed by
-// a memfd (or, with WithInlineLimit, by Go memory until it outgrows the
-// limit). The caller must Close it.
+// a memfd, or by the backing WithBacking chooses (or, with
+// WithInlineLimit, by Go memory until it outgrows the limit). The caller
+// must Close it; Close removes what the backing made (a name, a segment,
+// an unfinished file).
 func Create(numColumns int, opts ...Option) (*Writer, error) {
 	return newWriter(numColumns, opts, true)
 }
@@ -79,8 +80,11 @@ func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !memfd {
+	switch {
+	case !memfd:
 		cfg.inlineLimit = cfg.maxSize
+	case cfg.backing.Kind() == KindFile:
+		cfg.inlineLimit = 0 // Seal must find the window in its file
 	}
 	w := &Writer{
 		cfg:     cfg,
@@ -91,7 +95,7 @@ func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
 	size := uint64(cfg.initialSize)
 	if size <= uint64(cfg.inlineLimit) {
 		w.buf = make([]byte, size)
-	} else if err := w.toMemfd(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
+	} else if err := w.toRegion(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
 		return nil, err
 	}
 	w.size = uint64(len(w.buf))
@@ -99,21 +103,18 @@ func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
 	return w, nil
 }
 
-// toMemfd moves the window into a new memfd of size bytes.
-func (w *Writer) toMemfd(size uint64) error {
-	f, err := shm.CreateMemfd(w.cfg.name, int64(size))
+// toRegion moves the window into a new region of the backing of size
+// bytes (or more: a System V segment is made at the maximum size).
+func (w *Writer) toRegion(size uint64) error {
+	r, err := w.cfg.backing.create(w.cfg.name, int64(size), int64(w.maxSize))
 	if err != nil {
 		return err
 	}
-	b, err := shm.MapShared(f, int(size), true, false)
-	if err != nil {
-		f.Close()
-		return err
-	}
+	b := r.mem()
 	if w.buf != nil {
 		w.moveInto(b)
 	}
-	w.buf, w.file, w.mapped = b, f, true
+	w.buf, w.reg = b, r
 	return nil
 }
 
@@ -153,23 +154,23 @@ func (w *Writer) grow(need uint64) error {
 	}
 	size = min(size, w.maxSize)
 	switch {
-	case w.file == nil && size <= uint64(w.cfg.inlineLimit):
+	case w.reg == nil && size <= uint64(w.cfg.inlineLimit):
 		b := make([]byte, size)
 		w.moveInto(b)
 		w.buf = b
-	case w.file == nil:
-		if err := w.toMemfd(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
+	case w.reg == nil:
+		if err := w.toRegion(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
 			return err
 		}
 	default:
 		size = min(uint64(shm.RoundUp(int64(size))), w.maxSize)
-		if err := shm.Truncate(w.file, int64(size)); err != nil {
+		if err := w.reg.grow(int64(size)); err != nil {
+			if errors.Is(err, errFixedSize) {
+				return ErrWindowFull
+			}
 			return err
 		}
-		b, err := shm.Remap(w.buf, int(size))
-		if err != nil {
-			return err
-		}
+		b := w.reg.mem()
 		n := w.nrows * w.rowSize
 		copy(b[size-n:], b[w.size-n:w.size])
 		w.buf = b
@@ -340,10 +341,37 @@ func (w *Writer) Size() int { return int(w.size) }
 // and slots.
 func (w *Writer) Used() int { return int(alignUp(w.dataEnd) + w.nrows*w.rowSize) }
 
-// File returns the window's memfd, or nil while the window lives in Go
-// memory. The Writer owns the file: it stays valid until Close and must not
-// be closed by the caller. Share it only once the window is sealed.
-func (w *Writer) File() *os.File { return w.file }
+// File returns the window's memfd (or, for ShmBacking and FileBacking,
+// its file), or nil while the window lives in Go memory or in a System V
+// segment. The Writer owns the file: it stays valid until Close and must
+// not be closed by the caller. Share it only once the window is sealed.
+func (w *Writer) File() *os.File {
+	if w.reg == nil {
+		return nil
+	}
+	return w.reg.file()
+}
+
+// Location says how a reader in another process finds the window: a name
+// (ShmBacking), a segment id and key (SysVBacking) or a path
+// (FileBacking; valid once Seal has renamed the file into place). A memfd
+// window has no location beyond its descriptor (File); a window in Go
+// memory has the zero Location.
+func (w *Writer) Location() Location {
+	if w.reg == nil {
+		return Location{}
+	}
+	return w.reg.location()
+}
+
+// Backing returns the kind of memory the window is in now: 0 while it is
+// in Go memory, else its backing's Kind.
+func (w *Writer) Backing() Kind {
+	if w.reg == nil {
+		return 0
+	}
+	return w.cfg.backing.Kind()
+}
 
 // Bytes returns the window's region. The bytes are valid only until the
 // next write, Reset or Close; must not be modified. After Seal they are
@@ -438,22 +466,20 @@ func (w *Writer) SetStartPos(pos int64) error {
 	return nil
 }
 
-// Close releases the window's memory and memfd. Readers that opened the
-// memfd keep their own mappings. Close is idempotent.
+// Close releases the window's memory and memfd, and removes what its
+// backing made: a POSIX shm name, a System V segment (IPC_RMID), the
+// temporary file of a FileBacking window never sealed (a sealed one stays:
+// it is the snapshot). Readers that opened the window keep their own
+// mappings. Close is idempotent.
 func (w *Writer) Close() error {
 	if w.state == stateClosed {
 		return nil
 	}
 	w.state = stateClosed
 	var err error
-	if w.mapped {
-		err = shm.Unmap(w.buf)
+	if w.reg != nil {
+		err = w.reg.close()
 	}
-	if w.file != nil {
-		if cerr := w.file.Close(); err == nil {
-			err = cerr
-		}
-	}
-	w.buf, w.file, w.mapped = nil, nil, false
+	w.buf, w.reg = nil, nil
 	return err
 }

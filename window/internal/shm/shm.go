@@ -184,3 +184,156 @@ func RoundUp(n int64) int64 {
 	p := int64(PageSize)
 	return (n + p - 1) / p * p
 }
+
+// Info is what fstat(2) or IPC_STAT says about a file or a segment that a
+// reader checks before mapping it.
+type Info struct {
+	Size    int64
+	ID      Identity
+	Regular bool
+	UID     uint32
+	Mode    uint32 // permission bits only
+}
+
+// Fstat returns f's size, identity, type, owner and permission bits.
+func Fstat(f *os.File) (Info, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return Info{}, fmt.Errorf("fstat: %w", err)
+	}
+	return Info{
+		Size: st.Size, ID: Identity{Dev: st.Dev, Ino: st.Ino},
+		Regular: st.Mode&unix.S_IFMT == unix.S_IFREG, UID: st.Uid, Mode: st.Mode & 0o7777,
+	}, nil
+}
+
+// ShmDir is where Linux keeps POSIX shared memory objects: shm_open(3) is
+// open(2) on a file of this tmpfs.
+const ShmDir = "/dev/shm"
+
+// CreateShm creates the POSIX shared memory object name (a file name in
+// ShmDir, no slash) exclusively, mode 0600, of size bytes. The descriptor
+// is closed on exec; a symbolic link in its place is refused.
+func CreateShm(name string, size int64) (*os.File, error) {
+	fd, err := unix.Open(ShmDir+"/"+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("shm_open %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), ShmDir+"/"+name)
+	if err := Truncate(f, size); err != nil {
+		f.Close()
+		unix.Unlink(ShmDir + "/" + name)
+		return nil, err
+	}
+	return f, nil
+}
+
+// OpenShm opens the POSIX shared memory object name read-only.
+func OpenShm(name string) (*os.File, error) {
+	fd, err := unix.Open(ShmDir+"/"+name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("shm_open %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), ShmDir+"/"+name), nil
+}
+
+// UnlinkShm removes the name of a POSIX shared memory object. Mappings
+// and descriptors of it stay valid; its memory is freed with the last.
+func UnlinkShm(name string) error {
+	if err := unix.Unlink(ShmDir + "/" + name); err != nil {
+		return fmt.Errorf("shm_unlink %s: %w", name, err)
+	}
+	return nil
+}
+
+// SysVInfo is what IPC_STAT says about a System V segment.
+type SysVInfo struct {
+	Key    int
+	Size   int64
+	UID    uint32 // owner
+	CUID   uint32 // creator
+	Mode   uint32 // permission bits only
+	CPID   int    // creator's pid
+	Nattch uint64
+}
+
+// SysVCreate creates a System V segment of size bytes under key,
+// exclusively, mode 0600.
+func SysVCreate(key int, size int64) (int, error) {
+	id, err := unix.SysvShmGet(key, int(size), unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+	if err != nil {
+		return -1, fmt.Errorf("shmget key %#x, %d bytes: %w", key, size, err)
+	}
+	return id, nil
+}
+
+// SysVLookup returns the id of the segment created under key.
+func SysVLookup(key int) (int, error) {
+	id, err := unix.SysvShmGet(key, 0, 0)
+	if err != nil {
+		return -1, fmt.Errorf("shmget key %#x: %w", key, err)
+	}
+	return id, nil
+}
+
+// SysVStat returns the segment's size, owner, mode and creator.
+func SysVStat(id int) (SysVInfo, error) {
+	var d unix.SysvShmDesc
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d); err != nil {
+		return SysVInfo{}, fmt.Errorf("shmctl %d IPC_STAT: %w", id, err)
+	}
+	return SysVInfo{
+		Key: int(d.Perm.Key), Size: int64(d.Segsz), UID: d.Perm.Uid, CUID: d.Perm.Cuid,
+		Mode: d.Perm.Mode & 0o777, CPID: int(d.Cpid), Nattch: d.Nattch,
+	}, nil
+}
+
+// SysVAttach maps the segment id, read-write or read-only (SHM_RDONLY).
+// The slice is the segment's size; Unmap or SysVDetach removes it.
+func SysVAttach(id int, writable bool) ([]byte, error) {
+	flags := 0
+	if !writable {
+		flags = unix.SHM_RDONLY
+	}
+	b, err := unix.SysvShmAttach(id, 0, flags)
+	if err != nil {
+		return nil, fmt.Errorf("shmat %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// SysVDetach removes a mapping made by SysVAttach.
+func SysVDetach(b []byte) error {
+	if err := unix.SysvShmDetach(b); err != nil {
+		return fmt.Errorf("shmdt: %w", err)
+	}
+	return nil
+}
+
+// SysVRemove marks the segment for removal (IPC_RMID): its key is freed at
+// once and its memory when the last process detaches.
+func SysVRemove(id int) error {
+	if _, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil); err != nil {
+		return fmt.Errorf("shmctl %d IPC_RMID: %w", id, err)
+	}
+	return nil
+}
+
+// Msync writes a shared file mapping's dirty pages to the file and waits
+// for the writes (MS_SYNC).
+func Msync(b []byte) error {
+	if err := unix.Msync(b, unix.MS_SYNC); err != nil {
+		return fmt.Errorf("msync: %w", err)
+	}
+	return nil
+}
+
+// Alive reports whether a process with this pid exists (kill(pid, 0); a
+// process of another user that we may not signal exists too).
+func Alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
