@@ -57,6 +57,11 @@ type Cursor struct {
 	count int64
 	pos   int64 // -1 before the first row
 	cur   *clientWindow
+	// The current row, resolved once per move: its window (nil when the
+	// cursor is not on a row), its index there and the window's rows.
+	rw    *window.Window
+	ri    int
+	rn    int
 	ahead []pendingWindow
 	err   error
 	done  bool
@@ -221,6 +226,11 @@ func (cur *Cursor) Err() error { return cur.err }
 // Next moves to the next row. It returns false at the end of the result or
 // on an error, which Err then reports.
 func (cur *Cursor) Next() bool {
+	if cur.rw != nil && cur.ri+1 < cur.rn { // within the window
+		cur.ri++
+		cur.pos++
+		return true
+	}
 	if cur.err != nil || cur.done {
 		return false
 	}
@@ -232,6 +242,7 @@ func (cur *Cursor) Next() bool {
 // error. Moving backwards fetches a window that also covers a few rows
 // before pos, so stepping back again is cheap.
 func (cur *Cursor) Move(pos int64) bool {
+	cur.rw = nil
 	if cur.err != nil || cur.cur == nil && cur.done {
 		return false
 	}
@@ -241,7 +252,7 @@ func (cur *Cursor) Move(pos int64) bool {
 	}
 	cw := cur.cur
 	if cw != nil && pos >= cw.start && pos < cw.start+cw.rows {
-		cur.pos = pos
+		cur.onRow(pos)
 		return true
 	}
 	if cw != nil && cw.last && pos >= cw.start+cw.rows {
@@ -259,9 +270,16 @@ func (cur *Cursor) Move(pos int64) bool {
 		cur.done = true
 		return false
 	}
-	cur.pos = pos
+	cur.onRow(pos)
 	cur.done = false
 	return true
+}
+
+// onRow puts the cursor on row pos of the current window.
+func (cur *Cursor) onRow(pos int64) {
+	cw := cur.cur
+	cur.pos = pos
+	cur.rw, cur.ri, cur.rn = cw.w, int(pos-cw.start), int(cw.rows)
 }
 
 // fetch makes the window covering pos current.
@@ -340,7 +358,7 @@ func (cur *Cursor) release() {
 	}
 	cur.ahead = nil
 	cur.drop(cur.cur)
-	cur.cur = nil
+	cur.cur, cur.rw = nil, nil
 }
 
 // closeQuery tells the provider to close the query. It does not wait for
@@ -367,14 +385,13 @@ func (cur *Cursor) Close() error {
 
 // row returns the current window and row index in it.
 func (cur *Cursor) row() (*window.Window, int, error) {
-	cw := cur.cur
-	if cur.err == ErrClosed {
-		return nil, 0, ErrClosed
-	}
-	if cw == nil || cur.pos < cw.start || cur.pos >= cw.start+cw.rows {
+	if cur.rw == nil {
+		if cur.err == ErrClosed {
+			return nil, 0, ErrClosed
+		}
 		return nil, 0, ErrNoRow
 	}
-	return cw.w, int(cur.pos - cw.start), nil
+	return cur.rw, cur.ri, nil
 }
 
 // Type returns the type of column col of the current row.

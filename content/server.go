@@ -48,7 +48,7 @@ func AllowUIDs(uids ...uint32) Authorizer {
 // Server defaults.
 const (
 	DefaultWindowSize   = window.DefaultMaxSize
-	DefaultInlineLimit  = 8 << 10
+	DefaultInlineLimit  = 16 << 10
 	DefaultMemoryBudget = 256 << 20
 	DefaultMaxQueries   = 64
 	DefaultMaxWindows   = 16
@@ -80,7 +80,7 @@ type ServerOption func(*serverConfig)
 func WithWindowSize(n int64) ServerOption { return func(c *serverConfig) { c.windowSize = n } }
 
 // WithInlineLimit sets the largest result sent inline, copied through the
-// socket, instead of in a shared memfd (default 8 KiB, near the crossover
+// socket, instead of in a shared memfd (default 16 KiB, near the crossover
 // measured in docs/PERFORMANCE.md; 0 shares every window). Copying a small
 // result costs less than mapping it.
 func WithInlineLimit(n int64) ServerOption { return func(c *serverConfig) { c.inlineLimit = n } }
