@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -228,6 +230,61 @@ func BenchmarkOpenScan(b *testing.B) {
 				sink = scanWindow(r)
 				r.Close()
 			}
+		})
+	}
+}
+
+// BenchmarkBackings creates a 2 MiB window in each backing, fills it,
+// seals it, maps it as a reader would (by descriptor, name, segment id or
+// path) and reads every value, all in one run so the figures compare. The
+// phases are reported apart: create+fill, seal (for a file: checksum,
+// msync, fsync, rename), map+read (for a file: the checksum check too).
+func BenchmarkBackings(b *testing.B) {
+	dir := b.TempDir()
+	for _, name := range []string{"memfd", "shm", "sysv", "file"} {
+		opts := backings(b)[name]
+		if name == "file" {
+			opts = []window.Option{window.WithBacking(window.FileBacking(filepath.Join(dir, "bench.cw")))}
+		}
+		opts = append(opts, window.WithInitialSize(window.DefaultMaxSize))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(window.DefaultMaxSize)
+			var fill, seal, read time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				w, err := window.Create(benchCols, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fillWindow(b, w)
+				t1 := time.Now()
+				if err := w.Seal(); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				var r *window.Window
+				if name == "memfd" {
+					r, err = window.Open(w.File())
+				} else {
+					r, err = window.OpenLocation(w.Location())
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.Guard(func() error { sink = scanWindow(r); return nil }); err != nil {
+					b.Fatal(err)
+				}
+				r.Close()
+				t3 := time.Now()
+				w.Close()
+				fill += t1.Sub(t0)
+				seal += t2.Sub(t1)
+				read += t3.Sub(t2)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(fill.Microseconds())/n, "create+fill-µs")
+			b.ReportMetric(float64(seal.Microseconds())/n, "seal-µs")
+			b.ReportMetric(float64(read.Microseconds())/n, "map+read-µs")
 		})
 	}
 }

@@ -29,6 +29,10 @@ var (
 	ErrType = errors.New("window: type mismatch")
 	// ErrNoRow reports a Put before any AllocRow.
 	ErrNoRow = errors.New("window: no row allocated")
+	// ErrPermission reports a POSIX shm object, System V segment or file
+	// that a reader refuses for its owner or mode (see OpenShm, OpenSysV,
+	// OpenFile).
+	ErrPermission = errors.New("window: owner or mode refused")
 	// ErrTooLarge reports a size or count beyond what the format or the
 	// configuration allows.
 	ErrTooLarge = errors.New("window: too large")

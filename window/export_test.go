@@ -5,3 +5,12 @@ import "os"
 // OpenPopulate is Open with MAP_POPULATE, for the benchmark that decides
 // whether pre-faulting the reader's mapping pays off.
 func OpenPopulate(f *os.File) (*Window, error) { return openFile(f, true) }
+
+// OpenFileBytes is OpenFile's check of a file's bytes (checksum, then
+// header), for the fuzz target.
+func OpenFileBytes(b []byte) (*Window, error) {
+	if err := verifyChecksum(b); err != nil {
+		return nil, err
+	}
+	return OpenBytes(b)
+}

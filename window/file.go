@@ -157,10 +157,10 @@ func OpenFile(path string, opts ...OpenOption) (*Window, error) {
 // one else may write.
 func checkFileOwner(in shm.Info) error {
 	if uid := uint32(os.Geteuid()); in.UID != uid && in.UID != 0 {
-		return fmt.Errorf("%w: owner uid %d, neither %d nor root", errPermission, in.UID, uid)
+		return fmt.Errorf("%w: owner uid %d, neither %d nor root", ErrPermission, in.UID, uid)
 	}
 	if in.Mode&0o022 != 0 {
-		return fmt.Errorf("%w: mode %#o is writable by group or others", errPermission, in.Mode)
+		return fmt.Errorf("%w: mode %#o is writable by group or others", ErrPermission, in.Mode)
 	}
 	return nil
 }

@@ -129,18 +129,14 @@ func OpenShm(name string, opts ...OpenOption) (*Window, error) {
 	return w, nil
 }
 
-// errPermission reports an object, segment or file whose owner or mode a
-// reader refuses.
-var errPermission = errors.New("window: owner or mode refused")
-
 // checkOwner admits an object owned by the effective uid and closed to its
 // group and others.
 func checkOwner(in shm.Info) error {
 	if uid := uint32(os.Geteuid()); in.UID != uid {
-		return fmt.Errorf("%w: owner uid %d, not %d", errPermission, in.UID, uid)
+		return fmt.Errorf("%w: owner uid %d, not %d", ErrPermission, in.UID, uid)
 	}
 	if in.Mode&0o077 != 0 {
-		return fmt.Errorf("%w: mode %#o is open to group or others", errPermission, in.Mode)
+		return fmt.Errorf("%w: mode %#o is open to group or others", ErrPermission, in.Mode)
 	}
 	return nil
 }

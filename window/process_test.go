@@ -24,8 +24,17 @@ func TestMain(m *testing.M) {
 		os.Exit(childRead())
 	case "truncated":
 		os.Exit(truncatedChild())
+	case "":
+	default:
+		os.Exit(backingChild(os.Getenv(childEnv)))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// Nothing the tests made may outlive them: no shm object, no segment.
+	if left := leftovers(); len(left) > 0 {
+		fmt.Println("left behind:", left)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // childRead opens the window inherited as fd 3, reads every value and
