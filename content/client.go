@@ -404,19 +404,69 @@ type mappings struct {
 	mu      sync.Mutex
 	limit   int
 	checked bool // quarantine closed mappings
-	byID    map[window.FileID]*mapping
+	byID    map[mapKey]*mapping
 	idle    *list.List // of *mapping, oldest first
+}
+
+// mapKey identifies a mapping: a memfd by its identity, a window announced
+// by name or key by its location.
+type mapKey struct {
+	id  window.FileID
+	loc window.Location
 }
 
 type mapping struct {
 	w    *window.Window
-	id   window.FileID
+	id   mapKey
 	refs int
 	elem *list.Element
 }
 
 func newMappings(limit int, checked bool) *mappings {
-	return &mappings{limit: limit, checked: checked, byID: map[window.FileID]*mapping{}, idle: list.New()}
+	return &mappings{limit: limit, checked: checked, byID: map[mapKey]*mapping{}, idle: list.New()}
+}
+
+// copyAt returns a private copy of the window a provider announced by name
+// or key (a POSIX shm object, a System V segment), reusing a mapping of
+// the same location. Such a window cannot be sealed: its owner could
+// truncate it (SIGBUS) or change it under the cursor's reads, so the
+// cursor reads a copy made under window.Guard, and the mapping goes idle
+// at once.
+func (m *mappings) copyAt(wm *windowMsg) (*window.Window, error) {
+	loc, err := wm.location()
+	if err != nil {
+		return nil, err
+	}
+	key := mapKey{loc: loc}
+	m.mu.Lock()
+	mp := m.byID[key]
+	switch {
+	case mp != nil && mp.refs == 0:
+		m.idle.Remove(mp.elem)
+		mp.elem = nil
+		if err := mp.w.Guard(mp.w.Reload); err != nil { // refilled by the provider
+			delete(m.byID, key)
+			mp.w.Close()
+			m.mu.Unlock()
+			return nil, err
+		}
+	case mp == nil:
+		w, err := window.OpenLocation(loc)
+		if err != nil {
+			m.mu.Unlock()
+			return nil, err
+		}
+		mp = &mapping{w: w, id: key}
+		m.byID[key] = mp
+	}
+	mp.refs++
+	m.mu.Unlock()
+	b, err := mp.w.AppendTo(nil)
+	m.release(mp)
+	if err != nil {
+		return nil, err
+	}
+	return window.OpenBytes(b)
 }
 
 // open returns a mapping of f, reusing one of the same file. It always
@@ -429,12 +479,12 @@ func (m *mappings) open(f *os.File) (*mapping, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if mp := m.byID[id]; mp != nil {
+	if mp := m.byID[mapKey{id: id}]; mp != nil {
 		if mp.refs == 0 {
 			m.idle.Remove(mp.elem)
 			mp.elem = nil
 			if err := mp.w.Reload(); err != nil { // refilled by the provider
-				delete(m.byID, id)
+				delete(m.byID, mp.id)
 				mp.w.Close()
 				return nil, err
 			}
@@ -450,8 +500,8 @@ func (m *mappings) open(f *os.File) (*mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	mp := &mapping{w: w, id: id, refs: 1}
-	m.byID[id] = mp
+	mp := &mapping{w: w, id: mapKey{id: id}, refs: 1}
+	m.byID[mp.id] = mp
 	return mp, nil
 }
 

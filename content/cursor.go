@@ -154,6 +154,8 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 		}
 	case len(files) == 0 && wm.Inline != nil && wm.Win == 0:
 		cw.w, err = window.OpenBytes(wm.Inline)
+	case len(files) == 0 && wm.Inline == nil && wm.Backing != "" && wm.Win != 0:
+		cw.w, err = cur.c.maps.copyAt(wm)
 	default:
 		closeFiles(files)
 		err = fmt.Errorf("%w: window with %d files and %d inline bytes", ErrProtocol, len(files), len(wm.Inline))

@@ -1,6 +1,11 @@
 package content
 
-import "github.com/cursorwindow/cursorwindow/parcel"
+import (
+	"fmt"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
 
 // ProtocolVersion is the version of the content protocol spoken in the
 // handshake. docs/PROTOCOL.md describes every message.
@@ -73,6 +78,34 @@ type windowMsg struct {
 	// Done reports that the provider closed the query after this reply:
 	// the whole result is in this window.
 	Done bool `msgpack:"d,omitempty"`
+	// Backing names where a shared window is when no memfd is attached:
+	// "shm", the POSIX shm object Name, or "sysv", the System V segment
+	// SegID created under Key. Empty for memfd and inline windows.
+	Backing string `msgpack:"bk,omitempty"`
+	Name    string `msgpack:"bn,omitempty"`
+	SegID   int    `msgpack:"bi,omitempty"`
+	Key     int    `msgpack:"by,omitempty"`
+}
+
+// setLocation announces a window of a named backing by its location.
+func (m *windowMsg) setLocation(l window.Location) {
+	switch l.Kind {
+	case window.KindShm:
+		m.Backing, m.Name = "shm", l.Name
+	case window.KindSysV:
+		m.Backing, m.SegID, m.Key = "sysv", l.ID, l.Key
+	}
+}
+
+// location returns the location a window announced by name or key is at.
+func (m *windowMsg) location() (window.Location, error) {
+	switch m.Backing {
+	case "shm":
+		return window.Location{Kind: window.KindShm, Name: m.Name}, nil
+	case "sysv":
+		return window.Location{Kind: window.KindSysV, ID: m.SegID, Key: m.Key}, nil
+	}
+	return window.Location{}, fmt.Errorf("%w: unknown window backing %q", ErrProtocol, m.Backing)
 }
 
 // fillWindowMsg asks for the window covering position Start, or, with

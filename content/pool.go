@@ -25,6 +25,8 @@ type pool struct {
 	// evict, if set, frees an idle cached window's memory; it reports
 	// false when there is none.
 	evict func() bool
+	// opts are added to every window's options (the backing).
+	opts []window.Option
 }
 
 func newPool(size, budget int64, wait time.Duration) *pool {
@@ -64,8 +66,8 @@ func (p *pool) get(ctx context.Context, ncols int, start int64) (*window.Writer,
 	p.mu.Unlock()
 	if w == nil {
 		var err error
-		w, err = window.Create(ncols, window.WithName("cursorwindow-pool"),
-			window.WithInitialSize(p.size), window.WithMaxSize(p.size))
+		w, err = window.Create(ncols, append([]window.Option{window.WithName("cursorwindow-pool"),
+			window.WithInitialSize(p.size), window.WithMaxSize(p.size)}, p.opts...)...)
 		if err != nil {
 			p.tokens <- struct{}{}
 			return nil, err

@@ -131,7 +131,7 @@ func (q *serverQuery) work() {
 			continue
 		}
 		var files []*os.File
-		if sw != nil {
+		if sw != nil && msg.Backing == "" {
 			files = append(files, sw.w.File())
 		}
 		if r.first && msg.Last && msg.Start == 0 {
@@ -370,6 +370,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 // closed connection the reference is dropped again.
 func (c *serverConn) attach(msg *windowMsg, sw *sentWindow) error {
 	msg.Win = c.s.ids.Add(1)
+	msg.setLocation(sw.w.Location()) // a named backing: no memfd to attach
 	c.mu.Lock()
 	if c.windows == nil {
 		c.mu.Unlock()
@@ -441,8 +442,8 @@ func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) 
 // bigWindow returns a one-off window, larger than the pool's, for a row
 // that does not fit a whole pooled window.
 func (q *serverQuery) bigWindow(ncols int, start int64) (*sentWindow, error) {
-	w, err := window.Create(ncols, window.WithName("cursorwindow-big"),
-		window.WithMaxSize(q.c.s.cfg.maxRowWindow), window.WithStartPos(start))
+	w, err := window.Create(ncols, append([]window.Option{window.WithName("cursorwindow-big"),
+		window.WithMaxSize(q.c.s.cfg.maxRowWindow), window.WithStartPos(start)}, q.c.s.pool.opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,7 @@ type serverConfig struct {
 	writeTimeout time.Duration
 	auth         Authorizer
 	log          *slog.Logger
+	backing      window.Kind
 }
 
 // ServerOption configures a Server.
@@ -123,6 +124,19 @@ func WithShutdownGrace(d time.Duration) ServerOption { return func(c *serverConf
 func WithTimeouts(hello, write time.Duration) ServerOption {
 	return func(c *serverConfig) { c.helloTimeout, c.writeTimeout = hello, write }
 }
+
+// WithBacking sets where shared windows live (default window.KindMemfd,
+// a sealed memfd attached to each reply). window.KindShm and
+// window.KindSysV put each window in a POSIX shm object or a System V
+// segment instead, created mode 0600 for the provider's uid, and announce
+// it by name or segment id: for consumers that cannot receive descriptors.
+// Only consumers running as the provider's uid can open them, whatever the
+// Authorizer admits; they read a private copy of each window, since these
+// backings cannot be sealed. At NewServer the provider removes the names
+// and segments that crashed providers of its uid left behind
+// (window.RemoveStale). Other kinds are ignored. docs/BACKINGS.md compares
+// the backings.
+func WithBacking(k window.Kind) ServerOption { return func(c *serverConfig) { c.backing = k } }
 
 // WithLogger sets the server's logger (default slog.Default()).
 func WithLogger(l *slog.Logger) ServerOption { return func(c *serverConfig) { c.log = l } }
@@ -181,6 +195,21 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 	}
 	s.cache = newWindowCache(s.recycle)
 	s.pool.evict = s.cache.evictIdle
+	switch cfg.backing {
+	case window.KindShm:
+		s.pool.opts = []window.Option{window.WithBacking(window.ShmBacking())}
+	case window.KindSysV:
+		s.pool.opts = []window.Option{window.WithBacking(window.SysVBacking())}
+	}
+	if s.pool.opts != nil {
+		removed, err := window.RemoveStale(window.DefaultName)
+		for _, l := range removed {
+			s.log.Info("removed a stale window", "location", l.String())
+		}
+		if err != nil {
+			s.log.Warn("removing stale windows", "err", err)
+		}
+	}
 	return s
 }
 
