@@ -46,8 +46,33 @@
 // against header values read once at open: a corrupt or hostile window
 // yields ErrCorrupt, never a panic or a read outside the region.
 //
+// # Backings
+//
+// A window's bytes live in a memfd by default. WithBacking chooses another
+// place, with the same writer and reader: ShmBacking (a POSIX shm object
+// in /dev/shm, found by name: OpenShm), SysVBacking (a System V segment,
+// found by id or key: OpenSysV, OpenSysVKey), FileBacking (a checksummed
+// file made durable at Seal, found by path: OpenFile, even after its
+// writer is gone). Writer.Location says where a window is; OpenLocation
+// opens any of them. A sealed memfd is passed to a child process with
+// Writer.Inherit and OpenInherited. Writer.Close removes names and
+// segments; RemoveStale removes those a crashed writer left.
+// docs/BACKINGS.md compares them, with measured costs.
+//
+//	w, err := window.Create(3, window.WithBacking(window.ShmBacking()))
+//	... fill, then w.Seal()
+//	name := w.Location().Name                 // tell the reader
+//	r, err := window.OpenShm(name)            // in the reader
+//	err = r.Guard(func() error { ... read ... }) // a truncation is ErrCorrupt
+//
 // # Caveats
 //
+//   - Only a memfd can be sealed. A POSIX shm object or a file can be
+//     truncated or rewritten by its owner while it is read: read it inside
+//     Window.Guard (a fault becomes ErrCorrupt instead of killing the
+//     program) and use its views only inside Guard, or read a private copy
+//     (Window.AppendTo, OpenBytes). A System V segment cannot shrink, but
+//     its owner can rewrite it.
 //   - Views (Bytes, StringView, and Writer.Bytes) point into the window's
 //     memory: they are valid only until Close and must not be modified. Copy
 //     what you keep (String, AppendBytes).
@@ -55,8 +80,9 @@
 //     goroutines at once, but Close must not race with reads.
 //   - Open does not take ownership of the file: the mapping stays valid
 //     after the file is closed, until Window.Close.
-//   - Only sealed memfds are opened from files: an unsealed one could be
-//     truncated under the reader (SIGBUS) or changed while it is read.
+//   - Open accepts only sealed memfds: an unsealed one could be truncated
+//     under the reader (SIGBUS) or changed while it is read. The readers of
+//     the other backings check owner and mode instead (ErrPermission).
 //   - A window sealed with SealReusable can be changed by its writer: a
 //     provider must not Reset it while a consumer still reads it.
 package window

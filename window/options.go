@@ -31,7 +31,9 @@ type config struct {
 type Option func(*config)
 
 // WithName sets the memfd's name (default "cursorwindow"), shown as
-// "memfd:NAME" in /proc/PID/fd and /proc/PID/maps.
+// "memfd:NAME" in /proc/PID/fd and /proc/PID/maps. With ShmBacking it is
+// the prefix of the object's name, "NAME-PID-SEQ", and must be letters,
+// digits, '.', '_' or '-'.
 func WithName(name string) Option { return func(c *config) { c.name = name } }
 
 // WithMaxSize sets the size a window may grow to while it is written
