@@ -91,7 +91,9 @@ func TestWindowsAnnouncedByNameOrKey(t *testing.T) {
 				t.Fatal("server did not stop")
 			}
 			assert.Empty(t, ownWindows(t), "the provider removes its names and segments")
-			assert.Equal(t, fds, countFDs(t), "no descriptor left open on either side")
+			// At most as many as before: an earlier test's connection may
+			// still have been closing when fds was counted.
+			assert.LessOrEqual(t, countFDs(t), fds, "no descriptor left open on either side")
 		})
 	}
 }
