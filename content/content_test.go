@@ -289,7 +289,7 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := s.Stats()
 		return st.Conns == 0 && st.WindowsOut == 0 && st.Cached == st.CachedIdle &&
-			countFDs(t) == before+st.PoolIdle+st.CachedIdle
+			countFDs(t) <= before+st.PoolIdle+st.CachedIdle
 	}, 5*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before", s.Stats(), countFDs(t), before)
 	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4<<20), "within the memory budget")
 	c := dial(t, path)

@@ -96,7 +96,7 @@ func TestNoLeaksAfter10000Queries(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := s.Stats()
 		return st.Conns == 0 && st.WindowsOut == 0 &&
-			countFDs(t) == fds0+serverHeld(s) && countMemfdMaps(t) == maps0+serverHeld(s)
+			countFDs(t) <= fds0+serverHeld(s) && countMemfdMaps(t) <= maps0+serverHeld(s)
 	}, 10*time.Second, 20*time.Millisecond, "fds %d (was %d), memfd maps %d (was %d), server keeps %d",
 		countFDs(t), fds0, countMemfdMaps(t), maps0, serverHeld(s))
 }
@@ -124,7 +124,7 @@ func TestKilledConsumersReleaseEverything(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := s.Stats()
 		return st.Conns == 0 && st.WindowsOut == 0 &&
-			countFDs(t) == fds0+serverHeld(s) && countMemfdMaps(t) == maps0+serverHeld(s)
+			countFDs(t) <= fds0+serverHeld(s) && countMemfdMaps(t) <= maps0+serverHeld(s)
 	}, 10*time.Second, 20*time.Millisecond, "fds %d (was %d), memfd maps %d (was %d), server keeps %d",
 		countFDs(t), fds0, countMemfdMaps(t), maps0, serverHeld(s))
 	st := s.Stats()
