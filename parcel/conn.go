@@ -315,27 +315,41 @@ func (c *Conn) readError(err error, started bool, ctxErr error) error {
 // decode checks and decodes one body. Its errors are not sticky: the
 // frame has been consumed whole.
 func (c *Conn) decode(h header, body []byte) (msg Message, err error) {
-	msg, err = c.reg.New(h.typ)
+	return decodeBody(c.reg, h.typ, body, &c.br, c.dec)
+}
+
+// Decode decodes body as the message type registered for code, with the
+// same checks a Conn applies to a peer's bytes (structure checked before
+// decoding, panics recovered, no bytes left over). For tests and fuzzing of
+// a protocol's messages; a Conn reuses its decoder instead.
+func (r *Registry) Decode(code uint16, body []byte) (Message, error) {
+	var br bytes.Reader
+	return decodeBody(r, code, body, &br, msgpack.NewDecoder(&br))
+}
+
+// decodeBody decodes body into a new message of type code; dec reads br.
+func decodeBody(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (msg Message, err error) {
+	msg, err = reg.New(code)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkBody(body); err != nil {
-		return nil, fmt.Errorf("parcel: read type %d: %w: %v", h.typ, ErrDecode, err)
+		return nil, fmt.Errorf("parcel: read type %d: %w: %v", code, ErrDecode, err)
 	}
 	defer func() {
 		// The body passed checkBody, so msgpack should not panic; a
 		// panic in a type's own DecodeMsgpack must not crash a server.
 		if r := recover(); r != nil {
-			msg, err = nil, fmt.Errorf("parcel: read type %d: %w: panic: %v", h.typ, ErrDecode, r)
+			msg, err = nil, fmt.Errorf("parcel: read type %d: %w: panic: %v", code, ErrDecode, r)
 		}
 	}()
-	c.br.Reset(body)
-	c.dec.ResetReader(&c.br)
-	if err := c.dec.Decode(msg); err != nil {
-		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %w", h.typ, msg, ErrDecode, err)
+	br.Reset(body)
+	dec.ResetReader(br)
+	if err := dec.Decode(msg); err != nil {
+		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %w", code, msg, ErrDecode, err)
 	}
-	if c.br.Len() != 0 {
-		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %d bytes left after the value", h.typ, msg, ErrDecode, c.br.Len())
+	if br.Len() != 0 {
+		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %d bytes left after the value", code, msg, ErrDecode, br.Len())
 	}
 	return msg, nil
 }
