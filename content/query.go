@@ -126,7 +126,7 @@ func (q *serverQuery) work() {
 			q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
 			q.c.writeErr(r.req, err)
 			if r.first {
-				q.c.closeQuery(q.id)
+				q.c.closeQuery(q.id, false)
 			}
 			continue
 		}
@@ -139,7 +139,7 @@ func (q *serverQuery) work() {
 			// ask for, so the query ends here and the consumer need not
 			// close it (Done tells it so).
 			msg.Done = true
-			q.c.closeQuery(q.id)
+			q.c.closeQuery(q.id, false)
 		}
 		if err := q.c.write(msg, files...); err != nil {
 			if sw != nil {

@@ -487,13 +487,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 	case *releaseMsg:
 		c.release(m.Win)
 	case *closeQueryMsg:
-		c.mu.Lock()
-		q := c.queries[m.Query]
-		delete(c.queries, m.Query)
-		c.mu.Unlock()
-		if q != nil {
-			q.abort()
-		}
+		c.closeQuery(m.Query, true)
 		if m.Req != 0 {
 			c.write(&okMsg{Req: m.Req})
 		}
@@ -627,12 +621,18 @@ func (c *serverConn) teardown() {
 	c.log.Debug("connection closed", "windows released", len(ws), "queries", len(qs))
 }
 
-func (c *serverConn) closeQuery(id uint64) {
+// closeQuery forgets a query; its worker ends after the requests queued,
+// or, with abort, at once (the consumer closed it, perhaps mid-fill).
+func (c *serverConn) closeQuery(id uint64, abort bool) {
 	c.mu.Lock()
 	q := c.queries[id]
 	delete(c.queries, id)
 	c.mu.Unlock()
-	if q != nil {
+	switch {
+	case q == nil:
+	case abort:
+		q.abort()
+	default:
 		q.stop()
 	}
 }
