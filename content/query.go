@@ -292,7 +292,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 			break
 		}
 		err = q.putRow(w)
-		if errors.Is(err, window.ErrWindowFull) {
+		if err != nil && errors.Is(err, window.ErrWindowFull) {
 			if sw == nil && !q.inline {
 				// Outgrew the inline window: continue in shared memory.
 				nsw, serr := q.sharedWindow(ncols, start, w)
@@ -318,10 +318,10 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 				err = q.putRow(w)
 			}
 		}
-		if errors.Is(err, window.ErrWindowFull) {
-			break // the row stays pending for the next window
-		}
 		if err != nil {
+			if errors.Is(err, window.ErrWindowFull) {
+				break // the row stays pending for the next window
+			}
 			return fail(err)
 		}
 		q.pending = false
