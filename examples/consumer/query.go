@@ -19,18 +19,28 @@ import (
 )
 
 // selectFlags are the flags that shape a query.
+// whereFlags are --where and its --arg values, shared by the commands that
+// select rows.
+type whereFlags struct {
+	where string
+	args  argList
+}
+
+func (w *whereFlags) register(fs *flag.FlagSet, def string) {
+	fs.StringVar(&w.where, "where", "", "selection with ? placeholders, e.g. 'fare > ? AND city = ?'"+def)
+	fs.Var(&w.args, "arg", "value for the next placeholder of --where (repeat as needed)")
+}
+
 type selectFlags struct {
 	columns string
-	where   string
-	args    argList
-	order   string
-	limit   int64
+	whereFlags
+	order string
+	limit int64
 }
 
 func (s *selectFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.columns, "columns", "", "comma-separated columns to read (default all)")
-	fs.StringVar(&s.where, "where", "", "selection with ? placeholders, e.g. 'fare > ? AND city = ?'")
-	fs.Var(&s.args, "arg", "value for the next placeholder of --where (repeat as needed)")
+	s.whereFlags.register(fs, "")
 	fs.StringVar(&s.order, "order", "", "sort order, e.g. 'fare DESC' or 'city, fare'")
 	fs.Int64Var(&s.limit, "limit", 0, "at most this many rows (0: all)")
 }

@@ -49,9 +49,8 @@ func cmdInsert(ctx context.Context, e *env, args []string) error {
 
 func cmdUpdate(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlagSet("update", "TABLE COLUMN=VALUE... [--where SEL --arg V...]")
-	where := fs.String("where", "", "selection with ? placeholders (default: every row)")
-	var wargs argList
-	fs.Var(&wargs, "arg", "value for the next placeholder of --where (repeat as needed)")
+	var w whereFlags
+	w.register(fs, " (default: every row)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -68,7 +67,7 @@ func cmdUpdate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	n, err := c.Update(ctx, pos[0], vals, *where, wargs...)
+	n, err := c.Update(ctx, pos[0], vals, w.where, w.args...)
 	if err != nil {
 		return err
 	}
@@ -78,9 +77,8 @@ func cmdUpdate(ctx context.Context, e *env, args []string) error {
 
 func cmdDelete(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlagSet("delete", "TABLE [--where SEL --arg V...]")
-	where := fs.String("where", "", "selection with ? placeholders (default: every row)")
-	var wargs argList
-	fs.Var(&wargs, "arg", "value for the next placeholder of --where (repeat as needed)")
+	var w whereFlags
+	w.register(fs, " (default: every row)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -94,7 +92,7 @@ func cmdDelete(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	n, err := c.Delete(ctx, table, *where, wargs...)
+	n, err := c.Delete(ctx, table, w.where, w.args...)
 	if err != nil {
 		return err
 	}
