@@ -15,6 +15,22 @@ import (
 // many readers. The cache keeps the provider's shared windows by (query,
 // start): while any consumer holds one, and afterwards, idle, until the
 // pool needs its memory or NotifyChange says its URI changed.
+//
+// A cache must never serve what a notification declared stale. A fill
+// reads rows the provider opened at some moment (a snapshot); if the URI
+// changes after that moment, the fill's windows hold the old rows even if
+// the fill ends after the change. So every query that shares windows
+// tracks the snapshot its rows were opened in, and NotifyChange marks the
+// snapshots of the URI stale (under the same lock that drops the URI's
+// cached windows). A stale snapshot neither adds windows to the cache nor
+// takes windows from it: its query goes on serving its own, consistent,
+// old rows, and no later query sees them.
+//
+// A notification comes after the change, so a query opened between the
+// two would read new rows beside cached old ones. Changes the server makes
+// (writes it serves, Server.Change) are therefore bracketed: begin drops
+// the URI's windows and marks its snapshots stale, and snapshots opened
+// until end are born stale.
 
 // sentWindow is a window handed to consumers.
 type sentWindow struct {
@@ -44,10 +60,19 @@ func queryKey(q *Query) (string, error) {
 	return string(b), nil
 }
 
+// snapshot is the moment a query's rows were opened, as far as the cache
+// is concerned: stale once NotifyChange named a related URI after it.
+type snapshot struct {
+	uri   string
+	stale bool // guarded by the cache's mutex
+}
+
 type windowCache struct {
 	mu      sync.Mutex
 	byKey   map[cacheKey]*sentWindow
 	uris    map[string]map[*sentWindow]struct{} // URI -> its cached windows
+	snaps   map[*snapshot]struct{}              // snapshots of open queries
+	changes map[string]int                      // URI -> changes in progress
 	idle    *list.List                          // unheld cached windows, oldest first
 	recycle func(*sentWindow)                   // to the pool or closed
 	hits    int64
@@ -56,14 +81,63 @@ type windowCache struct {
 func newWindowCache(recycle func(*sentWindow)) *windowCache {
 	return &windowCache{
 		byKey: map[cacheKey]*sentWindow{}, uris: map[string]map[*sentWindow]struct{}{},
+		snaps: map[*snapshot]struct{}{}, changes: map[string]int{},
 		idle: list.New(), recycle: recycle,
 	}
 }
 
-// get returns the cached window for key with a new reference, or nil.
-func (c *windowCache) get(key cacheKey) *sentWindow {
+// track starts a snapshot of uri; call it before the provider opens the
+// rows, so that a change while they are being opened counts as after them.
+func (c *windowCache) track(uri string) *snapshot {
+	s := &snapshot{uri: uri}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for u := range c.changes {
+		if related(u, uri) {
+			s.stale = true // opened mid-change: old, new or both
+		}
+	}
+	c.snaps[s] = struct{}{}
+	return s
+}
+
+// begin starts a change of uri: its windows go and every snapshot of it,
+// open now or until end, is stale.
+func (c *windowCache) begin(uri string) {
+	c.mu.Lock()
+	c.changes[uri]++
+	c.mu.Unlock()
+	c.invalidate(uri)
+}
+
+// end ends a change begun with begin.
+func (c *windowCache) end(uri string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.changes[uri]--; c.changes[uri] <= 0 {
+		delete(c.changes, uri)
+	}
+}
+
+// untrack ends a snapshot (its rows are closed); nil is ignored.
+func (c *windowCache) untrack(s *snapshot) {
+	if s == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.snaps, s)
+	c.mu.Unlock()
+}
+
+// get returns the cached window for key with a new reference, or nil. A
+// query whose snapshot is stale gets nil: its rows are older than what the
+// cache holds, and mixing the two would mix versions of the table.
+func (c *windowCache) get(key cacheKey, snap *snapshot) *sentWindow {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if snap.stale {
+		return nil
+	}
 	sw := c.byKey[key]
 	if sw == nil {
 		return nil
@@ -78,14 +152,16 @@ func (c *windowCache) get(key cacheKey) *sentWindow {
 }
 
 // hold registers a window just sent, with one reference; a pooled window
-// is cached under key (unless key is empty: not cacheable).
-func (c *windowCache) hold(sw *sentWindow, uri string, key cacheKey) {
+// filled in a snapshot that is still current is cached under key (unless
+// snap is nil: not cacheable).
+func (c *windowCache) hold(sw *sentWindow, snap *snapshot, key cacheKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sw.refs = 1
-	if !sw.pooled || key.query == "" {
+	if !sw.pooled || snap == nil || snap.stale {
 		return
 	}
+	uri := snap.uri
 	if _, taken := c.byKey[key]; taken {
 		return // filled twice concurrently: keep the first
 	}
@@ -149,14 +225,25 @@ func (c *windowCache) evictIdle() bool {
 	return true
 }
 
-// invalidate forgets the windows of uri, of the URIs below it and of those
-// above it (a change to "trips/7" changes "trips"): idle ones are recycled now, held
-// ones when their last holder lets go.
+// related reports whether a change to one URI changes the other: the same
+// URI, or one below the other ("trips/7" changes "trips" and "trips/7/x").
+func related(a, b string) bool {
+	return a == b || isDescendant(a, b) || isDescendant(b, a)
+}
+
+// invalidate forgets the windows of the URIs related to uri: idle ones are
+// recycled now, held ones when their last holder lets go. The snapshots of
+// open queries of those URIs become stale.
 func (c *windowCache) invalidate(uri string) {
 	c.mu.Lock()
+	for s := range c.snaps {
+		if related(s.uri, uri) {
+			s.stale = true
+		}
+	}
 	var stale, free []*sentWindow
 	for u, set := range c.uris {
-		if u == uri || isDescendant(u, uri) || isDescendant(uri, u) {
+		if related(u, uri) {
 			for sw := range set {
 				stale = append(stale, sw)
 			}

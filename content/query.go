@@ -28,6 +28,7 @@ type serverQuery struct {
 	q      Query
 	inline bool   // every window copied through the socket
 	key    string // the query's cache key; "" when not shared
+	snap   *snapshot // when its rows were opened; nil when not shared
 
 	reqs    chan request
 	mu      sync.Mutex // guards stopped and sends on reqs
@@ -116,6 +117,7 @@ func (q *serverQuery) work() {
 		if q.rows != nil {
 			q.rows.Close()
 		}
+		q.c.s.cache.untrack(q.snap)
 	}()
 	for r := range q.reqs {
 		if q.ctx.Err() != nil {
@@ -157,6 +159,10 @@ func (q *serverQuery) open() error {
 	if q.rows != nil {
 		q.rows.Close()
 		q.rows = nil
+	}
+	if q.key != "" {
+		q.c.s.cache.untrack(q.snap)
+		q.snap = q.c.s.cache.track(q.q.URI)
 	}
 	rows, err := q.c.s.prov.Query(q.ctx, &q.q)
 	if err != nil {
@@ -236,7 +242,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		}
 	}
 	if q.key != "" {
-		if sw := q.c.s.cache.get(cacheKey{q.key, start}); sw != nil {
+		if sw := q.c.s.cache.get(cacheKey{q.key, start}, q.snap); sw != nil {
 			return q.reuse(r, start, sw)
 		}
 	}
@@ -355,11 +361,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		return fail(err)
 	}
 	sw.rows, sw.last, sw.count = msg.Rows, msg.Last, msg.Count
-	key := cacheKey{}
-	if q.key != "" && sw.pooled {
-		key = cacheKey{q.key, start}
-	}
-	q.c.s.cache.hold(sw, q.q.URI, key)
+	q.c.s.cache.hold(sw, q.snap, cacheKey{q.key, start})
 	if err := q.c.attach(msg, sw); err != nil {
 		return nil, nil, err
 	}

@@ -314,8 +314,15 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 }
 
 // NotifyChange tells every consumer registered for uri (or for an
-// ancestor of uri, with descendants) that it changed. The server also
-// calls it after every successful Insert, Update and Delete.
+// ancestor of uri, with descendants) that it changed, and drops the shared
+// windows of uri, of the URIs below it and of those above it. Queries
+// already open keep reading their own rows; none of their windows is
+// shared from then on.
+//
+// A query opened between the change and NotifyChange may still be served
+// windows cached before the change beside rows read after it. Change
+// closes that gap; the server uses it for every Insert, Update and Delete
+// it serves.
 func (s *Server) NotifyChange(uri string) {
 	s.cache.invalidate(uri)
 	s.mu.Lock()
@@ -329,6 +336,19 @@ func (s *Server) NotifyChange(uri string) {
 			go c.write(&notifyMsg{URI: uri})
 		}
 	}
+}
+
+// Change runs change, which changes the data of uri, and then notifies
+// as NotifyChange does. While it runs, no window of uri is shared: a
+// query then reads its own rows, and no query reads rows from before the
+// change beside rows from after it. The notification is sent even if
+// change fails (it may have changed part of the data); its error is
+// returned.
+func (s *Server) Change(uri string, change func() error) error {
+	s.cache.begin(uri)
+	defer s.NotifyChange(uri)
+	defer s.cache.end(uri)
+	return change()
 }
 
 // Stats is a snapshot of a server's state.
@@ -555,11 +575,20 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 	var err error
 	switch m.Op {
 	case opInsert:
-		reply.Count, err = p.Insert(ctx, m.URI, m.Values)
+		err = c.s.changed(m.URI, func() (err error) {
+			reply.Count, err = p.Insert(ctx, m.URI, m.Values)
+			return err
+		})
 	case opUpdate:
-		reply.Count, err = p.Update(ctx, m.URI, m.Values, m.Selection, m.Args)
+		err = c.s.changed(m.URI, func() (err error) {
+			reply.Count, err = p.Update(ctx, m.URI, m.Values, m.Selection, m.Args)
+			return err
+		})
 	case opDelete:
-		reply.Count, err = p.Delete(ctx, m.URI, m.Selection, m.Args)
+		err = c.s.changed(m.URI, func() (err error) {
+			reply.Count, err = p.Delete(ctx, m.URI, m.Selection, m.Args)
+			return err
+		})
 	case opCall:
 		reply.Result, err = p.Call(ctx, m.Method, m.Arg, m.Values)
 	default:
@@ -570,9 +599,19 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 		return
 	}
 	c.write(reply)
-	if m.Op != opCall {
-		c.s.NotifyChange(m.URI)
+}
+
+// changed runs a write the server serves as a Change, notifying watchers
+// only when it succeeded (a failed write changed nothing, by the
+// Provider's contract); the shared windows are dropped either way.
+func (s *Server) changed(uri string, write func() error) error {
+	s.cache.begin(uri)
+	err := write()
+	s.cache.end(uri)
+	if err == nil {
+		s.NotifyChange(uri)
 	}
+	return err
 }
 
 // release returns a window the consumer no longer holds.
