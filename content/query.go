@@ -26,8 +26,8 @@ type serverQuery struct {
 	c      *serverConn
 	id     uint64
 	q      Query
-	inline bool   // every window copied through the socket
-	key    string // the query's cache key; "" when not shared
+	inline bool      // every window copied through the socket
+	key    string    // the query's cache key; "" when not shared
 	snap   *snapshot // when its rows were opened; nil when not shared
 
 	reqs    chan request
