@@ -166,13 +166,17 @@ func (r *memfdRegion) mem() []byte        { return r.b }
 func (r *memfdRegion) file() *os.File     { return r.f }
 func (r *memfdRegion) location() Location { return Location{Kind: KindMemfd} }
 
-// grow enlarges the file and the mapping.
+// grow enlarges the file, its new pages allocated before they are mapped
+// (a full tmpfs or disk is an error here, not a SIGBUS in the writer's
+// next store), and the mapping. On error the region is unchanged.
 func (r *memfdRegion) grow(size int64) error {
-	if err := shm.Truncate(r.f, size); err != nil {
+	old := int64(len(r.b))
+	if err := shm.Allocate(r.f, old, size); err != nil {
 		return err
 	}
 	b, err := shm.Remap(r.b, int(size))
 	if err != nil {
+		shm.Truncate(r.f, old)
 		return err
 	}
 	r.b = b

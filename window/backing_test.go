@@ -36,6 +36,8 @@ func backingChild(role string) int {
 		return truncateChild(role)
 	case "crash":
 		return crashChild()
+	case "nospace-shm":
+		return noSpaceShmChild()
 	}
 	fmt.Println("unknown role", role)
 	return 2

@@ -85,4 +85,10 @@
 //     the other backings check owner and mode instead (ErrPermission).
 //   - A window sealed with SealReusable can be changed by its writer: a
 //     provider must not Reset it while a consumer still reads it.
+//   - A region's pages are allocated (fallocate) when it is created or
+//     grown, so a full filesystem or tmpfs is an error wrapping
+//     syscall.ENOSPC from Create, AllocRow or a Put method (the row is
+//     rolled back), not a SIGBUS in a later store. A System V segment
+//     cannot be allocated ahead: its pages are taken as they are first
+//     written (docs/BACKINGS.md).
 package window

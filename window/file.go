@@ -48,7 +48,7 @@ func (b fileBacking) create(_ string, size, _ int64) (region, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := shm.Truncate(f, size); err != nil {
+	if err := shm.Allocate(f, 0, size); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return nil, err

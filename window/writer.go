@@ -27,7 +27,11 @@ const (
 // Rows are appended with AllocRow and their fields set with the Put
 // methods, which always write to the last row. The region grows by
 // doubling up to its maximum size; a row that does not fit is rolled back
-// and reported as ErrWindowFull.
+// and reported as ErrWindowFull. The pages of a memfd, POSIX shm or file
+// region are allocated as the region is created or grown, so a full
+// filesystem or tmpfs (or a memory cgroup that refuses them) rolls the row
+// back too and is reported as an error wrapping syscall.ENOSPC (or
+// ENOMEM), not ErrWindowFull; the rows before it stay intact.
 type Writer struct {
 	cfg     config
 	ncols   int
@@ -60,7 +64,8 @@ var _ io.Closer = (*Writer)(nil)
 // a memfd, or by the backing WithBacking chooses (or, with
 // WithInlineLimit, by Go memory until it outgrows the limit). The caller
 // must Close it; Close removes what the backing made (a name, a segment,
-// an unfinished file).
+// an unfinished file). If Create fails, nothing it made is left: no name,
+// no file.
 func Create(numColumns int, opts ...Option) (*Writer, error) {
 	return newWriter(numColumns, opts, true)
 }
@@ -108,7 +113,7 @@ func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
 func (w *Writer) toRegion(size uint64) error {
 	r, err := w.cfg.backing.create(w.cfg.name, int64(size), int64(w.maxSize))
 	if err != nil {
-		return err
+		return fmt.Errorf("window: creating a %s region of %d bytes: %w", w.cfg.backing.Kind(), size, err)
 	}
 	b := r.mem()
 	if w.buf != nil {
@@ -168,7 +173,7 @@ func (w *Writer) grow(need uint64) error {
 			if errors.Is(err, errFixedSize) {
 				return ErrWindowFull
 			}
-			return err
+			return fmt.Errorf("window: growing a %s region to %d bytes: %w", w.cfg.backing.Kind(), size, err)
 		}
 		b := w.reg.mem()
 		n := w.nrows * w.rowSize

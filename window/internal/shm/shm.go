@@ -31,8 +31,8 @@ const (
 // (Linux before 6.3), so later creations skip the failing attempt.
 var noexecUnsupported atomic.Bool
 
-// CreateMemfd creates an anonymous memory file called name of size bytes
-// that allows sealing and is closed on exec. MFD_NOEXEC_SEAL is used where
+// CreateMemfd creates an anonymous memory file called name of size bytes,
+// allocated (see Allocate), that allows sealing and is closed on exec. MFD_NOEXEC_SEAL is used where
 // the kernel knows it (Linux 6.3+).
 func CreateMemfd(name string, size int64) (*os.File, error) {
 	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
@@ -53,11 +53,38 @@ func CreateMemfd(name string, size int64) (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "memfd:"+name)
-	if err := Truncate(f, size); err != nil {
+	if err := Allocate(f, 0, size); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// Allocate grows f from old to size bytes with the new blocks allocated
+// (fallocate(2), mode 0), so that stores through a shared mapping of them
+// cannot fault for want of space: a full filesystem or tmpfs is ENOSPC
+// here, and a memory cgroup at its limit ENOMEM or an OOM kill here,
+// instead of a SIGBUS at some later store. On error f is truncated back to
+// old bytes (fallocate may have allocated part of the range). A
+// filesystem without fallocate (EOPNOTSUPP: some network and FUSE
+// filesystems) is grown with ftruncate alone and keeps that risk.
+func Allocate(f *os.File, old, size int64) error {
+	if size <= old {
+		return Truncate(f, size)
+	}
+	for {
+		err := unix.Fallocate(int(f.Fd()), 0, old, size-old)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINTR):
+			continue // tmpfs gives up on any signal, the runtime's preemption included
+		case errors.Is(err, unix.EOPNOTSUPP):
+			return Truncate(f, size)
+		}
+		unix.Ftruncate(int(f.Fd()), old)
+		return fmt.Errorf("fallocate %d bytes at %d: %w", size-old, old, err)
+	}
 }
 
 // Truncate sets the size of f.
@@ -212,7 +239,8 @@ func Fstat(f *os.File) (Info, error) {
 const ShmDir = "/dev/shm"
 
 // CreateShm creates the POSIX shared memory object name (a file name in
-// ShmDir, no slash) exclusively, mode 0600, of size bytes. The descriptor
+// ShmDir, no slash) exclusively, mode 0600, of size bytes allocated (see
+// Allocate). On error nothing is left in ShmDir. The descriptor
 // is closed on exec; a symbolic link in its place is refused.
 func CreateShm(name string, size int64) (*os.File, error) {
 	fd, err := unix.Open(ShmDir+"/"+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -220,7 +248,7 @@ func CreateShm(name string, size int64) (*os.File, error) {
 		return nil, fmt.Errorf("shm_open %s: %w", name, err)
 	}
 	f := os.NewFile(uintptr(fd), ShmDir+"/"+name)
-	if err := Truncate(f, size); err != nil {
+	if err := Allocate(f, 0, size); err != nil {
 		f.Close()
 		unix.Unlink(ShmDir + "/" + name)
 		return nil, err
