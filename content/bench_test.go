@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 )
 
 // BenchmarkScanProcess scans a 1,000,000-row result served by a provider
@@ -86,7 +87,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 // with a shared memfd window (pooled, so no memfd is created per query):
 // the crossover sets DefaultInlineLimit.
 func BenchmarkInlineThreshold(b *testing.B) {
-	p := content.NewMemProvider()
+	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(20_000))
 	// Sharing off: every query fills its windows, as distinct queries do.
 	inline, _ := startServer(b, p, content.WithInlineLimit(1<<19), content.WithSharedWindows(false))

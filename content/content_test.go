@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -54,8 +55,8 @@ func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption)
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func newProvider(n int) *content.MemProvider {
-	p := content.NewMemProvider()
+func newProvider(n int) *contenttest.MemProvider {
+	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(n))
 	return p
 }

@@ -12,7 +12,7 @@
 //	srv := content.NewServer(myProvider, content.WithAuthorizer(content.SameUID))
 //	err = srv.Serve(ctx, ln) // until ctx is done
 //
-// MemProvider serves in-memory tables; SQLRows adapts any database/sql
+// contenttest.MemProvider serves in-memory tables; SQLRows adapts any database/sql
 // result. The server fills windows of WithWindowSize bytes (2 MiB by
 // default) from a pool bounded by WithMemoryBudget, seals them and passes
 // their memfds; a result smaller than WithInlineLimit is copied inline

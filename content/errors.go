@@ -32,26 +32,53 @@ var (
 	ErrInternal = errors.New("content: provider error")
 )
 
-// Error codes on the wire, one per sentinel.
-var codes = map[string]error{
-	"permission":  ErrPermission,
-	"not_found":   ErrNotFound,
-	"bad_request": ErrBadRequest,
-	"unsupported": ErrUnsupported,
-	"busy":        ErrBusy,
-	"closed":      ErrClosed,
-	"protocol":    ErrProtocol,
-	"internal":    ErrInternal,
+// Error codes on the wire, one per sentinel, in the order codeOf tries
+// them: an error wrapping two sentinels gets the first one's code, the
+// same every time.
+var codeList = []struct {
+	code string
+	err  error
+}{
+	{"permission", ErrPermission},
+	{"not_found", ErrNotFound},
+	{"bad_request", ErrBadRequest},
+	{"unsupported", ErrUnsupported},
+	{"busy", ErrBusy},
+	{"closed", ErrClosed},
+	{"protocol", ErrProtocol},
+	{"internal", ErrInternal},
 }
+
+var codes = func() map[string]error {
+	m := make(map[string]error, len(codeList))
+	for _, c := range codeList {
+		m[c.code] = c.err
+	}
+	return m
+}()
 
 // codeOf returns the wire code of err.
 func codeOf(err error) string {
-	for code, sentinel := range codes {
-		if errors.Is(err, sentinel) {
-			return code
+	for _, c := range codeList {
+		if errors.Is(err, c.err) {
+			return c.code
 		}
 	}
 	return "internal"
+}
+
+// shown reports whether the text of err may reach a consumer: only when
+// err wraps one of the sentinels, i.e. the provider chose what it means
+// for the consumer. Any other error (an SQL error naming paths or
+// schema, say) reaches the consumer as ErrInternal without its text; the
+// server logs it.
+func shown(err error) bool {
+	for _, c := range codeList {
+		if errors.Is(err, c.err) {
+			return true
+		}
+	}
+	return false
 }
 
 // ProviderError is an error the provider reported for one request.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 )
 
 // A provider serves an in-memory table; a consumer queries it and reads
@@ -18,7 +19,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, "provider.sock")
 
-	p := content.NewMemProvider()
+	p := contenttest.NewMemProvider()
 	p.AddTable("planets", []string{"name", "moons"}, [][]any{
 		{"Mercury", 0}, {"Earth", 1}, {"Mars", 2}, {"Jupiter", 95},
 	})

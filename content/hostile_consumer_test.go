@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
@@ -48,7 +49,7 @@ func healthy(t testing.TB, path string) {
 }
 
 func TestHostileConsumers(t *testing.T) {
-	p := content.NewMemProvider()
+	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(50_000))
 	path, s := startServer(t, p, content.WithTimeouts(300*time.Millisecond, 300*time.Millisecond),
 		content.WithWindowSize(256<<10))

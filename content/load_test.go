@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 )
 
 // TestLoad runs 64 concurrent consumers of 1,000 queries each against one
@@ -21,7 +22,7 @@ import (
 // scanning it: the provider, not the transport, would dominate.)
 func TestLoad(t *testing.T) {
 	const consumers, queries = 64, 1000
-	p := content.NewMemProvider()
+	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(4_000))
 	budget := int64(64 << 20)
 	path, s := startServer(t, p, content.WithWindowSize(256<<10), content.WithMemoryBudget(budget))

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 )
 
 // Environment of the provider child process.
@@ -48,7 +49,7 @@ func benchTable(n int) [][]any {
 // runProvider is the child: it serves the benchmark table until SIGTERM.
 func runProvider(path string) int {
 	n, _ := strconv.Atoi(os.Getenv(childRows))
-	p := content.NewMemProvider()
+	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(n))
 	ln, err := content.Listen(path, 0o600)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 
 	"github.com/cursorwindow/cursorwindow/window"
@@ -45,25 +46,33 @@ type serverQuery struct {
 	next     int64 // start of the window after the last one sent
 	count    int64 // total rows, -1 while unknown
 	lastRows int   // rows in the last window, to place backward windows
+	broken   bool  // the provider panicked: the query ends
 }
 
 func (c *serverConn) startQuery(m *queryMsg) {
+	lim := c.s.cfg.limits
 	c.mu.Lock()
-	if c.closed || len(c.queries) >= c.s.cfg.maxQueries {
-		c.mu.Unlock()
-		c.writeErr(m.Req, fmt.Errorf("%w: %d queries open", ErrBusy, c.s.cfg.maxQueries))
-		return
+	var err error
+	switch _, dup := c.queries[m.Req]; {
+	case c.closed:
+		err = fmt.Errorf("%w: connection closing", ErrClosed)
+	case dup || m.Req == 0:
+		err = fmt.Errorf("%w: query id %d in use", ErrProtocol, m.Req)
+	case len(c.queries) >= lim.ConnQueries:
+		err = fmt.Errorf("%w: the connection has %d queries open (the per-connection limit)", ErrBusy, len(c.queries))
+	default:
+		err = c.s.quota.takeQuery(c.cred.UID)
 	}
-	if _, dup := c.queries[m.Req]; dup || m.Req == 0 {
+	if err != nil {
 		c.mu.Unlock()
-		c.writeErr(m.Req, fmt.Errorf("%w: query id %d in use", ErrProtocol, m.Req))
+		c.writeErr(m.Req, err)
 		return
 	}
 	qctx, cancel := context.WithCancel(c.ctx)
 	q := &serverQuery{
 		c: c, id: m.Req, inline: m.Inline, // the consumer knows its query by its request id
 		q:    Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
-		reqs: make(chan request, c.s.cfg.maxWindows+2),
+		reqs: make(chan request, lim.ConnWindows+2),
 		ctx:  qctx, cancel: cancel, count: -1,
 	}
 	if !m.Inline && !c.s.cfg.noShare {
@@ -113,21 +122,17 @@ func (q *serverQuery) stop() {
 func (q *serverQuery) work() {
 	defer q.c.wg.Done()
 	defer q.cancel()
-	defer func() {
-		if q.rows != nil {
-			q.rows.Close()
-		}
-		q.c.s.cache.untrack(q.snap)
-	}()
+	defer q.closeRows()
+	defer q.c.s.cache.untrack(q.snap)
 	for r := range q.reqs {
 		if q.ctx.Err() != nil {
 			continue // the connection is gone: drop what is queued
 		}
-		msg, sw, err := q.fill(r)
+		msg, sw, err := q.serve(r)
 		if err != nil {
 			q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
 			q.c.writeErr(r.req, err)
-			if r.first {
+			if r.first || q.broken {
 				q.c.closeQuery(q.id, false)
 			}
 			continue
@@ -154,12 +159,44 @@ func (q *serverQuery) work() {
 	}
 }
 
+// serve fills the reply to r. A panic in the provider's Query or Rows is
+// recovered: the request is answered ErrInternal, the rows are dropped
+// and the query ends; the connection and the server go on.
+func (q *serverQuery) serve(r request) (msg *windowMsg, sw *sentWindow, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			q.c.log.Error("provider panicked", "in", "query "+q.q.URI, "panic", v, "stack", string(debug.Stack()))
+			q.broken = true
+			q.closeRows()
+			msg, sw = nil, nil
+			err = fmt.Errorf("%w: the provider failed in query %s", ErrInternal, q.q.URI)
+		}
+	}()
+	return q.fill(r)
+}
+
+// closeRows closes the provider's rows, if open: when the last row was
+// taken, when the query ends and before it is re-run. A panic in Close is
+// recovered.
+func (q *serverQuery) closeRows() {
+	rows := q.rows
+	if rows == nil {
+		return
+	}
+	q.rows = nil
+	var err error
+	func() {
+		defer q.c.recovered("Rows.Close", &err)
+		err = rows.Close()
+	}()
+	if err != nil {
+		q.c.log.Debug("closing rows", "uri", q.q.URI, "err", err)
+	}
+}
+
 // open (re)starts the provider's rows at position 0.
 func (q *serverQuery) open() error {
-	if q.rows != nil {
-		q.rows.Close()
-		q.rows = nil
-	}
+	q.closeRows()
 	if q.key != "" {
 		q.c.s.cache.untrack(q.snap)
 		q.snap = q.c.s.cache.track(q.q.URI)
@@ -168,12 +205,16 @@ func (q *serverQuery) open() error {
 	if err != nil {
 		return err
 	}
+	if rows == nil {
+		return fmt.Errorf("%w: the provider's Query returned no rows and no error", ErrInternal)
+	}
 	q.rows, q.cur, q.pending, q.done = rows, 0, false, false
 	if q.cols == nil {
-		q.cols = rows.Columns()
-		if len(q.cols) == 0 || len(q.cols) > window.MaxColumns {
-			return fmt.Errorf("%w: query has %d columns", ErrBadRequest, len(q.cols))
+		cols := rows.Columns()
+		if len(cols) == 0 || len(cols) > window.MaxColumns {
+			return fmt.Errorf("%w: query has %d columns (at most %d)", ErrBadRequest, len(cols), window.MaxColumns)
 		}
+		q.cols = cols
 	}
 	if n, ok := rows.(Counter); ok && q.count < 0 {
 		q.count = n.Count()
@@ -184,18 +225,22 @@ func (q *serverQuery) open() error {
 	return nil
 }
 
-// take makes the row at cur available; false at the end of the rows.
+// take makes the row at cur available; false at the end of the rows,
+// whose Rows are then closed.
 func (q *serverQuery) take() (bool, error) {
 	if q.pending {
 		return true, nil
 	}
 	if q.done || (q.q.Limit > 0 && q.cur >= q.q.Limit) {
 		q.done = true
+		q.closeRows()
 		return false, nil
 	}
 	if !q.rows.Next() {
 		q.done = true
-		if err := q.rows.Err(); err != nil {
+		err := q.rows.Err()
+		q.closeRows()
+		if err != nil {
 			return false, err
 		}
 		if q.count < 0 {
@@ -209,7 +254,7 @@ func (q *serverQuery) take() (bool, error) {
 
 // seek positions the rows at start, re-running the query to go back.
 func (q *serverQuery) seek(start int64) error {
-	if q.rows == nil || start < q.cur {
+	if start < q.cur || (q.rows == nil && !q.done) {
 		if err := q.open(); err != nil {
 			return err
 		}
@@ -227,16 +272,8 @@ func (q *serverQuery) seek(start int64) error {
 
 // fill produces the reply to one window request.
 func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
-	start := r.start
-	switch {
-	case start < 0:
-		start = q.next
-	case !r.exact && start < q.next:
-		// A move backwards: start the window a third of a window before
-		// the position, so that stepping back again does not refetch.
-		start = max(0, start-int64(q.lastRows/3))
-	}
-	if q.rows == nil { // the columns come from the provider's rows
+	start := q.windowStart(r)
+	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
 			return nil, nil, err
 		}
@@ -249,123 +286,193 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	if err := q.seek(start); err != nil {
 		return nil, nil, err
 	}
-	if q.cur < start { // past the end
-		start = q.cur
+	start = min(start, q.cur) // past the end: an empty last window
+	f := &filling{q: q, start: start}
+	defer f.discard() // unless kept; also when the provider panics
+	if err := f.begin(); err != nil {
+		return nil, nil, err
 	}
-	msg := &windowMsg{Req: r.req, Query: q.id, Start: start}
+	if err := f.putRows(); err != nil {
+		return nil, nil, err
+	}
+	msg := q.describe(r, start, f.w.NumRows())
+	if err := f.finish(msg); err != nil {
+		return nil, nil, err
+	}
+	return msg, f.sw, nil
+}
+
+// windowStart is where the window answering r starts.
+func (q *serverQuery) windowStart(r request) int64 {
+	switch {
+	case r.start < 0:
+		return q.next
+	case !r.exact && r.start < q.next:
+		// A move backwards: start the window a third of a window before
+		// the position, so that stepping back again does not refetch.
+		return max(0, r.start-int64(q.lastRows/3))
+	}
+	return r.start
+}
+
+// describe returns the descriptor of a window of rows rows at start just
+// filled, and advances the query past it.
+func (q *serverQuery) describe(r request, start int64, rows int) *windowMsg {
+	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
 	if r.first {
 		msg.Columns = q.cols
 	}
-	ncols := len(q.cols)
-
-	// Start inline: a small result is copied, never mapped. Past the inline
-	// limit the rows move into a pooled memfd window.
-	limit := q.c.s.cfg.inlineLimit
-	if q.inline {
-		limit = min(q.c.s.cfg.windowSize, int64(q.c.s.cfg.maxBody)-inlineOverhead)
-	}
-	var w *window.Writer
-	var sw *sentWindow
-	var err error
-	if limit >= 1024 {
-		w, err = window.New(ncols, window.WithMaxSize(limit), window.WithStartPos(start), window.WithInitialSize(min(limit, 2<<10)))
-	} else {
-		sw, err = q.sharedWindow(ncols, start, nil)
-		if sw != nil {
-			w = sw.w
-		}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	fail := func(err error) (*windowMsg, *sentWindow, error) {
-		if sw != nil {
-			q.c.s.recycle(sw)
-		} else {
-			w.Close()
-		}
-		return nil, nil, err
-	}
-	for n := 0; ; n++ {
-		if n&255 == 255 && q.ctx.Err() != nil {
-			return fail(q.ctx.Err()) // the consumer or the server is gone
-		}
-		ok, err := q.take()
-		if err != nil {
-			return fail(err)
-		}
-		if !ok {
-			break
-		}
-		err = q.putRow(w)
-		if err != nil && errors.Is(err, window.ErrWindowFull) {
-			if sw == nil && !q.inline {
-				// Outgrew the inline window: continue in shared memory.
-				nsw, serr := q.sharedWindow(ncols, start, w)
-				w.Close()
-				if serr != nil {
-					return nil, nil, serr
-				}
-				sw, w = nsw, nsw.w
-				err = q.putRow(w)
-			}
-			if errors.Is(err, window.ErrWindowFull) && w.NumRows() == 0 {
-				// A row larger than a whole window gets a bigger one.
-				big, berr := q.bigWindow(ncols, start)
-				if berr != nil {
-					return fail(berr)
-				}
-				if sw != nil {
-					q.c.s.recycle(sw)
-				} else {
-					w.Close()
-				}
-				sw, w = big, big.w
-				err = q.putRow(w)
-			}
-		}
-		if err != nil {
-			if errors.Is(err, window.ErrWindowFull) {
-				break // the row stays pending for the next window
-			}
-			return fail(err)
-		}
-		q.pending = false
-		q.cur++
-	}
-	msg.Rows = w.NumRows()
 	msg.Last = q.done && !q.pending
 	if msg.Last && q.count < 0 {
 		q.count = q.cur
 	}
 	msg.Count = q.count
-	q.next = start + int64(msg.Rows)
-	q.lastRows = max(msg.Rows, 1)
-	if sw == nil {
-		if err := w.Seal(); err != nil {
-			return fail(err)
+	q.next = start + int64(rows)
+	q.lastRows = max(rows, 1)
+	return msg
+}
+
+// filling is one window being filled: it starts inline, in Go memory
+// (a small result is copied through the socket, never mapped), and moves
+// into a pooled shared window past the inline limit, or a one-off larger
+// one for a row larger than a whole window.
+type filling struct {
+	q     *serverQuery
+	start int64
+	w     *window.Writer
+	sw    *sentWindow // w's shared window; nil while w is inline
+	kept  bool
+}
+
+// begin creates the window the fill starts in.
+func (f *filling) begin() error {
+	q := f.q
+	cfg := &q.c.s.cfg
+	limit := cfg.inlineLimit
+	if q.inline {
+		limit = min(cfg.windowSize, int64(cfg.maxBody)-inlineOverhead)
+	}
+	if limit >= minInline {
+		w, err := window.New(len(q.cols), window.WithMaxSize(limit), window.WithStartPos(f.start), window.WithInitialSize(min(limit, 2<<10)))
+		f.w = w
+		return err
+	}
+	return f.share()
+}
+
+// minInline is the smallest inline window worth starting in; a lower
+// inline limit (WithInlineLimit) shares every window.
+const minInline = 1024
+
+// share moves the fill into a pooled shared window.
+func (f *filling) share() error {
+	sw, err := f.q.sharedWindow(len(f.q.cols), f.start, f.w)
+	if err != nil {
+		return err
+	}
+	f.drop()
+	f.sw, f.w = sw, sw.w
+	return nil
+}
+
+// putRows puts rows until the result ends or the window is full (the
+// row that did not fit stays pending for the next window).
+func (f *filling) putRows() error {
+	q := f.q
+	for n := 0; ; n++ {
+		if n&255 == 255 && q.ctx.Err() != nil {
+			return q.ctx.Err() // the consumer or the server is gone
 		}
-		b, err := w.Bytes()
+		ok, err := q.take()
+		if err != nil || !ok {
+			return err
+		}
+		err = q.putRow(f.w)
+		if errors.Is(err, window.ErrWindowFull) {
+			err = f.grow()
+		}
+		if errors.Is(err, window.ErrWindowFull) {
+			return nil // the window is full
+		}
 		if err != nil {
-			return fail(err)
+			return err
+		}
+		q.pending = false
+		q.cur++
+	}
+}
+
+// grow moves a fill whose window is full to a bigger window where that
+// helps, and puts the pending row there.
+func (f *filling) grow() error {
+	q := f.q
+	if f.sw == nil && !q.inline { // outgrew the inline window
+		if err := f.share(); err != nil {
+			return err
+		}
+		if err := q.putRow(f.w); !errors.Is(err, window.ErrWindowFull) {
+			return err
+		}
+	}
+	if f.w.NumRows() > 0 {
+		return window.ErrWindowFull // the next window takes the row
+	}
+	// A row larger than a whole window gets a bigger one.
+	big, err := q.bigWindow(len(q.cols), f.start)
+	if err != nil {
+		return err
+	}
+	f.drop()
+	f.sw, f.w = big, big.w
+	return q.putRow(f.w)
+}
+
+// finish seals the window and completes msg: inline bytes, or a shared
+// window the consumer now holds.
+func (f *filling) finish(msg *windowMsg) error {
+	q := f.q
+	if f.sw == nil {
+		if err := f.w.Seal(); err != nil {
+			return err
+		}
+		b, err := f.w.Bytes()
+		if err != nil {
+			return err
 		}
 		msg.Inline = b // encoded before w is dropped
-		return msg, nil, nil
+		return nil
 	}
-	if sw.pooled {
-		err = w.SealReusable()
+	var err error
+	if f.sw.pooled {
+		err = f.w.SealReusable()
 	} else {
-		err = w.Seal()
+		err = f.w.Seal()
 	}
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	sw.rows, sw.last, sw.count = msg.Rows, msg.Last, msg.Count
-	q.c.s.cache.hold(sw, q.snap, cacheKey{q.key, start})
-	if err := q.c.attach(msg, sw); err != nil {
-		return nil, nil, err
+	f.sw.rows, f.sw.last, f.sw.count = msg.Rows, msg.Last, msg.Count
+	f.kept = true // from here the cache and the connection own it
+	q.c.s.cache.hold(f.sw, q.snap, cacheKey{q.key, f.start})
+	return q.c.attach(msg, f.sw)
+}
+
+// drop frees the window being filled.
+func (f *filling) drop() {
+	switch {
+	case f.sw != nil:
+		f.q.c.s.recycle(f.sw)
+	case f.w != nil:
+		f.w.Close()
 	}
-	return msg, sw, nil
+	f.sw, f.w = nil, nil
+}
+
+// discard frees the window unless the fill kept it.
+func (f *filling) discard() {
+	if !f.kept {
+		f.drop()
+	}
 }
 
 // attach records that the consumer holds sw under a new window id; on a
@@ -381,11 +488,30 @@ func (c *serverConn) attach(msg *windowMsg, sw *sentWindow) error {
 	}
 	c.windows[msg.Win] = sw
 	c.mu.Unlock()
+	c.s.quota.holdWindows(c.cred.UID, 1)
 	return nil
+}
+
+// canHoldWindow says whether the consumer may be given one more window,
+// by the per-connection and per-uid limits. (Fills running at once may
+// pass the check together: the limits are exceeded by at most the
+// connection's running queries.)
+func (c *serverConn) canHoldWindow() error {
+	c.mu.Lock()
+	held := len(c.windows)
+	c.mu.Unlock()
+	if held >= c.s.cfg.limits.ConnWindows {
+		return fmt.Errorf("%w: the connection holds %d windows (the per-connection limit)", ErrBusy, held)
+	}
+	return c.s.quota.canHoldWindow(c.cred.UID)
 }
 
 // reuse answers a request with a cached window another fill made.
 func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg, *sentWindow, error) {
+	if err := q.c.canHoldWindow(); err != nil {
+		q.c.s.cache.release(sw)
+		return nil, nil, err
+	}
 	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: max(sw.count, q.count)}
 	if r.first {
 		msg.Columns = q.cols
@@ -421,11 +547,8 @@ func (q *serverQuery) putRow(w *window.Writer) error {
 // window limit, and copies the rows of from into it.
 func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) (*sentWindow, error) {
 	c := q.c
-	c.mu.Lock()
-	held := len(c.windows)
-	c.mu.Unlock()
-	if held >= c.s.cfg.maxWindows {
-		return nil, fmt.Errorf("%w: connection holds %d windows", ErrBusy, held)
+	if err := c.canHoldWindow(); err != nil {
+		return nil, err
 	}
 	w, err := c.s.pool.get(q.ctx, ncols, start)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,8 +51,6 @@ const (
 	DefaultWindowSize   = window.DefaultMaxSize
 	DefaultInlineLimit  = 16 << 10
 	DefaultMemoryBudget = 256 << 20
-	DefaultMaxQueries   = 64
-	DefaultMaxWindows   = 16
 	DefaultPoolWait     = 5 * time.Second
 	DefaultMaxRowWindow = 64 << 20
 )
@@ -60,8 +59,7 @@ type serverConfig struct {
 	windowSize   int64
 	inlineLimit  int64
 	budget       int64
-	maxQueries   int
-	maxWindows   int
+	limits       Limits
 	poolWait     time.Duration
 	maxRowWindow int64
 	maxBody      int // the parcel body limit, for inline windows
@@ -93,12 +91,6 @@ func WithMemoryBudget(n int64) ServerOption { return func(c *serverConfig) { c.b
 
 // WithPoolWait sets how long a query waits for window memory (default 5s).
 func WithPoolWait(d time.Duration) ServerOption { return func(c *serverConfig) { c.poolWait = d } }
-
-// WithConnLimits sets the open queries and the windows a connection may
-// hold at once (defaults 64 and 16).
-func WithConnLimits(queries, windows int) ServerOption {
-	return func(c *serverConfig) { c.maxQueries, c.maxWindows = queries, windows }
-}
 
 // WithSharedWindows turns the sharing of sealed windows between consumers
 // on or off (default on): consumers asking for the same query at the same
@@ -156,6 +148,7 @@ type Server struct {
 	cfg   serverConfig
 	pool  *pool
 	cache *windowCache
+	quota *quota
 	log   *slog.Logger
 	ids   atomic.Uint64
 
@@ -166,11 +159,13 @@ type Server struct {
 // NewServer returns a server for p.
 func NewServer(p Provider, opts ...ServerOption) *Server {
 	cfg := serverConfig{
-		windowSize:   DefaultWindowSize,
-		inlineLimit:  DefaultInlineLimit,
-		budget:       DefaultMemoryBudget,
-		maxQueries:   DefaultMaxQueries,
-		maxWindows:   DefaultMaxWindows,
+		windowSize:  DefaultWindowSize,
+		inlineLimit: DefaultInlineLimit,
+		budget:      DefaultMemoryBudget,
+		limits: Limits{
+			ConnQueries: DefaultConnQueries, ConnWindows: DefaultConnWindows,
+			UIDQueries: DefaultUIDQueries, Queries: DefaultQueries,
+		},
 		poolWait:     DefaultPoolWait,
 		maxRowWindow: DefaultMaxRowWindow,
 		maxBody:      parcel.DefaultMaxBodySize,
@@ -193,6 +188,10 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		log:   cfg.log,
 		conns: make(map[*serverConn]struct{}),
 	}
+	if s.cfg.limits.UIDWindows == 0 {
+		s.cfg.limits.UIDWindows = max(cap(s.pool.tokens)/2, s.cfg.limits.ConnWindows)
+	}
+	s.quota = newQuota(s.cfg.limits)
 	s.cache = newWindowCache(s.recycle)
 	s.pool.evict = s.cache.evictIdle
 	switch cfg.backing {
@@ -276,19 +275,35 @@ func checkDir(dir string) error {
 // lets every connection finish the replies it has started, closes them and
 // returns. It closes ln. The socket file of a filesystem listener is
 // removed.
+//
+// Temporary accept errors (out of descriptors, EMFILE or ENFILE; ENOBUFS;
+// ECONNABORTED) do not stop it: it logs them, backs off (5 ms doubling up
+// to 1 s, as net/http does) and goes on serving. Serve returns nil once
+// ctx is done, or the accept error that stopped it.
 func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var err error
+	var backoff time.Duration
 	for {
 		c, aerr := ln.AcceptUnix()
 		if aerr != nil {
+			if ctx.Err() == nil && temporary(aerr) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", aerr, "in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+				}
+				continue
+			}
 			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
 				err = aerr
 			}
 			break
 		}
+		backoff = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -313,6 +328,17 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	return err
 }
 
+// temporary reports an accept error that passes: a shortage of
+// descriptors or buffers, or a connection that went before it was taken.
+func temporary(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // NotifyChange tells every consumer registered for uri (or for an
 // ancestor of uri, with descendants) that it changed, and drops the shared
 // windows of uri, of the URIs below it and of those above it. Queries
@@ -332,9 +358,7 @@ func (s *Server) NotifyChange(uri string) {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		if c.watching(uri) {
-			go c.write(&notifyMsg{URI: uri})
-		}
+		c.notify(uri)
 	}
 }
 
@@ -402,6 +426,11 @@ type serverConn struct {
 	windows map[uint64]*sentWindow
 	watches map[string]bool // URI -> descendants too
 	closed  bool
+	// Notifications not yet written, coalesced per URI, and whether the
+	// connection's notifier goroutine (in bg) is running to write them.
+	notes     map[string]struct{}
+	notifying bool
+	bg        sync.WaitGroup // the notifier
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
@@ -416,6 +445,7 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		queries: map[uint64]*serverQuery{},
 		windows: map[uint64]*sentWindow{},
 		watches: map[string]bool{},
+		notes:   map[string]struct{}{},
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer c.teardown()
@@ -480,7 +510,7 @@ func (c *serverConn) readLoop(ctx context.Context) {
 			hello = true
 			c.write(&helloReplyMsg{
 				Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
-				MaxQueries: c.s.cfg.maxQueries, MaxWindows: c.s.cfg.maxWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
+				MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
 			})
 			continue
 		}
@@ -536,15 +566,72 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 	return true
 }
 
-func (c *serverConn) watching(uri string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// watching returns the registration that uri's change concerns, if any;
+// the caller holds c.mu.
+func (c *serverConn) watching(uri string) (string, bool) {
 	for w, desc := range c.watches {
-		if w == uri || (desc && strings.HasPrefix(uri, strings.TrimSuffix(w, "/")+"/")) {
-			return true
+		if w == uri || (desc && isDescendant(uri, w)) {
+			return w, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// maxNotes bounds the notifications pending on one connection: past it a
+// change is announced by the URI the consumer registered, which covers
+// every URI below it.
+const maxNotes = 256
+
+// notify queues a change notification for the consumer, if it watches
+// uri. Notifications are coalesced per URI: a consumer that reads slowly
+// has at most one pending per URI, and one goroutine per connection
+// writes them, so a slow watcher costs neither goroutines nor unbounded
+// memory. A watcher that does not read within the write timeout is
+// disconnected.
+func (c *serverConn) notify(uri string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reg, ok := c.watching(uri)
+	if !ok || c.closed {
+		return
+	}
+	if len(c.notes) >= maxNotes {
+		uri = reg
+	}
+	c.notes[uri] = struct{}{}
+	if !c.notifying {
+		c.notifying = true
+		c.bg.Add(1)
+		go c.notifier()
+	}
+}
+
+// notifier writes the pending notifications until there are none.
+func (c *serverConn) notifier() {
+	defer c.bg.Done()
+	for {
+		c.mu.Lock()
+		var uri string
+		for u := range c.notes {
+			uri = u
+			break
+		}
+		if uri == "" || c.closed {
+			c.notifying = false
+			clear(c.notes)
+			c.mu.Unlock()
+			return
+		}
+		delete(c.notes, uri)
+		c.mu.Unlock()
+		if c.write(&notifyMsg{URI: uri}) != nil {
+			c.mu.Lock()
+			c.notifying = false
+			clear(c.notes)
+			c.mu.Unlock()
+			return
+		}
+	}
 }
 
 // write sends a message, logging failures: the read side notices a dead
@@ -565,14 +652,34 @@ func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
 	return err
 }
 
+// writeErr answers a request with an error. The error's text goes to the
+// consumer only if the provider chose its meaning (it wraps a sentinel);
+// any other error is logged and sent as ErrInternal without its text,
+// which may name paths, SQL or schema.
 func (c *serverConn) writeErr(req uint64, err error) {
-	c.write(&errorMsg{Req: req, Code: codeOf(err), Message: err.Error()})
+	msg := err.Error()
+	if !shown(err) {
+		c.log.Warn("request failed", "err", err)
+		msg = ErrInternal.Error()
+	}
+	c.write(&errorMsg{Req: req, Code: codeOf(err), Message: msg})
 }
 
 func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
+	reply, err := c.runWrite(ctx, m)
+	if err != nil {
+		c.writeErr(m.Req, err)
+		return
+	}
+	c.write(reply)
+}
+
+// runWrite runs a write on the provider; a panic in the provider is
+// recovered and becomes ErrInternal for this request alone.
+func (c *serverConn) runWrite(ctx context.Context, m *writeMsg) (reply *writeReplyMsg, err error) {
+	defer c.recovered("write "+m.Op, &err)
 	p := c.s.prov
-	reply := &writeReplyMsg{Req: m.Req}
-	var err error
+	reply = &writeReplyMsg{Req: m.Req}
 	switch m.Op {
 	case opInsert:
 		err = c.s.changed(m.URI, func() (err error) {
@@ -594,11 +701,19 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 	default:
 		err = fmt.Errorf("%w: write operation %q", ErrBadRequest, m.Op)
 	}
-	if err != nil {
-		c.writeErr(m.Req, err)
+	return reply, err
+}
+
+// recovered, deferred, turns a panic in provider code into an error
+// wrapping ErrInternal, logged once with its stack: a provider bug costs
+// the request it happened in, never the process and its other consumers.
+func (c *serverConn) recovered(where string, errp *error) {
+	v := recover()
+	if v == nil {
 		return
 	}
-	c.write(reply)
+	c.log.Error("provider panicked", "in", where, "panic", v, "stack", string(debug.Stack()))
+	*errp = fmt.Errorf("%w: the provider failed in %s", ErrInternal, where)
 }
 
 // changed runs a write the server serves as a Change, notifying watchers
@@ -606,8 +721,10 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 // Provider's contract); the shared windows are dropped either way.
 func (s *Server) changed(uri string, write func() error) error {
 	s.cache.begin(uri)
-	err := write()
-	s.cache.end(uri)
+	err := func() error {
+		defer s.cache.end(uri) // even if write panics
+		return write()
+	}()
 	if err == nil {
 		s.NotifyChange(uri)
 	}
@@ -621,6 +738,7 @@ func (c *serverConn) release(id uint64) {
 	delete(c.windows, id)
 	c.mu.Unlock()
 	if sw != nil {
+		c.s.quota.holdWindows(c.cred.UID, -1)
 		c.s.cache.release(sw)
 	}
 }
@@ -643,10 +761,15 @@ func (c *serverConn) teardown() {
 	c.mu.Unlock()
 	for _, q := range qs {
 		q.stop()
+		c.s.quota.dropQuery(c.cred.UID)
 	}
 	c.wg.Wait()
 	c.cancel()
 	c.pc.Close()
+	c.mu.Lock()
+	clear(c.notes)
+	c.mu.Unlock()
+	c.bg.Wait()
 	c.s.mu.Lock()
 	delete(c.s.conns, c)
 	c.s.mu.Unlock()
@@ -657,6 +780,7 @@ func (c *serverConn) teardown() {
 	for _, sw := range ws {
 		c.s.cache.release(sw)
 	}
+	c.s.quota.holdWindows(c.cred.UID, -len(ws))
 	c.log.Debug("connection closed", "windows released", len(ws), "queries", len(qs))
 }
 
@@ -667,6 +791,9 @@ func (c *serverConn) closeQuery(id uint64, abort bool) {
 	q := c.queries[id]
 	delete(c.queries, id)
 	c.mu.Unlock()
+	if q != nil {
+		c.s.quota.dropQuery(c.cred.UID)
+	}
 	switch {
 	case q == nil:
 	case abort:

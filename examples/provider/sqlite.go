@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -279,7 +278,7 @@ func (t *table) assignments(values content.Values) ([]string, []any, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		v, err := sqlValue(values[k])
+		v, err := content.NormalizeValue(values[k])
 		if err != nil {
 			return nil, nil, fmt.Errorf("column %s: %w", c, err)
 		}
@@ -407,55 +406,13 @@ func (p *sqliteProvider) Call(_ context.Context, method, arg string, _ content.V
 func sqlValues(vs []any) ([]any, error) {
 	out := make([]any, len(vs))
 	for i, v := range vs {
-		x, err := sqlValue(v)
+		x, err := content.NormalizeValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}
 		out[i] = x
 	}
 	return out, nil
-}
-
-// sqlValue converts one value as msgpack decoded it (any integer type,
-// floats, strings, bytes, booleans, nil) into what SQLite stores.
-func sqlValue(v any) (any, error) {
-	switch x := v.(type) {
-	case nil, int64, float64, string, []byte:
-		return x, nil
-	case bool:
-		if x {
-			return int64(1), nil
-		}
-		return int64(0), nil
-	case int:
-		return int64(x), nil
-	case int8:
-		return int64(x), nil
-	case int16:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case uint:
-		return uintValue(uint64(x))
-	case uint8:
-		return int64(x), nil
-	case uint16:
-		return int64(x), nil
-	case uint32:
-		return int64(x), nil
-	case uint64:
-		return uintValue(x)
-	case float32:
-		return float64(x), nil
-	}
-	return nil, badRequest("cannot store a %T", v)
-}
-
-func uintValue(x uint64) (any, error) {
-	if x > math.MaxInt64 {
-		return nil, badRequest("integer %d out of range", x)
-	}
-	return int64(x), nil
 }
 
 // sqlError gives an SQLite error the meaning the consumer should see: a

@@ -1,19 +1,19 @@
-package content
+package contenttest
 
 import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
-// MemProvider serves tables held in memory: for tests, examples and
-// benchmarks. A table's URI is its name. Selections take the form
+// MemProvider is a content.Provider serving tables held in memory: for
+// tests, examples and benchmarks, as net/http/httptest serves handlers. A table's URI is its name. Selections take the form
 // "column OP ?" with OP one of = != < <= > >=; orders "column" or
 // "column DESC". Values are int64, float64, string, []byte or nil.
 type MemProvider struct {
@@ -36,7 +36,9 @@ func NewMemProvider() *MemProvider {
 func (p *MemProvider) AddTable(name string, columns []string, rows [][]any) {
 	for _, r := range rows {
 		for i, v := range r {
-			r[i] = normalize(v)
+			if x, err := content.NormalizeValue(v); err == nil {
+				r[i] = x
+			}
 		}
 	}
 	p.mu.Lock()
@@ -47,7 +49,7 @@ func (p *MemProvider) AddTable(name string, columns []string, rows [][]any) {
 func (p *MemProvider) table(uri string) (*memTable, error) {
 	t, ok := p.tables[uri]
 	if !ok {
-		return nil, fmt.Errorf("%w: table %q", ErrNotFound, uri)
+		return nil, fmt.Errorf("%w: table %q", content.ErrNotFound, uri)
 	}
 	return t, nil
 }
@@ -56,7 +58,7 @@ func colIndex(cols []string, name string) (int, error) {
 	if i := slices.Index(cols, name); i >= 0 {
 		return i, nil
 	}
-	return 0, fmt.Errorf("%w: no column %q", ErrBadRequest, name)
+	return 0, fmt.Errorf("%w: no column %q", content.ErrBadRequest, name)
 }
 
 // filter compiles a selection into a predicate.
@@ -66,13 +68,16 @@ func (t *memTable) filter(selection string, args []any) (func([]any) bool, error
 	}
 	f := strings.Fields(selection)
 	if len(f) != 3 || f[2] != "?" || len(args) != 1 {
-		return nil, fmt.Errorf("%w: selection %q: want \"column OP ?\" and one argument", ErrBadRequest, selection)
+		return nil, fmt.Errorf("%w: selection %q: want \"column OP ?\" and one argument", content.ErrBadRequest, selection)
 	}
 	c, err := colIndex(t.cols, f[0])
 	if err != nil {
 		return nil, err
 	}
-	arg := normalize(args[0])
+	arg, err := content.NormalizeValue(args[0])
+	if err != nil {
+		return nil, err
+	}
 	var ok func(int) bool
 	switch f[1] {
 	case "=":
@@ -88,43 +93,13 @@ func (t *memTable) filter(selection string, args []any) (func([]any) bool, error
 	case ">=":
 		ok = func(c int) bool { return c >= 0 }
 	default:
-		return nil, fmt.Errorf("%w: operator %q", ErrBadRequest, f[1])
+		return nil, fmt.Errorf("%w: operator %q", content.ErrBadRequest, f[1])
 	}
 	return func(row []any) bool { return ok(compare(row[c], arg)) }, nil
 }
 
-// normalize maps integer and float kinds that arrive through msgpack onto
-// int64 and float64.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case int:
-		return int64(x)
-	case int8:
-		return int64(x)
-	case int16:
-		return int64(x)
-	case int32:
-		return int64(x)
-	case uint8:
-		return int64(x)
-	case uint16:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case uint64:
-		if x > math.MaxInt64 {
-			return float64(x)
-		}
-		return int64(x)
-	case uint:
-		return int64(x)
-	case float32:
-		return float64(x)
-	}
-	return v
-}
-
 // compare orders values as SQLite does: NULL < numbers < strings < blobs.
+// Values of kinds a window cannot hold sort last, equal to each other.
 func compare(a, b any) int {
 	rank := func(v any) int {
 		switch v.(type) {
@@ -134,8 +109,10 @@ func compare(a, b any) int {
 			return 1
 		case string:
 			return 2
+		case []byte:
+			return 3
 		}
-		return 3
+		return 4
 	}
 	if ra, rb := rank(a), rank(b); ra != rb {
 		return cmp.Compare(ra, rb)
@@ -145,7 +122,7 @@ func compare(a, b any) int {
 		if y, ok := b.(int64); ok {
 			return cmp.Compare(x, y)
 		}
-		return cmp.Compare(float64(x), b.(float64))
+		return cmp.Compare(float64(x), b.(float64)) // rank 1: b is float64
 	case float64:
 		if y, ok := b.(int64); ok {
 			return cmp.Compare(x, float64(y))
@@ -159,8 +136,8 @@ func compare(a, b any) int {
 	return 0
 }
 
-// Query implements Provider.
-func (p *MemProvider) Query(_ context.Context, q *Query) (Rows, error) {
+// Query implements content.Provider.
+func (p *MemProvider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	t, err := p.table(q.URI)
@@ -196,7 +173,7 @@ func (p *MemProvider) Query(_ context.Context, q *Query) (Rows, error) {
 		f := strings.Fields(q.Order)
 		desc := len(f) == 2 && strings.EqualFold(f[1], "DESC")
 		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && !desc && !strings.EqualFold(f[1], "ASC")) {
-			return nil, fmt.Errorf("%w: order %q", ErrBadRequest, q.Order)
+			return nil, fmt.Errorf("%w: order %q", content.ErrBadRequest, q.Order)
 		}
 		c, err := colIndex(t.cols, f[0])
 		if err != nil {
@@ -239,45 +216,16 @@ func (r *memRows) Next() bool {
 func (r *memRows) Put(w *window.Writer) error {
 	row := r.rows[r.i]
 	for c, src := range r.proj {
-		if err := PutValue(w, c, row[src]); err != nil {
+		if err := content.PutValue(w, c, row[src]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// PutValue writes a Go value into column col of w's last row: nil, any
-// integer, float32/64, bool (as 0 or 1), string or []byte.
-func PutValue(w *window.Writer, col int, v any) error {
-	switch x := v.(type) { // the common kinds first, without normalising
-	case int64:
-		return w.PutInt64(col, x)
-	case float64:
-		return w.PutFloat64(col, x)
-	case string:
-		return w.PutString(col, x)
-	case []byte:
-		return w.PutBlob(col, x)
-	case nil:
-		return w.PutNull(col)
-	case bool:
-		if x {
-			return w.PutInt64(col, 1)
-		}
-		return w.PutInt64(col, 0)
-	}
-	switch x := normalize(v).(type) {
-	case int64:
-		return w.PutInt64(col, x)
-	case float64:
-		return w.PutFloat64(col, x)
-	}
-	return fmt.Errorf("%w: cannot store %T in a window", ErrBadRequest, v)
-}
-
-// Insert implements Provider: values are matched to columns by name;
+// Insert implements content.Provider: values are matched to columns by name;
 // missing columns are NULL. The id returned is the new row's index.
-func (p *MemProvider) Insert(_ context.Context, uri string, values Values) (int64, error) {
+func (p *MemProvider) Insert(_ context.Context, uri string, values content.Values) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t, err := p.table(uri)
@@ -290,14 +238,16 @@ func (p *MemProvider) Insert(_ context.Context, uri string, values Values) (int6
 		if err != nil {
 			return 0, err
 		}
-		row[c] = normalize(v)
+		if row[c], err = content.NormalizeValue(v); err != nil {
+			return 0, err
+		}
 	}
 	t.rows = append(slices.Clip(t.rows), row)
 	return int64(len(t.rows) - 1), nil
 }
 
-// Update implements Provider.
-func (p *MemProvider) Update(_ context.Context, uri string, values Values, selection string, args []any) (int64, error) {
+// Update implements content.Provider.
+func (p *MemProvider) Update(_ context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t, err := p.table(uri)
@@ -314,7 +264,9 @@ func (p *MemProvider) Update(_ context.Context, uri string, values Values, selec
 		if err != nil {
 			return 0, err
 		}
-		set[c] = normalize(v)
+		if set[c], err = content.NormalizeValue(v); err != nil {
+			return 0, err
+		}
 	}
 	// Copy on write: rows handed to running queries stay as they were.
 	rows := make([][]any, len(t.rows))
@@ -333,7 +285,7 @@ func (p *MemProvider) Update(_ context.Context, uri string, values Values, selec
 	return n, nil
 }
 
-// Delete implements Provider.
+// Delete implements content.Provider.
 func (p *MemProvider) Delete(_ context.Context, uri string, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -356,10 +308,10 @@ func (p *MemProvider) Delete(_ context.Context, uri string, selection string, ar
 	return n, nil
 }
 
-// Call implements Provider: the method "tables" lists the table names.
-func (p *MemProvider) Call(_ context.Context, method, _ string, _ Values) (Values, error) {
+// Call implements content.Provider: the method "tables" lists the table names.
+func (p *MemProvider) Call(_ context.Context, method, _ string, _ content.Values) (content.Values, error) {
 	if method != "tables" {
-		return nil, fmt.Errorf("%w: method %q", ErrUnsupported, method)
+		return nil, fmt.Errorf("%w: method %q", content.ErrUnsupported, method)
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -368,5 +320,5 @@ func (p *MemProvider) Call(_ context.Context, method, _ string, _ Values) (Value
 		names = append(names, n)
 	}
 	slices.SortFunc(names, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
-	return Values{"tables": names}, nil
+	return content.Values{"tables": names}, nil
 }
