@@ -122,11 +122,61 @@ func BenchmarkFill(b *testing.B) {
 				b.Fatal(err)
 			}
 			fillWindow(b, w)
-			if err := w.Seal(); err != nil {
+			if err := w.SealReusable(); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// BenchmarkRefill measures the zeroing of what an earlier fill left in a
+// recycled window (scrub, at SealReusable). Each op refills a 2 MiB pooled
+// window, just filled full, with rows=N rows and seals it: the timed part
+// is that Reset, the N rows and SealReusable, which zeroes the earlier
+// fill's bytes the N rows did not cover. rows=full refills it full:
+// nothing is stale. scrub=off is the same without the zeroing.
+func BenchmarkRefill(b *testing.B) {
+	for _, rows := range []int{-1, 1000, 10} {
+		for _, scrub := range []string{"on", "off"} {
+			name := fmt.Sprintf("rows=%d/scrub=%s", rows, scrub)
+			if rows < 0 {
+				name = "rows=full/scrub=" + scrub
+			}
+			b.Run(name, func(b *testing.B) {
+				defer window.SetScrub(window.SetScrub(scrub == "on"))
+				w, err := window.Create(benchCols, window.WithInitialSize(window.DefaultMaxSize))
+				require.NoError(b, err)
+				defer w.Close()
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					if err := w.Reset(0); err != nil {
+						b.Fatal(err)
+					}
+					fillWindow(b, w)
+					if err := w.SealReusable(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if err := w.Reset(0); err != nil {
+						b.Fatal(err)
+					}
+					if rows < 0 {
+						fillWindow(b, w)
+					} else {
+						for i := range rows {
+							if err := putBenchRow(w, i); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					if err := w.SealReusable(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
 
 var sink int64

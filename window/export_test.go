@@ -14,3 +14,11 @@ func OpenFileBytes(b []byte) (*Window, error) {
 	}
 	return OpenBytes(b)
 }
+
+// SetScrub turns the zeroing of stale free space at seal on or off, for
+// the benchmark that measures its cost; it returns the previous setting.
+func SetScrub(on bool) bool {
+	old := scrubFree
+	scrubFree = on
+	return old
+}

@@ -6,14 +6,21 @@ package window
 // F_SEAL_WRITE and F_SEAL_SEAL: no process, the writer included, can change
 // it again. The writer's own writable mapping is removed first (the kernel
 // refuses F_SEAL_WRITE while one exists); Bytes and Window map it again
-// read-only on demand. Writes after Seal return ErrSealed.
+// read-only on demand. Writes after Seal return ErrSealed, and Reset
+// does too.
 //
-// A window that was sealed with SealReusable and then Reset keeps its size
-// and seals; Seal then only ends the writing.
+// A window that was sealed with SealReusable and then Reset can be neither
+// compacted nor sealed further: F_SEAL_SHRINK forbids the truncation and
+// F_SEAL_SEAL any new seal, so it keeps its size and F_SEAL_FUTURE_WRITE.
+// Seal then zeroes what earlier fills left in its free space, ends the
+// writing and refuses a later Reset; the writer's mapping stays writable
+// until Close, as the kernel's seals allow.
 func (w *Writer) Seal() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
+	w.scrub()
+	w.reusable = false
 	if w.kernelSealed {
 		w.state = stateSealed
 		return nil
@@ -47,12 +54,14 @@ func (w *Writer) Seal() error {
 // change its size or write to it, while the writer keeps its own writable
 // mapping, so the window can later be Reset and refilled without the cost
 // of new pages (the provider's window pool). The region is not compacted,
-// and a refilled window cannot grow. Writes after SealReusable return
-// ErrSealed until Reset.
+// and a refilled window cannot grow. Its free space holds only zeros:
+// what an earlier fill (or a removed row) left there is cleared first.
+// Writes after SealReusable return ErrSealed until Reset.
 func (w *Writer) SealReusable() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
+	w.scrub()
 	if w.reg != nil && !w.kernelSealed {
 		if err := w.reg.seal(int64(w.size), true); err != nil {
 			return err

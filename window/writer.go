@@ -48,6 +48,12 @@ type Writer struct {
 	// rowMark is dataEnd before the last row's heap allocations, so the
 	// last row can be rolled back with its strings and blobs.
 	rowMark uint64
+	// heapHigh and slotHigh bound what rows since removed (FreeLastRow,
+	// Reset) may have left in the free space: [dataEnd, heapHigh) and the
+	// slotHigh bytes below the end of the region, above the live slots.
+	// The rest of the free space is zero. scrub clears these ranges
+	// before a seal shows the free space to readers.
+	heapHigh, slotHigh uint64
 
 	state writerState
 	// reusable reports a seal that kept the writer's memory writable
@@ -129,7 +135,37 @@ func (w *Writer) moveInto(dst []byte) {
 	copy(dst, w.buf[:w.dataEnd])
 	n := w.nrows * w.rowSize
 	copy(dst[uint64(len(dst))-n:], w.buf[w.size-n:w.size])
+	w.heapHigh, w.slotHigh = 0, 0 // dst was zero: nothing removed was copied
 }
+
+// markRemoved records the live heap and slots as bytes that may be left
+// in the free space once rows are removed.
+func (w *Writer) markRemoved() {
+	w.heapHigh = max(w.heapHigh, w.dataEnd)
+	w.slotHigh = max(w.slotHigh, w.nrows*w.rowSize)
+}
+
+// scrub zeroes what removed rows left in the free space (see heapHigh), so
+// that a window shows its readers nothing but its own rows: a pooled window
+// refilled with fewer rows would otherwise still hold the earlier fill's
+// strings and blobs. It clears only the stale ranges, not all the free
+// space.
+func (w *Writer) scrub() {
+	if !scrubFree {
+		return
+	}
+	slots := w.size - w.nrows*w.rowSize
+	if w.heapHigh > w.dataEnd {
+		clear(w.buf[w.dataEnd:min(w.heapHigh, slots)])
+	}
+	if w.slotHigh > w.nrows*w.rowSize {
+		clear(w.buf[max(w.size-w.slotHigh, w.dataEnd):slots])
+	}
+	w.heapHigh, w.slotHigh = 0, 0
+}
+
+// scrubFree turns scrub off for the benchmark that measures its cost.
+var scrubFree = true
 
 func (w *Writer) reset(startPos int64) {
 	w.nrows = 0
@@ -178,6 +214,12 @@ func (w *Writer) grow(need uint64) error {
 		b := w.reg.mem()
 		n := w.nrows * w.rowSize
 		copy(b[size-n:], b[w.size-n:w.size])
+		// The slots' old place, and any removed rows' slots below it,
+		// are free space now: zero what the new slots did not cover.
+		if lo, hi := max(w.size-max(w.slotHigh, n), w.dataEnd), min(w.size, size-n); lo < hi {
+			clear(b[lo:hi])
+		}
+		w.slotHigh = 0
 		w.buf = b
 	}
 	w.size = uint64(len(w.buf))
@@ -226,6 +268,7 @@ func (w *Writer) FreeLastRow() error {
 	if w.nrows == 0 {
 		return ErrNoRow
 	}
+	w.markRemoved()
 	w.nrows--
 	w.dataEnd = w.rowMark
 	le.PutUint32(w.buf[offNumRows:], uint32(w.nrows))
@@ -424,9 +467,11 @@ func (w *Writer) Window() (*Window, error) {
 
 // Reset empties the window so that it can be filled again from startPos,
 // keeping its memory (and its pages, already faulted in). A window sealed
-// with Seal cannot be Reset (ErrSealed); one sealed with SealReusable can,
-// once no reader holds it any more: readers that still map it would see the
-// new rows.
+// with Seal cannot be Reset (ErrSealed), even one sealed with SealReusable
+// before; one sealed with SealReusable can, once no reader holds it any
+// more: readers that still map it would see the new rows. What the earlier
+// fill wrote and the new one does not overwrite is zeroed at the next seal,
+// so the next reader sees only the new rows.
 func (w *Writer) Reset(startPos int64) error {
 	switch {
 	case w.state == stateClosed:
@@ -437,6 +482,7 @@ func (w *Writer) Reset(startPos int64) error {
 		return fmt.Errorf("window: negative start position %d", startPos)
 	}
 	w.state = stateOpen
+	w.markRemoved()
 	w.reset(startPos)
 	return nil
 }
