@@ -28,9 +28,7 @@ func FuzzRecv(f *testing.F) {
 		}
 		checkNoLeak(t)
 		a, b := socketPair(t, unix.SOCK_STREAM)
-		null, err := os.Open(os.DevNull)
-		require.NoError(t, err)
-		defer null.Close()
+		sent := memfd(t, "")
 
 		// Split data into len(fdsPerChunk) chunks; chunk i carries
 		// fdsPerChunk[i]%8 descriptors.
@@ -43,7 +41,7 @@ func FuzzRecv(f *testing.F) {
 				}
 				files := make([]*os.File, int(fdsPerChunk[min(i, len(fdsPerChunk)-1)]%8))
 				for j := range files {
-					files[j] = null
+					files[j] = sent
 				}
 				if err := fdpass.Send(a, data[off:end], files...); err != nil {
 					t.Error(err)

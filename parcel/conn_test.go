@@ -3,6 +3,7 @@ package parcel_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -70,7 +71,10 @@ func TestManyParcelsKeepTheirFDs(t *testing.T) {
 	w, r := connPair(t)
 	f := memfd(t, "x")
 	const n = 500
+	done := make(chan struct{})
+	defer func() { <-done }() // the last Write may still hold f and w
 	go func() {
+		defer close(done)
 		for i := range n {
 			files := make([]*os.File, i%4)
 			for j := range files {
@@ -137,6 +141,7 @@ func memfdNoCleanup(tb testing.TB) *os.File {
 		tb.Error(err)
 		return nil
 	}
+	own(tb, fd, "memfd from a writer goroutine")
 	f := os.NewFile(uintptr(fd), "memfd")
 	tb.Cleanup(func() { _ = f.Close() })
 	return f
@@ -254,8 +259,8 @@ func TestFDsInsideBody(t *testing.T) {
 
 // TestFDsLaterInHeader: descriptors that arrive with a later piece of the
 // header (after a first receive returned part of it) are a protocol error.
-// The reader must have received the first piece before the rest is sent,
-// hence the pause.
+// The reader must have received the first piece before the rest is sent
+// (else one receive may return both), hence waitConsumed.
 func TestFDsLaterInHeader(t *testing.T) {
 	checkNoLeak(t)
 	r, raw := rawPair(t)
@@ -263,14 +268,21 @@ func TestFDsLaterInHeader(t *testing.T) {
 	require.NoError(t, err)
 	fr := validFrame(typePing, body, 1)
 	late := memfd(t, "late")
+	sent := make(chan error, 1)
 	go func() {
 		_, _ = raw.Write(fr[:5])
-		time.Sleep(100 * time.Millisecond)
-		_ = fdpass.Send(raw, fr[5:], late)
+		if err := waitConsumed(raw); err != nil {
+			sent <- err
+			return
+		}
+		sent <- fdpass.Send(raw, fr[5:], late)
 	}()
 	_, files, err := r.Read(context.Background())
 	require.ErrorIs(t, err, parcel.ErrFDMismatch)
 	assert.Nil(t, files)
+	// The reader can see the bytes before Send has let go of late: wait,
+	// or late's close at cleanup would be deferred until it does.
+	require.NoError(t, <-sent)
 }
 
 // TestSkippableErrors: an unknown type or an undecodable body costs one
@@ -328,12 +340,14 @@ func TestWriteLimits(t *testing.T) {
 	require.Error(t, w.Write(ctx, nil))
 
 	// The Conn is still usable.
-	go func() { _ = w.Write(ctx, &ping{Seq: 5}, f, f) }()
+	errc := make(chan error, 1)
+	go func() { errc <- w.Write(ctx, &ping{Seq: 5}, f, f) }()
 	msg, files, err := r.Read(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, &ping{Seq: 5}, msg)
 	assert.Len(t, files, 2)
 	closeAll(files)
+	require.NoError(t, <-errc, "Write returned: it holds f no longer")
 }
 
 func TestReadContext(t *testing.T) {
@@ -363,11 +377,18 @@ func TestReadContextMidFrameBreaksStream(t *testing.T) {
 	r, raw := rawPair(t)
 	_, err := raw.Write(validFrame(typePing, []byte{0x80}, 0)[:5])
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	_, _, err = r.Read(ctx)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.ErrorIs(t, err, parcel.ErrProtocol)
+	// If the deadline passed before the reader took the five bytes (a
+	// loaded machine), the stream is intact: try again with more time.
+	for timeout := 30 * time.Millisecond; ; timeout *= 2 {
+		require.Less(t, timeout, 30*time.Second, "the reader never started")
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		_, _, err = r.Read(ctx)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		if errors.Is(err, parcel.ErrProtocol) {
+			break
+		}
+	}
 	_, _, err = r.Read(context.Background())
 	require.ErrorIs(t, err, parcel.ErrProtocol)
 }
@@ -375,16 +396,23 @@ func TestReadContextMidFrameBreaksStream(t *testing.T) {
 func TestWriteContext(t *testing.T) {
 	checkNoLeak(t)
 	w, _ := connPair(t, parcel.WithMaxBodySize(8<<20))
-	// Nobody reads: the first big write fills the socket buffer and is cut
-	// off part-way, which breaks the stream for later writes. (The deadline
-	// leaves the writer ample time to start even on a loaded machine: if it
-	// had not written a byte, the stream would rightly stay usable.)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	err := w.Write(ctx, &blob{Data: make([]byte, 4<<20)})
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	err = w.Write(context.Background(), &ping{})
-	require.ErrorIs(t, err, parcel.ErrProtocol)
+	// Nobody reads: a big write fills the socket buffer and is cut off
+	// part-way, which breaks the stream for later writes. If the deadline
+	// passed before the writer wrote a byte (a loaded machine), the stream
+	// rightly stays usable, and the test tries again with more time.
+	for timeout := 100 * time.Millisecond; ; timeout *= 2 {
+		require.Less(t, timeout, 30*time.Second, "the writer never started")
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := w.Write(ctx, &blob{Data: make([]byte, 4<<20)})
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		err = w.Write(context.Background(), &ping{})
+		if errors.Is(err, parcel.ErrProtocol) {
+			break
+		}
+		require.NoError(t, err, "the writer had not started: the stream is intact")
+	}
+	require.ErrorIs(t, w.Write(context.Background(), &ping{}), parcel.ErrProtocol, "the stream stays broken")
 
 	// A context already done never gets the writer's turn.
 	done, cancel2 := context.WithCancel(context.Background())
@@ -554,6 +582,8 @@ func socketPairNoCleanup(tb testing.TB, reg *parcel.Registry) (*parcel.Conn, *ne
 	tb.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	require.NoError(tb, err)
+	own(tb, fds[0], "throwaway socketpair end")
+	own(tb, fds[1], "throwaway socketpair end")
 	mk := func(fd int) *net.UnixConn {
 		f := os.NewFile(uintptr(fd), "socketpair")
 		defer f.Close()

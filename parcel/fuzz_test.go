@@ -34,9 +34,7 @@ func FuzzReadParcel(f *testing.F) {
 		}
 		checkNoLeak(t)
 		r, raw := rawPair(t, parcel.WithMaxBodySize(fuzzMaxBody), parcel.WithMaxFDs(4))
-		null, err := os.Open(os.DevNull)
-		require.NoError(t, err)
-		defer null.Close()
+		sent := memfd(t, "")
 
 		done := make(chan struct{})
 		go func() {
@@ -44,7 +42,7 @@ func FuzzReadParcel(f *testing.F) {
 			at := min(int(fdAt), len(data))
 			files := make([]*os.File, nfds%6)
 			for i := range files {
-				files[i] = null
+				files[i] = sent
 			}
 			if at > 0 {
 				_, _ = raw.Write(data[:at])
@@ -54,8 +52,8 @@ func FuzzReadParcel(f *testing.F) {
 			}
 			_ = raw.CloseWrite()
 		}()
-		// Stop the writer (EPIPE) and wait for it, so that its hold on
-		// null ends before the descriptor count is checked.
+		// Stop the writer (EPIPE) and wait for it, so that it is done with
+		// sent before the cleanups close it and check for leaks.
 		defer func() { _ = r.Close(); <-done }()
 
 		var before, after runtime.MemStats

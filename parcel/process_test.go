@@ -39,6 +39,8 @@ func startChild(tb testing.TB, role string) (*parcel.Conn, *net.UnixConn) {
 	tb.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	require.NoError(tb, err)
+	own(tb, fds[0], "socketpair end to the child")
+	own(tb, fds[1], "child's socketpair end")
 	childEnd := os.NewFile(uintptr(fds[1]), "child-socket")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+role)
