@@ -421,6 +421,38 @@ func TestRefusedUID(t *testing.T) {
 	assert.Contains(t, p.log.String(), "connection refused")
 }
 
+// TestFilesystemRefusal: a consumer of another uid that the socket's
+// directory keeps out is told that the filesystem refused it, with its
+// own exit status (6), not that the provider did (5).
+func TestFilesystemRefusal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs the consumer as uid 65534, which needs root")
+	}
+	p := startProvider(t, "--allow-uid", "65534") // a 0666 socket in a 0700 directory
+	// A copy of the consumer that uid 65534 may run.
+	dir, err := os.MkdirTemp("", "cursorwindow-consumer-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	bin, err := os.ReadFile(build(t).consumer)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "consumer"), bin, 0o755))
+
+	cmd := exec.Command(filepath.Join(dir, "consumer"), "--socket", p.socket, "tables")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Skipf("cannot run a process as uid 65534 here: %v", err)
+	}
+	require.Error(t, err, "the consumer connected: %s", stdout.String())
+	assert.Equal(t, 6, ee.ExitCode(), stderr.String())
+	assert.Equal(t, "consumer: cannot connect to "+p.socket+": permission denied by the filesystem: uid 65534 may not open the socket or search a directory above it (the provider did not refuse: it was never reached)\n", stderr.String())
+	assert.Empty(t, stdout.String())
+}
+
 func TestUsage(t *testing.T) {
 	r := consumer(t, "unused.sock", "frobnicate")
 	assert.Equal(t, 2, r.code)

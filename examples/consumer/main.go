@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	consumer [--socket PATH] COMMAND [ARGS]
+//	consumer [--socket PATH] [--timeout D] COMMAND [ARGS]
 //
 // Commands:
 //
@@ -12,7 +12,7 @@
 //	query TABLE [flags]        print rows as an aligned table, CSV or JSON lines
 //	scan TABLE [flags]         read every row and print a summary: rows, bytes,
 //	                           rows/s and, per number column, min, max and sum
-//	watch URI [--count N]      print a line per change notification of URI
+//	watch URI [--count N] [--timeout D]   print a line per change notification of URI
 //	insert TABLE COL=VALUE...  insert a row
 //	update TABLE COL=VALUE... [--where SEL --arg V...]   update rows
 //	delete TABLE [--where SEL --arg V...]                delete rows
@@ -34,9 +34,23 @@
 // The default socket is the provider's: $XDG_RUNTIME_DIR/cursorwindow/provider.sock,
 // or $TMPDIR/cursorwindow-$UID/provider.sock.
 //
+// --timeout D (default 30s, 0 for none) bounds the wait for the provider:
+// to connect and shake hands, then for each answer. A watch waits for
+// notifications as long as it runs: its own --timeout D ends it after D,
+// successfully.
+//
+// Table output and every message show control characters, bidirectional
+// controls and bytes that are not UTF-8 as escapes (\n, \x1b, \u202e,
+// \xff): what the provider sends cannot move the cursor, recolour the
+// terminal or forge a line. CSV and JSON lines carry the data exactly,
+// quoted as their formats require.
+//
 // Exit status: 0 on success, 1 on a failed request, 2 on a usage error, 3
 // when no provider is listening (or it went away), 4 when the table does not
-// exist, 5 when the provider refuses access, 130 when interrupted.
+// exist, 5 when the provider refuses access, 6 when the filesystem does
+// (the socket or a directory above it denies this user, or the default
+// socket's directory is unsafe), 124 when the provider did not answer
+// within --timeout, 130 when interrupted.
 package main
 
 import (
@@ -45,11 +59,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/examples/internal/sockpath"
@@ -62,22 +78,37 @@ const (
 	exitUsage       = 2
 	exitNoProvider  = 3
 	exitNotFound    = 4
-	exitPermission  = 5
+	exitPermission  = 5   // the provider refused access
+	exitFilesystem  = 6   // the filesystem did
+	exitTimedOut    = 124 // as timeout(1)
 	exitInterrupted = 130
 )
 
-const usage = `usage: consumer [--socket PATH] COMMAND [ARGS]
+const usage = `usage: consumer [--socket PATH] [--timeout D] COMMAND [ARGS]
 
 Commands:
   tables                      list the provider's tables and their columns
   query TABLE [flags]         print rows (--columns, --where, --arg, --order, --limit, --format table|csv|jsonl)
   scan TABLE [flags]          read every row in place and print a summary (--columns, --where, --arg)
-  watch URI [--count N]       print a line per change notification of URI
+  watch URI [--count N] [--timeout D]
+                              print a line per change notification of URI (for D at most)
   insert TABLE COL=VALUE...   insert a row
   update TABLE COL=VALUE... [--where SEL --arg V...]
   delete TABLE [--where SEL --arg V...]
 
+Global flags:
+  --socket PATH   the provider's socket (default: the provider's default)
+  --timeout D     how long to wait for the provider to connect and for each
+                  answer, e.g. 5s or 1m; 0 waits forever (default 30s; a
+                  watch waits for notifications without limit)
+
 Run 'consumer COMMAND --help' for a command's flags.
+
+Exit status: 0 success, 1 failed request, 2 usage error, 3 no provider
+listening (or it went away), 4 no such table, 5 the provider refused
+access, 6 the filesystem refused access (permissions of the socket or a
+directory above it, or an unsafe default socket directory), 124 timed
+out, 130 interrupted.
 `
 
 func main() {
@@ -89,9 +120,11 @@ func main() {
 
 // env is what every command gets.
 type env struct {
-	socket string
-	stdout io.Writer
-	stderr io.Writer
+	socket  string
+	timeout time.Duration
+	wd      *watchdog // ends the command's context after timeout
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 // usageError reports a bad command line.
@@ -102,24 +135,37 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{socket: sockpath.Default(), stdout: stdout, stderr: stderr}
+	e := &env{socket: sockpath.Default(), timeout: defaultTimeout, stdout: stdout, stderr: stderr}
 	// Global flags come before the command.
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		switch a := args[0]; {
-		case a == "-h" || a == "-help" || a == "--help":
+		a := args[0]
+		if a == "-h" || a == "-help" || a == "--help" {
 			fmt.Fprint(stdout, usage)
 			return exitOK
-		case a == "-socket" || a == "--socket":
-			if len(args) < 2 {
-				fmt.Fprint(stderr, "consumer: --socket needs a path\n\n"+usage)
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "socket" && name != "timeout" {
+			fmt.Fprintf(stderr, "consumer: unknown flag %s\n\n%s", escapeControls(a), usage)
+			return exitUsage
+		}
+		args = args[1:]
+		if !hasVal {
+			if len(args) == 0 {
+				fmt.Fprintf(stderr, "consumer: --%s needs a value\n\n%s", name, usage)
 				return exitUsage
 			}
-			e.socket, args = args[1], args[2:]
-		case strings.HasPrefix(a, "-socket=") || strings.HasPrefix(a, "--socket="):
-			e.socket, args = a[strings.IndexByte(a, '=')+1:], args[1:]
-		default:
-			fmt.Fprintf(stderr, "consumer: unknown flag %s\n\n%s", a, usage)
-			return exitUsage
+			val, args = args[0], args[1:]
+		}
+		switch name {
+		case "socket":
+			e.socket = val
+		case "timeout":
+			d, err := time.ParseDuration(val)
+			if err != nil || d < 0 {
+				fmt.Fprintf(stderr, "consumer: --timeout wants a duration such as 30s or 2m (0: no limit), got %s\n", strconv.Quote(val))
+				return exitUsage
+			}
+			e.timeout = d
 		}
 	}
 	if len(args) == 0 {
@@ -140,68 +186,88 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "consumer: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-	return e.report(ctx, cmd(ctx, e, args[1:]))
+	cmdCtx, cancel, wd := newWatchdog(ctx, e.timeout)
+	defer cancel()
+	e.wd = wd
+	e.stdout = &pausingWriter{w: stdout, wd: wd}
+	err := cmd(cmdCtx, e, args[1:])
+	msg, code := e.explain(ctx, cmdCtx, err)
+	if msg != "" {
+		fmt.Fprintf(stderr, "consumer: %s\n", escapeControls(msg))
+	}
+	return code
 }
 
-// report prints err for a person and returns the exit status it means.
-func (e *env) report(ctx context.Context, err error) int {
+// explain returns what err means for a person (empty if nothing need be
+// said) and the exit status. ctx is run's, cmdCtx the command's (which
+// the watchdog ends).
+func (e *env) explain(ctx, cmdCtx context.Context, err error) (string, int) {
 	var ue *usageError
 	switch {
 	case err == nil:
-		return exitOK
+		return "", exitOK
 	case errors.Is(err, flag.ErrHelp):
-		return exitOK
+		return "", exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "consumer: %s\n", ue.msg)
-		return exitUsage
+		return ue.msg, exitUsage
 	case ctx.Err() != nil:
-		fmt.Fprintln(e.stderr, "consumer: interrupted")
-		return exitInterrupted
+		return "interrupted", exitInterrupted
+	case timedOut(cmdCtx):
+		return fmt.Sprintf("timed out after %s waiting for the provider at %s (--timeout)", e.timeout, e.socket), exitTimedOut
 	case errors.Is(err, sockpath.ErrUnsafeDir):
-		fmt.Fprintf(e.stderr, "consumer: %v\n", err)
-		return exitPermission
+		return err.Error(), exitFilesystem
 	case errors.Is(err, content.ErrPermission):
-		fmt.Fprintf(e.stderr, "consumer: the provider at %s refused access: %s\n", e.socket, providerMessage(err))
-		return exitPermission
+		return fmt.Sprintf("the provider at %s refused access: %s", e.socket, providerMessage(err)), exitPermission
 	case errors.Is(err, content.ErrNotFound):
-		fmt.Fprintf(e.stderr, "consumer: %s\n", providerMessage(err))
-		return exitNotFound
+		return providerMessage(err), exitNotFound
 	case errors.Is(err, content.ErrProviderGone) && errors.Is(err, syscall.ENOENT):
-		fmt.Fprintf(e.stderr, "consumer: no provider is listening on %s (no socket there; start one with: provider)\n", e.socket)
-		return exitNoProvider
+		return fmt.Sprintf("no provider is listening on %s (no socket there; start one with: provider)", e.socket), exitNoProvider
 	case errors.Is(err, content.ErrProviderGone) && errors.Is(err, syscall.ECONNREFUSED):
-		fmt.Fprintf(e.stderr, "consumer: no provider is listening on %s (a stale socket; start one with: provider)\n", e.socket)
-		return exitNoProvider
-	case errors.Is(err, content.ErrProviderGone) && errors.Is(err, syscall.EACCES):
-		fmt.Fprintf(e.stderr, "consumer: cannot connect to %s: permission denied\n", e.socket)
-		return exitPermission
+		return fmt.Sprintf("no provider is listening on %s (a stale socket; start one with: provider)", e.socket), exitNoProvider
+	case errors.Is(err, fs.ErrPermission): // EACCES or EPERM from connect or from checking the directory
+		return fmt.Sprintf("cannot connect to %s: permission denied by the filesystem: uid %d may not open the socket or search a directory above it "+
+			"(the provider did not refuse: it was never reached)", e.socket, os.Geteuid()), exitFilesystem
 	case errors.Is(err, content.ErrProviderGone):
-		fmt.Fprintf(e.stderr, "consumer: the provider at %s went away: %v\n", e.socket, err)
-		return exitNoProvider
+		return fmt.Sprintf("the provider at %s went away: %v", e.socket, err), exitNoProvider
 	}
-	fmt.Fprintf(e.stderr, "consumer: %s\n", providerMessage(err))
-	return exitFailed
+	return providerMessage(err), exitFailed
 }
 
 // providerMessage returns an error's text without the package prefix a
-// provider's error carries.
+// provider's error carries. A provider that gave no message is described
+// by its error code.
 func providerMessage(err error) string {
 	var pe *content.ProviderError
-	if errors.As(err, &pe) {
-		return strings.TrimPrefix(pe.Message, "content: ")
+	if !errors.As(err, &pe) {
+		if msg := err.Error(); msg != "" {
+			return msg
+		}
+		return fmt.Sprintf("an error without a description (%T)", err)
 	}
-	return err.Error()
+	if msg := strings.TrimPrefix(pe.Message, "content: "); msg != "" {
+		return msg
+	}
+	kind := strings.TrimPrefix(pe.Unwrap().Error(), "content: ") // "not found", "provider error"
+	if pe.Code == "" {
+		return kind + " (the provider sent neither an error code nor a message)"
+	}
+	return fmt.Sprintf("%s (the provider sent error code %s without a message)", kind, strconv.Quote(pe.Code))
 }
 
 // dial connects to the provider, checking the default socket's directory
-// first.
+// first. The connection and the handshake have --timeout between them;
+// so has each request after.
 func (e *env) dial(ctx context.Context) (*content.Client, error) {
 	if e.socket == sockpath.Default() {
 		if err := sockpath.Check(e.socket); err != nil {
 			return nil, err
 		}
 	}
-	return content.Dial(ctx, e.socket)
+	c, err := content.Dial(ctx, e.socket)
+	if err == nil {
+		e.wd.kick()
+	}
+	return c, err
 }
 
 // parseFlags parses a command's flags, which may come before, between or

@@ -102,8 +102,12 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 	if err := out.header(cols); err != nil {
 		return err
 	}
+	e.wd.kick()
 	vals := make([]value, len(cols))
-	for cur.Next() {
+	for rows := 1; cur.Next(); rows++ {
+		if rows&0xfff == 0 {
+			e.wd.kick() // the provider keeps answering
+		}
 		for i := range cols {
 			if vals[i], err = readValue(cur, i); err != nil {
 				return err
@@ -176,7 +180,8 @@ type rowWriter interface {
 
 // tableWriter prints an aligned table: numbers right-aligned, the widths
 // taken from the first rows (later, wider values push their row out of
-// line rather than making the whole result wait in memory).
+// line rather than making the whole result wait in memory). Column names
+// and cells are shown with escapeControls.
 type tableWriter struct {
 	w        io.Writer
 	cols     []string
@@ -191,7 +196,10 @@ type tableWriter struct {
 const tableSample = 1000
 
 func (t *tableWriter) header(cols []string) error {
-	t.cols = cols
+	t.cols = make([]string, len(cols))
+	for i, c := range cols {
+		t.cols[i] = escapeControls(c)
+	}
 	t.numeric = make([]bool, len(cols))
 	for i := range t.numeric {
 		t.numeric[i] = true
@@ -212,6 +220,9 @@ func (t *tableWriter) row(vals []value) error {
 
 // add prints a row of cells, or holds it while the widths are not fixed.
 func (t *tableWriter) add(cells []string) error {
+	for i, c := range cells {
+		cells[i] = escapeControls(c)
+	}
 	if t.started {
 		return t.line(cells)
 	}

@@ -37,9 +37,10 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer cur.Close()
+	e.wd.kick()
 	cols := cur.Columns()
 	stats := make([]colStats, len(cols))
-	bar := progress.New(e.stderr, "scanning "+table, cur.Count())
+	bar := progress.New(e.stderr, "scanning "+escapeControls(table), cur.Count())
 	var rows int64
 	for cur.Next() {
 		for i := range stats {
@@ -51,6 +52,7 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 		rows++
 		if rows&0xfff == 0 {
 			bar.Update(rows)
+			e.wd.kick() // the provider keeps answering
 		}
 	}
 	bar.Done()
@@ -188,7 +190,7 @@ func printSummary(w io.Writer, table string, cols []string, stats []colStats, ro
 	}
 	rate := float64(rows) / elapsed.Seconds()
 	if _, err := fmt.Fprintf(w, "table    %s\nrows     %d\ncolumns  %d\nbytes    %d (%.1f MiB read in place)\nelapsed  %s\nrows/s   %.0f\n\n",
-		table, rows, len(cols), bytes, float64(bytes)/(1<<20), elapsed.Round(time.Millisecond), rate); err != nil {
+		escapeControls(table), rows, len(cols), bytes, float64(bytes)/(1<<20), elapsed.Round(time.Millisecond), rate); err != nil {
 		return err
 	}
 	t := &tableWriter{w: w}

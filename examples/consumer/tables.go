@@ -24,6 +24,7 @@ func cmdTables(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.wd.kick()
 	names, _ := res["tables"].([]any)
 	// One line per table, names aligned; no header: the lines say it.
 	t := &tableWriter{w: e.stdout, noHeader: true}
@@ -35,6 +36,7 @@ func cmdTables(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		e.wd.kick()
 		cols, _ := res["columns"].([]any)
 		types, _ := res["types"].([]any)
 		desc := make([]string, len(cols))

@@ -30,20 +30,21 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer w.Close()
+	e.wd.disarm() // registered: notifications may take as long as they take
 	var expired <-chan time.Time
 	if *timeout > 0 {
 		t := time.NewTimer(*timeout)
 		defer t.Stop()
 		expired = t.C
 	}
-	fmt.Fprintf(e.stderr, "watching %s\n", uri)
+	fmt.Fprintf(e.stderr, "watching %s\n", escapeControls(uri))
 	for n := 0; *count == 0 || n < *count; n++ {
 		select {
 		case u, ok := <-w.C():
 			if !ok {
 				return fmt.Errorf("%w: the watch ended", content.ErrProviderGone)
 			}
-			if _, err := fmt.Fprintf(e.stdout, "changed: %s\n", u); err != nil {
+			if _, err := fmt.Fprintf(e.stdout, "changed: %s\n", escapeControls(u)); err != nil {
 				return err
 			}
 		case <-expired:

@@ -43,7 +43,7 @@ func cmdInsert(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "inserted row %d into %s\n", id, pos[0])
+	_, err = fmt.Fprintf(e.stdout, "inserted row %d into %s\n", id, escapeControls(pos[0]))
 	return err
 }
 
@@ -71,7 +71,7 @@ func cmdUpdate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "updated %d %s in %s\n", n, plural(n, "row"), pos[0])
+	_, err = fmt.Fprintf(e.stdout, "updated %d %s in %s\n", n, plural(n, "row"), escapeControls(pos[0]))
 	return err
 }
 
@@ -96,7 +96,7 @@ func cmdDelete(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "deleted %d %s from %s\n", n, plural(n, "row"), table)
+	_, err = fmt.Fprintf(e.stdout, "deleted %d %s from %s\n", n, plural(n, "row"), escapeControls(table))
 	return err
 }
 
