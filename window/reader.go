@@ -271,9 +271,8 @@ func (w *Window) field(row, col int) (t FieldType, v uint64, n uint64, err error
 	if s == nil {
 		return 0, 0, 0, w.accessErr(row, col)
 	}
-	v = le.Uint64(s[offSlotValue:])
-	ln := le.Uint64(s[offSlotLen:])
-	return FieldType(ln >> 32), v, ln & math.MaxUint32, nil
+	// The type is byte 12 alone: bytes 13..15 are reserved and ignored.
+	return FieldType(s[offSlotType]), le.Uint64(s[offSlotValue:]), uint64(le.Uint32(s[offSlotLen:])), nil
 }
 
 // heap returns the heap bytes a string or blob slot refers to.
