@@ -41,22 +41,41 @@ type Conn struct {
 	enc  *msgpack.Encoder
 	werr error // sticky: the stream is broken for writing
 
-	// Reader state, guarded by rmu.
+	// Reader state, guarded by rmu. Bytes are read ahead into rbuf: one
+	// recvmsg takes as many frames as have arrived, and rbuf[rpos:rend]
+	// holds what is not yet parsed. Descriptors that arrived with a
+	// recvmsg wait in fdq with the stream range that recvmsg read: they
+	// belong to the frame that starts in that range (the kernel ends a
+	// recvmsg at the message that carried descriptors, so at most one
+	// frame with descriptors starts in it).
 	rmu  sync.Mutex
-	hdr  [HeaderSize]byte
 	rbuf []byte
+	rpos int
+	rend int
+	roff int64 // stream offset of rbuf[rpos]
+	fdq  []fdBatch
 	br   bytes.Reader
 	dec  *msgpack.Decoder
 	rerr error // sticky: the stream is broken for reading
 }
+
+// fdBatch is the descriptors one recvmsg received, with the stream range
+// [from, to) of the bytes it read.
+type fdBatch struct {
+	from, to int64
+	files    []*os.File
+}
+
+// readAhead is the least a read asks the kernel for.
+const readAhead = 32 << 10
 
 var _ io.Closer = (*Conn)(nil)
 
 // NewConn returns a Conn that reads and writes parcels on c, decoding
 // bodies with the types registered in reg. The Conn takes ownership of c:
 // Close closes it. c must be a SOCK_STREAM socket (network "unix" or a
-// socketpair): on SOCK_SEQPACKET the exact-length reads this format relies
-// on would truncate messages.
+// socketpair): on SOCK_SEQPACKET the reads ahead this reader makes would
+// truncate messages.
 func NewConn(c *net.UnixConn, reg *Registry, opts ...Option) (*Conn, error) {
 	if reg == nil {
 		return nil, errors.New("parcel: NewConn: nil Registry")
@@ -104,8 +123,20 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		c.closeErr = c.uc.Close()
+		if c.rmu.TryLock() { // else the reader drops them as it returns
+			c.dropFDs()
+			c.rmu.Unlock()
+		}
 	})
 	return c.closeErr
+}
+
+// dropFDs closes the descriptors read ahead; the caller holds rmu.
+func (c *Conn) dropFDs() {
+	for _, b := range c.fdq {
+		closeFiles(b.files)
+	}
+	c.fdq = nil
 }
 
 // Write encodes msg with msgpack and sends it as one parcel, with files
@@ -193,9 +224,9 @@ var zeroHeader [HeaderSize]byte
 // [ErrUnknownType] and [ErrDecode] skip one parcel and leave the Conn
 // usable; errors matching [ErrProtocol] or io.ErrUnexpectedEOF are sticky.
 //
-// ctx bounds the wait; if it is done before the first byte of a parcel
-// arrives, Read returns an error wrapping ctx.Err() and the Conn stays
-// usable; if it interrupts a parcel half-read, the stream is unusable.
+// ctx bounds the wait; if it is done first, Read returns an error
+// wrapping ctx.Err() and the Conn stays usable, even if part of a parcel
+// had arrived (it stays buffered for the next Read).
 //
 // Read decodes in place from a buffer it reuses: the returned message
 // never aliases it.
@@ -212,10 +243,14 @@ func (c *Conn) Read(ctx context.Context) (Message, []*os.File, error) {
 		return nil, nil, fmt.Errorf("parcel: read: %w", err)
 	}
 	stop := watch(ctx, c.uc, true)
-	h, body, files, started, err := c.readFrame()
+	h, body, files, err := c.readFrame()
 	ctxErr := stop.done(err)
 	if err != nil {
-		return nil, nil, c.readError(err, started, ctxErr)
+		err = c.readError(err, ctxErr)
+		if c.rerr != nil || c.closed.Load() {
+			c.dropFDs()
+		}
+		return nil, nil, err
 	}
 	msg, err := c.decode(h, body)
 	if err != nil {
@@ -225,91 +260,119 @@ func (c *Conn) Read(ctx context.Context) (Message, []*os.File, error) {
 	return msg, files, nil
 }
 
-// readFrame reads one header and body with exact-length reads, so that the
-// descriptors of the next frame, attached to its first byte, are never
-// received with this one. started reports whether any byte of the frame
-// was consumed.
-func (c *Conn) readFrame() (h header, body []byte, files []*os.File, started bool, err error) {
-	for got := 0; got < HeaderSize; {
-		maxFDs := 0 // descriptors belong with the first byte only
-		if got == 0 {
-			maxFDs = c.cfg.maxFDs
+// readFrame returns the next frame's header, body (valid until the next
+// read) and descriptors, reading ahead as far as the kernel has bytes.
+// An interrupted read loses nothing: what arrived stays buffered.
+func (c *Conn) readFrame() (h header, body []byte, files []*os.File, err error) {
+	if err := c.fill(HeaderSize); err != nil {
+		return header{}, nil, nil, err
+	}
+	h, err = parseHeader(c.rbuf[c.rpos:c.rpos+HeaderSize], c.cfg.maxBody, c.cfg.maxFDs)
+	if err != nil {
+		return header{}, nil, nil, err
+	}
+	size := HeaderSize + int(h.bodyLen)
+	if err := c.fill(size); err != nil {
+		return header{}, nil, nil, err
+	}
+	files, err = c.takeFDs(h)
+	if err != nil {
+		return header{}, nil, nil, err
+	}
+	body = c.rbuf[c.rpos+HeaderSize : c.rpos+size]
+	c.rpos += size
+	c.roff += int64(size)
+	return h, body, files, nil
+}
+
+// fill reads until n bytes are buffered.
+func (c *Conn) fill(n int) error {
+	for c.rend-c.rpos < n {
+		if cap(c.rbuf)-c.rpos < n || c.rend == cap(c.rbuf) {
+			c.compact(n)
 		}
-		n, fs, err := c.fc.Recv(c.hdr[got:], maxFDs)
-		if got == 0 && n > 0 {
-			files = fs
+		from := c.roff + int64(c.rend-c.rpos)
+		got, fs, err := c.fc.Recv(c.rbuf[c.rend:cap(c.rbuf)], c.cfg.maxFDs)
+		c.rend += got
+		if len(fs) > 0 {
+			c.fdq = append(c.fdq, fdBatch{from: from, to: from + int64(got), files: fs})
 		}
-		got += n
 		if err != nil {
-			closeFiles(files)
-			return header{}, nil, nil, got > 0, fdErr(err, got, maxFDs)
+			switch {
+			case errors.Is(err, io.EOF) && c.rend == c.rpos && len(c.fdq) == 0:
+				return io.EOF
+			case errors.Is(err, io.EOF):
+				return fmt.Errorf("parcel: connection closed mid-frame: %w", io.ErrUnexpectedEOF)
+			case errors.Is(err, fdpass.ErrTruncated), errors.Is(err, fdpass.ErrTooManyFDs):
+				return fmt.Errorf("%w: %w: %w", ErrProtocol, ErrTooManyFDs, err)
+			}
+			return err
 		}
 	}
-	h, err = parseHeader(c.hdr[:], c.cfg.maxBody, c.cfg.maxFDs)
-	if err != nil {
-		closeFiles(files)
-		return header{}, nil, nil, true, err
+	return nil
+}
+
+// compact moves the unread bytes to the front of a buffer with room for
+// at least n of them (n is at most a header and the body limit, checked
+// before the body is read). A buffer grown for a large frame shrinks back
+// once it is no longer needed.
+func (c *Conn) compact(n int) {
+	need := max(n, c.rend-c.rpos)
+	buf := c.rbuf
+	if cap(buf) < need || (cap(buf) > readAhead && need <= readAhead) {
+		buf = make([]byte, max(readAhead, need))
+	}
+	buf = buf[:cap(buf)]
+	c.rend = copy(buf, c.rbuf[c.rpos:c.rend])
+	c.rbuf, c.rpos = buf, 0
+}
+
+// takeFDs returns the descriptors of the frame at the read position,
+// announced in h: those of the batch whose range holds its first byte.
+// Descriptors with no frame to announce them, or a count that disagrees,
+// break the stream.
+func (c *Conn) takeFDs(h header) ([]*os.File, error) {
+	at := c.roff
+	if len(c.fdq) > 0 && c.fdq[0].to <= at {
+		return nil, fmt.Errorf("%w: %w: %d descriptors arrived with no frame announcing them",
+			ErrProtocol, ErrFDMismatch, len(c.fdq[0].files))
+	}
+	var files []*os.File
+	if len(c.fdq) > 0 && c.fdq[0].from <= at && h.fdCount > 0 {
+		files = c.fdq[0].files
+		c.fdq = c.fdq[1:]
 	}
 	if int(h.fdCount) != len(files) {
 		closeFiles(files)
-		return header{}, nil, nil, true, fmt.Errorf("%w: %w: header of type %d announces %d descriptors, %d arrived",
+		return nil, fmt.Errorf("%w: %w: header of type %d announces %d descriptors, %d arrived",
 			ErrProtocol, ErrFDMismatch, h.typ, h.fdCount, len(files))
 	}
-	if cap(c.rbuf) < int(h.bodyLen) {
-		// Grow geometrically, never past the limit (checked above).
-		c.rbuf = make([]byte, min(max(int(h.bodyLen), 2*cap(c.rbuf), 512), c.cfg.maxBody))
+	if end := at + HeaderSize + int64(h.bodyLen); len(c.fdq) > 0 && c.fdq[0].to <= end {
+		// No later frame can start where these arrived.
+		closeFiles(files)
+		return nil, fmt.Errorf("%w: %w: %d descriptors arrived inside a frame of type %d that announces %d",
+			ErrProtocol, ErrFDMismatch, len(c.fdq[0].files), h.typ, h.fdCount)
 	}
-	body = c.rbuf[:h.bodyLen]
-	for got := 0; got < len(body); {
-		n, _, err := c.fc.Recv(body[got:], 0)
-		got += n
-		if err != nil {
-			closeFiles(files)
-			return header{}, nil, nil, true, fdErr(err, 1, 0)
-		}
-	}
-	return h, body, files, true, nil
-}
-
-// fdErr translates an fdpass receive error; got is the number of bytes of
-// the frame read so far.
-func fdErr(err error, got, maxFDs int) error {
-	switch {
-	case errors.Is(err, io.EOF):
-		if got == 0 {
-			return io.EOF
-		}
-		return fmt.Errorf("parcel: connection closed mid-frame: %w", io.ErrUnexpectedEOF)
-	case errors.Is(err, fdpass.ErrTruncated), errors.Is(err, fdpass.ErrTooManyFDs):
-		if maxFDs == 0 {
-			return fmt.Errorf("%w: %w: descriptors arrived after the first byte of a frame: %w", ErrProtocol, ErrFDMismatch, err)
-		}
-		return fmt.Errorf("%w: %w: %w", ErrProtocol, ErrTooManyFDs, err)
-	}
-	return err
+	return files, nil
 }
 
 // readError classifies a readFrame error and records it if it is sticky.
-func (c *Conn) readError(err error, started bool, ctxErr error) error {
+// A read interrupted by its context, a deadline or Close loses nothing:
+// what arrived is buffered, so the stream stays usable.
+func (c *Conn) readError(err error, ctxErr error) error {
 	switch {
 	case err == io.EOF:
 		c.rerr = io.EOF
 		return io.EOF
-	case errors.Is(err, ErrProtocol), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, ErrProtocol), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, ErrTooLarge):
 		c.rerr = fmt.Errorf("parcel: read: %w", err)
 		return c.rerr
 	case ctxErr != nil:
-		err = fmt.Errorf("parcel: read: %w (%v)", ctxErr, err)
+		return fmt.Errorf("parcel: read: %w (%v)", ctxErr, err)
 	case errors.Is(err, net.ErrClosed) && c.closed.Load():
-		err = fmt.Errorf("parcel: read: %w", ErrClosed)
-	default:
-		err = fmt.Errorf("parcel: read: %w", err)
+		return fmt.Errorf("parcel: read: %w", ErrClosed)
 	}
-	if started {
-		c.rerr = fmt.Errorf("%w: stream broken by an incomplete read: %w", ErrProtocol, err)
-		return c.rerr
-	}
-	return err
+	return fmt.Errorf("parcel: read: %w", err)
 }
 
 // decode checks and decodes one body. Its errors are not sticky: the

@@ -4,9 +4,11 @@
 // A parcel is one frame: a 16-byte header (magic "CWPL", version, type
 // code, body length, descriptor count; see docs/PROTOCOL.md for the bytes),
 // then the msgpack body. Its descriptors travel with SCM_RIGHTS attached to
-// the first byte of the header (package fdpass). The reader reads the
-// header and then exactly the body, never further, so that descriptors are
-// always attributed to the frame they were sent with.
+// the first byte of the header (package fdpass). The reader reads ahead,
+// as many frames as one recvmsg returns, and attributes descriptors by
+// stream offset: the kernel ends a recvmsg with the message that carried
+// descriptors, so the descriptors a recvmsg returns belong to the one
+// frame with descriptors that starts within the bytes it read.
 //
 // Message types are Go types with msgpack tags and a ParcelType method;
 // a [Registry] maps type codes to constructors so a reader decodes each
