@@ -68,14 +68,15 @@ func readAll(tb testing.TB, f *os.File) string {
 }
 
 // The leak check identifies the files a test created instead of counting
-// every descriptor in the process: a count also moves when an earlier
-// test's descriptor is closed late (a goroutine still inside Write holds
-// its file, and Close then only marks it) or the runtime opens one of its
-// own, and so failed about once in six runs under -race ("10 open before,
-// 11 after"). A test that starts a goroutine using its files waits for it. What this package can leak is a socket
-// it was given or a descriptor it received; a received descriptor refers
-// to the file that was sent, so both are recognised by the file's identity
-// (device and inode), whatever their descriptor numbers.
+// every descriptor in the process. A count also moves when an earlier
+// test's descriptor is closed late (a goroutine still inside a send holds
+// the file, and Close then only marks it) or when the runtime opens one of
+// its own, and so failed about once in six runs under -race ("10 open
+// before, 11 after"). What this package can leak is a socket it was given
+// or a descriptor it received; a received descriptor refers to the file
+// that was sent, so both are recognised by the file's identity (device and
+// inode), whatever their descriptor numbers. A test that starts a
+// goroutine using its files waits for it before returning.
 
 // fileID is what a descriptor refers to, whatever its number. Socket and
 // memfd inode numbers are not reused while a test runs (the kernel hands
