@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
@@ -15,17 +17,36 @@ import (
 
 // Client is a consumer's connection to a provider: Android's
 // ContentResolver. It is safe for concurrent use.
+//
+// One goroutine reads the connection and hands each reply to the caller
+// waiting for it; a reply it cannot decode or route (an unknown request
+// id, a type the request cannot be answered with) ends the connection
+// with ErrProtocol for every pending request, since the stream can no
+// longer be trusted. Messages that need no answer (releases, closes,
+// unregistrations) are queued and written by a second goroutine, so
+// neither the reader nor Cursor.Close nor Watch.Close ever waits on a
+// provider that stopped reading. Both goroutines end when Close returns.
 type Client struct {
 	pc    *parcel.Conn
 	hello helloReplyMsg
 	maps  *mappings
 	done  chan struct{} // closed when the read loop ends
+	ctl   outbox
 
-	mu      sync.Mutex
-	nextReq uint64
-	pending map[uint64]chan reply
-	watches map[string][]*Watch
-	err     error // why the connection ended
+	mu         sync.Mutex
+	nextReq    uint64
+	pending    map[uint64]*call
+	watches    map[string][]*Watch
+	registered map[string]bool // every URI registered on this connection -> with descendants
+	err        error           // why the connection ended
+	closed     bool            // Close was called
+	aborted    error           // why the client itself ended the connection
+}
+
+// call is a request waiting for its reply.
+type call struct {
+	ch   chan reply
+	want uint16 // the type code of a good answer (an error always is one)
 }
 
 type reply struct {
@@ -63,7 +84,10 @@ func WithCheckedViews() DialOption { return func(c *dialConfig) { c.checked = tr
 func WithMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
 
 // Dial connects to the provider listening at path (a filesystem path, or
-// "@name" for an abstract socket) and performs the handshake.
+// "@name" for an abstract socket) and performs the handshake. A path
+// where no provider listens is ErrProviderGone; a socket the filesystem
+// does not let the caller reach wraps ErrPermission and os.ErrPermission
+// (not the provider's refusal, which is a *ProviderError).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
 	cfg := dialConfig{mappings: -1}
 	for _, o := range opts {
@@ -72,6 +96,9 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("%w: the filesystem does not let this process reach %s: %w", ErrPermission, path, err)
+		}
 		return nil, fmt.Errorf("%w: dial %s: %w", ErrProviderGone, path, err)
 	}
 	pc, err := parcel.NewConn(nc.(*net.UnixConn), registry)
@@ -81,15 +108,16 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	}
 	c := &Client{
 		pc: pc, maps: newMappings(max(cfg.mappings, 64), cfg.checked), done: make(chan struct{}),
-		nextReq: 1, pending: map[uint64]chan reply{}, watches: map[string][]*Watch{},
+		nextReq: 1, pending: map[uint64]*call{}, watches: map[string][]*Watch{}, registered: map[string]bool{},
 	}
-	ch := make(chan reply, 1)
-	c.pending[1] = ch
+	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
+	c.pending[1] = cl
+	c.ctl.start(pc, c.abort)
 	go c.readLoop()
 	// A provider that refuses the caller says why and hangs up, perhaps
 	// before the hello is written: its answer counts, not the write error.
 	werr := pc.Write(ctx, &helloMsg{Version: ProtocolVersion})
-	r, err := c.wait(ctx, 1, ch)
+	r, err := c.wait(ctx, 1, cl.ch)
 	if err != nil {
 		c.Close()
 		var pe *ProviderError
@@ -98,10 +126,10 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		}
 		return nil, err
 	}
-	h, ok := r.msg.(*helloReplyMsg)
-	if !ok || h.Version != ProtocolVersion {
+	h := r.msg.(*helloReplyMsg) // the reader checked the type
+	if h.Version != ProtocolVersion {
 		c.Close()
-		return nil, fmt.Errorf("%w: handshake answered with %T", ErrProtocol, r.msg)
+		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, ProtocolVersion)
 	}
 	c.hello = *h
 	if cfg.mappings < 0 && h.WindowSize > 0 {
@@ -111,10 +139,16 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 }
 
 // Close closes the connection; the provider releases everything the
-// client held. Cursors still open keep their current window readable.
+// client held. Cursors still open keep their current window readable;
+// their later requests, and those of every other user of the client,
+// fail with ErrClosed.
 func (c *Client) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	err := c.pc.Close()
 	<-c.done
+	c.ctl.stop()
 	c.maps.closeIdle()
 	return err
 }
@@ -127,40 +161,90 @@ func (c *Client) readLoop() {
 		var files []*os.File
 		msg, files, err = c.pc.Read(context.Background())
 		if err != nil {
-			if errors.Is(err, parcel.ErrUnknownType) || errors.Is(err, parcel.ErrDecode) {
-				continue
-			}
 			break
 		}
-		if n, ok := msg.(*notifyMsg); ok {
+		if err = c.route(msg, files); err != nil {
 			closeFiles(files)
-			c.notify(n.URI)
-			continue
+			break
 		}
-		id := reqID(msg)
-		c.mu.Lock()
-		ch := c.pending[id]
-		delete(c.pending, id)
-		c.mu.Unlock()
-		if ch == nil {
-			c.discard(msg, files) // its caller gave up
-			continue
-		}
-		ch <- reply{msg, files}
 	}
+	c.end(err)
+}
+
+// route hands a message to whoever waits for it. An error means the
+// message breaks the protocol: the connection must end.
+func (c *Client) route(msg parcel.Message, files []*os.File) error {
+	if len(files) > 0 {
+		if _, ok := msg.(*windowMsg); !ok {
+			return fmt.Errorf("%w: %d descriptors sent with a %T", ErrProtocol, len(files), msg)
+		}
+	}
+	if n, ok := msg.(*notifyMsg); ok {
+		return c.notify(n.URI)
+	}
+	id := reqID(msg)
 	c.mu.Lock()
-	c.err = fmt.Errorf("%w: %w", ErrProviderGone, err)
+	cl := c.pending[id]
+	issued := id != 0 && id <= c.nextReq
+	if cl != nil {
+		if _, isErr := msg.(*errorMsg); !isErr && msg.ParcelType() != cl.want {
+			c.mu.Unlock()
+			return fmt.Errorf("%w: request %d answered with a %T", ErrProtocol, id, msg)
+		}
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	switch {
+	case cl != nil:
+		cl.ch <- reply{msg, files} // buffered: never blocks
+	case issued:
+		c.discard(msg, files) // its caller gave up
+	default:
+		return fmt.Errorf("%w: a %T answers request %d, which was never sent", ErrProtocol, msg, id)
+	}
+	return nil
+}
+
+// abort ends the connection for a reason of the client's own.
+func (c *Client) abort(err error) {
+	c.mu.Lock()
+	if c.aborted == nil {
+		c.aborted = err
+	}
+	c.mu.Unlock()
+	c.pc.Close()
+}
+
+// end records why the connection ended and fails everything waiting on
+// it.
+func (c *Client) end(err error) {
+	c.pc.Close()
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		err = fmt.Errorf("%w: the client was closed", ErrClosed)
+	case c.aborted != nil:
+		err = c.aborted
+	case errors.Is(err, ErrProtocol):
+	case errors.Is(err, parcel.ErrProtocol), errors.Is(err, parcel.ErrDecode), errors.Is(err, parcel.ErrUnknownType):
+		err = fmt.Errorf("%w: %w", ErrProtocol, err)
+	case errors.Is(err, io.EOF):
+		err = fmt.Errorf("%w: the provider closed the connection", ErrProviderGone)
+	default:
+		err = fmt.Errorf("%w: %w", ErrProviderGone, err)
+	}
+	c.err = err
 	pending := c.pending
 	c.pending = nil
 	watches := c.watches
 	c.watches = nil
 	c.mu.Unlock()
-	for _, ch := range pending {
-		close(ch)
+	for _, cl := range pending {
+		close(cl.ch)
 	}
 	for _, ws := range watches {
 		for _, w := range ws {
-			w.end()
+			w.end(err)
 		}
 	}
 }
@@ -173,13 +257,13 @@ func (c *Client) discard(msg parcel.Message, files []*os.File) {
 		return
 	}
 	if w.Win != 0 {
-		c.pc.Write(context.Background(), &releaseMsg{Query: w.Query, Win: w.Win})
+		c.ctl.post(&releaseMsg{Query: w.Query, Win: w.Win})
 	}
 	if w.Columns != nil && !w.Done {
 		// The answer to an abandoned query (closed already, unless the
 		// close crossed it): closing again is harmless. Request id 0 is
 		// never answered.
-		c.pc.Write(context.Background(), &closeQueryMsg{Query: w.Query})
+		c.ctl.post(&closeQueryMsg{Query: w.Query})
 	}
 }
 
@@ -189,8 +273,9 @@ func closeFiles(files []*os.File) {
 	}
 }
 
-// start sends a request and returns the channel its reply arrives on.
-func (c *Client) start(ctx context.Context, mk func(req uint64) parcel.Message) (uint64, chan reply, error) {
+// start sends a request expecting an answer of type code want and returns
+// the channel its reply arrives on.
+func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) parcel.Message) (uint64, chan reply, error) {
 	c.mu.Lock()
 	if c.pending == nil {
 		err := c.err
@@ -199,17 +284,29 @@ func (c *Client) start(ctx context.Context, mk func(req uint64) parcel.Message) 
 	}
 	c.nextReq++
 	id := c.nextReq
-	ch := make(chan reply, 1)
-	c.pending[id] = ch
+	cl := &call{ch: make(chan reply, 1), want: want}
+	c.pending[id] = cl
 	c.mu.Unlock()
-	if err := c.pc.Write(ctx, mk(id)); err != nil {
+	if err := c.ctl.send(ctx, mk(id)); err != nil {
 		c.forget(id)
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return 0, nil, err
+		case errors.Is(err, parcel.ErrClosed):
+			return 0, nil, c.failure()
 		}
 		return 0, nil, fmt.Errorf("%w: %w", ErrProviderGone, err)
 	}
-	return id, ch, nil
+	return id, cl.ch, nil
+}
+
+// failure returns why the connection ended, waiting for the reader to
+// say so.
+func (c *Client) failure() error {
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 func (c *Client) forget(id uint64) {
@@ -226,10 +323,7 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 	select {
 	case r, ok := <-ch:
 		if !ok {
-			c.mu.Lock()
-			err := c.err
-			c.mu.Unlock()
-			return reply{}, err
+			return reply{}, c.failure()
 		}
 		if e, ok := r.msg.(*errorMsg); ok {
 			closeFiles(r.files)
@@ -237,22 +331,31 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 		}
 		return r, nil
 	case <-ctx.Done():
-		c.mu.Lock()
-		_, waiting := c.pending[id]
-		delete(c.pending, id)
-		c.mu.Unlock()
-		if !waiting { // the reply raced the cancellation: dispose of it
-			if r, ok := <-ch; ok {
-				c.discard(r.msg, r.files)
-			}
-		}
+		c.abandon(id, ch)
 		return reply{}, ctx.Err()
 	}
 }
 
+// abandon gives up waiting for request id: its reply, if it comes, is
+// disposed of. It never waits on the provider: a reply already routed to
+// ch is there or about to be (the reader hands it over without blocking).
+func (c *Client) abandon(id uint64, ch chan reply) {
+	c.mu.Lock()
+	_, waiting := c.pending[id]
+	if waiting {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	if !waiting {
+		if r, ok := <-ch; ok {
+			c.discard(r.msg, r.files)
+		}
+	}
+}
+
 // call sends a request and waits for its reply.
-func (c *Client) call(ctx context.Context, mk func(req uint64) parcel.Message) (reply, error) {
-	id, ch, err := c.start(ctx, mk)
+func (c *Client) call(ctx context.Context, want uint16, mk func(req uint64) parcel.Message) (reply, error) {
+	id, ch, err := c.start(ctx, want, mk)
 	if err != nil {
 		return reply{}, err
 	}
@@ -260,16 +363,11 @@ func (c *Client) call(ctx context.Context, mk func(req uint64) parcel.Message) (
 }
 
 func (c *Client) write(ctx context.Context, m *writeMsg) (*writeReplyMsg, error) {
-	r, err := c.call(ctx, func(req uint64) parcel.Message { m.Req = req; return m })
+	r, err := c.call(ctx, codeWriteReply, func(req uint64) parcel.Message { m.Req = req; return m })
 	if err != nil {
 		return nil, err
 	}
-	closeFiles(r.files)
-	wr, ok := r.msg.(*writeReplyMsg)
-	if !ok {
-		return nil, fmt.Errorf("%w: write answered with %T", ErrProtocol, r.msg)
-	}
-	return wr, nil
+	return r.msg.(*writeReplyMsg), nil
 }
 
 // Insert adds a row to uri and returns its id.
@@ -309,83 +407,74 @@ func (c *Client) Call(ctx context.Context, method, arg string, extras Values) (V
 	return r.Result, nil
 }
 
-// Watch delivers the change notifications of one registration.
-type Watch struct {
-	c    *Client
-	uri  string
-	ch   chan string
-	once sync.Once
-}
-
-// C returns the channel that receives the URI of every change. It is
-// closed when the watch is closed or the connection lost. Notifications
-// that find the channel full are dropped: a watcher should requery, not
-// count.
-func (w *Watch) C() <-chan string { return w.ch }
-
-func (w *Watch) end() { w.once.Do(func() { close(w.ch) }) }
-
-// Close ends the registration.
-func (w *Watch) Close() error {
-	c := w.c
-	c.mu.Lock()
-	ws := c.watches[w.uri]
-	for i, x := range ws {
-		if x == w {
-			ws = append(ws[:i], ws[i+1:]...)
-			break
-		}
-	}
-	last := len(ws) == 0 && c.watches != nil
-	if c.watches != nil {
-		c.watches[w.uri] = ws
-	}
-	c.mu.Unlock()
-	w.end()
-	if last { // no answer wanted: Close never waits on the provider
-		if err := c.pc.Write(context.Background(), &unregisterMsg{URI: w.uri}); err != nil && !errors.Is(err, parcel.ErrClosed) {
-			return err
-		}
-	}
-	return nil
-}
-
 // Register asks to be told when uri changes (with descendants, any URI
-// below it too). Notifications arrive on the Watch's channel.
+// below it too). Notifications arrive on the Watch's channel; one sent
+// right after the provider answered the registration is not lost.
 func (c *Client) Register(ctx context.Context, uri string, descendants bool) (*Watch, error) {
-	if _, err := c.call(ctx, func(req uint64) parcel.Message {
-		return &registerMsg{Req: req, URI: uri, Descendants: descendants}
-	}); err != nil {
+	w := newWatch(c, uri)
+	c.mu.Lock()
+	if c.watches == nil {
+		err := c.err
+		c.mu.Unlock()
 		return nil, err
 	}
-	w := &Watch{c: c, uri: uri, ch: make(chan string, 16)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.watches == nil {
-		w.end()
-		return w, nil
-	}
+	// Registered before the request leaves, so that the reader delivers
+	// a notification that follows the answer closely.
 	c.watches[uri] = append(c.watches[uri], w)
+	c.registered[uri] = c.registered[uri] || descendants
+	c.mu.Unlock()
+	if _, err := c.call(ctx, codeOK, func(req uint64) parcel.Message {
+		return &registerMsg{Req: req, URI: uri, Descendants: descendants}
+	}); err != nil {
+		c.unwatch(w)
+		w.end(nil)
+		return nil, err
+	}
 	return w, nil
 }
 
-// notify delivers a notification to the watches registered for uri or an
-// ancestor registered with descendants (the provider only sends what
-// matches one of them).
-func (c *Client) notify(uri string) {
+// unwatch removes w from the client's watches and reports whether it was
+// the last on its URI.
+func (c *Client) unwatch(w *Watch) (last bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.watches == nil {
+		return false
+	}
+	ws := slices.DeleteFunc(c.watches[w.uri], func(x *Watch) bool { return x == w })
+	if len(ws) == 0 {
+		delete(c.watches, w.uri)
+		return true
+	}
+	c.watches[w.uri] = ws
+	return false
+}
+
+// notify delivers a notification to the watches registered for uri or an
+// ancestor registered with descendants. A notification for a URI this
+// client never registered breaks the protocol.
+func (c *Client) notify(uri string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	known := false
+	for reg, desc := range c.registered {
+		if reg == uri || (desc && isDescendant(uri, reg)) {
+			known = true
+			break
+		}
+	}
+	if !known {
+		return fmt.Errorf("%w: notification for %q, which was never registered", ErrProtocol, uri)
+	}
 	for reg, ws := range c.watches {
 		if reg != uri && !isDescendant(uri, reg) {
 			continue
 		}
 		for _, w := range ws {
-			select {
-			case w.ch <- uri:
-			default:
-			}
+			w.push(uri)
 		}
 	}
+	return nil
 }
 
 func isDescendant(uri, reg string) bool {

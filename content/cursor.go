@@ -62,9 +62,10 @@ type Cursor struct {
 	rw    *window.Window
 	ri    int
 	rn    int
-	ahead []pendingWindow
-	err   error
-	done  bool
+	ahead  []pendingWindow
+	err    error // the first error of Next, Move or Requery
+	done   bool  // after the last row
+	closed bool
 }
 
 // clientWindow is a window the cursor holds.
@@ -101,7 +102,7 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 
 // run sends the query and takes its first window.
 func (cur *Cursor) run() error {
-	id, ch, err := cur.c.start(cur.ctx, func(req uint64) parcel.Message {
+	id, ch, err := cur.c.start(cur.ctx, codeWindow, func(req uint64) parcel.Message {
 		m := cur.msg
 		m.Req = req
 		return &m
@@ -114,15 +115,11 @@ func (cur *Cursor) run() error {
 		if cur.ctx.Err() != nil {
 			// Abandoned: the query is known by its request id, so the
 			// provider can stop filling it now.
-			cur.c.pc.Write(context.Background(), &closeQueryMsg{Query: id})
+			cur.c.ctl.post(&closeQueryMsg{Query: id})
 		}
 		return err
 	}
-	wm, ok := r.msg.(*windowMsg)
-	if !ok {
-		closeFiles(r.files)
-		return fmt.Errorf("%w: query answered with %T", ErrProtocol, r.msg)
-	}
+	wm := r.msg.(*windowMsg) // the reader checked the type
 	cur.query, cur.cols, cur.count = wm.Query, wm.Columns, wm.Count
 	if wm.Done {
 		cur.query = 0 // closed by the provider already
@@ -162,7 +159,7 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 	}
 	if err != nil {
 		if wm.Win != 0 {
-			cur.c.pc.Write(context.Background(), &releaseMsg{Query: wm.Query, Win: wm.Win})
+			cur.c.ctl.post(&releaseMsg{Query: wm.Query, Win: wm.Win})
 		}
 		return nil, err
 	}
@@ -188,7 +185,7 @@ func (cur *Cursor) drop(cw *clientWindow) {
 		cur.c.maps.release(cw.m)
 	}
 	if cw.win != 0 {
-		cur.c.pc.Write(context.Background(), &releaseMsg{Query: cur.query, Win: cw.win})
+		cur.c.ctl.post(&releaseMsg{Query: cur.query, Win: cw.win})
 	}
 }
 
@@ -198,7 +195,7 @@ func (cur *Cursor) prefetch() {
 		return
 	}
 	for len(cur.ahead) < cur.cfg.prefetch {
-		id, ch, err := cur.c.start(cur.ctx, func(req uint64) parcel.Message {
+		id, ch, err := cur.c.start(cur.ctx, codeWindow, func(req uint64) parcel.Message {
 			return &fillWindowMsg{Req: req, Query: cur.query, Start: -1}
 		})
 		if err != nil {
@@ -222,7 +219,9 @@ func (cur *Cursor) Count() int64 { return cur.count }
 // the first row.
 func (cur *Cursor) Position() int64 { return cur.pos }
 
-// Err returns the error that stopped Next or Move, if any.
+// Err returns the first error that stopped Next or Move, if any, also
+// after Close (as database/sql.Rows.Err does). Closing a cursor is not an
+// error.
 func (cur *Cursor) Err() error { return cur.err }
 
 // Next moves to the next row. It returns false at the end of the result or
@@ -233,33 +232,39 @@ func (cur *Cursor) Next() bool {
 		cur.pos++
 		return true
 	}
-	if cur.err != nil || cur.done {
+	if cur.err != nil || cur.closed || cur.done {
 		return false
 	}
 	return cur.Move(cur.pos + 1)
 }
 
 // Move moves to position pos of the result. It returns false if pos is
-// past the end (the cursor then stands after the last row) or on an
-// error. Moving backwards fetches a window that also covers a few rows
-// before pos, so stepping back again is cheap.
+// past the end (the cursor then stands after the last row), if pos is
+// negative (the cursor then stands before the first row: Move(-1)
+// rewinds, as Android's moveToPosition(-1)), or on an error, which Err
+// reports; the cursor then stays on the row it was on, still readable.
+// After an error (the provider gone, say), Move still reaches the rows of
+// the window the cursor holds. Moving backwards fetches a window that also
+// covers a few rows before pos, so stepping back again is cheap.
 func (cur *Cursor) Move(pos int64) bool {
-	cur.rw = nil
-	if cur.err != nil || cur.cur == nil && cur.done {
+	if cur.closed {
 		return false
 	}
 	if pos < 0 {
-		cur.err = fmt.Errorf("%w: position %d", ErrBadRequest, pos)
+		cur.rw, cur.pos, cur.done = nil, -1, false
 		return false
 	}
 	cw := cur.cur
 	if cw != nil && pos >= cw.start && pos < cw.start+cw.rows {
 		cur.onRow(pos)
+		cur.done = false
 		return true
 	}
-	if cw != nil && cw.last && pos >= cw.start+cw.rows {
-		cur.pos = cw.start + cw.rows
-		cur.done = true
+	if cw != nil && cw.last && pos >= cw.start+cw.rows || cw == nil && cur.done {
+		cur.afterLast()
+		return false
+	}
+	if cur.err != nil {
 		return false
 	}
 	if err := cur.fetch(pos); err != nil {
@@ -268,13 +273,20 @@ func (cur *Cursor) Move(pos int64) bool {
 	}
 	cw = cur.cur
 	if pos >= cw.start+cw.rows { // past the end of the result
-		cur.pos = cw.start + cw.rows
-		cur.done = true
+		cur.afterLast()
 		return false
 	}
 	cur.onRow(pos)
 	cur.done = false
 	return true
+}
+
+// afterLast puts the cursor after the last row of the result.
+func (cur *Cursor) afterLast() {
+	cur.rw, cur.done = nil, true
+	if cw := cur.cur; cw != nil {
+		cur.pos = cw.start + cw.rows
+	}
 }
 
 // onRow puts the cursor on row pos of the current window.
@@ -303,18 +315,13 @@ func (cur *Cursor) fetch(pos int64) error {
 		cur.drop(cw) // a random move: the pipeline is of no use
 	}
 	for _, near := range []bool{true, false} {
-		r, err := cur.c.call(cur.ctx, func(req uint64) parcel.Message {
+		r, err := cur.c.call(cur.ctx, codeWindow, func(req uint64) parcel.Message {
 			return &fillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
 		})
 		if err != nil {
 			return err
 		}
-		wm, ok := r.msg.(*windowMsg)
-		if !ok {
-			closeFiles(r.files)
-			return fmt.Errorf("%w: window request answered with %T", ErrProtocol, r.msg)
-		}
-		cw, err := cur.take(wm, r.files)
+		cw, err := cur.take(r.msg.(*windowMsg), r.files)
 		if err != nil {
 			return err
 		}
@@ -334,29 +341,30 @@ func (cur *Cursor) await(p pendingWindow) (*clientWindow, error) {
 	if err != nil {
 		return nil, err
 	}
-	wm, ok := r.msg.(*windowMsg)
-	if !ok {
-		closeFiles(r.files)
-		return nil, fmt.Errorf("%w: window request answered with %T", ErrProtocol, r.msg)
-	}
-	return cur.take(wm, r.files)
+	return cur.take(r.msg.(*windowMsg), r.files)
 }
 
 // Requery runs the query again (after a change notification, say) and
 // puts the cursor before the first row.
 func (cur *Cursor) Requery(ctx context.Context) error {
+	if cur.closed {
+		return ErrClosed
+	}
 	cur.release()
 	cur.closeQuery()
 	cur.ctx, cur.pos, cur.err, cur.done = ctx, -1, nil, false
-	return cur.run()
+	if err := cur.run(); err != nil {
+		cur.err = err
+		return err
+	}
+	return nil
 }
 
-// release drops every window the cursor holds or awaits.
+// release drops every window the cursor holds or awaits, without waiting
+// for the provider.
 func (cur *Cursor) release() {
 	for _, p := range cur.ahead {
-		if cw, err := cur.await(p); err == nil {
-			cur.drop(cw)
-		}
+		cur.c.abandon(p.id, p.ch)
 	}
 	cur.ahead = nil
 	cur.drop(cur.cur)
@@ -368,27 +376,28 @@ func (cur *Cursor) release() {
 // that is slow, hung or hostile.
 func (cur *Cursor) closeQuery() {
 	if cur.query != 0 {
-		cur.c.pc.Write(context.Background(), &closeQueryMsg{Query: cur.query})
+		cur.c.ctl.post(&closeQueryMsg{Query: cur.query})
 		cur.query = 0
 	}
 }
 
 // Close releases the cursor's windows on both sides. Views returned by
-// Bytes and StringView become invalid. Close is idempotent.
+// Bytes and StringView become invalid. Close is idempotent, never waits
+// on the provider, and leaves Err as it was.
 func (cur *Cursor) Close() error {
-	if cur.err == ErrClosed {
+	if cur.closed {
 		return nil
 	}
+	cur.closed = true
 	cur.release()
 	cur.closeQuery()
-	cur.err = ErrClosed
 	return nil
 }
 
 // row returns the current window and row index in it.
 func (cur *Cursor) row() (*window.Window, int, error) {
 	if cur.rw == nil {
-		if cur.err == ErrClosed {
+		if cur.closed {
 			return nil, 0, ErrClosed
 		}
 		return nil, 0, ErrNoRow

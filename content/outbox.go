@@ -1,0 +1,132 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
+)
+
+// maxOutbox bounds the messages waiting in a client's outbox: a provider
+// that leaves that many releases and closes unread has stopped reading.
+const maxOutbox = 1 << 14
+
+// outbox holds a client's messages that need no answer (releases, query
+// closes, unregistrations) and writes them in order from its own
+// goroutine, so that whoever posts one (the read loop, Cursor.Close,
+// Watch.Close) never blocks on the socket. Requests go out through send,
+// after whatever was posted before them: a query never overtakes the
+// releases of the windows the cursor let go first.
+type outbox struct {
+	pc     *parcel.Conn
+	fail   func(error) // ends the connection
+	wake   chan struct{}
+	turn   chan struct{} // one slot: held while writing, in order
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu   sync.Mutex
+	q    []parcel.Message
+	dead bool
+}
+
+func (o *outbox) start(pc *parcel.Conn, fail func(error)) {
+	o.pc, o.fail = pc, fail
+	o.wake = make(chan struct{}, 1)
+	o.turn = make(chan struct{}, 1)
+	o.ctx, o.cancel = context.WithCancel(context.Background())
+	o.done = make(chan struct{})
+	go o.run()
+}
+
+// post queues m; it never blocks.
+func (o *outbox) post(m parcel.Message) {
+	o.mu.Lock()
+	if o.dead {
+		o.mu.Unlock()
+		return
+	}
+	if len(o.q) >= maxOutbox {
+		o.dead, o.q = true, nil
+		o.mu.Unlock()
+		o.fail(fmt.Errorf("%w: the provider stopped reading (%d messages unsent)", ErrProviderGone, maxOutbox))
+		return
+	}
+	o.q = append(o.q, m)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send writes m after the messages posted before it.
+func (o *outbox) send(ctx context.Context, m parcel.Message) error {
+	select {
+	case o.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-o.turn }()
+	if err := o.flush(ctx); err != nil {
+		return err
+	}
+	return o.pc.Write(ctx, m)
+}
+
+// flush writes what is queued; the caller has the turn. Messages it did
+// not start writing stay queued.
+func (o *outbox) flush(ctx context.Context) error {
+	for {
+		o.mu.Lock()
+		if len(o.q) == 0 || o.dead {
+			o.mu.Unlock()
+			return nil
+		}
+		m := o.q[0]
+		o.q[0] = nil
+		o.q = o.q[1:]
+		o.mu.Unlock()
+		if err := o.pc.Write(ctx, m); err != nil {
+			o.mu.Lock()
+			if ctx.Err() != nil && !errors.Is(err, parcel.ErrProtocol) {
+				o.q = append([]parcel.Message{m}, o.q...) // not sent: keep it
+			} else {
+				o.dead, o.q = true, nil // the connection is broken
+			}
+			o.mu.Unlock()
+			return err
+		}
+	}
+}
+
+func (o *outbox) run() {
+	defer close(o.done)
+	for {
+		select {
+		case <-o.wake:
+		case <-o.ctx.Done():
+			return
+		}
+		select {
+		case o.turn <- struct{}{}:
+		case <-o.ctx.Done():
+			return
+		}
+		err := o.flush(o.ctx)
+		<-o.turn
+		if err != nil {
+			return // the reader sees the connection end
+		}
+	}
+}
+
+// stop ends the goroutine, dropping what is unsent (the connection is
+// closing: the provider releases everything anyway).
+func (o *outbox) stop() {
+	o.cancel()
+	<-o.done
+}
