@@ -49,7 +49,9 @@ type serverQuery struct {
 	broken   bool  // the provider panicked: the query ends
 }
 
-func (c *serverConn) startQuery(m *queryMsg) {
+// startQuery opens a query; the caller then runs its first request
+// (first). It returns nil if the query was refused (and answered so).
+func (c *serverConn) startQuery(m *queryMsg) *serverQuery {
 	lim := c.s.cfg.limits
 	c.mu.Lock()
 	var err error
@@ -66,7 +68,7 @@ func (c *serverConn) startQuery(m *queryMsg) {
 	if err != nil {
 		c.mu.Unlock()
 		c.writeErr(m.Req, err)
-		return
+		return nil
 	}
 	qctx, cancel := context.WithCancel(c.ctx)
 	q := &serverQuery{
@@ -79,10 +81,24 @@ func (c *serverConn) startQuery(m *queryMsg) {
 		q.key, _ = queryKey(&q.q) // an unencodable query is not shared
 	}
 	c.queries[q.id] = q
-	c.wg.Add(1)
+	c.wg.Add(1) // until finish
 	c.mu.Unlock()
-	go q.work()
-	q.enqueue(request{req: m.Req, first: true, start: 0, exact: true})
+	return q
+}
+
+// first answers the query's first request, on the goroutine reading the
+// connection (see serverConn.inline); later requests go to a worker
+// goroutine, started only if the query stays open.
+func (q *serverQuery) first() {
+	q.handle(request{req: q.id, first: true, start: 0, exact: true})
+	q.mu.Lock()
+	open := !q.stopped
+	q.mu.Unlock()
+	if open {
+		go q.work()
+	} else {
+		q.work() // only what was queued meanwhile, then the end
+	}
 }
 
 // enqueue passes a request to the worker; a consumer that floods one query
@@ -119,43 +135,54 @@ func (q *serverQuery) stop() {
 	}
 }
 
+// work serves the query's requests in order until it is stopped.
 func (q *serverQuery) work() {
-	defer q.c.wg.Done()
-	defer q.cancel()
-	defer q.closeRows()
-	defer q.c.s.cache.untrack(q.snap)
+	defer q.finish()
 	for r := range q.reqs {
-		if q.ctx.Err() != nil {
-			continue // the connection is gone: drop what is queued
-		}
-		msg, sw, err := q.serve(r)
-		if err != nil {
-			q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
-			q.c.writeErr(r.req, err)
-			if r.first || q.broken {
-				q.c.closeQuery(q.id, false)
-			}
-			continue
-		}
-		var files []*os.File
-		if sw != nil && msg.Backing == "" {
-			files = append(files, sw.w.File())
-		}
-		if r.first && msg.Last && msg.Start == 0 {
-			// The whole result is in the first window: nothing more to
-			// ask for, so the query ends here and the consumer need not
-			// close it (Done tells it so).
-			msg.Done = true
+		q.handle(r)
+	}
+}
+
+// finish frees what the query holds once it has stopped.
+func (q *serverQuery) finish() {
+	q.cancel()
+	q.closeRows()
+	q.c.s.cache.untrack(q.snap)
+	q.c.wg.Done()
+}
+
+// handle answers one request.
+func (q *serverQuery) handle(r request) {
+	if q.ctx.Err() != nil {
+		return // the connection is gone, or the query closed
+	}
+	msg, sw, err := q.serve(r)
+	if err != nil {
+		q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
+		q.c.writeErr(r.req, err)
+		if r.first || q.broken {
 			q.c.closeQuery(q.id, false)
 		}
-		if err := q.c.write(msg, files...); err != nil {
-			if sw != nil {
-				q.c.release(msg.Win)
-			}
-			// A reply the parcel layer refused (too large, say) must still
-			// be answered; on a dead connection this fails quietly too.
-			q.c.writeErr(r.req, fmt.Errorf("%w: sending the window: %w", ErrInternal, err))
+		return
+	}
+	var files []*os.File
+	if sw != nil && msg.Backing == "" {
+		files = append(files, sw.w.File())
+	}
+	if r.first && msg.Last && msg.Start == 0 {
+		// The whole result is in the first window: nothing more to ask
+		// for, so the query ends here and the consumer need not close it
+		// (Done tells it so).
+		msg.Done = true
+		q.c.closeQuery(q.id, false)
+	}
+	if err := q.c.write(msg, files...); err != nil {
+		if sw != nil {
+			q.c.release(msg.Win)
 		}
+		// A reply the parcel layer refused (too large, say) must still be
+		// answered; on a dead connection this fails quietly too.
+		q.c.writeErr(r.req, fmt.Errorf("%w: sending the window: %w", ErrInternal, err))
 	}
 }
 

@@ -431,6 +431,12 @@ type serverConn struct {
 	notes     map[string]struct{}
 	notifying bool
 	bg        sync.WaitGroup // the notifier
+
+	// One goroutine at a time reads the connection (see inline); the one
+	// whose read ends the connection closes readEnd.
+	hello   bool // the handshake is done; owned by the reader
+	readEnd chan struct{}
+	endOnce sync.Once
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
@@ -446,6 +452,7 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		windows: map[uint64]*sentWindow{},
 		watches: map[string]bool{},
 		notes:   map[string]struct{}{},
+		readEnd: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer c.teardown()
@@ -468,70 +475,123 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 	stop := context.AfterFunc(ctx, func() { uc.SetReadDeadline(time.Now()) })
 	defer stop()
 	c.log.Debug("connection accepted")
-	c.readLoop(ctx)
+	if c.readLoop(ctx) == handedOff {
+		<-c.readEnd // another goroutine reads now
+	}
 	if ctx.Err() == nil {
 		c.cancel() // the consumer left: drop its pending work
 	}
 }
 
-func (c *serverConn) readLoop(ctx context.Context) {
-	hello := false
+// What a reader does after a message.
+type readNext int
+
+const (
+	keepReading readNext = iota
+	endConn              // the connection must end
+	handedOff            // another goroutine reads now (see inline)
+)
+
+// readLoop reads and dispatches requests until the connection ends or the
+// goroutine hands reading over to another (inline).
+func (c *serverConn) readLoop(ctx context.Context) readNext {
 	for {
-		rctx, cancel := context.Background(), context.CancelFunc(func() {})
-		if !hello { // a caller that connects and says nothing is dropped
-			rctx, cancel = context.WithTimeout(rctx, c.s.cfg.helloTimeout)
-		}
-		msg, files, err := c.pc.Read(rctx)
-		cancel()
-		for _, f := range files { // consumers never send fds
-			f.Close()
-		}
-		if err != nil {
-			switch {
-			case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
-				c.log.Warn("bad message", "err", err)
-				continue
-			case errors.Is(err, io.EOF), ctx.Err() != nil:
-			default:
-				c.log.Warn("connection lost", "err", err)
-			}
-			return
-		}
-		if len(files) > 0 {
-			c.log.Warn("descriptors sent to the provider; closing the connection")
-			return
-		}
-		if !hello {
-			h, ok := msg.(*helloMsg)
-			if !ok || h.Version != ProtocolVersion {
-				c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, ProtocolVersion))
-				return
-			}
-			hello = true
-			c.write(&helloReplyMsg{
-				Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
-				MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
-			})
-			continue
-		}
-		if !c.dispatch(ctx, msg) {
-			return
+		next := c.readOne(ctx)
+		switch next {
+		case endConn:
+			c.endOnce.Do(func() { close(c.readEnd) })
+			return next
+		case handedOff:
+			return next
 		}
 	}
 }
 
-// dispatch handles one request; it returns false to end the connection.
-func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
+// readOne reads and handles one message.
+func (c *serverConn) readOne(ctx context.Context) readNext {
+	rctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if !c.hello { // a caller that connects and says nothing is dropped
+		rctx, cancel = context.WithTimeout(rctx, c.s.cfg.helloTimeout)
+	}
+	msg, files, err := c.pc.Read(rctx)
+	cancel()
+	for _, f := range files { // consumers never send fds
+		f.Close()
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
+			c.log.Warn("bad message", "err", err)
+			return keepReading
+		case errors.Is(err, io.EOF), ctx.Err() != nil:
+		default:
+			c.log.Warn("connection lost", "err", err)
+		}
+		return endConn
+	}
+	if len(files) > 0 {
+		c.log.Warn("descriptors sent to the provider; closing the connection")
+		return endConn
+	}
+	if !c.hello {
+		h, ok := msg.(*helloMsg)
+		if !ok || h.Version != ProtocolVersion {
+			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, ProtocolVersion))
+			return endConn
+		}
+		c.hello = true
+		c.write(&helloReplyMsg{
+			Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
+			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
+		})
+		return keepReading
+	}
+	return c.dispatch(ctx, msg)
+}
+
+// inlineBudget is how long a request runs on the reading goroutine before
+// another goroutine takes over reading.
+const inlineBudget = 500 * time.Microsecond
+
+// inline runs job on the reading goroutine, so that a quick answer (a
+// small result, a cached window) costs no goroutine hop. If job runs past
+// inlineBudget, a new goroutine takes over reading the connection, so a
+// slow provider never holds up the consumer's other requests (a close of
+// this very query, say); inline then reports handedOff: this goroutine
+// finishes job and no longer reads.
+func (c *serverConn) inline(ctx context.Context, job func()) readNext {
+	var state atomic.Int32 // 0 running, 1 done, 2 handed over
+	t := time.AfterFunc(inlineBudget, func() {
+		if state.CompareAndSwap(0, 2) {
+			c.wg.Add(1) // job holds the count above zero: teardown waits
+			go func() {
+				defer c.wg.Done()
+				c.readLoop(ctx)
+			}()
+		}
+	})
+	job()
+	t.Stop()
+	if state.CompareAndSwap(0, 1) {
+		return keepReading
+	}
+	return handedOff
+}
+
+// dispatch handles one request.
+func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext {
 	switch m := msg.(type) {
 	case *queryMsg:
-		c.startQuery(m)
+		if q := c.startQuery(m); q != nil {
+			return c.inline(ctx, q.first)
+		}
 	case *fillWindowMsg:
 		c.mu.Lock()
 		q := c.queries[m.Query]
 		c.mu.Unlock()
 		if q == nil {
 			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", ErrBadRequest, m.Query))
-			return true
+			return keepReading
 		}
 		q.enqueue(request{req: m.Req, start: m.Start, exact: !m.Near})
 	case *releaseMsg:
@@ -555,15 +615,15 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) bool {
 		}
 	case *writeMsg:
 		c.wg.Add(1)
-		go func() {
+		return c.inline(ctx, func() {
 			defer c.wg.Done()
 			c.handleWrite(c.ctx, m)
-		}()
+		})
 	default:
 		c.log.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
-		return false
+		return endConn
 	}
-	return true
+	return keepReading
 }
 
 // watching returns the registration that uri's change concerns, if any;
