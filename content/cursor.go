@@ -120,6 +120,11 @@ func (cur *Cursor) run() error {
 		return err
 	}
 	wm := r.msg.(*windowMsg) // the reader checked the type
+	if err := checkDescriptor(wm, len(r.files), id, -1, true); err != nil {
+		closeFiles(r.files)
+		cur.c.abort(err) // the provider is not to be trusted any more
+		return err
+	}
 	cur.query, cur.cols, cur.count = wm.Query, wm.Columns, wm.Count
 	if wm.Done {
 		cur.query = 0 // closed by the provider already
@@ -139,7 +144,48 @@ func (cur *Cursor) run() error {
 	return nil
 }
 
-// take opens the window a reply carries.
+// checkDescriptor checks a window descriptor against the request it
+// answers (query id, whether it is the query's first answer) and the
+// count known so far (-1: none), before anything it names is opened. A
+// descriptor that contradicts itself breaks the protocol.
+func checkDescriptor(wm *windowMsg, files int, query uint64, count int64, first bool) error {
+	end := wm.Start + int64(wm.Rows)
+	var bad string
+	switch {
+	case wm.Query != query:
+		bad = fmt.Sprintf("a window of query %d answers query %d", wm.Query, query)
+	case wm.Start < 0 || wm.Rows < 0 || end < wm.Start:
+		bad = fmt.Sprintf("a window at %d of %d rows", wm.Start, wm.Rows)
+	case wm.Count < -1 || (wm.Count >= 0 && wm.Count < end):
+		bad = fmt.Sprintf("a count of %d for a window ending at row %d", wm.Count, end)
+	case wm.Last && wm.Count >= 0 && wm.Count != end:
+		bad = fmt.Sprintf("a last window ending at row %d of a result of %d rows", end, wm.Count)
+	case count >= 0 && wm.Count >= 0 && wm.Count != count:
+		bad = fmt.Sprintf("a count of %d after a count of %d", wm.Count, count)
+	case wm.Done && (!first || !wm.Last || wm.Start != 0):
+		bad = "a query closed (d) by an answer that is not its whole result"
+	case first && len(wm.Columns) == 0:
+		bad = "a query's first window without column names"
+	case wm.Inline != nil && (files != 0 || wm.Win != 0 || wm.Backing != ""):
+		bad = fmt.Sprintf("an inline window with %d descriptors, window id %d, backing %q", files, wm.Win, wm.Backing)
+	case wm.Inline == nil && wm.Win == 0:
+		bad = fmt.Sprintf("a shared window (%d descriptors, backing %q) without a window id", files, wm.Backing)
+	case wm.Inline == nil && files+btoi(wm.Backing != "") != 1:
+		bad = fmt.Sprintf("a window with %d descriptors and backing %q", files, wm.Backing)
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: the provider sent %s", ErrProtocol, bad)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// take opens the window a reply carries (its descriptor checked).
 func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) {
 	cw := &clientWindow{start: wm.Start, last: wm.Last, win: wm.Win}
 	var err error
@@ -173,6 +219,17 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 		cur.count = wm.Count
 	}
 	return cw, nil
+}
+
+// checkAndTake checks the descriptor of a window answering a fill
+// request, then takes the window. A bad descriptor ends the connection.
+func (cur *Cursor) checkAndTake(wm *windowMsg, files []*os.File) (*clientWindow, error) {
+	if err := checkDescriptor(wm, len(files), cur.query, cur.count, false); err != nil {
+		closeFiles(files)
+		cur.c.abort(err)
+		return nil, err
+	}
+	return cur.take(wm, files)
 }
 
 // drop releases a window: the mapping is kept for reuse, the provider may
@@ -321,7 +378,7 @@ func (cur *Cursor) fetch(pos int64) error {
 		if err != nil {
 			return err
 		}
-		cw, err := cur.take(r.msg.(*windowMsg), r.files)
+		cw, err := cur.checkAndTake(r.msg.(*windowMsg), r.files)
 		if err != nil {
 			return err
 		}
@@ -341,7 +398,7 @@ func (cur *Cursor) await(p pendingWindow) (*clientWindow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cur.take(r.msg.(*windowMsg), r.files)
+	return cur.checkAndTake(r.msg.(*windowMsg), r.files)
 }
 
 // Requery runs the query again (after a change notification, say) and

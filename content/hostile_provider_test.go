@@ -152,6 +152,49 @@ func TestHostileProvider(t *testing.T) {
 		{"wrong answer type", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
 			return &okMsg{Req: m.Req}, nil
 		}, ErrProtocol},
+		{"a memfd with window id 0", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Win = 0
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"count -5", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Count = -5
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"count 2 for 3 rows", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Count = 2
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"count 2^63-1 in the last window", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Count = 1<<63 - 1
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"an unknown query id", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Query = m.Req + 40
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"done without last", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Last, d.Done = false, true
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"a negative start", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Start = -3
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
+		{"no window at all", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), nil
+		}, ErrProtocol},
+		{"a named window and a descriptor", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+			d := desc(m, 3)
+			d.Backing, d.Name = "shm", "cursorwindow-x"
+			return d, []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := countFDs(t)
