@@ -59,9 +59,9 @@ type Cursor struct {
 	cur   *clientWindow
 	// The current row, resolved once per move: its window (nil when the
 	// cursor is not on a row), its index there and the window's rows.
-	rw    *window.Window
-	ri    int
-	rn    int
+	rw     *window.Window
+	ri     int
+	rn     int
 	ahead  []pendingWindow
 	err    error // the first error of Next, Move or Requery
 	done   bool  // after the last row
