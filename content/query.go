@@ -52,6 +52,10 @@ type serverQuery struct {
 // startQuery opens a query; the caller then runs its first request
 // (first). It returns nil if the query was refused (and answered so).
 func (c *serverConn) startQuery(m *queryMsg) *serverQuery {
+	if err := c.permit(OpQuery, m.URI); err != nil {
+		c.writeErr(m.Req, err)
+		return nil
+	}
 	lim := c.s.cfg.limits
 	c.mu.Lock()
 	var err error

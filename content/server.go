@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,6 +66,7 @@ type serverConfig struct {
 	helloTimeout time.Duration
 	writeTimeout time.Duration
 	auth         Authorizer
+	perm         Permission
 	log          *slog.Logger
 	backing      window.Kind
 }
@@ -210,65 +209,6 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		}
 	}
 	return s
-}
-
-// Listen creates a unix socket listener at path with the given file mode
-// (0600 is the usual choice), in a directory it creates with mode 0700 if
-// missing. A path starting with "@" names an abstract socket, which has no
-// permission checks: use it only deliberately. A socket file left by a
-// provider that is gone is replaced; one a live provider answers on is
-// not (the error wraps syscall.EADDRINUSE).
-func Listen(path string, mode os.FileMode) (*net.UnixListener, error) {
-	if !strings.HasPrefix(path, "@") {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		if err := checkDir(filepath.Dir(path)); err != nil {
-			return nil, err
-		}
-		if _, err := os.Lstat(path); err == nil {
-			if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-				c.Close()
-				return nil, fmt.Errorf("content: listen %s: a provider is running there: %w", path, syscall.EADDRINUSE)
-			}
-			if err := os.Remove(path); err != nil {
-				return nil, err
-			}
-		}
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasPrefix(path, "@") {
-		if err := os.Chmod(path, mode); err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
-	return ln, nil
-}
-
-// checkDir refuses a socket directory another user controls: one owned by
-// someone else (or root), or writable by others without the sticky bit
-// (anyone could then replace the socket).
-func checkDir(dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	uid := uint32(os.Geteuid())
-	switch {
-	case sys.Uid != uid && sys.Uid != 0:
-		return fmt.Errorf("content: listen: directory %s belongs to uid %d, not %d", dir, sys.Uid, uid)
-	case st.Mode().Perm()&0o022 != 0 && st.Mode()&os.ModeSticky == 0:
-		return fmt.Errorf("content: listen: directory %s is writable by others (mode %v)", dir, st.Mode().Perm())
-	}
-	return nil
 }
 
 // Serve accepts connections on ln until ctx is done, then stops accepting,
@@ -602,6 +542,10 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			c.write(&okMsg{Req: m.Req})
 		}
 	case *registerMsg:
+		if err := c.permit(OpRegister, m.URI); err != nil {
+			c.writeErr(m.Req, err)
+			return keepReading
+		}
 		c.mu.Lock()
 		c.watches[m.URI] = m.Descendants
 		c.mu.Unlock()
@@ -650,9 +594,14 @@ const maxNotes = 256
 // disconnected.
 func (c *serverConn) notify(uri string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	reg, ok := c.watching(uri)
-	if !ok || c.closed {
+	c.mu.Unlock()
+	if !ok || (uri != reg && c.permit(OpRegister, uri) != nil) {
+		return // not watched, or below the registration but not to be seen
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
 		return
 	}
 	if len(c.notes) >= maxNotes {
@@ -738,6 +687,15 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 // recovered and becomes ErrInternal for this request alone.
 func (c *serverConn) runWrite(ctx context.Context, m *writeMsg) (reply *writeReplyMsg, err error) {
 	defer c.recovered("write "+m.Op, &err)
+	if op, ok := writeOps[m.Op]; ok {
+		target := m.URI
+		if op == OpCall {
+			target = m.Method
+		}
+		if err := c.permit(op, target); err != nil {
+			return nil, err
+		}
+	}
 	p := c.s.prov
 	reply = &writeReplyMsg{Req: m.Req}
 	switch m.Op {

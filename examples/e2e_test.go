@@ -453,6 +453,104 @@ func TestFilesystemRefusal(t *testing.T) {
 	assert.Empty(t, stdout.String())
 }
 
+// otherUID runs the consumer as uid 65534 (nobody) with env, from a copy
+// of the binary that uid may execute. It skips the test where that is not
+// possible (not root, or no setuid allowed).
+func otherUID(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("runs the consumer as uid 65534, which needs root")
+	}
+	dir, err := os.MkdirTemp("", "cursorwindow-consumer-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	bin, err := os.ReadFile(build(t).consumer)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "consumer"), bin, 0o755))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "consumer"), args...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Skipf("cannot run a process as uid 65534 here: %v", err)
+	}
+	return r
+}
+
+// A provider serving another uid, from the defaults its flags imply: the
+// shared socket location, reachable by every uid, where the consumer of
+// uid 65534 finds it without --socket; per-URI permissions decide what
+// that uid may read, write and watch; a window cached for the provider's
+// own uid never reaches it.
+func TestServesAnotherUID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs a consumer as uid 65534, which needs root")
+	}
+	base, err := os.MkdirTemp("", "cursorwindow-shared-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	require.NoError(t, os.Chmod(base, 0o755)) // as /run is
+	runtimeDir := filepath.Join(base, "cursorwindow")
+	env := []string{"PATH=/usr/bin:/bin", "CURSORWINDOW_RUNTIME_DIR=" + runtimeDir, "TMPDIR=" + base}
+
+	b := build(t)
+	dir := t.TempDir()
+	log := &syncBuffer{}
+	cmd := exec.Command(b.provider, "--rows", strconv.Itoa(sampleRows),
+		"--read-only-uid", "65534", "--allow", "cities=0")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "CURSORWINDOW_RUNTIME_DIR="+runtimeDir)
+	cmd.Stderr = log
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		assert.NoError(t, <-done, "provider\n%s", log)
+	})
+	socket := filepath.Join(runtimeDir, "provider.sock")
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("unix", socket)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond, "provider not listening at the shared location\n%s", log)
+	st, err := os.Stat(runtimeDir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o711), st.Mode().Perm(), "others may traverse the directory, not list or write it")
+
+	// The provider's own uid reads cities first: its windows are cached.
+	require.Contains(t, ok(t, socket, "query", "cities", "--limit", "2"), "name")
+
+	r := otherUID(t, env, "query", "trips", "--limit", "2", "--columns", "id")
+	require.Equal(t, 0, r.code, "uid 65534 reads trips through the default location: %s", r.stderr)
+	assert.Equal(t, "id\n--\n 1\n 2\n(2 rows)\n", r.stdout)
+
+	r = otherUID(t, env, "query", "cities", "--limit", "2")
+	assert.Equal(t, 5, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "cities is not shared with uid 65534")
+	assert.Empty(t, r.stdout, "no cached window of cities reached uid 65534")
+
+	r = otherUID(t, env, "insert", "trips", "city=Lyon")
+	assert.Equal(t, 5, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "uid 65534 has read-only access")
+
+	r = otherUID(t, env, "watch", "trips", "--timeout", "100ms")
+	assert.Equal(t, 0, r.code, "uid 65534 may watch trips: %s", r.stderr)
+	r = otherUID(t, env, "watch", "cities", "--timeout", "100ms")
+	assert.Equal(t, 5, r.code, "uid 65534 may not watch cities: %s", r.stderr)
+}
+
 func TestUsage(t *testing.T) {
 	r := consumer(t, "unused.sock", "frobnicate")
 	assert.Equal(t, 2, r.code)

@@ -31,8 +31,12 @@
 // otherwise. Blobs are printed in hex, NULL as NULL (table), an empty field
 // (CSV) or null (JSON).
 //
-// The default socket is the provider's: $XDG_RUNTIME_DIR/cursorwindow/provider.sock,
-// or $TMPDIR/cursorwindow-$UID/provider.sock.
+// The default socket is the provider's (content.DefaultSocketPath):
+// $CURSORWINDOW_SOCKET, else $XDG_RUNTIME_DIR/cursorwindow/provider.sock,
+// else $TMPDIR/cursorwindow-$UID/provider.sock; when there is no socket
+// there, the shared location of a provider serving other uids
+// (content.SharedSocketPath): /run/cursorwindow/provider.sock, or
+// $CURSORWINDOW_RUNTIME_DIR/provider.sock.
 //
 // --timeout D (default 30s, 0 for none) bounds the wait for the provider:
 // to connect and shake hands, then for each answer. A watch waits for
@@ -68,7 +72,6 @@ import (
 	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
-	"github.com/cursorwindow/cursorwindow/examples/internal/sockpath"
 )
 
 // Exit statuses.
@@ -135,7 +138,7 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{socket: sockpath.Default(), timeout: defaultTimeout, stdout: stdout, stderr: stderr}
+	e := &env{socket: defaultSocket(), timeout: defaultTimeout, stdout: stdout, stderr: stderr}
 	// Global flags come before the command.
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := args[0]
@@ -214,8 +217,12 @@ func (e *env) explain(ctx, cmdCtx context.Context, err error) (string, int) {
 		return "interrupted", exitInterrupted
 	case timedOut(cmdCtx):
 		return fmt.Sprintf("timed out after %s waiting for the provider at %s (--timeout)", e.timeout, e.socket), exitTimedOut
-	case errors.Is(err, sockpath.ErrUnsafeDir):
+	case errors.Is(err, content.ErrUnsafeSocketDir):
 		return err.Error(), exitFilesystem
+	case errors.Is(err, fs.ErrPermission) && !errors.As(err, new(*content.ProviderError)):
+		// EACCES or EPERM from connect or from checking the directory
+		return fmt.Sprintf("cannot connect to %s: permission denied by the filesystem: uid %d may not open the socket or search a directory above it "+
+			"(the provider did not refuse: it was never reached)", e.socket, os.Geteuid()), exitFilesystem
 	case errors.Is(err, content.ErrPermission):
 		return fmt.Sprintf("the provider at %s refused access: %s", e.socket, providerMessage(err)), exitPermission
 	case errors.Is(err, content.ErrNotFound):
@@ -224,9 +231,6 @@ func (e *env) explain(ctx, cmdCtx context.Context, err error) (string, int) {
 		return fmt.Sprintf("no provider is listening on %s (no socket there; start one with: provider)", e.socket), exitNoProvider
 	case errors.Is(err, content.ErrProviderGone) && errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("no provider is listening on %s (a stale socket; start one with: provider)", e.socket), exitNoProvider
-	case errors.Is(err, fs.ErrPermission): // EACCES or EPERM from connect or from checking the directory
-		return fmt.Sprintf("cannot connect to %s: permission denied by the filesystem: uid %d may not open the socket or search a directory above it "+
-			"(the provider did not refuse: it was never reached)", e.socket, os.Geteuid()), exitFilesystem
 	case errors.Is(err, content.ErrProviderGone):
 		return fmt.Sprintf("the provider at %s went away: %v", e.socket, err), exitNoProvider
 	}
@@ -258,8 +262,8 @@ func providerMessage(err error) string {
 // first. The connection and the handshake have --timeout between them;
 // so has each request after.
 func (e *env) dial(ctx context.Context) (*content.Client, error) {
-	if e.socket == sockpath.Default() {
-		if err := sockpath.Check(e.socket); err != nil {
+	if e.socket == content.DefaultSocketPath() || e.socket == content.SharedSocketPath() {
+		if err := content.CheckSocketDir(e.socket); err != nil {
 			return nil, err
 		}
 	}
@@ -328,4 +332,17 @@ func (a *argList) String() string { return fmt.Sprint(*a) }
 func (a *argList) Set(s string) error {
 	*a = append(*a, parseValue(s))
 	return nil
+}
+
+// defaultSocket is the provider's socket when --socket is not given: the
+// private default (a provider of our own uid) if a socket is there, else
+// the shared one (a provider serving other uids).
+func defaultSocket() string {
+	private := content.DefaultSocketPath()
+	if _, err := os.Lstat(private); err != nil {
+		if _, err := os.Lstat(content.SharedSocketPath()); err == nil {
+			return content.SharedSocketPath()
+		}
+	}
+	return private
 }

@@ -15,13 +15,18 @@
 //
 // Flags:
 //
-//	--socket PATH        socket to listen on (default $XDG_RUNTIME_DIR/cursorwindow/provider.sock,
-//	                     or $TMPDIR/cursorwindow-$UID/provider.sock)
+//	--socket PATH        socket to listen on (default content.DefaultSocketPath:
+//	                     $XDG_RUNTIME_DIR/cursorwindow/provider.sock, or
+//	                     $TMPDIR/cursorwindow-$UID/provider.sock; serving other uids,
+//	                     content.SharedSocketPath: /run/cursorwindow/provider.sock)
 //	--db FILE            serve this SQLite database instead of the sample
 //	--rows N             trips in the sample database (default 1000000)
 //	--read-only          refuse inserts, updates and deletes
 //	--window-size BYTES  size of the shared windows (default 2 MiB)
-//	--allow-uid UID,...  admit only these uids (default: the provider's own uid)
+//	--allow-uid UID,...  admit these uids (default: the provider's own uid)
+//	--read-only-uid UID,...  admit these uids to query and watch, never to write
+//	--allow URI=UID,...  only these uids (and the provider's own) may use URI
+//	                     (a table); repeatable
 //	--share-windows      share the windows of identical queries (default true;
 //	                     turn off if other processes write the database)
 //	--log-level LEVEL    debug, info, warn or error (default info)
@@ -64,7 +69,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"github.com/cursorwindow/cursorwindow/content"
-	"github.com/cursorwindow/cursorwindow/examples/internal/sockpath"
+	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
 func main() {
@@ -73,34 +78,46 @@ func main() {
 
 // config holds the command line.
 type config struct {
-	socket     string
-	db         string
-	rows       int
-	readOnly   bool
-	windowSize int64
-	allowUIDs  []uint32
-	logLevel   slog.Level
-	share      bool
-	print      bool
+	socket       string
+	db           string
+	rows         int
+	readOnly     bool
+	windowSize   int64
+	allowUIDs    []uint32
+	readOnlyUIDs []uint32
+	allowURI     map[string][]uint32
+	logLevel     slog.Level
+	share        bool
+	print        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
 	fs := flag.NewFlagSet("provider", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.socket, "socket", sockpath.Default(), "unix socket to listen on")
+	fs.StringVar(&cfg.socket, "socket", "", "unix socket to listen on (default: "+content.DefaultSocketPath()+
+		";\nserving other uids: "+content.SharedSocketPath()+")")
 	fs.StringVar(&cfg.db, "db", "", "SQLite database to serve (default: the generated sample database)")
 	fs.IntVar(&cfg.rows, "rows", 1_000_000, "trips in the sample database")
 	fs.BoolVar(&cfg.readOnly, "read-only", false, "refuse inserts, updates and deletes")
 	fs.Int64Var(&cfg.windowSize, "window-size", content.DefaultWindowSize, "size of the shared windows in bytes")
-	fs.Func("allow-uid", "admit only these uids, comma-separated (default: the provider's own uid)", func(s string) error {
-		for f := range strings.SplitSeq(s, ",") {
-			u, err := strconv.ParseUint(strings.TrimSpace(f), 10, 32)
-			if err != nil {
-				return fmt.Errorf("bad uid %q", f)
-			}
-			cfg.allowUIDs = append(cfg.allowUIDs, uint32(u))
+	fs.Func("allow-uid", "admit these uids, comma-separated (default: the provider's own uid)", func(s string) error {
+		return parseUIDs(s, &cfg.allowUIDs)
+	})
+	fs.Func("read-only-uid", "admit these uids to query and watch but never to write, comma-separated", func(s string) error {
+		return parseUIDs(s, &cfg.readOnlyUIDs)
+	})
+	cfg.allowURI = map[string][]uint32{}
+	fs.Func("allow", "URI=UID,...: only these uids (and the provider's own) may use URI; repeatable", func(s string) error {
+		uri, uids, ok := strings.Cut(s, "=")
+		if !ok || uri == "" {
+			return fmt.Errorf("want URI=UID,..., not %q", s)
 		}
+		var list []uint32
+		if err := parseUIDs(uids, &list); err != nil {
+			return err
+		}
+		cfg.allowURI[uri] = append(cfg.allowURI[uri], list...)
 		return nil
 	})
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
@@ -120,7 +137,69 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if cfg.windowSize < 4096 {
 		return nil, fmt.Errorf("--window-size %d: want at least 4096", cfg.windowSize)
 	}
+	if cfg.socket == "" {
+		cfg.socket = content.DefaultSocketPath()
+		if cfg.servesOthers() {
+			cfg.socket = content.SharedSocketPath()
+		}
+	}
 	return cfg, nil
+}
+
+// parseUIDs appends the comma-separated uids of s to dst.
+func parseUIDs(s string, dst *[]uint32) error {
+	for f := range strings.SplitSeq(s, ",") {
+		u, err := strconv.ParseUint(strings.TrimSpace(f), 10, 32)
+		if err != nil {
+			return fmt.Errorf("bad uid %q", f)
+		}
+		*dst = append(*dst, uint32(u))
+	}
+	return nil
+}
+
+// admitted returns every uid the flags admit: those of --allow-uid (by
+// default the provider's own), --read-only-uid and --allow.
+func (cfg *config) admitted() []uint32 {
+	uids := []uint32{uint32(os.Geteuid())}
+	if len(cfg.allowUIDs) > 0 {
+		uids = slices.Clone(cfg.allowUIDs)
+	}
+	uids = append(uids, cfg.readOnlyUIDs...)
+	for _, list := range cfg.allowURI {
+		uids = append(uids, list...)
+	}
+	slices.Sort(uids)
+	return slices.Compact(uids)
+}
+
+// servesOthers reports whether a uid other than the provider's own is
+// admitted.
+func (cfg *config) servesOthers() bool {
+	return slices.ContainsFunc(cfg.admitted(), func(u uint32) bool { return int(u) != os.Geteuid() })
+}
+
+// permission is the per-request check the flags ask for: --read-only-uid
+// uids never write, and a URI given with --allow is used only by its uids
+// and the provider's own.
+func (cfg *config) permission() content.Permission {
+	own := uint32(os.Geteuid())
+	return func(cred fdpass.Cred, op content.Op, uri string) error {
+		if cred.UID == own {
+			return nil
+		}
+		table, _, _ := strings.Cut(uri, "/")
+		if list, ok := cfg.allowURI[table]; ok && op != content.OpCall && !slices.Contains(list, cred.UID) {
+			return fmt.Errorf("%s is not shared with uid %d", table, cred.UID)
+		}
+		switch op {
+		case content.OpInsert, content.OpUpdate, content.OpDelete:
+			if slices.Contains(cfg.readOnlyUIDs, cred.UID) {
+				return fmt.Errorf("uid %d has read-only access", cred.UID)
+			}
+		}
+		return nil
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -153,10 +232,8 @@ func serve(cfg *config, log *slog.Logger) error {
 		log.Info("shutting down: finishing replies in flight")
 	}()
 
-	if cfg.socket == sockpath.Default() {
-		if err := sockpath.Check(cfg.socket); err != nil {
-			return err
-		}
+	if err := content.CheckSocketDir(cfg.socket); err != nil {
+		return err
 	}
 	path := cfg.db
 	if path == "" {
@@ -171,15 +248,12 @@ func serve(cfg *config, log *slog.Logger) error {
 	}
 	defer p.Close()
 
-	auth := content.SameUID
+	auth := content.AllowUIDs(cfg.admitted()...)
 	mode := os.FileMode(0o600)
-	if len(cfg.allowUIDs) > 0 {
-		auth = content.AllowUIDs(cfg.allowUIDs...)
-		// Other users are admitted by their credentials; the socket file
-		// must let them connect (its directory must let them in too).
-		if slices.ContainsFunc(cfg.allowUIDs, func(u uint32) bool { return int(u) != os.Geteuid() }) {
-			mode = 0o666
-		}
+	if cfg.servesOthers() {
+		// Other users are admitted by their credentials: the socket must
+		// let them connect (Listen makes its directory traversable).
+		mode = 0o666
 	}
 	ln, err := content.Listen(cfg.socket, mode)
 	if err != nil {
@@ -187,12 +261,13 @@ func serve(cfg *config, log *slog.Logger) error {
 	}
 	srv := content.NewServer(p,
 		content.WithAuthorizer(auth),
+		content.WithPermission(cfg.permission()),
 		content.WithWindowSize(cfg.windowSize),
 		content.WithSharedWindows(cfg.share),
 		content.WithLogger(log))
 	attrs := []any{"socket", cfg.socket, "db", path, "tables", strings.Join(p.names, ","), "pid", os.Getpid()}
-	if len(cfg.allowUIDs) > 0 {
-		attrs = append(attrs, "allow_uids", fmt.Sprint(cfg.allowUIDs))
+	if cfg.servesOthers() {
+		attrs = append(attrs, "admitted_uids", fmt.Sprint(cfg.admitted()))
 	}
 	if cfg.readOnly {
 		attrs = append(attrs, "read_only", true)

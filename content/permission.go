@@ -1,0 +1,64 @@
+package content
+
+import (
+	"fmt"
+
+	"github.com/cursorwindow/cursorwindow/fdpass"
+)
+
+// Op is an operation a consumer asks of a provider, as a Permission sees
+// it.
+type Op uint8
+
+// Operations.
+const (
+	OpQuery    Op = iota + 1 // read a URI (query, and the windows of its result)
+	OpInsert                 // insert into a URI
+	OpUpdate                 // update rows of a URI
+	OpDelete                 // delete rows of a URI
+	OpCall                   // call a method; the URI is the method's name
+	OpRegister               // be told of changes to a URI (and, when asked, those below it)
+)
+
+var opNames = [...]string{OpQuery: "query", OpInsert: "insert", OpUpdate: "update", OpDelete: "delete", OpCall: "call", OpRegister: "register"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return fmt.Sprintf("Op(%d)", uint8(o))
+}
+
+// Permission decides, request by request, whether a peer may perform op
+// on uri, as Android guards each URI of a provider with read and write
+// permissions. It returns nil to allow, or an error (sent to the consumer
+// wrapped in ErrPermission) to refuse. It runs after the connection's
+// Authorizer admitted the peer, on every query, write, call and
+// registration, and before every change notification is delivered (a
+// peer that may not register a URI is not told it changed). A refused
+// peer never reaches the provider or the shared windows of the URI.
+//
+// Permissions are called concurrently and must be fast: they run on the
+// connection's reading goroutine.
+type Permission func(cred fdpass.Cred, op Op, uri string) error
+
+// WithPermission sets the per-request check (default: everything the
+// Authorizer admitted is allowed).
+func WithPermission(p Permission) ServerOption { return func(c *serverConfig) { c.perm = p } }
+
+// permit checks op on uri for the connection's peer. A Permission that
+// panics refuses.
+func (c *serverConn) permit(op Op, uri string) (err error) {
+	p := c.s.cfg.perm
+	if p == nil {
+		return nil
+	}
+	defer c.recovered("Permission", &err)
+	if err := p(c.cred, op, uri); err != nil {
+		return fmt.Errorf("%w: uid %d may not %s %q: %v", ErrPermission, c.cred.UID, op, uri, err)
+	}
+	return nil
+}
+
+// writeOps maps the write messages' operations onto Ops.
+var writeOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: OpDelete, opCall: OpCall}
