@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
@@ -32,6 +33,9 @@ type Client struct {
 	maps  *mappings
 	done  chan struct{} // closed when the read loop ends
 	ctl   outbox
+
+	stacks bool         // record where each cursor was opened
+	leaked atomic.Int64 // cursors collected without Close
 
 	mu         sync.Mutex
 	nextReq    uint64
@@ -60,6 +64,7 @@ type DialOption func(*dialConfig)
 type dialConfig struct {
 	mappings int
 	checked  bool
+	stacks   bool
 }
 
 // WithCheckedViews makes every view a cursor returned fault (a crash, or
@@ -109,6 +114,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	c := &Client{
 		pc: pc, maps: newMappings(max(cfg.mappings, 64), cfg.checked), done: make(chan struct{}),
 		nextReq: 1, pending: map[uint64]*call{}, watches: map[string][]*Watch{}, registered: map[string]bool{},
+		stacks: cfg.stacks || envStacks,
 	}
 	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
 	c.pending[1] = cl

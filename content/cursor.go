@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime"
 	"slices"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
@@ -66,6 +67,7 @@ type Cursor struct {
 	err    error // the first error of Next, Move or Requery
 	done   bool  // after the last row
 	closed bool
+	guard  runtime.Cleanup // reports the cursor if it is collected unclosed
 }
 
 // clientWindow is a window the cursor holds.
@@ -97,6 +99,7 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 	if err := cur.run(); err != nil {
 		return nil, err
 	}
+	c.guard(cur)
 	return cur, nil
 }
 
@@ -446,6 +449,7 @@ func (cur *Cursor) Close() error {
 		return nil
 	}
 	cur.closed = true
+	cur.guard.Stop()
 	cur.release()
 	cur.closeQuery()
 	return nil

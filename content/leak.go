@@ -1,0 +1,73 @@
+package content
+
+import (
+	"log/slog"
+	"os"
+	"runtime"
+	"sync/atomic"
+)
+
+// A Cursor holds windows and a query on the provider until Close. Like
+// Android's CloseGuard, a cursor that is garbage-collected without Close
+// is reported: counted in ClientStats.LeakedCursors and logged (slog's
+// default logger) with the stack of the Query that opened it when stacks
+// are recorded (WithLeakStacks, or CURSORWINDOW_CURSOR_STACKS=1 in the
+// environment). The report is a leak detector only: the windows stay held
+// until the client closes (runtime cleanups are not a way to free them).
+
+// cursorStacksEnv turns on stacks for every client.
+const cursorStacksEnv = "CURSORWINDOW_CURSOR_STACKS"
+
+var envStacks = os.Getenv(cursorStacksEnv) == "1"
+
+// WithLeakStacks records the stack of every Query, so that a cursor
+// garbage-collected without Close is reported with where it was opened.
+// It costs a stack capture per query; for debugging.
+func WithLeakStacks() DialOption { return func(c *dialConfig) { c.stacks = true } }
+
+// leakReport is what the cleanup of a leaked cursor reports.
+type leakReport struct {
+	leaked *atomic.Int64
+	uri    string
+	stack  string
+}
+
+// guard arranges for cur to be reported if it is collected unclosed.
+func (c *Client) guard(cur *Cursor) {
+	r := leakReport{leaked: &c.leaked, uri: cur.msg.URI}
+	if c.stacks {
+		buf := make([]byte, 8<<10)
+		r.stack = string(buf[:runtime.Stack(buf, false)])
+	}
+	cur.guard = runtime.AddCleanup(cur, reportLeak, r)
+}
+
+func reportLeak(r leakReport) {
+	r.leaked.Add(1)
+	attrs := []any{"uri", r.uri}
+	if r.stack != "" {
+		attrs = append(attrs, "opened at", r.stack)
+	} else {
+		attrs = append(attrs, "hint", "set "+cursorStacksEnv+"=1 to see where it was opened")
+	}
+	slog.Warn("content: a Cursor was garbage-collected without Close; its windows stay held until the client closes", attrs...)
+}
+
+// ClientStats is a snapshot of a client's state.
+type ClientStats struct {
+	Pending       int   // requests waiting for their answer
+	Mappings      int   // window mappings kept, held or idle
+	LeakedCursors int64 // cursors garbage-collected without Close
+}
+
+// Stats returns a snapshot of the client's state.
+func (c *Client) Stats() ClientStats {
+	c.mu.Lock()
+	st := ClientStats{Pending: len(c.pending)}
+	c.mu.Unlock()
+	c.maps.mu.Lock()
+	st.Mappings = len(c.maps.byID)
+	c.maps.mu.Unlock()
+	st.LeakedCursors = c.leaked.Load()
+	return st
+}
