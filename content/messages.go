@@ -45,6 +45,10 @@ type helloReplyMsg struct {
 	// Budget is the provider's window memory: how many windows a consumer
 	// may meet again, and so how many mappings are worth keeping.
 	Budget int64 `msgpack:"pb"`
+	// MaxRowWindow is the largest window the provider sends (a one-off
+	// window for a row larger than WindowSize); 0 from older providers.
+	// A consumer refuses a window larger than this or WindowSize.
+	MaxRowWindow int64 `msgpack:"mr,omitempty"`
 }
 
 // queryMsg asks for a query's first window.

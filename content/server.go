@@ -483,6 +483,7 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		c.write(&helloReplyMsg{
 			Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
 			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
+			MaxRowWindow: c.s.cfg.maxRowWindow,
 		})
 		return keepReading
 	}
