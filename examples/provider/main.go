@@ -262,6 +262,7 @@ func serve(cfg *config, log *slog.Logger) error {
 	srv := content.NewServer(p,
 		content.WithAuthorizer(auth),
 		content.WithPermission(cfg.permission()),
+		content.WithLimits(content.Limits{Queries: maxQueries, UIDQueries: maxUIDQueries}),
 		content.WithWindowSize(cfg.windowSize),
 		content.WithSharedWindows(cfg.share),
 		content.WithLogger(log))

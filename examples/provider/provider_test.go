@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -179,6 +180,16 @@ func TestProviderQuery(t *testing.T) {
 	_, err = p.Query(context.Background(), &content.Query{URI: "trips", Selection: "id = ?", Args: []any{map[string]any{}}})
 	assert.ErrorIs(t, err, content.ErrBadRequest)
 	_, err = p.Query(context.Background(), &content.Query{URI: "trips", Selection: "id = ?", Args: []any{uint64(1) << 63}})
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+
+	// A selection deeper than SQLite runs is the request's fault.
+	conds := make([]string, 1500)
+	args := make([]any, len(conds))
+	for i := range conds {
+		conds[i], args[i] = "id != ?", int64(i)
+	}
+	_, err = p.Query(context.Background(), &content.Query{URI: "trips", Selection: strings.Join(conds, " AND "), Args: args})
+	require.Error(t, err)
 	assert.ErrorIs(t, err, content.ErrBadRequest)
 }
 

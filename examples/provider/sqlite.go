@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 
@@ -18,6 +19,8 @@ import (
 
 // SQLite primary result codes the provider maps to consumer errors.
 const (
+	sqliteError      = 1  // SQLITE_ERROR: here, a statement SQLite will not run (an expression nested too deep, too many terms)
+	sqliteTooBig     = 18 // SQLITE_TOOBIG: a string, blob or statement over SQLite's limits
 	sqliteConstraint = 19 // SQLITE_CONSTRAINT: NOT NULL, UNIQUE, CHECK...
 	sqliteMismatch   = 20 // SQLITE_MISMATCH: a non-integer rowid
 )
@@ -97,6 +100,13 @@ func openSQLite(ctx context.Context, path string, readOnly bool, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	// Every open query holds a connection (its read transaction): bound
+	// them, and let idle ones go. The server's query limits (maxQueries)
+	// stay below the bound, so a query is refused as busy rather than
+	// left waiting for a connection.
+	db.SetMaxOpenConns(maxDBConns)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
 	p := &sqliteProvider{db: db, readOnly: readOnly, tables: map[string]*table{}, log: log}
 	if err := p.loadSchema(ctx); err != nil {
 		db.Close()
@@ -104,6 +114,15 @@ func openSQLite(ctx context.Context, path string, readOnly bool, log *slog.Logge
 	}
 	return p, nil
 }
+
+// maxDBConns bounds the provider's SQLite connections; maxQueries (in
+// total) and maxUIDQueries (per peer uid) bound its open queries below
+// it, leaving connections for writes and schema calls.
+const (
+	maxDBConns    = 64
+	maxQueries    = maxDBConns - 8
+	maxUIDQueries = maxQueries / 2
+)
 
 // Close closes the database.
 func (p *sqliteProvider) Close() error { return p.db.Close() }
@@ -415,13 +434,17 @@ func sqlValues(vs []any) ([]any, error) {
 	return out, nil
 }
 
-// sqlError gives an SQLite error the meaning the consumer should see: a
-// broken constraint is the request's fault.
+// sqlError gives an SQLite error the meaning the consumer should see. A
+// broken constraint, a value over SQLite's limits and a statement SQLite
+// refuses to run are the request's fault: every statement is built from
+// checked names and the request's own selection, so SQLITE_ERROR here
+// means the selection is too large or too deep (SQLite's expression depth
+// limit is 1000).
 func sqlError(err error) error {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
-		case sqliteConstraint, sqliteMismatch:
+		case sqliteConstraint, sqliteMismatch, sqliteTooBig, sqliteError:
 			return fmt.Errorf("%w: %v", content.ErrBadRequest, err)
 		}
 	}
