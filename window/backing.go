@@ -114,15 +114,20 @@ func (l Location) String() string {
 // OpenLocation opens the window at l read-only: OpenShm, OpenSysV or
 // OpenFile. A memfd is found by its descriptor, not a location: use Open.
 func OpenLocation(l Location, opts ...OpenOption) (*Window, error) {
+	cfg := newOpenConfig(opts)
 	switch l.Kind {
 	case KindShm:
-		return OpenShm(l.Name, opts...)
+		return openShm(l.Name, cfg)
 	case KindSysV:
-		return OpenSysV(l.ID, opts...)
+		return openSysV(l.ID, cfg)
 	case KindFile:
-		return OpenFile(l.Path, opts...)
+		return openFilePath(l.Path, cfg)
 	}
-	return nil, fmt.Errorf("window: cannot open a %s window by location", l.Kind)
+	return nil, errNoLocation(l)
+}
+
+func errNoLocation(l Location) error {
+	return fmt.Errorf("window: cannot open a %s window by location", l.Kind)
 }
 
 // errFixedSize reports a region that cannot be resized in place.

@@ -4,7 +4,7 @@ import "os"
 
 // OpenPopulate is Open with MAP_POPULATE, for the benchmark that decides
 // whether pre-faulting the reader's mapping pays off.
-func OpenPopulate(f *os.File) (*Window, error) { return openFile(f, true) }
+func OpenPopulate(f *os.File) (*Window, error) { return openFile(f, openConfig{}, true) }
 
 // OpenFileBytes is OpenFile's check of a file's bytes (checksum, then
 // header), for the fuzz target.

@@ -128,27 +128,29 @@ func (r *fileRegion) close() error {
 // effective uid or by root and writable by no one else (mode & 0022 ==
 // 0), whose header carries a checksum (FlagChecksum) that matches its
 // bytes. A torn, truncated or modified file is ErrCorrupt: it is never
-// half-read.
+// half-read. With WithSizeLimit a larger file is refused (ErrTooLarge)
+// before it is mapped or checksummed.
 //
 // The file is not sealed: its owner may still truncate or change it after
 // OpenFile has checked it. Read it inside Guard (a fault becomes
 // ErrCorrupt), or copy it with AppendTo and read the copy.
 func OpenFile(path string, opts ...OpenOption) (*Window, error) {
+	return openFilePath(path, newOpenConfig(opts))
+}
+
+func openFilePath(path string, cfg openConfig) (*Window, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	w, err := openUnsealed(f, checkFileOwner)
+	w, err := openUnsealed(f, checkFileOwner, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := w.Guard(func() error { return verifyChecksum(w.b) }); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	for _, o := range opts {
-		o(w)
 	}
 	return w, nil
 }

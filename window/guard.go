@@ -18,27 +18,42 @@ func OpenUnsealed(f *os.File) (*Window, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: nil file", ErrCorrupt)
 	}
-	return openUnsealed(f, nil)
+	return openUnsealed(f, nil, openConfig{})
 }
 
-// openUnsealed maps f read-only once check (if any) admits its owner and
-// mode, and validates the header inside Guard.
-func openUnsealed(f *os.File, check func(shm.Info) error) (*Window, error) {
+// openUnsealed maps f read-only once its size passes cfg's checks and
+// check (if any) admits its owner and mode, and validates the header
+// inside Guard.
+func openUnsealed(f *os.File, check func(shm.Info) error, cfg openConfig) (*Window, error) {
 	in, err := shm.Fstat(f)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case !in.Regular:
-		return nil, corruptf("not a regular file")
-	case in.Size < HeaderSize || in.Size > maxRegion:
-		return nil, corruptf("file size %d", in.Size)
+	if err := admitUnsealed(in, check, cfg); err != nil {
+		return nil, err
+	}
+	return mapUnsealed(f, in, cfg)
+}
+
+// admitUnsealed checks what fstat said of an unsealed file: a regular
+// file whose size passes cfg's checks and whose owner and mode check (if
+// any) admits.
+func admitUnsealed(in shm.Info, check func(shm.Info) error, cfg openConfig) error {
+	if !in.Regular {
+		return corruptf("not a regular file")
+	}
+	if err := cfg.checkSize(in.Size); err != nil {
+		return err
 	}
 	if check != nil {
-		if err := check(in); err != nil {
-			return nil, err
-		}
+		return check(in)
 	}
+	return nil
+}
+
+// mapUnsealed maps f, admitted by admitUnsealed, read-only and validates
+// the header inside Guard.
+func mapUnsealed(f *os.File, in shm.Info, cfg openConfig) (*Window, error) {
 	m, err := shm.MapShared(f, int(in.Size), false, false)
 	if err != nil {
 		return nil, err
@@ -49,7 +64,8 @@ func openUnsealed(f *os.File, check func(shm.Info) error) (*Window, error) {
 		return nil, err
 	}
 	w.mapping = m
-	w.id = FileID{Dev: in.ID.Dev, Ino: in.ID.Ino}
+	w.id = fileID(in.ID)
+	w.quarantine = cfg.quarantine
 	return w, nil
 }
 

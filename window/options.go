@@ -85,3 +85,54 @@ func newConfig(opts []Option) (config, error) {
 const maxRegion = 1 << 40
 
 func alignDown(n uint64) uint64 { return n &^ (align - 1) }
+
+// OpenOption configures the readers: Open, OpenShm, OpenSysV, OpenSysVKey,
+// OpenFile, OpenLocation, OpenInherited and NewMappings.
+type OpenOption func(*openConfig)
+
+// openConfig is what the OpenOptions set.
+type openConfig struct {
+	quarantine bool
+	sizeLimit  int64
+}
+
+// WithQuarantine makes Close leave the window's address range reserved
+// and inaccessible instead of unmapping it, so that no later mapping can
+// land there: a view kept past Close (a bug) faults instead of silently
+// reading another window's data. It costs address space (the window's
+// size, forever), not memory. For debugging, and for callers that cannot
+// rule out stale views; see docs/SECURITY.md. For NewMappings it also
+// makes a released mapping inaccessible while it waits for reuse.
+func WithQuarantine() OpenOption { return func(c *openConfig) { c.quarantine = true } }
+
+// WithSizeLimit makes a reader refuse a window whose region (the memfd,
+// the POSIX shm object, the file or the System V segment) is larger than
+// n bytes, with an error matching ErrTooLarge, before it maps or copies
+// any of it: a peer that announces a huge window costs the reader one
+// fstat. The default, and any n <= 0, is no limit beyond the format's
+// (1 TiB). A consumer sets it to the largest window its provider makes.
+func WithSizeLimit(n int64) OpenOption { return func(c *openConfig) { c.sizeLimit = n } }
+
+func newOpenConfig(opts []OpenOption) openConfig {
+	var c openConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.sizeLimit <= 0 || c.sizeLimit > maxRegion {
+		c.sizeLimit = 0
+	}
+	return c
+}
+
+// checkSize admits a region of size bytes: at least a header, within the
+// format's limit (else ErrCorrupt) and within the size limit (else
+// ErrTooLarge: a valid window this reader will not take).
+func (c openConfig) checkSize(size int64) error {
+	switch {
+	case size < HeaderSize || size > maxRegion:
+		return corruptf("region of %d bytes", size)
+	case c.sizeLimit > 0 && size > c.sizeLimit:
+		return fmt.Errorf("%w: region of %d bytes exceeds limit %d", ErrTooLarge, size, c.sizeLimit)
+	}
+	return nil
+}

@@ -105,28 +105,36 @@ func validPrefix(p string) error {
 // one plain file name, a symbolic link, an object that is not a regular
 // file, and one not owned by the caller's effective uid or open to its
 // group or others (mode & 0077 != 0): only the caller's uid can have made
-// it or can change it.
+// it or can change it. With WithSizeLimit a larger object is refused
+// (ErrTooLarge) before it is mapped.
 //
 // The object is not sealed: its owner may truncate it or change it while
 // it is read. Read it inside Guard (a fault becomes ErrCorrupt), or copy
 // it with AppendTo and read the copy.
 func OpenShm(name string, opts ...OpenOption) (*Window, error) {
-	if err := validName(name); err != nil {
-		return nil, err
-	}
-	f, err := shm.OpenShm(name)
+	return openShm(name, newOpenConfig(opts))
+}
+
+func openShm(name string, cfg openConfig) (*Window, error) {
+	f, err := openShmName(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	w, err := openUnsealed(f, checkOwner)
+	w, err := openUnsealed(f, checkOwner, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("shm %s: %w", name, err)
 	}
-	for _, o := range opts {
-		o(w)
-	}
 	return w, nil
+}
+
+// openShmName opens the POSIX shm object name read-only, once name is
+// one plain file name.
+func openShmName(name string) (*os.File, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	return shm.OpenShm(name)
 }
 
 // checkOwner admits an object owned by the effective uid and closed to its

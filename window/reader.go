@@ -34,20 +34,12 @@ type Window struct {
 	parked bool
 	// quarantine keeps the address range reserved after Close.
 	quarantine bool
+	// shared is the Mappings entry whose mapping b is, for a reader that
+	// Mappings.Open returned: Close gives the mapping back to it.
+	shared *mapping
 }
 
 var _ io.Closer = (*Window)(nil)
-
-// OpenOption configures Open.
-type OpenOption func(*Window)
-
-// WithQuarantine makes Close leave the window's address range reserved
-// and inaccessible instead of unmapping it, so that no later mapping can
-// land there: a view kept past Close (a bug) faults instead of silently
-// reading another window's data. It costs address space (the window's
-// size, forever), not memory. For debugging, and for callers that cannot
-// rule out stale views; see docs/SECURITY.md.
-func WithQuarantine() OpenOption { return func(w *Window) { w.quarantine = true } }
 
 // FileID identifies the memory file behind a window: its device and inode.
 // A provider that recycles windows sends the same file again; a consumer
@@ -60,47 +52,57 @@ type FileID struct {
 // (ErrNotSealed) a file that is not a memfd sealed with F_SEAL_SHRINK,
 // F_SEAL_GROW and F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, so that no process
 // can change the bytes or truncate them under the reader, and it checks
-// that the file's size is the size the header states.
+// that the file's size is the size the header states. With WithSizeLimit
+// a larger file is refused (ErrTooLarge) before it is mapped.
 //
 // Open does not take ownership of f: the mapping outlives the descriptor,
 // and the caller may close f as soon as Open returns.
 func Open(f *os.File, opts ...OpenOption) (*Window, error) {
-	w, err := openFile(f, false)
+	return openFile(f, newOpenConfig(opts), false)
+}
+
+func openFile(f *os.File, cfg openConfig, populate bool) (*Window, error) {
+	in, err := statSealed(f)
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range opts {
-		o(w)
-	}
-	return w, nil
+	return mapSealed(f, in, cfg, populate)
 }
 
-func openFile(f *os.File, populate bool) (*Window, error) {
+// statSealed checks that f is a memfd sealed against shrinking, growing
+// and writing, and returns what fstat says of it.
+func statSealed(f *os.File) (shm.Info, error) {
 	if f == nil {
-		return nil, fmt.Errorf("%w: nil file", ErrNotSealed)
+		return shm.Info{}, fmt.Errorf("%w: nil file", ErrNotSealed)
 	}
 	seals, err := shm.Seals(f)
 	if err != nil {
 		if errors.Is(err, unix.EINVAL) {
-			return nil, fmt.Errorf("%w: %s cannot be sealed", ErrNotSealed, f.Name())
+			return shm.Info{}, fmt.Errorf("%w: %s cannot be sealed", ErrNotSealed, f.Name())
 		}
-		return nil, err
+		return shm.Info{}, err
 	}
 	const need = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW
 	if seals&need != need || seals&(unix.F_SEAL_WRITE|unix.F_SEAL_FUTURE_WRITE) == 0 {
-		return nil, fmt.Errorf("%w: seals %#x", ErrNotSealed, seals)
+		return shm.Info{}, fmt.Errorf("%w: seals %#x", ErrNotSealed, seals)
 	}
-	size, id, regular, err := shm.Stat(f)
+	in, err := shm.Fstat(f)
 	if err != nil {
+		return shm.Info{}, err
+	}
+	if !in.Regular {
+		return shm.Info{}, fmt.Errorf("%w: not a regular file", ErrNotSealed)
+	}
+	return in, nil
+}
+
+// mapSealed maps the sealed memfd f, of which statSealed said in, once
+// its size passes cfg's checks, and validates the header.
+func mapSealed(f *os.File, in shm.Info, cfg openConfig, populate bool) (*Window, error) {
+	if err := cfg.checkSize(in.Size); err != nil {
 		return nil, err
 	}
-	switch {
-	case !regular:
-		return nil, fmt.Errorf("%w: not a regular file", ErrNotSealed)
-	case size < HeaderSize || size > maxRegion:
-		return nil, corruptf("file size %d", size)
-	}
-	m, err := shm.MapShared(f, int(size), false, populate)
+	m, err := shm.MapShared(f, int(in.Size), false, populate)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +112,12 @@ func openFile(f *os.File, populate bool) (*Window, error) {
 		return nil, err
 	}
 	w.mapping = m
-	w.id = FileID{Dev: id.Dev, Ino: id.Ino}
+	w.id = fileID(in.ID)
+	w.quarantine = cfg.quarantine
 	return w, nil
 }
+
+func fileID(id shm.Identity) FileID { return FileID{Dev: id.Dev, Ino: id.Ino} }
 
 // Identify returns the identity of the file f (device and inode), so a
 // consumer that keeps mappings can tell whether it has mapped f before.
@@ -120,8 +125,8 @@ func Identify(f *os.File) (FileID, error) {
 	if f == nil {
 		return FileID{}, fmt.Errorf("%w: nil file", ErrNotSealed)
 	}
-	_, id, _, err := shm.Stat(f)
-	return FileID{Dev: id.Dev, Ino: id.Ino}, err
+	in, err := shm.Fstat(f)
+	return fileID(in.ID), err
 }
 
 // Reload validates the header again and re-reads its values, for a window
@@ -220,18 +225,21 @@ func (w *Window) parse() error {
 	return nil
 }
 
-// Close unmaps the window. Views returned by Bytes and StringView become
-// invalid. Close is idempotent; accessors called afterwards return
+// Close unmaps the window (or, for a window from Mappings.Open, gives its
+// mapping back to the cache). Views returned by Bytes and StringView
+// become invalid. Close is idempotent; accessors called afterwards return
 // ErrClosed.
 func (w *Window) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
-	m := w.mapping
-	w.b, w.mapping = nil, nil
+	m, shared := w.mapping, w.shared
+	w.b, w.mapping, w.shared = nil, nil, nil
 	w.nrows, w.ncols = 0, 0
 	switch {
+	case shared != nil:
+		return shared.m.release(shared)
 	case m == nil:
 		return nil
 	case w.quarantine:

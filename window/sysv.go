@@ -89,20 +89,41 @@ func (r *sysvRegion) close() error {
 // checks with IPC_STAT that the segment is owned by the caller's effective
 // uid, closed to its group and others, and large enough; the window's
 // size is read from its header once and must lie within the segment.
+// With WithSizeLimit a larger segment is refused (ErrTooLarge) before it
+// is attached.
 //
 // The segment is not sealed: its owner may change its bytes while they
 // are read, though never its size (no fault is possible).
 func OpenSysV(id int, opts ...OpenOption) (*Window, error) {
-	in, err := shm.SysVStat(id)
-	if err != nil {
+	return openSysV(id, newOpenConfig(opts))
+}
+
+func openSysV(id int, cfg openConfig) (*Window, error) {
+	if _, err := statSysV(id, cfg); err != nil {
 		return nil, err
 	}
+	return attachSysV(id, cfg)
+}
+
+// statSysV checks with IPC_STAT the segment's owner, mode and size, and
+// returns its size.
+func statSysV(id int, cfg openConfig) (int64, error) {
+	in, err := shm.SysVStat(id)
+	if err != nil {
+		return 0, err
+	}
 	if err := checkOwner(shm.Info{UID: in.UID, Mode: in.Mode}); err != nil {
-		return nil, fmt.Errorf("sysv %d: %w", id, err)
+		return 0, fmt.Errorf("sysv %d: %w", id, err)
 	}
-	if in.Size < HeaderSize || in.Size > maxRegion {
-		return nil, corruptf("sysv %d: segment size %d", id, in.Size)
+	if err := cfg.checkSize(in.Size); err != nil {
+		return 0, fmt.Errorf("sysv %d: %w", id, err)
 	}
+	return in.Size, nil
+}
+
+// attachSysV attaches the segment statSysV admitted, read-only, and
+// validates the window at its start.
+func attachSysV(id int, cfg openConfig) (*Window, error) {
 	m, err := shm.SysVAttach(id, false)
 	if err != nil {
 		return nil, err
@@ -122,16 +143,16 @@ func OpenSysV(id int, opts ...OpenOption) (*Window, error) {
 		return nil, err
 	}
 	w.mapping = m
-	w.id = FileID{Dev: sysvDev, Ino: uint64(id)}
-	for _, o := range opts {
-		o(w)
-	}
+	w.id = sysvID(id)
+	w.quarantine = cfg.quarantine
 	return w, nil
 }
 
 // sysvDev is the device of the FileID of a System V window, whose inode
 // is its segment id: no file has it.
 const sysvDev = 1<<64 - 1
+
+func sysvID(id int) FileID { return FileID{Dev: sysvDev, Ino: uint64(id)} }
 
 // OpenSysVKey is OpenSysV for the segment created under key.
 func OpenSysVKey(key int, opts ...OpenOption) (*Window, error) {

@@ -119,15 +119,6 @@ type Identity struct {
 	Ino uint64
 }
 
-// Stat returns f's size, identity and whether it is a regular file.
-func Stat(f *os.File) (size int64, id Identity, regular bool, err error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return 0, Identity{}, false, fmt.Errorf("fstat: %w", err)
-	}
-	return st.Size, Identity{Dev: st.Dev, Ino: st.Ino}, st.Mode&unix.S_IFMT == unix.S_IFREG, nil
-}
-
 // MapShared maps size bytes of f shared. Writable mappings are read-write;
 // populate asks the kernel to fault the pages in up front.
 //

@@ -1,0 +1,372 @@
+package window_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// dupFile returns a new descriptor of w's file, as a consumer receives
+// one, for Mappings.Open to close.
+func dupFile(t testing.TB, w *window.Writer) *os.File {
+	t.Helper()
+	fd, err := unix.Dup(int(w.File().Fd()))
+	require.NoError(t, err)
+	return os.NewFile(uintptr(fd), "dup")
+}
+
+// recycled returns a pooled-style window (fixed size, sealed for reuse)
+// of the backing opts choose, filled with rows.
+func recycled(t testing.TB, rows [][]value, opts ...window.Option) *window.Writer {
+	t.Helper()
+	opts = append([]window.Option{window.WithInitialSize(64 << 10), window.WithMaxSize(64 << 10)}, opts...)
+	w, err := window.Create(len(rows[0]), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { w.Close() })
+	writeRows(t, w, rows)
+	require.NoError(t, w.SealReusable())
+	return w
+}
+
+// refill empties w and fills it with rows, as a pool does.
+func refill(t testing.TB, w *window.Writer, rows [][]value) {
+	t.Helper()
+	require.NoError(t, w.Reset(0))
+	writeRows(t, w, rows)
+	require.NoError(t, w.SealReusable())
+}
+
+// mapsWith counts the lines of /proc/self/maps that contain s.
+func mapsWith(t testing.TB, s string) int {
+	b, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	return strings.Count(string(b), s)
+}
+
+func textRows(n int, tag string) [][]value {
+	rows := make([][]value, n)
+	for i := range rows {
+		rows[i] = []value{vInt(int64(i)), vStr(fmt.Sprintf("%s %d", tag, i))}
+	}
+	return rows
+}
+
+func TestMappingsReuseARecycledWindow(t *testing.T) {
+	checkLeaks(t)
+	m := window.NewMappings(4)
+	defer m.Close()
+	first := textRows(30, "first")
+	w := recycled(t, first)
+	base := countMemfdMaps(t)
+
+	r1, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	assertRows(t, r1, first)
+	assert.Equal(t, base+1, countMemfdMaps(t), "mapped once")
+	id := r1.FileID()
+	require.NoError(t, r1.Close())
+	require.NoError(t, r1.Close(), "idempotent")
+	_, err = r1.Int64(0, 0)
+	assert.ErrorIs(t, err, window.ErrClosed)
+	assert.Equal(t, base+1, countMemfdMaps(t), "kept, idle")
+
+	second := textRows(7, "second")
+	refill(t, w, second)
+	r2, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	assertRows(t, r2, second)
+	assert.Equal(t, id, r2.FileID())
+	assert.Equal(t, base+1, countMemfdMaps(t), "the same mapping, not mapped again")
+
+	// Two readers of one file share the mapping; each closes on its own.
+	r3, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	assert.Equal(t, base+1, countMemfdMaps(t))
+	require.NoError(t, r2.Close())
+	assertRows(t, r3, second)
+	require.NoError(t, r3.Close())
+
+	require.NoError(t, m.Close())
+	assert.Equal(t, base, countMemfdMaps(t), "Close unmaps the idle mappings")
+}
+
+func TestMappingsKeepUpToTheLimitIdle(t *testing.T) {
+	for _, limit := range []int{0, 1, 3, 10} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			checkLeaks(t)
+			var ws []*window.Writer
+			for i := range 5 {
+				ws = append(ws, recycled(t, textRows(3, fmt.Sprint("w", i))))
+			}
+			base := countMemfdMaps(t)
+			m := window.NewMappings(limit)
+			defer m.Close()
+			// One window held throughout is never unmapped.
+			held, err := m.Open(dupFile(t, ws[0]))
+			require.NoError(t, err)
+			for i, w := range ws[1:] {
+				r, err := m.Open(dupFile(t, w))
+				require.NoError(t, err)
+				require.NoError(t, r.Close())
+				assert.Equal(t, base+1+min(i+1, limit), countMemfdMaps(t), "held + idle up to the limit")
+			}
+			assertRows(t, held, textRows(3, "w0"))
+
+			// The most recently released is reused; the oldest was unmapped.
+			before := countMemfdMaps(t)
+			r, err := m.Open(dupFile(t, ws[4]))
+			require.NoError(t, err)
+			if limit > 0 {
+				assert.Equal(t, before, countMemfdMaps(t), "reused")
+			} else {
+				assert.Equal(t, before+1, countMemfdMaps(t), "nothing kept")
+			}
+			require.NoError(t, r.Close())
+			require.NoError(t, held.Close())
+			assert.Equal(t, base+min(limit, 5), countMemfdMaps(t))
+		})
+	}
+}
+
+func TestMappingsWithQuarantineFaultStaleViews(t *testing.T) {
+	checkLeaks(t)
+	m := window.NewMappings(1, window.WithQuarantine())
+	defer m.Close()
+	w := recycled(t, [][]value{{vStr("first window's data")}})
+	r, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	view, err := r.Bytes(0, 0)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	refill(t, w, [][]value{{vStr("SECOND window's data")}})
+	faulted, got := faults(view)
+	assert.True(t, faulted, "an idle mapping is inaccessible: the stale view reads nothing (%q)", got)
+
+	r, err = m.Open(dupFile(t, w))
+	require.NoError(t, err, "reused: made readable again")
+	s, err := r.String(0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "SECOND window's data", s)
+	view, err = r.Bytes(0, 0)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+
+	// A second window pushes the first out of the cache (limit 1): its
+	// range stays reserved, so no later mapping can serve the stale view.
+	other := recycled(t, [][]value{{vStr("other")}})
+	o, err := m.Open(dupFile(t, other))
+	require.NoError(t, err)
+	require.NoError(t, o.Close())
+	var more []*window.Window
+	for range 16 {
+		o, err := window.Open(other.File())
+		require.NoError(t, err)
+		more = append(more, o)
+	}
+	faulted, _ = faults(view)
+	assert.True(t, faulted, "an evicted mapping is quarantined")
+	for _, o := range more {
+		o.Close()
+	}
+}
+
+func TestMappingsOpenRefuses(t *testing.T) {
+	checkLeaks(t)
+	m := window.NewMappings(4)
+	defer m.Close()
+	_, err := m.Open(nil)
+	require.ErrorIs(t, err, window.ErrNotSealed)
+
+	fd, err := unix.MemfdCreate("unsealed", unix.MFD_CLOEXEC)
+	require.NoError(t, err)
+	f := os.NewFile(uintptr(fd), "unsealed")
+	_, err = m.Open(f)
+	require.ErrorIs(t, err, window.ErrNotSealed)
+	assert.Error(t, f.Close(), "closed by Open even on error")
+
+	// A refill with a bad header: the mapping is dropped, the error
+	// reported, and a good refill maps afresh.
+	w := recycled(t, textRows(2, "ok"))
+	r, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	base := countMemfdMaps(t)
+	require.NoError(t, w.Reset(0))
+	b, err := w.Bytes()
+	require.NoError(t, err)
+	b[0] ^= 0xff // the writer's own mapping (a test's liberty): bad magic
+	require.NoError(t, w.SealReusable())
+	_, err = m.Open(dupFile(t, w))
+	require.ErrorIs(t, err, window.ErrCorrupt)
+	assert.Equal(t, base-1, countMemfdMaps(t), "the mapping was dropped")
+	refill(t, w, textRows(4, "good"))
+	r, err = m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	assertRows(t, r, textRows(4, "good"))
+	require.NoError(t, r.Close())
+
+	require.NoError(t, m.Close())
+	require.NoError(t, m.Close(), "idempotent")
+	f = dupFile(t, w)
+	_, err = m.Open(f)
+	require.ErrorIs(t, err, window.ErrClosed)
+	assert.Error(t, f.Close(), "closed by Open after Close too")
+}
+
+func TestMappingsCloseWhileInUse(t *testing.T) {
+	checkLeaks(t)
+	w := recycled(t, textRows(5, "held"))
+	base := countMemfdMaps(t)
+	m := window.NewMappings(4)
+	r, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+	assertRows(t, r, textRows(5, "held"))
+	assert.Equal(t, base+1, countMemfdMaps(t), "a mapping in use stays")
+	require.NoError(t, r.Close())
+	assert.Equal(t, base, countMemfdMaps(t), "unmapped by its last reader once the cache is closed")
+}
+
+func TestMappingsCopyLocation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []window.Option
+		// mapped says what /proc/self/maps shows of a mapping of w.
+		mapped func(w *window.Writer) string
+	}{
+		{"shm", []window.Option{window.WithBacking(window.ShmBacking()), window.WithName(testPrefix)},
+			func(w *window.Writer) string { return "/dev/shm/" + w.Location().Name }},
+		{"sysv", []window.Option{window.WithBacking(window.SysVBacking())},
+			func(w *window.Writer) string { return fmt.Sprintf("SYSV%08x", w.Location().Key) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			m := window.NewMappings(4)
+			defer m.Close()
+			first := textRows(40, "first")
+			w := recycled(t, first, tc.opts...)
+			mapped := tc.mapped(w)
+			base := mapsWith(t, mapped) // the writer's own
+
+			c1, err := m.CopyLocation(w.Location())
+			require.NoError(t, err)
+			assertRows(t, c1, first)
+			assert.Less(t, c1.Size(), 64<<10, "a compact copy, without the free space")
+			assert.Equal(t, base+1, mapsWith(t, mapped), "one mapping, idle")
+
+			second := textRows(3, "second")
+			refill(t, w, second)
+			c2, err := m.CopyLocation(w.Location())
+			require.NoError(t, err)
+			assertRows(t, c2, second)
+			assertRows(t, c1, first) // a copy is its own
+			assert.Equal(t, base+1, mapsWith(t, mapped), "the mapping was reused")
+
+			require.NoError(t, m.Close())
+			assert.Equal(t, base, mapsWith(t, mapped))
+			require.NoError(t, w.Close())
+			assertRows(t, c2, second) // outlives the window and the cache
+			require.NoError(t, c2.Close())
+		})
+	}
+}
+
+func TestMappingsCopyLocationChecksTheObjectEachTime(t *testing.T) {
+	checkLeaks(t)
+	m := window.NewMappings(4)
+	defer m.Close()
+	shmOpts := []window.Option{window.WithBacking(window.ShmBacking()), window.WithName(testPrefix)}
+	w := recycled(t, textRows(10, "original"), shmOpts...)
+	loc := w.Location()
+	path := "/dev/shm/" + loc.Name
+	c, err := m.CopyLocation(loc)
+	require.NoError(t, err)
+	assertRows(t, c, textRows(10, "original"))
+
+	// The name now names another object of the same size: its rows, not
+	// the cached mapping's.
+	other := recycled(t, textRows(2, "impostor"), shmOpts...)
+	require.NoError(t, os.Rename("/dev/shm/"+other.Location().Name, path))
+	c, err = m.CopyLocation(loc)
+	require.NoError(t, err)
+	assertRows(t, c, textRows(2, "impostor"))
+
+	// Its mode opened to others: refused, though a mapping is cached.
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, err = m.CopyLocation(loc)
+	require.ErrorIs(t, err, window.ErrPermission)
+	require.NoError(t, os.Chmod(path, 0o600))
+
+	// Truncated under the cached mapping: an error, not a crash.
+	require.NoError(t, os.Truncate(path, 100))
+	_, err = m.CopyLocation(loc)
+	require.ErrorIs(t, err, window.ErrCorrupt)
+	require.NoError(t, os.Truncate(path, 1<<20))
+	_, err = m.CopyLocation(loc)
+	require.ErrorIs(t, err, window.ErrCorrupt, "header size and object size disagree")
+
+	_, err = m.CopyLocation(window.Location{Kind: window.KindMemfd})
+	require.Error(t, err)
+	_, err = m.CopyLocation(window.Location{Kind: window.KindShm, Name: "../etc/passwd"})
+	require.Error(t, err)
+}
+
+func TestMappingsCopyLocationOfAFileWindow(t *testing.T) {
+	checkLeaks(t)
+	path := t.TempDir() + "/snap.cw"
+	rows := sampleRows(20)
+	w, err := window.Create(5, window.WithBacking(window.FileBacking(path)))
+	require.NoError(t, err)
+	defer w.Close()
+	writeRows(t, w, rows)
+	require.NoError(t, w.Seal())
+	m := window.NewMappings(4)
+	defer m.Close()
+	base := mapsWith(t, path) // the writer's own
+	c, err := m.CopyLocation(w.Location())
+	require.NoError(t, err)
+	assertRows(t, c, rows)
+	assert.Equal(t, base, mapsWith(t, path), "a file window is not cached")
+}
+
+// TestMappingsConcurrentUse opens, reads and closes a few recycled
+// windows from many goroutines through a cache smaller than their number
+// (meant for -race); nothing leaks.
+func TestMappingsConcurrentUse(t *testing.T) {
+	checkLeaks(t)
+	var ws []*window.Writer
+	for i := range 4 {
+		ws = append(ws, recycled(t, textRows(10, fmt.Sprint("w", i))))
+	}
+	m := window.NewMappings(2)
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for i := range 40 {
+				k := (g + i) % len(ws)
+				fd, err := unix.Dup(int(ws[k].File().Fd()))
+				if !assert.NoError(t, err) {
+					return
+				}
+				r, err := m.Open(os.NewFile(uintptr(fd), "dup"))
+				if !assert.NoError(t, err) {
+					return
+				}
+				s, err := r.String(9, 1)
+				assert.NoError(t, err)
+				assert.Equal(t, fmt.Sprintf("w%d 9", k), s)
+				assert.NoError(t, r.Close())
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, m.Close())
+}
