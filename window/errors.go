@@ -36,6 +36,10 @@ var (
 	// ErrTooLarge reports a size or count beyond what the format or the
 	// configuration allows.
 	ErrTooLarge = errors.New("window: too large")
+	// ErrPoolExhausted reports that Pool.Get found the memory budget
+	// spent and no window came back within the pool's wait: the provider
+	// is busy.
+	ErrPoolExhausted = errors.New("window: pool budget spent")
 )
 
 // FieldError describes a failed access to one field.

@@ -62,6 +62,11 @@ type Writer struct {
 	// kernelSealed reports that the region has been sealed (for a memfd,
 	// with the kernel's seals): its size is fixed for good.
 	kernelSealed bool
+
+	// pool is the Pool the window came from, nil if none; idle reports
+	// that it is in the pool, not out. Both are guarded by pool.mu.
+	pool *Pool
+	idle bool
 }
 
 var _ io.Closer = (*Writer)(nil)
