@@ -55,6 +55,7 @@ type Cursor struct {
 	cfg   queryConfig
 	query uint64
 	cols  []string
+	types []ColumnType // nil when the provider declared none
 	count int64
 	pos   int64 // -1 before the first row
 	cur   *clientWindow
@@ -129,6 +130,7 @@ func (cur *Cursor) run() error {
 		return err
 	}
 	cur.query, cur.cols, cur.count = wm.Query, wm.Columns, wm.Count
+	cur.types = columnTypes(wm)
 	if wm.Done {
 		cur.query = 0 // closed by the provider already
 	}
@@ -169,6 +171,9 @@ func checkDescriptor(wm *windowMsg, files int, query uint64, count int64, first 
 		bad = "a query closed (d) by an answer that is not its whole result"
 	case first && len(wm.Columns) == 0:
 		bad = "a query's first window without column names"
+	case len(wm.Types) != 0 && len(wm.Types) != len(wm.Columns),
+		len(wm.Nullable) != 0 && len(wm.Nullable) != len(wm.Columns):
+		bad = fmt.Sprintf("%d column types and %d nullabilities for %d columns", len(wm.Types), len(wm.Nullable), len(wm.Columns))
 	case wm.Inline != nil && (files != 0 || wm.Win != 0 || wm.Backing != ""):
 		bad = fmt.Sprintf("an inline window with %d descriptors, window id %d, backing %q", files, wm.Win, wm.Backing)
 	case wm.Inline == nil && wm.Win == 0:
@@ -267,6 +272,27 @@ func (cur *Cursor) prefetch() {
 
 // Columns returns the result's column names.
 func (cur *Cursor) Columns() []string { return slices.Clone(cur.cols) }
+
+// ColumnTypes returns the columns' declared types, or nil if the provider
+// declared none (its Rows are not Typed).
+func (cur *Cursor) ColumnTypes() []ColumnType { return slices.Clone(cur.types) }
+
+// columnTypes decodes the declared types of a first window's columns.
+func columnTypes(wm *windowMsg) []ColumnType {
+	if len(wm.Types) == 0 && len(wm.Nullable) == 0 {
+		return nil
+	}
+	out := make([]ColumnType, len(wm.Columns))
+	for i := range out {
+		if i < len(wm.Types) {
+			out[i].DatabaseType = wm.Types[i]
+		}
+		if i < len(wm.Nullable) && wm.Nullable[i] >= 0 {
+			out[i].Nullable, out[i].NullableKnown = wm.Nullable[i] == 1, true
+		}
+	}
+	return out
+}
 
 // ColumnIndex returns the index of the named column, or -1.
 func (cur *Cursor) ColumnIndex(name string) int { return slices.Index(cur.cols, name) }

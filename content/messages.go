@@ -70,6 +70,11 @@ type windowMsg struct {
 	Req     uint64   `msgpack:"r"`
 	Query   uint64   `msgpack:"q"`
 	Columns []string `msgpack:"c,omitempty"`
+	// Types are the columns' declared types ("" unknown), and Nullable
+	// whether each may hold NULL (1), may not (0) or is unknown (-1):
+	// optional, with Columns, one element per column.
+	Types    []string `msgpack:"t,omitempty"`
+	Nullable []int8   `msgpack:"nl,omitempty"`
 	// Count is the total number of rows, or -1 while unknown.
 	Count int64 `msgpack:"n"`
 	// Win names a window the client must release; 0 for inline windows.

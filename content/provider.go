@@ -44,6 +44,27 @@ type Rows interface {
 	Close() error
 }
 
+// ColumnType is what a provider declares about a result column, from
+// its schema: what database/sql's ColumnType methods report on the
+// consumer.
+type ColumnType struct {
+	// DatabaseType is the declared type as the provider's schema names
+	// it ("INTEGER", "TEXT", "REAL", "BLOB", ...), "" when unknown. The
+	// values' window types are per field: SQLite lets a field differ from
+	// its column's declared type.
+	DatabaseType string
+	// Nullable reports whether the column may hold NULL; meaningful only
+	// if NullableKnown.
+	Nullable, NullableKnown bool
+}
+
+// Typed is implemented by Rows that know their columns' declared types;
+// the server sends them with the first window, and Cursor.ColumnTypes
+// reports them. Its result has one element per column.
+type Typed interface {
+	ColumnTypes() []ColumnType
+}
+
 // Counter is implemented by Rows that know their total row count up front;
 // the cursor then reports it before the scan ends.
 type Counter interface {

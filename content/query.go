@@ -40,13 +40,14 @@ type serverQuery struct {
 	// Worker state.
 	rows     Rows
 	cols     []string
-	cur      int64 // position of the row the next take yields
-	pending  bool  // rows holds the row at cur, read but not yet put
-	done     bool  // rows has no more rows
-	next     int64 // start of the window after the last one sent
-	count    int64 // total rows, -1 while unknown
-	lastRows int   // rows in the last window, to place backward windows
-	broken   bool  // the provider panicked: the query ends
+	types    []ColumnType // declared, if the Rows are Typed
+	cur      int64        // position of the row the next take yields
+	pending  bool         // rows holds the row at cur, read but not yet put
+	done     bool         // rows has no more rows
+	next     int64        // start of the window after the last one sent
+	count    int64        // total rows, -1 while unknown
+	lastRows int          // rows in the last window, to place backward windows
+	broken   bool         // the provider panicked: the query ends
 }
 
 // startQuery opens a query; the caller then runs its first request
@@ -246,6 +247,11 @@ func (q *serverQuery) open() error {
 			return fmt.Errorf("%w: query has %d columns (at most %d)", ErrBadRequest, len(cols), window.MaxColumns)
 		}
 		q.cols = cols
+		if t, ok := rows.(Typed); ok {
+			if types := t.ColumnTypes(); len(types) == len(cols) {
+				q.types = types
+			}
+		}
 	}
 	if n, ok := rows.(Counter); ok && q.count < 0 {
 		q.count = n.Count()
@@ -351,7 +357,7 @@ func (q *serverQuery) windowStart(r request) int64 {
 func (q *serverQuery) describe(r request, start int64, rows int) *windowMsg {
 	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
 	if r.first {
-		msg.Columns = q.cols
+		q.describeColumns(msg)
 	}
 	msg.Last = q.done && !q.pending
 	if msg.Last && q.count < 0 {
@@ -361,6 +367,26 @@ func (q *serverQuery) describe(r request, start int64, rows int) *windowMsg {
 	q.next = start + int64(rows)
 	q.lastRows = max(rows, 1)
 	return msg
+}
+
+// describeColumns puts the columns, and their declared types if known,
+// into the first window's descriptor.
+func (q *serverQuery) describeColumns(msg *windowMsg) {
+	msg.Columns = q.cols
+	if q.types == nil {
+		return
+	}
+	msg.Types = make([]string, len(q.types))
+	msg.Nullable = make([]int8, len(q.types))
+	for i, t := range q.types {
+		msg.Types[i] = t.DatabaseType
+		switch {
+		case !t.NullableKnown:
+			msg.Nullable[i] = -1
+		case t.Nullable:
+			msg.Nullable[i] = 1
+		}
+	}
 }
 
 // filling is one window being filled: it starts inline, in Go memory
@@ -545,7 +571,7 @@ func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg,
 	}
 	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: max(sw.count, q.count)}
 	if r.first {
-		msg.Columns = q.cols
+		q.describeColumns(msg)
 	}
 	if msg.Last && q.count < 0 {
 		q.count = start + int64(sw.rows)

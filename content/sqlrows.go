@@ -38,7 +38,21 @@ type sqlRows struct {
 }
 
 func (s *sqlRows) Columns() []string { return s.cols }
-func (s *sqlRows) Close() error      { return s.r.Close() }
+
+// ColumnTypes implements Typed from the driver's column types.
+func (s *sqlRows) ColumnTypes() []ColumnType {
+	cts, err := s.r.ColumnTypes()
+	if err != nil || len(cts) != len(s.cols) {
+		return nil
+	}
+	out := make([]ColumnType, len(cts))
+	for i, ct := range cts {
+		out[i].DatabaseType = ct.DatabaseTypeName()
+		out[i].Nullable, out[i].NullableKnown = ct.Nullable()
+	}
+	return out
+}
+func (s *sqlRows) Close() error { return s.r.Close() }
 
 func (s *sqlRows) Err() error {
 	if s.err != nil {
