@@ -275,6 +275,14 @@ func (r *txRows) Count() int64 {
 	return n
 }
 
+// ColumnTypes declares the columns' types as SQLite's schema gives them.
+func (r *txRows) ColumnTypes() []content.ColumnType {
+	if t, ok := r.Rows.(content.Typed); ok {
+		return t.ColumnTypes()
+	}
+	return nil
+}
+
 // Close closes the rows and ends the read transaction.
 func (r *txRows) Close() error {
 	err := r.Rows.Close()
