@@ -143,6 +143,53 @@ func (w *Writer) moveInto(dst []byte) {
 	w.heapHigh, w.slotHigh = 0, 0 // dst was zero: nothing removed was copied
 }
 
+// MoveTo moves the window's rows into dst, an open, empty writer (a
+// window from Pool.Get, say), and leaves w empty: how a fill that started
+// in Go memory (New with WithMaxSize at the inline limit) and met
+// ErrWindowFull continues in a shared window without putting its rows
+// again. The heap is copied to the bottom of dst and the slots to its top,
+// as the writer's own growth does, so every field's heap offset stays
+// valid: dst then holds the bytes that putting the same rows into it would
+// have written (for rows whose fields were each put once, in column
+// order). dst takes w's column count and start position, and grows as
+// needed up to its maximum size; the last row can still be removed from
+// it with FreeLastRow, its heap with it.
+//
+// If the rows do not fit dst at its maximum size, MoveTo returns
+// ErrWindowFull: w keeps its rows and dst stays empty.
+func (w *Writer) MoveTo(dst *Writer) error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if err := dst.writable(); err != nil {
+		return err
+	}
+	switch {
+	case dst == w:
+		return errors.New("window: MoveTo the window itself")
+	case dst.nrows != 0:
+		return fmt.Errorf("window: MoveTo a window of %d rows (want an empty one)", dst.nrows)
+	}
+	heap := w.dataEnd - HeaderSize
+	slots := w.nrows * w.rowSize
+	dst.markRemoved()
+	dst.ncols, dst.rowSize = w.ncols, w.rowSize
+	dst.reset(w.startPos)
+	if dst.size-HeaderSize < heap+slots {
+		if err := dst.grow(heap + slots); err != nil {
+			return err
+		}
+	}
+	copy(dst.buf[HeaderSize:w.dataEnd], w.buf[HeaderSize:w.dataEnd])
+	copy(dst.buf[dst.size-slots:dst.size], w.buf[w.size-slots:w.size])
+	dst.nrows, dst.dataEnd, dst.rowMark = w.nrows, w.dataEnd, w.rowMark
+	le.PutUint32(dst.buf[offNumRows:], uint32(dst.nrows))
+	le.PutUint64(dst.buf[offDataEnd:], dst.dataEnd)
+	w.markRemoved()
+	w.reset(w.startPos)
+	return nil
+}
+
 // markRemoved records the live heap and slots as bytes that may be left
 // in the free space once rows are removed.
 func (w *Writer) markRemoved() {
