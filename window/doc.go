@@ -32,6 +32,23 @@
 // that the writer, and only the writer, can Reset and refill the same
 // pages once no reader holds the window (a window pool).
 //
+// # Recycling and growing into shared memory
+//
+// A provider keeps its shared windows in a Pool: windows of one size under
+// a memory budget, handed out by Get (which waits, with a context and up
+// to a bounded time, for one to come back when the budget is spent, then
+// fails with ErrPoolExhausted) and given back by Put once no consumer
+// holds them; the next Get resets one and it is refilled in place, its
+// pages already faulted in.
+//
+//	pool, err := window.NewPool(2<<20, 256<<20)   // 128 windows of 2 MiB
+//	w, err := window.New(3, window.WithMaxSize(16<<10)) // small: Go memory
+//	... AllocRow/Put until ErrWindowFull, then:
+//	shared, err := pool.Get(ctx, 3, w.StartPos())
+//	err = w.MoveTo(shared)                   // the rows, not put again
+//	... fill on, then shared.SealReusable(), send shared.File()
+//	pool.Put(shared)                         // once the consumer released it
+//
 // # Reading
 //
 //	r, err := window.Open(f)   // checks the seals and the size, maps read-only
@@ -45,6 +62,18 @@
 // accessors. Every accessor checks the row, the column and the heap range
 // against header values read once at open: a corrupt or hostile window
 // yields ErrCorrupt, never a panic or a read outside the region.
+// WithSizeLimit makes every reader refuse a window larger than it will
+// take (ErrTooLarge) before mapping or copying any of it.
+//
+// A consumer that is sent recycled windows keeps its mappings in a
+// Mappings cache, keyed by the identity of the memory: Mappings.Open maps
+// a window file once and, when the provider sends the same file refilled,
+// only validates its header again; Mappings.CopyLocation does the same for
+// a window announced by name or segment id and returns a private copy.
+//
+//	maps := window.NewMappings(64, window.WithSizeLimit(2<<20))
+//	r, err := maps.Open(f)   // takes f and closes it
+//	... read, then r.Close() // the mapping waits, idle, for the next refill
 //
 // # Backings
 //
@@ -77,14 +106,24 @@
 //     memory: they are valid only until Close and must not be modified. Copy
 //     what you keep (String, AppendBytes).
 //   - A Writer is not safe for concurrent use. A Window may be read by many
-//     goroutines at once, but Close must not race with reads.
+//     goroutines at once, but Close must not race with reads. A Pool and a
+//     Mappings are safe for concurrent use.
 //   - Open does not take ownership of the file: the mapping stays valid
-//     after the file is closed, until Window.Close.
+//     after the file is closed, until Window.Close. Mappings.Open does: it
+//     closes the file, whatever it returns.
+//   - A window from Mappings.Open shares its mapping with the cache: its
+//     views are valid only until its Close, after which the provider may
+//     refill the memory under them. WithQuarantine makes such a stale view
+//     fault instead (the idle mapping is made inaccessible).
+//   - A window from Pool.Get must go back with Put, even if closed, and
+//     only once no reader holds it: it counts against the budget until
+//     then, and Put panics on a window that is not out of that pool.
 //   - Open accepts only sealed memfds: an unsealed one could be truncated
 //     under the reader (SIGBUS) or changed while it is read. The readers of
 //     the other backings check owner and mode instead (ErrPermission).
 //   - A window sealed with SealReusable can be changed by its writer: a
-//     provider must not Reset it while a consumer still reads it.
+//     provider must not Reset it (or Put it back to its Pool) while a
+//     consumer still reads it.
 //   - A region's pages are allocated (fallocate) when it is created or
 //     grown, so a full filesystem or tmpfs is an error wrapping
 //     syscall.ENOSPC from Create, AllocRow or a Put method (the row is

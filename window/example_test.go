@@ -1,9 +1,12 @@
 package window_test
 
 import (
+	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -97,4 +100,73 @@ func Example_format() {
 	// 00000080  07 00 00 00 00 00 00 00  00 00 00 00 01 00 00 00  |................|
 	// 00000090  40 00 00 00 00 00 00 00  02 00 00 00 03 00 00 00  |@...............|
 	// 000000a0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|
+}
+
+// A provider answers in Go memory while the result is small and, when the
+// rows outgrow the inline limit, continues in a pooled memfd window without
+// putting them again; the window goes back to the pool once its consumer
+// is done and is refilled in place. The consumer keeps its mapping of the
+// recycled window (Mappings), so the refill is not mapped again.
+func ExamplePool() {
+	pool, err := window.NewPool(64<<10, 1<<20) // 16 windows of 64 KiB
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	consumer := window.NewMappings(64, window.WithSizeLimit(64<<10))
+	defer consumer.Close()
+
+	for _, n := range []int{3, 200} { // two queries, of 3 and 200 rows
+		w, err := window.New(1, window.WithMaxSize(1<<10)) // inline limit: 1 KiB
+		if err != nil {
+			log.Fatal(err)
+		}
+		for i := range n {
+			err := w.AllocRow()
+			if errors.Is(err, window.ErrWindowFull) && w.File() == nil {
+				if w, err = share(pool, w); err == nil {
+					err = w.AllocRow() // the row that did not fit
+				}
+			}
+			if err != nil {
+				log.Fatal(err) // ErrPoolExhausted: the provider is busy
+			}
+			w.PutInt64(0, int64(i))
+		}
+		if w.File() == nil {
+			w.Seal()
+			b, _ := w.Bytes() // sent inline
+			fmt.Println("inline:", len(b), "bytes")
+			w.Close()
+			continue
+		}
+		w.SealReusable()
+		f, _ := os.Open(fmt.Sprintf("/proc/self/fd/%d", w.File().Fd())) // as received
+		r, err := consumer.Open(f)                                      // closes f
+		if err != nil {
+			log.Fatal(err)
+		}
+		last, _ := r.Int64(r.NumRows()-1, 0)
+		fmt.Println("shared:", r.NumRows(), "rows, the last", last)
+		r.Close()   // the consumer releases the window...
+		pool.Put(w) // ...and the provider takes it back for the next fill
+	}
+	// Output:
+	// inline: 112 bytes
+	// shared: 200 rows, the last 199
+}
+
+// share continues the fill of the Go-memory window w in a window of the
+// pool, and closes w.
+func share(pool *window.Pool, w *window.Writer) (*window.Writer, error) {
+	shared, err := pool.Get(context.Background(), w.NumColumns(), w.StartPos())
+	if err != nil {
+		return w, err
+	}
+	if err := w.MoveTo(shared); err != nil {
+		pool.Put(shared)
+		return w, err
+	}
+	w.Close()
+	return shared, nil
 }
