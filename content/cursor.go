@@ -2,12 +2,14 @@ package content
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
@@ -481,6 +483,32 @@ func (cur *Cursor) Close() error {
 	return nil
 }
 
+// fieldErr restates a window's field error in the cursor's terms: the
+// row's position in the result and the column's name.
+func (cur *Cursor) fieldErr(col int, err error) error {
+	var fe *window.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	name := ""
+	if col >= 0 && col < len(cur.cols) {
+		name = " (" + cur.cols[col] + ")"
+	}
+	return &wrapped{
+		msg: fmt.Sprintf("content: row %d, column %d%s: %s", cur.pos, col, name, strings.TrimPrefix(fe.Err.Error(), "window: ")),
+		err: fe.Err,
+	}
+}
+
+// wrapped is an error with its own text that matches the error it wraps.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (e *wrapped) Error() string { return e.msg }
+func (e *wrapped) Unwrap() error { return e.err }
+
 // row returns the current window and row index in it.
 func (cur *Cursor) row() (*window.Window, int, error) {
 	if cur.rw == nil {
@@ -498,7 +526,11 @@ func (cur *Cursor) Type(col int) (window.FieldType, error) {
 	if err != nil {
 		return 0, err
 	}
-	return w.Type(r, col)
+	v, err := w.Type(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
 }
 
 // IsNull reports whether column col of the current row is NULL.
@@ -507,35 +539,55 @@ func (cur *Cursor) IsNull(col int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return w.IsNull(r, col)
+	v, err := w.IsNull(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
 }
 
-// Int64 returns column col of the current row as an int64 (see
-// window.Window.Int64 for conversions).
+// Int64 returns column col of the current row as an int64. As Android's
+// Cursor.getLong does, it converts: a FLOAT64 is truncated, a STRING is
+// parsed, and NULL reads as 0 — use IsNull or NullInt64 to tell a NULL
+// from a zero. A BLOB is an error matching window.ErrType.
 func (cur *Cursor) Int64(col int) (int64, error) {
 	w, r, err := cur.row()
 	if err != nil {
 		return 0, err
 	}
-	return w.Int64(r, col)
+	v, err := w.Int64(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
 }
 
-// Float64 returns column col of the current row as a float64.
+// Float64 returns column col of the current row as a float64, converting
+// as Int64 does; NULL reads as 0 (see NullFloat64).
 func (cur *Cursor) Float64(col int) (float64, error) {
 	w, r, err := cur.row()
 	if err != nil {
 		return 0, err
 	}
-	return w.Float64(r, col)
+	v, err := w.Float64(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
 }
 
-// String returns a copy of column col of the current row as a string.
+// String returns a copy of column col of the current row as a string;
+// NULL reads as "" (see NullString).
 func (cur *Cursor) String(col int) (string, error) {
 	w, r, err := cur.row()
 	if err != nil {
 		return "", err
 	}
-	return w.String(r, col)
+	v, err := w.String(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
 }
 
 // StringView returns column col of the current row without copying it.
@@ -546,7 +598,11 @@ func (cur *Cursor) StringView(col int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return w.StringView(r, col)
+	v, err := w.StringView(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
 }
 
 // Bytes returns column col of the current row (STRING or BLOB) without
@@ -557,7 +613,41 @@ func (cur *Cursor) Bytes(col int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return w.Bytes(r, col)
+	v, err := w.Bytes(r, col)
+	if err != nil {
+		return v, cur.fieldErr(col, err)
+	}
+	return v, nil
+}
+
+// NullInt64 returns column col of the current row as a sql.NullInt64:
+// Valid is false for NULL.
+func (cur *Cursor) NullInt64(col int) (sql.NullInt64, error) {
+	if null, err := cur.IsNull(col); err != nil || null {
+		return sql.NullInt64{}, err
+	}
+	v, err := cur.Int64(col)
+	return sql.NullInt64{Int64: v, Valid: err == nil}, err
+}
+
+// NullFloat64 returns column col of the current row as a sql.NullFloat64:
+// Valid is false for NULL.
+func (cur *Cursor) NullFloat64(col int) (sql.NullFloat64, error) {
+	if null, err := cur.IsNull(col); err != nil || null {
+		return sql.NullFloat64{}, err
+	}
+	v, err := cur.Float64(col)
+	return sql.NullFloat64{Float64: v, Valid: err == nil}, err
+}
+
+// NullString returns a copy of column col of the current row as a
+// sql.NullString: Valid is false for NULL.
+func (cur *Cursor) NullString(col int) (sql.NullString, error) {
+	if null, err := cur.IsNull(col); err != nil || null {
+		return sql.NullString{}, err
+	}
+	v, err := cur.String(col)
+	return sql.NullString{String: v, Valid: err == nil}, err
 }
 
 // All returns the remaining rows as a sequence of positions: the cursor

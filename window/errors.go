@@ -3,6 +3,7 @@ package window
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -50,7 +51,7 @@ type FieldError struct {
 
 // Error implements error.
 func (e *FieldError) Error() string {
-	return fmt.Sprintf("window: field (%d, %d): %v", e.Row, e.Col, e.Err)
+	return fmt.Sprintf("window: field (%d, %d): %s", e.Row, e.Col, strings.TrimPrefix(e.Err.Error(), "window: "))
 }
 
 // Unwrap returns the underlying error.
