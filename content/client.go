@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
@@ -188,6 +189,9 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	if n, ok := msg.(*notifyMsg); ok {
 		return c.notify(n.URI)
 	}
+	if e, ok := msg.(*errorMsg); ok && e.Req == 0 && e.Code == "shutdown" {
+		return errShutdown // the provider says goodbye
+	}
 	id := reqID(msg)
 	c.mu.Lock()
 	cl := c.pending[id]
@@ -211,6 +215,9 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	return nil
 }
 
+// errShutdown ends the read loop when the provider says it shuts down.
+var errShutdown = errors.New("shutdown")
+
 // abort ends the connection for a reason of the client's own.
 func (c *Client) abort(err error) {
 	c.mu.Lock()
@@ -231,6 +238,8 @@ func (c *Client) end(err error) {
 		err = fmt.Errorf("%w: the client was closed", ErrClosed)
 	case c.aborted != nil:
 		err = c.aborted
+	case err == errShutdown:
+		err = fmt.Errorf("%w: %w", ErrProviderGone, ErrShutdown)
 	case errors.Is(err, ErrProtocol):
 	case errors.Is(err, parcel.ErrProtocol), errors.Is(err, parcel.ErrDecode), errors.Is(err, parcel.ErrUnknownType):
 		err = fmt.Errorf("%w: %w", ErrProtocol, err)
@@ -298,7 +307,9 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 		switch {
 		case ctx.Err() != nil:
 			return 0, nil, err
-		case errors.Is(err, parcel.ErrClosed):
+		case errors.Is(err, parcel.ErrClosed), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
+			// The connection is ending: the reader says why (a
+			// provider that shut down says so before it closes).
 			return 0, nil, c.failure()
 		}
 		return 0, nil, fmt.Errorf("%w: %w", ErrProviderGone, err)

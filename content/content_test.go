@@ -321,6 +321,7 @@ func TestProviderGone(t *testing.T) {
 	for cur.Next() {
 	}
 	require.ErrorIs(t, cur.Err(), content.ErrProviderGone)
+	require.ErrorIs(t, cur.Err(), content.ErrShutdown, "a graceful shutdown, not a crash")
 	require.NoError(t, cur.Close())
 }
 

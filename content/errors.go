@@ -30,6 +30,10 @@ var (
 	ErrProtocol = errors.New("content: protocol error")
 	// ErrInternal reports a provider failure with no better description.
 	ErrInternal = errors.New("content: provider error")
+	// ErrShutdown reports a provider that closed the connection because
+	// it is shutting down (gracefully: the replies it had started were
+	// finished). It comes wrapped with ErrProviderGone.
+	ErrShutdown = errors.New("content: provider shut down")
 )
 
 // Error codes on the wire, one per sentinel, in the order codeOf tries
@@ -47,6 +51,7 @@ var codeList = []struct {
 	{"closed", ErrClosed},
 	{"protocol", ErrProtocol},
 	{"internal", ErrInternal},
+	{"shutdown", ErrShutdown},
 }
 
 var codes = func() map[string]error {

@@ -374,9 +374,10 @@ type serverConn struct {
 
 	// One goroutine at a time reads the connection (see inline); the one
 	// whose read ends the connection closes readEnd.
-	hello   bool // the handshake is done; owned by the reader
-	readEnd chan struct{}
-	endOnce sync.Once
+	hello    bool        // the handshake is done; owned by the reader
+	shutdown atomic.Bool // the server is shutting down
+	readEnd  chan struct{}
+	endOnce  sync.Once
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
@@ -412,7 +413,10 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { uc.SetReadDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() {
+		c.shutdown.Store(true)
+		uc.SetReadDeadline(time.Now())
+	})
 	defer stop()
 	c.log.Debug("connection accepted")
 	if c.readLoop(ctx) == handedOff {
@@ -784,6 +788,9 @@ func (c *serverConn) teardown() {
 	}
 	c.wg.Wait()
 	c.cancel()
+	if c.shutdown.Load() { // say goodbye: the consumer can tell this from a crash
+		c.write(&errorMsg{Code: "shutdown", Message: "the provider is shutting down"})
+	}
 	c.pc.Close()
 	c.mu.Lock()
 	clear(c.notes)
