@@ -219,6 +219,10 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 		}
 		return nil, err
 	}
+	if cur.cols != nil && cw.w.NumColumns() != len(cur.cols) {
+		cur.drop(cw)
+		return nil, fmt.Errorf("%w: a window of %d columns for a result of %d", ErrProtocol, cw.w.NumColumns(), len(cur.cols))
+	}
 	if cw.w.StartPos() != wm.Start || cw.w.NumRows() != wm.Rows {
 		cur.drop(cw)
 		return nil, fmt.Errorf("%w: window header (start %d, %d rows) disagrees with its descriptor (start %d, %d rows)",

@@ -1,6 +1,7 @@
 package content
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/cursorwindow/cursorwindow/fdpass"
@@ -58,6 +59,16 @@ func (c *serverConn) permit(op Op, uri string) (err error) {
 		return fmt.Errorf("%w: uid %d may not %s %q: %v", ErrPermission, c.cred.UID, op, uri, err)
 	}
 	return nil
+}
+
+type peerKey struct{}
+
+// PeerCred returns the credentials of the consumer a Provider method
+// serves, from the context the server passes it: for checks finer than
+// a Permission can make (the tables a Call lists, say).
+func PeerCred(ctx context.Context) (fdpass.Cred, bool) {
+	c, ok := ctx.Value(peerKey{}).(fdpass.Cred)
+	return c, ok
 }
 
 // writeOps maps the write messages' operations onto Ops.

@@ -161,6 +161,10 @@ func (q *serverQuery) handle(r request) {
 	if q.ctx.Err() != nil {
 		return // the connection is gone, or the query closed
 	}
+	if q.broken { // requests queued behind a failure: never re-run the query
+		q.c.writeErr(r.req, fmt.Errorf("%w: query %d failed", ErrInternal, q.id))
+		return
+	}
 	msg, sw, err := q.serve(r)
 	if err != nil {
 		q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
@@ -278,6 +282,7 @@ func (q *serverQuery) take() (bool, error) {
 		err := q.rows.Err()
 		q.closeRows()
 		if err != nil {
+			q.broken = true // not the end of the result: the query fails
 			return false, err
 		}
 		if q.count < 0 {
@@ -481,7 +486,12 @@ func (f *filling) grow() error {
 	}
 	f.drop()
 	f.sw, f.w = big, big.w
-	return q.putRow(f.w)
+	err = q.putRow(f.w)
+	if errors.Is(err, window.ErrWindowFull) {
+		q.broken = true
+		return fmt.Errorf("%w: row %d is larger than the largest window (%d bytes)", ErrInternal, q.cur, q.c.s.cfg.maxRowWindow)
+	}
+	return err
 }
 
 // finish seals the window and completes msg: inline bytes, or a shared
@@ -623,14 +633,28 @@ func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) 
 
 // bigWindow returns a one-off window, larger than the pool's, for a row
 // that does not fit a whole pooled window.
+// They count against the consumer's window limits, and at most
+// maxBigWindows exist at once (each may grow to the maximum row window).
 func (q *serverQuery) bigWindow(ncols int, start int64) (*sentWindow, error) {
+	if err := q.c.canHoldWindow(); err != nil {
+		return nil, err
+	}
+	select {
+	case q.c.s.bigSlots <- struct{}{}:
+	default:
+		return nil, fmt.Errorf("%w: %d windows for rows larger than a window are in use (the provider's limit)", ErrBusy, maxBigWindows)
+	}
 	w, err := window.Create(ncols, append([]window.Option{window.WithName("cursorwindow-big"),
 		window.WithMaxSize(q.c.s.cfg.maxRowWindow), window.WithStartPos(start)}, q.c.s.pool.opts...)...)
 	if err != nil {
+		<-q.c.s.bigSlots
 		return nil, err
 	}
 	return &sentWindow{w: w}, nil
 }
+
+// maxBigWindows bounds the one-off windows for oversized rows.
+const maxBigWindows = 4
 
 // copyRows appends every row of src to dst.
 func copyRows(dst, src *window.Writer) error {

@@ -149,7 +149,9 @@ type Server struct {
 	cache *windowCache
 	quota *quota
 	log   *slog.Logger
-	ids   atomic.Uint64
+	// bigSlots counts the one-off windows for oversized rows.
+	bigSlots chan struct{}
+	ids      atomic.Uint64
 
 	mu    sync.Mutex
 	conns map[*serverConn]struct{}
@@ -181,11 +183,12 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 	cfg.maxBody = min(max(cfg.maxBody, 2*inlineOverhead), parcel.DefaultMaxBodySize)
 	cfg.inlineLimit = min(max(cfg.inlineLimit, 0), int64(cfg.maxBody)-inlineOverhead)
 	s := &Server{
-		prov:  p,
-		cfg:   cfg,
-		pool:  newPool(cfg.windowSize, cfg.budget, cfg.poolWait),
-		log:   cfg.log,
-		conns: make(map[*serverConn]struct{}),
+		prov:     p,
+		cfg:      cfg,
+		pool:     newPool(cfg.windowSize, cfg.budget, cfg.poolWait),
+		log:      cfg.log,
+		conns:    make(map[*serverConn]struct{}),
+		bigSlots: make(chan struct{}, maxBigWindows),
 	}
 	if s.cfg.limits.UIDWindows == 0 {
 		s.cfg.limits.UIDWindows = max(cap(s.pool.tokens)/2, s.cfg.limits.ConnWindows)
@@ -375,6 +378,7 @@ type serverConn struct {
 	// One goroutine at a time reads the connection (see inline); the one
 	// whose read ends the connection closes readEnd.
 	hello    bool        // the handshake is done; owned by the reader
+	helloBy  time.Time   // when the hello must have arrived (skipped frames do not extend it)
 	shutdown atomic.Bool // the server is shutting down
 	readEnd  chan struct{}
 	endOnce  sync.Once
@@ -394,12 +398,14 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		watches: map[string]bool{},
 		notes:   map[string]struct{}{},
 		readEnd: make(chan struct{}),
+		helloBy: time.Now().Add(s.cfg.helloTimeout),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer c.teardown()
 	cred, err := pc.PeerCred()
 	if err == nil {
 		c.cred = cred
+		c.ctx = context.WithValue(c.ctx, peerKey{}, cred)
 		c.log = s.log.With("pid", cred.PID, "uid", cred.UID)
 		if aerr := s.cfg.auth(cred); aerr != nil {
 			err = fmt.Errorf("%w: %v", ErrPermission, aerr)
@@ -454,8 +460,8 @@ func (c *serverConn) readLoop(ctx context.Context) readNext {
 // readOne reads and handles one message.
 func (c *serverConn) readOne(ctx context.Context) readNext {
 	rctx, cancel := context.Background(), context.CancelFunc(func() {})
-	if !c.hello { // a caller that connects and says nothing is dropped
-		rctx, cancel = context.WithTimeout(rctx, c.s.cfg.helloTimeout)
+	if !c.hello { // a caller that does not say hello in time is dropped
+		rctx, cancel = context.WithDeadline(rctx, c.helloBy)
 	}
 	msg, files, err := c.pc.Read(rctx)
 	cancel()
@@ -552,7 +558,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			return keepReading
 		}
 		c.mu.Lock()
-		c.watches[m.URI] = m.Descendants
+		c.watches[m.URI] = c.watches[m.URI] || m.Descendants // a second registration never narrows the first
 		c.mu.Unlock()
 		c.write(&okMsg{Req: m.Req})
 	case *unregisterMsg:
@@ -771,6 +777,7 @@ func (s *Server) recycle(sw *sentWindow) {
 		s.pool.put(sw.w)
 	} else {
 		sw.w.Close()
+		<-s.bigSlots
 	}
 }
 

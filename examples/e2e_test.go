@@ -541,6 +541,11 @@ func TestServesAnotherUID(t *testing.T) {
 	assert.Contains(t, r.stderr, "cities is not shared with uid 65534")
 	assert.Empty(t, r.stdout, "no cached window of cities reached uid 65534")
 
+	r = otherUID(t, env, "tables")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "trips")
+	assert.NotContains(t, r.stdout, "cities", "a table uid 65534 may not read is not listed to it")
+
 	r = otherUID(t, env, "insert", "trips", "city=Lyon")
 	assert.Equal(t, 5, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "uid 65534 has read-only access")

@@ -26,9 +26,10 @@ import (
 // repeats the name.
 type fakeProvider struct {
 	content.ReadOnly
-	table string
-	cols  []string
-	rows  [][]string
+	tables any // the answer to "tables", if set
+	table  string
+	cols   []string
+	rows   [][]string
 }
 
 func (p *fakeProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
@@ -45,6 +46,9 @@ func (p *fakeProvider) Query(ctx context.Context, q *content.Query) (content.Row
 func (p *fakeProvider) Call(_ context.Context, method, _ string, _ content.Values) (content.Values, error) {
 	switch method {
 	case "tables":
+		if p.tables != nil {
+			return content.Values{"tables": p.tables}, nil
+		}
 		return content.Values{"tables": []any{p.table}}, nil
 	case "columns":
 		cols := make([]any, len(p.cols))
@@ -248,5 +252,17 @@ func TestExplain(t *testing.T) {
 		}
 		assert.NotEmpty(t, msg)
 		assert.Equal(t, tc.code, code, "%v", tc.err)
+	}
+}
+
+// A "tables" answer that is not a list of names is an error, not an
+// empty listing.
+func TestMalformedTablesAnswer(t *testing.T) {
+	for _, bad := range []any{int64(7), []any{int64(1)}, "trips"} {
+		_, sock := serve(t, &fakeProvider{tables: bad, table: "t", cols: []string{"a"}})
+		out, errs, code := cli("--socket", sock, "tables")
+		assert.Equal(t, exitFailed, code, "%v: %s", bad, errs)
+		assert.Contains(t, errs, "malformed answer from the provider")
+		assert.Empty(t, out)
 	}
 }

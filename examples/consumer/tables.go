@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cursorwindow/cursorwindow/content"
 )
 
 func cmdTables(ctx context.Context, e *env, args []string) error {
@@ -25,25 +28,33 @@ func cmdTables(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	e.wd.kick()
-	names, _ := res["tables"].([]any)
+	names, err := stringList(res, "tables")
+	if err != nil {
+		return err
+	}
 	// One line per table, names aligned; no header: the lines say it.
 	t := &tableWriter{w: e.stdout, noHeader: true}
 	t.header([]string{"table", "columns"})
 	t.numeric = []bool{false, false}
-	for _, n := range names {
-		name := fmt.Sprint(n)
+	for _, name := range names {
 		res, err := c.Call(ctx, "columns", name, nil)
 		if err != nil {
 			return err
 		}
 		e.wd.kick()
-		cols, _ := res["columns"].([]any)
-		types, _ := res["types"].([]any)
+		cols, err := stringList(res, "columns")
+		if err != nil {
+			return err
+		}
+		types, err := stringList(res, "types")
+		if err != nil {
+			return err
+		}
 		desc := make([]string, len(cols))
 		for i, c := range cols {
-			desc[i] = fmt.Sprint(c)
+			desc[i] = c
 			if i < len(types) && types[i] != "" {
-				desc[i] += " " + fmt.Sprint(types[i])
+				desc[i] += " " + types[i]
 			}
 		}
 		if err := t.add([]string{name, strings.Join(desc, ", ")}); err != nil {
@@ -51,4 +62,30 @@ func cmdTables(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return t.flush()
+}
+
+// errMalformed reports a provider's answer that is not what the call
+// promises (docs/PROTOCOL.md, "Listing tables and columns").
+var errMalformed = errors.New("malformed answer from the provider")
+
+// stringList returns res[key] as a list of strings: absent is empty;
+// anything but a list of strings is malformed.
+func stringList(res content.Values, key string) ([]string, error) {
+	v, ok := res[key]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is a %T, not a list", errMalformed, key, v)
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q holds a %T, not a string", errMalformed, key, x)
+		}
+		out[i] = s
+	}
+	return out, nil
 }

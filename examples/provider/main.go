@@ -248,6 +248,7 @@ func serve(cfg *config, log *slog.Logger) error {
 	}
 	defer p.Close()
 
+	p.perm = cfg.permission()
 	auth := content.AllowUIDs(cfg.admitted()...)
 	mode := os.FileMode(0o600)
 	if cfg.servesOthers() {
@@ -261,7 +262,7 @@ func serve(cfg *config, log *slog.Logger) error {
 	}
 	srv := content.NewServer(p,
 		content.WithAuthorizer(auth),
-		content.WithPermission(cfg.permission()),
+		content.WithPermission(p.perm),
 		content.WithLimits(content.Limits{Queries: maxQueries, UIDQueries: maxUIDQueries}),
 		content.WithWindowSize(cfg.windowSize),
 		content.WithSharedWindows(cfg.share),

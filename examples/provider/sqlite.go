@@ -35,6 +35,9 @@ type sqliteProvider struct {
 	tables   map[string]*table // exposed tables by exact name
 	names    []string          // their names, sorted
 	log      *slog.Logger
+	// perm, if set, is the server's per-URI check: Call lists only the
+	// tables the caller may query.
+	perm content.Permission
 }
 
 var _ content.Provider = (*sqliteProvider)(nil)
@@ -406,15 +409,20 @@ func (p *sqliteProvider) exec(ctx context.Context, t *table, op, stmt string, va
 //
 //   - "tables": {"tables": [names]}, the exposed tables;
 //   - "columns" with arg a table: {"columns": [names], "types": [declared types]}.
-func (p *sqliteProvider) Call(_ context.Context, method, arg string, _ content.Values) (content.Values, error) {
+func (p *sqliteProvider) Call(ctx context.Context, method, arg string, _ content.Values) (content.Values, error) {
 	switch method {
 	case "tables":
-		names := make([]any, len(p.names))
-		for i, n := range p.names {
-			names[i] = n
+		names := make([]any, 0, len(p.names))
+		for _, n := range p.names {
+			if p.mayQuery(ctx, n) == nil {
+				names = append(names, n)
+			}
 		}
 		return content.Values{"tables": names}, nil
 	case "columns":
+		if err := p.mayQuery(ctx, arg); err != nil {
+			return nil, fmt.Errorf("%w: %v", content.ErrPermission, err)
+		}
 		t, err := p.table(arg)
 		if err != nil {
 			return nil, err
@@ -427,6 +435,16 @@ func (p *sqliteProvider) Call(_ context.Context, method, arg string, _ content.V
 		return content.Values{"columns": cols, "types": types}, nil
 	}
 	return nil, fmt.Errorf("%w: method %q (have tables, columns)", content.ErrUnsupported, method)
+}
+
+// mayQuery asks the server's Permission whether the caller may query
+// table: a table it may not read is not listed or described to it.
+func (p *sqliteProvider) mayQuery(ctx context.Context, table string) error {
+	cred, ok := content.PeerCred(ctx)
+	if p.perm == nil || !ok {
+		return nil
+	}
+	return p.perm(cred, content.OpQuery, table)
 }
 
 // sqlValues converts the values of a request for database/sql.
