@@ -259,6 +259,22 @@ func (m *Mappings) release(mp *mapping) error {
 	return nil
 }
 
+// MappingStats is a snapshot of a Mappings cache.
+type MappingStats struct {
+	// InUse counts the cached mappings some open Window reads.
+	InUse int
+	// Idle counts the mappings kept for reuse that no Window reads.
+	Idle int
+}
+
+// Stats returns a snapshot of the cache's mappings.
+func (m *Mappings) Stats() MappingStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	idle := m.idle.Len()
+	return MappingStats{InUse: len(m.byID) - idle, Idle: idle}
+}
+
 // Close unmaps the idle mappings; those still in use are unmapped when
 // their last reader closes. Open and CopyLocation then return ErrClosed.
 // Close is idempotent.

@@ -77,6 +77,7 @@ func TestMappingsReuseARecycledWindow(t *testing.T) {
 	_, err = r1.Int64(0, 0)
 	assert.ErrorIs(t, err, window.ErrClosed)
 	assert.Equal(t, base+1, countMemfdMaps(t), "kept, idle")
+	assert.Equal(t, window.MappingStats{Idle: 1}, m.Stats())
 
 	second := textRows(7, "second")
 	refill(t, w, second)
@@ -90,6 +91,7 @@ func TestMappingsReuseARecycledWindow(t *testing.T) {
 	r3, err := m.Open(dupFile(t, w))
 	require.NoError(t, err)
 	assert.Equal(t, base+1, countMemfdMaps(t))
+	assert.Equal(t, window.MappingStats{InUse: 1}, m.Stats())
 	require.NoError(t, r2.Close())
 	assertRows(t, r3, second)
 	require.NoError(t, r3.Close())
@@ -119,6 +121,7 @@ func TestMappingsKeepUpToTheLimitIdle(t *testing.T) {
 				assert.Equal(t, base+1+min(i+1, limit), countMemfdMaps(t), "held + idle up to the limit")
 			}
 			assertRows(t, held, textRows(3, "w0"))
+			assert.Equal(t, window.MappingStats{InUse: 1, Idle: min(limit, 4)}, m.Stats())
 
 			// The most recently released is reused; the oldest was unmapped.
 			before := countMemfdMaps(t)
