@@ -1,0 +1,378 @@
+package sqldriver_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/sqldriver"
+	"github.com/cursorwindow/cursorwindow/sqldriver/sqlparse"
+)
+
+// serve runs a content server for p in this process on a fresh socket
+// until the test ends, and returns the socket.
+func serve(t testing.TB, p content.Provider, opts ...content.ServerOption) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sqldriver") // short: a socket path has at most 107 bytes
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "p.sock")
+	ln, err := content.Listen(sock, 0o600)
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	srv := content.NewServer(p, append([]content.ServerOption{content.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return sock
+}
+
+// planets serves a small in-memory table, which declares no column
+// types, and returns a database of it.
+func planets(t testing.TB) (*sql.DB, *contenttest.MemProvider) {
+	t.Helper()
+	p := contenttest.NewMemProvider()
+	p.AddTable("planets", []string{"name", "moons", "radius", "rings"}, [][]any{
+		{"Mercury", 0, 2439.7, nil}, {"Earth", 1, 6371.0, nil}, {"Mars", 2, 3389.5, nil},
+		{"Jupiter", 95, 69911.0, []byte("faint")}, {"Saturn", 274, 58232.0, []byte("bright")},
+	})
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p)))
+	t.Cleanup(func() { db.Close() })
+	return db, p
+}
+
+func TestParseDSN(t *testing.T) {
+	for _, tt := range []struct {
+		dsn, socket, err string
+	}{
+		{dsn: "/run/p.sock", socket: "/run/p.sock"},
+		{dsn: "@abstract?timeout=2s&prefetch=3&checked_views=true", socket: "@abstract"},
+		{dsn: "", socket: ""},
+		{dsn: "?prefetch=0", socket: ""},
+		{dsn: "relative/p.sock?timeout=0", socket: "relative/p.sock"},
+		{dsn: "/p?timeout=soon", err: `timeout=soon: want a duration such as 5s, or 0 for none`},
+		{dsn: "/p?timeout=-1s", err: `timeout=-1s: want a duration`},
+		{dsn: "/p?prefetch=-1", err: `prefetch=-1: want a number of windows, 0 or more`},
+		{dsn: "/p?checked_views=maybe", err: `checked_views=maybe: want true or false`},
+		{dsn: "/p?prefetch=1&prefetch=2", err: `prefetch given 2 times`},
+		{dsn: "/p?user=me", err: `unknown parameter "user" (have timeout, prefetch, checked_views)`},
+		{dsn: "/p?%zz", err: `invalid URL escape`},
+	} {
+		t.Run(tt.dsn, func(t *testing.T) {
+			c, err := sqldriver.ParseDSN(tt.dsn)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.socket, c.Socket())
+		})
+	}
+}
+
+func TestOpenDSN(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("t", []string{"a"}, [][]any{{1}, {2}})
+	db, err := sql.Open(sqldriver.DriverName, serve(t, p)+"?timeout=5s&prefetch=2&checked_views=1")
+	require.NoError(t, err)
+	defer db.Close()
+	var n int64
+	require.NoError(t, db.QueryRow("SELECT a FROM t ORDER BY a DESC").Scan(&n))
+	assert.Equal(t, int64(2), n)
+
+	_, err = sql.Open(sqldriver.DriverName, "/p?bogus=1") // the DSN is parsed at once
+	assert.ErrorContains(t, err, `unknown parameter "bogus"`)
+
+	nowhere := sql.OpenDB(sqldriver.NewConnector(filepath.Join(t.TempDir(), "none.sock")))
+	defer nowhere.Close()
+	assert.ErrorIs(t, nowhere.Ping(), content.ErrProviderGone)
+}
+
+// TestValues checks the Go values rows carry, the scans database/sql
+// makes of them, and the column types of a provider that declares none.
+func TestValues(t *testing.T) {
+	db, _ := planets(t)
+	rows, err := db.Query("SELECT * FROM planets ORDER BY moons")
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"name", "moons", "radius", "rings"}, cols)
+	cts, err := rows.ColumnTypes()
+	require.NoError(t, err)
+	for _, ct := range cts {
+		assert.Equal(t, "", ct.DatabaseTypeName(), ct.Name())
+		_, ok := ct.Nullable()
+		assert.False(t, ok, ct.Name())
+		assert.Equal(t, "interface {}", ct.ScanType().String(), ct.Name())
+	}
+	var got [][]any
+	for rows.Next() {
+		vals := make([]any, 4)
+		require.NoError(t, rows.Scan(&vals[0], &vals[1], &vals[2], &vals[3]))
+		got = append(got, vals)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, [][]any{
+		{[]byte("Mercury"), int64(0), 2439.7, nil},
+		{[]byte("Earth"), int64(1), 6371.0, nil},
+		{[]byte("Mars"), int64(2), 3389.5, nil},
+		{[]byte("Jupiter"), int64(95), 69911.0, []byte("faint")},
+		{[]byte("Saturn"), int64(274), 58232.0, []byte("bright")},
+	}, got)
+
+	// LIMIT 0: the columns, no rows.
+	rows, err = db.Query("SELECT name, moons FROM planets LIMIT 0")
+	require.NoError(t, err)
+	cols, err = rows.Columns()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"name", "moons"}, cols)
+	assert.False(t, rows.Next())
+	require.NoError(t, rows.Err())
+	rows.Close()
+
+	// LIMIT ? and prepared statements.
+	st, err := db.Prepare("SELECT name FROM planets WHERE moons >= ? ORDER BY moons DESC LIMIT ?")
+	require.NoError(t, err)
+	defer st.Close()
+	for limit, want := range map[int][]string{0: nil, 1: {"Saturn"}, 2: {"Saturn", "Jupiter"}} {
+		rows, err := st.Query(1, limit)
+		require.NoError(t, err)
+		var names []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			names = append(names, s)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		assert.Equal(t, want, names, "LIMIT %d", limit)
+	}
+	_, err = st.Query(1)
+	assert.ErrorContains(t, err, "sql: expected 2 arguments, got 1")
+	_, err = st.Query(1, -1)
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+}
+
+// TestArguments checks the conversions of arguments.
+func TestArguments(t *testing.T) {
+	db, p := planets(t)
+	p.AddTable("kinds", []string{"b", "t", "i", "u"}, nil)
+	when := time.Date(2025, 6, 1, 12, 30, 0, 5, time.UTC)
+	res, err := db.Exec("INSERT INTO kinds (b, t, i, u) VALUES (?, ?, ?, ?)", true, when, int8(-3), uint32(7))
+	require.NoError(t, err)
+	id, err := res.LastInsertId()
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), id)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	var b, i, u int64
+	var ts string
+	require.NoError(t, db.QueryRow("SELECT * FROM kinds").Scan(&b, &ts, &i, &u))
+	assert.Equal(t, []any{int64(1), "2025-06-01T12:30:00.000000005Z", int64(-3), int64(7)}, []any{b, ts, i, u})
+
+	_, err = db.Query("SELECT * FROM kinds WHERE b = ?", sql.Named("b", 1))
+	assert.ErrorIs(t, err, sqldriver.ErrUnsupported)
+	assert.ErrorContains(t, err, `named argument "b": write ? and pass the arguments in order`)
+	_, err = db.Exec("INSERT INTO kinds (b) VALUES (?)", struct{}{})
+	assert.ErrorContains(t, err, "unsupported type struct {}")
+}
+
+// TestRefusals checks what the driver refuses before anything is sent.
+func TestRefusals(t *testing.T) {
+	db, _ := planets(t)
+	for _, tt := range []struct {
+		sql, err string
+		query    bool
+	}{
+		{"SELECT name FROM planets p JOIN moons m", "sqlparse: not supported: table aliases at offset 25", true},
+		{"SELECT max(moons) FROM planets", "sqlparse: not supported: aggregate functions (MAX) at offset 7 (aggregate the rows as you read them)", true},
+		{"SELECT * FROM planets; DROP TABLE planets", "sqlparse: not supported: multiple statements at offset 23 (run one statement per call)", true},
+		{"INSERT INTO planets (name) VALUES ('Pluto')", "sqlparse: not supported: literals in VALUES at offset 35 (write ? and pass the value as an argument)", false},
+		{"UPDATE planets SET moons = moons + ?", "sqlparse: not supported: expressions in SET at offset 27 (write ? and pass the value as an argument)", false},
+		{"INSERT INTO planets (name) VALUES (?)", "sqldriver: INSERT with Query: run writes with Exec", true},
+		{"SELECT * FROM planets", "sqldriver: SELECT with Exec: run queries with Query", false},
+		{"BEGIN TRANSACTION", "sqlparse: not supported: transactions (BEGIN) at offset 0 (each statement is a request of its own)", false},
+	} {
+		t.Run(tt.sql, func(t *testing.T) {
+			var err error
+			if tt.query {
+				_, err = db.Query(tt.sql, "x")
+			} else {
+				_, err = db.Exec(tt.sql, "x")
+			}
+			require.ErrorIs(t, err, sqldriver.ErrUnsupported)
+			assert.ErrorIs(t, err, content.ErrUnsupported)
+			assert.EqualError(t, err, tt.err)
+		})
+	}
+	_, err := db.Query("SELEKT 1")
+	require.ErrorIs(t, err, sqlparse.ErrSyntax)
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+
+	_, err = db.Begin()
+	require.ErrorIs(t, err, sqldriver.ErrUnsupported)
+	assert.EqualError(t, err, "sqldriver: transactions are not supported: each statement is a request of its own to the provider, applied when it is answered")
+	_, err = db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+	assert.ErrorIs(t, err, sqldriver.ErrUnsupported)
+
+	// The provider's own refusals keep their meaning.
+	_, err = db.Query("SELECT * FROM comets")
+	assert.ErrorIs(t, err, content.ErrNotFound)
+	_, err = db.Query("SELECT mass FROM planets")
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = db.Exec("UPDATE planets SET mass = ?", 1)
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+}
+
+// TestWrites checks the results of writes.
+func TestWrites(t *testing.T) {
+	db, _ := planets(t)
+	count := func(n int64, err error) int64 {
+		t.Helper()
+		require.NoError(t, err)
+		return n
+	}
+	res, err := db.Exec("UPDATE planets SET rings = ? WHERE moons > ?", []byte("some"), 1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), count(res.RowsAffected()))
+	_, err = res.LastInsertId()
+	assert.EqualError(t, err, "sqldriver: LastInsertId after UPDATE: the provider reports ids of INSERTs only")
+	res, err = db.Exec("DELETE FROM planets WHERE moons = ?", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), count(res.RowsAffected()))
+	res, err = db.Exec("INSERT INTO planets DEFAULT VALUES")
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), count(res.LastInsertId()))
+	var rings sql.RawBytes
+	rows, err := db.Query("SELECT rings FROM planets WHERE name = ?", "Mars")
+	require.NoError(t, err)
+	require.True(t, rows.Next())
+	require.NoError(t, rows.Scan(&rings))
+	assert.Equal(t, "some", string(rings))
+	rows.Close()
+}
+
+// watched counts the rows the provider reads for each query and reports
+// how many when the server closes the query.
+type watched struct {
+	*contenttest.MemProvider
+	closed chan int64
+}
+
+func (p *watched) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	r, err := p.MemProvider.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &watchedRows{Rows: r, closed: p.closed}, nil
+}
+
+type watchedRows struct {
+	content.Rows
+	n      int64
+	closed chan int64
+}
+
+func (r *watchedRows) Next() bool {
+	ok := r.Rows.Next()
+	if ok {
+		r.n++
+	}
+	return ok
+}
+
+func (r *watchedRows) Close() error {
+	r.closed <- r.n
+	return r.Rows.Close()
+}
+
+// TestCancelStopsProvider cancels a scan: the scan ends with the
+// context's error, the provider's query is closed long before its end,
+// and the connection serves the next query.
+func TestCancelStopsProvider(t *testing.T) {
+	const total = 100_000
+	p := &watched{MemProvider: contenttest.NewMemProvider(), closed: make(chan int64, 8)}
+	rows := make([][]any, total)
+	for i := range rows {
+		rows[i] = []any{i, fmt.Sprintf("row %d of a table too big to read at once", i)}
+	}
+	p.AddTable("big", []string{"id", "s"}, rows)
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(16<<10))))
+	defer db.Close()
+	db.SetMaxOpenConns(1) // the next query must reuse the connection
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := db.QueryContext(ctx, "SELECT id, s FROM big")
+	require.NoError(t, err)
+	var read int
+	for r.Next() {
+		var id int64
+		var s sql.RawBytes
+		require.NoError(t, r.Scan(&id, &s))
+		if read++; read == 100 {
+			cancel()
+		}
+	}
+	assert.ErrorIs(t, r.Err(), context.Canceled)
+	assert.Less(t, read, total)
+	r.Close()
+	select {
+	case n := <-p.closed:
+		assert.Less(t, n, int64(total), "the provider read the whole table")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the provider's query was not closed")
+	}
+
+	var id int64
+	require.NoError(t, db.QueryRow("SELECT id FROM big WHERE id = ?", 77).Scan(&id))
+	assert.Equal(t, int64(77), id)
+}
+
+// TestBadConnDriverLevel checks what the driver's connection reports once
+// the provider is gone.
+func TestBadConnDriverLevel(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("t", []string{"a"}, [][]any{{1}})
+	dir, err := os.MkdirTemp("", "sqldriver")
+	require.NoError(t, err)
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "p.sock")
+	ln, err := content.Listen(sock, 0o600)
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler))).Serve(ctx, ln)
+	}()
+
+	dc, err := sqldriver.NewConnector(sock).Connect(context.Background())
+	require.NoError(t, err)
+	defer dc.Close()
+	stop()
+	<-done
+
+	_, err = dc.(driver.QueryerContext).QueryContext(context.Background(), "SELECT a FROM t", nil)
+	require.ErrorIs(t, err, driver.ErrBadConn)
+	assert.ErrorIs(t, err, content.ErrProviderGone)
+	assert.False(t, dc.(driver.Validator).IsValid())
+	assert.ErrorIs(t, dc.(driver.SessionResetter).ResetSession(context.Background()), driver.ErrBadConn)
+	_, err = dc.(driver.ExecerContext).ExecContext(context.Background(), "DELETE FROM t", nil)
+	assert.Equal(t, driver.ErrBadConn, err, "a write on a connection known to be gone is retried: nothing was sent")
+}

@@ -1,0 +1,74 @@
+package sqlparse
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+// Query returns the content.Query a SELECT asks for, with args (one per
+// placeholder, in order) bound: the WHERE's to the selection, the last
+// to the limit if the statement has LIMIT ?.
+//
+// A LIMIT of 0 asks for no rows, which a content.Query cannot say (its
+// Limit 0 means no limit): Query then sets Limit to 1 and reports noRows,
+// and the caller takes the columns from the answer and no row.
+func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error) {
+	if s.Kind != Select {
+		return nil, false, fmt.Errorf("%w: %v is not a query", content.ErrBadRequest, s.Kind)
+	}
+	if err := s.checkArgs(args); err != nil {
+		return nil, false, err
+	}
+	q = &content.Query{URI: s.Table, Projection: s.Columns, Selection: s.Where, Order: s.Order}
+	if s.WhereParams > 0 {
+		q.Args = slices.Clone(args[:s.WhereParams])
+	}
+	limit := s.Limit
+	if s.LimitParam {
+		v, err := content.NormalizeValue(args[len(args)-1])
+		n, ok := v.(int64)
+		if err != nil || !ok || n < 0 {
+			return nil, false, fmt.Errorf("%w: LIMIT ?: want a whole number of at least 0, got %T %v", content.ErrBadRequest, args[len(args)-1], args[len(args)-1])
+		}
+		limit = n
+	}
+	switch {
+	case limit == 0:
+		q.Limit, noRows = 1, true
+	case limit > 0:
+		q.Limit = limit
+	}
+	return q, noRows, nil
+}
+
+// Write returns what an INSERT, UPDATE or DELETE writes: the values by
+// column (INSERT, UPDATE) and the arguments of the selection, from args
+// (one per placeholder, in order).
+func (s *Statement) Write(args []any) (values content.Values, whereArgs []any, err error) {
+	if s.Kind != Insert && s.Kind != Update && s.Kind != Delete {
+		return nil, nil, fmt.Errorf("%w: %v is not a write", content.ErrBadRequest, s.Kind)
+	}
+	if err := s.checkArgs(args); err != nil {
+		return nil, nil, err
+	}
+	if s.Kind != Delete {
+		values = make(content.Values, len(s.Columns))
+		for i, c := range s.Columns {
+			values[c] = args[i]
+		}
+		args = args[len(s.Columns):]
+	}
+	if len(args) > 0 {
+		whereArgs = slices.Clone(args)
+	}
+	return values, whereArgs, nil
+}
+
+func (s *Statement) checkArgs(args []any) error {
+	if n := s.NumParams(); len(args) != n {
+		return fmt.Errorf("%w: %d arguments for %d placeholders", content.ErrBadRequest, len(args), n)
+	}
+	return nil
+}
