@@ -340,14 +340,16 @@ func TestWindowsSharedBetweenConsumers(t *testing.T) {
 	require.NoError(t, err)
 	cb, err := b.Query(ctx, &content.Query{URI: "trips"})
 	require.NoError(t, err)
-	for i := int64(0); i < n; i++ {
-		require.True(t, ca.Next())
-		require.True(t, cb.Next())
-		checkRow(t, ca, i)
-		checkRow(t, cb, i)
+	// a reads the result first, b after (side by side, the two could
+	// both fill a window neither had found cached yet: correct, but the
+	// count of hits would depend on timing).
+	for _, cur := range []*content.Cursor{ca, cb} {
+		for i := int64(0); i < n; i++ {
+			require.True(t, cur.Next())
+			checkRow(t, cur, i)
+		}
+		require.False(t, cur.Next())
 	}
-	require.False(t, ca.Next())
-	require.False(t, cb.Next())
 	st := s.Stats()
 	windows := st.Cached
 	assert.Greater(t, windows, 5, "the result spans several windows")

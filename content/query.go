@@ -610,20 +610,24 @@ func (q *serverQuery) putRow(w *window.Writer) error {
 	return nil
 }
 
-// sharedWindow takes a window from the pool, checking the connection's
-// window limit, and copies the rows of from into it.
+// sharedWindow takes a window from the pool, checking the consumer's
+// window limits, and moves the rows of from (a full inline window) into
+// it.
 func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) (*sentWindow, error) {
 	c := q.c
 	if err := c.canHoldWindow(); err != nil {
 		return nil, err
 	}
-	w, err := c.s.pool.get(q.ctx, ncols, start)
+	w, err := c.s.pool.Get(q.ctx, ncols, start)
+	if errors.Is(err, window.ErrPoolExhausted) {
+		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	sw := &sentWindow{w: w, pooled: true}
 	if from != nil {
-		if err := copyRows(w, from); err != nil {
+		if err := from.MoveTo(w); err != nil {
 			c.s.recycle(sw)
 			return nil, err
 		}
@@ -645,7 +649,7 @@ func (q *serverQuery) bigWindow(ncols int, start int64) (*sentWindow, error) {
 		return nil, fmt.Errorf("%w: %d windows for rows larger than a window are in use (the provider's limit)", ErrBusy, maxBigWindows)
 	}
 	w, err := window.Create(ncols, append([]window.Option{window.WithName("cursorwindow-big"),
-		window.WithMaxSize(q.c.s.cfg.maxRowWindow), window.WithStartPos(start)}, q.c.s.pool.opts...)...)
+		window.WithMaxSize(q.c.s.cfg.maxRowWindow), window.WithStartPos(start)}, q.c.s.backing...)...)
 	if err != nil {
 		<-q.c.s.bigSlots
 		return nil, err
@@ -655,45 +659,3 @@ func (q *serverQuery) bigWindow(ncols int, start int64) (*sentWindow, error) {
 
 // maxBigWindows bounds the one-off windows for oversized rows.
 const maxBigWindows = 4
-
-// copyRows appends every row of src to dst.
-func copyRows(dst, src *window.Writer) error {
-	r, err := src.Window()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	for row := range r.NumRows() {
-		if err := dst.AllocRow(); err != nil {
-			return err
-		}
-		for col := range r.NumColumns() {
-			if err := copyField(dst, r, row, col); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func copyField(dst *window.Writer, r *window.Window, row, col int) error {
-	t, err := r.Type(row, col)
-	if err != nil {
-		return err
-	}
-	switch t {
-	case window.TypeInt64:
-		v, _ := r.Int64(row, col)
-		return dst.PutInt64(col, v)
-	case window.TypeFloat64:
-		v, _ := r.Float64(row, col)
-		return dst.PutFloat64(col, v)
-	case window.TypeString:
-		v, _ := r.Bytes(row, col)
-		return dst.PutStringBytes(col, v)
-	case window.TypeBlob:
-		v, _ := r.Bytes(row, col)
-		return dst.PutBlob(col, v)
-	}
-	return dst.PutNull(col)
-}

@@ -143,12 +143,15 @@ const inlineOverhead = 4096
 
 // Server serves a Provider to consumers over unix sockets.
 type Server struct {
-	prov  Provider
-	cfg   serverConfig
-	pool  *pool
-	cache *windowCache
-	quota *quota
-	log   *slog.Logger
+	prov Provider
+	cfg  serverConfig
+	pool *window.Pool
+	// backing holds the window options of every shared window (its
+	// backing), for the one-off windows beside the pool's.
+	backing []window.Option
+	cache   *windowCache
+	quota   *quota
+	log     *slog.Logger
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
 	ids      atomic.Uint64
@@ -185,24 +188,28 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 	s := &Server{
 		prov:     p,
 		cfg:      cfg,
-		pool:     newPool(cfg.windowSize, cfg.budget, cfg.poolWait),
 		log:      cfg.log,
 		conns:    make(map[*serverConn]struct{}),
 		bigSlots: make(chan struct{}, maxBigWindows),
 	}
-	if s.cfg.limits.UIDWindows == 0 {
-		s.cfg.limits.UIDWindows = max(cap(s.pool.tokens)/2, s.cfg.limits.ConnWindows)
-	}
-	s.quota = newQuota(s.cfg.limits)
 	s.cache = newWindowCache(s.recycle)
-	s.pool.evict = s.cache.evictIdle
 	switch cfg.backing {
 	case window.KindShm:
-		s.pool.opts = []window.Option{window.WithBacking(window.ShmBacking())}
+		s.backing = []window.Option{window.WithBacking(window.ShmBacking())}
 	case window.KindSysV:
-		s.pool.opts = []window.Option{window.WithBacking(window.SysVBacking())}
+		s.backing = []window.Option{window.WithBacking(window.SysVBacking())}
 	}
-	if s.pool.opts != nil {
+	pool, err := window.NewPool(cfg.windowSize, cfg.budget, window.WithWait(cfg.poolWait),
+		window.WithEvict(s.cache.evictIdle), window.WithWindowOptions(s.backing...))
+	if err != nil { // only for sizes NewServer has already made valid
+		panic(fmt.Sprintf("content: NewServer: %v", err))
+	}
+	s.pool = pool
+	if s.cfg.limits.UIDWindows == 0 {
+		s.cfg.limits.UIDWindows = max(pool.Stats().MaxWindows/2, s.cfg.limits.ConnWindows)
+	}
+	s.quota = newQuota(s.cfg.limits)
+	if s.backing != nil {
 		removed, err := window.RemoveStale(window.DefaultName)
 		for _, l := range removed {
 			s.log.Info("removed a stale window", "location", l.String())
@@ -267,7 +274,7 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 		<-finished
 	}
 	s.cache.clear()
-	s.pool.close()
+	s.pool.Close()
 	return err
 }
 
@@ -341,12 +348,10 @@ func (s *Server) Stats() Stats {
 	}
 	s.mu.Unlock()
 	st.Cached, st.CachedIdle, st.SharedHits = s.cache.stats()
-	p := s.pool
-	p.mu.Lock()
-	st.PoolIdle = len(p.free)
-	p.mu.Unlock()
-	st.PoolBytes = int64(cap(p.tokens)-len(p.tokens)+st.PoolIdle) * p.size
-	st.PoolMaxSize = int64(cap(p.tokens)) * p.size
+	ps := s.pool.Stats()
+	st.PoolIdle = ps.Idle
+	st.PoolBytes = int64(ps.Out+ps.Idle) * ps.WindowSize
+	st.PoolMaxSize = int64(ps.MaxWindows) * ps.WindowSize
 	return st
 }
 
@@ -492,7 +497,7 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		c.hello = true
 		c.write(&helloReplyMsg{
 			Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
-			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.pool.size * int64(cap(c.s.pool.tokens)),
+			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.cfg.windowSize * int64(c.s.pool.Stats().MaxWindows),
 			MaxRowWindow: c.s.cfg.maxRowWindow,
 		})
 		return keepReading
@@ -774,7 +779,7 @@ func (c *serverConn) release(id uint64) {
 
 func (s *Server) recycle(sw *sentWindow) {
 	if sw.pooled {
-		s.pool.put(sw.w)
+		s.pool.Put(sw.w)
 	} else {
 		sw.w.Close()
 		<-s.bigSlots
