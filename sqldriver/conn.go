@@ -14,8 +14,9 @@ import (
 
 // conn is one connection of the database/sql pool: one content.Client.
 type conn struct {
-	c   *content.Client
-	cfg *config
+	c     *content.Client
+	cfg   *config
+	stmts *stmtCache // the connector's
 	// bad is set once a call found the connection to the provider ended;
 	// database/sql then drops the connection (IsValid, ResetSession).
 	bad atomic.Bool
@@ -40,7 +41,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 // PrepareContext parses query. A prepared statement costs the provider
 // nothing: it is parsed here, and sent as a query or write when run.
 func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, error) {
-	st, err := sqlparse.Parse(query)
+	st, err := c.stmts.parse(query)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (c *conn) BeginTx(context.Context, driver.TxOptions) (driver.Tx, error) {
 
 // QueryContext runs a SELECT.
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	st, err := sqlparse.Parse(query)
+	st, err := c.stmts.parse(query)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 
 // ExecContext runs an INSERT, UPDATE or DELETE.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	st, err := sqlparse.Parse(query)
+	st, err := c.stmts.parse(query)
 	if err != nil {
 		return nil, err
 	}

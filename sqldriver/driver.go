@@ -10,9 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/sqldriver/sqlparse"
 )
 
 // DriverName is the name the driver is registered under with
@@ -52,6 +54,7 @@ func (Driver) OpenConnector(dsn string) (driver.Connector, error) {
 type Connector struct {
 	socket string
 	cfg    config
+	stmts  stmtCache
 }
 
 type config struct {
@@ -178,5 +181,37 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c: cl, cfg: &c.cfg}, nil
+	return &conn{c: cl, cfg: &c.cfg, stmts: &c.stmts}, nil
+}
+
+// stmtCache keeps the statements its connector's connections parsed, by
+// their text, so that a query run again is not parsed again: a map
+// lookup instead of a tokenizer's allocations. Statements are never
+// changed once parsed.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sqlparse.Statement
+}
+
+// stmtCacheSize bounds the cache; a full cache starts over.
+const stmtCacheSize = 512
+
+func (c *stmtCache) parse(query string) (*sqlparse.Statement, error) {
+	c.mu.Lock()
+	st := c.m[query]
+	c.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := sqlparse.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= stmtCacheSize {
+		c.m = make(map[string]*sqlparse.Statement)
+	}
+	c.m[query] = st
+	c.mu.Unlock()
+	return st, nil
 }

@@ -325,7 +325,12 @@ func TestCancelStopsProvider(t *testing.T) {
 	for r.Next() {
 		var id int64
 		var s sql.RawBytes
-		require.NoError(t, r.Scan(&id, &s))
+		if err := r.Scan(&id, &s); read >= 100 && err != nil {
+			require.ErrorIs(t, err, context.Canceled) // database/sql closed the rows
+			break
+		} else {
+			require.NoError(t, err)
+		}
 		if read++; read == 100 {
 			cancel()
 		}
@@ -375,4 +380,34 @@ func TestBadConnDriverLevel(t *testing.T) {
 	assert.ErrorIs(t, dc.(driver.SessionResetter).ResetSession(context.Background()), driver.ErrBadConn)
 	_, err = dc.(driver.ExecerContext).ExecContext(context.Background(), "DELETE FROM t", nil)
 	assert.Equal(t, driver.ErrBadConn, err, "a write on a connection known to be gone is retried: nothing was sent")
+}
+
+// TestAllocs guards the allocations of a scan: one per value that
+// database/sql's driver.Value must box (integers from 256 up, floats,
+// STRING and BLOB views), none for NULL, small integers and the views
+// themselves (sql.RawBytes copies nothing).
+func TestAllocs(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	rows := make([][]any, 5000)
+	for i := range rows {
+		rows[i] = []any{1000 + i, "text", []byte("blob"), 1.5 + float64(i), nil, i % 200}
+	}
+	p.AddTable("t", []string{"big", "s", "b", "f", "n", "small"}, rows)
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p)))
+	defer db.Close()
+	r, err := db.Query("SELECT * FROM t")
+	require.NoError(t, err)
+	defer r.Close()
+	var big, small int64
+	var f float64
+	var s, b, n sql.RawBytes
+	allocs := testing.AllocsPerRun(1000, func() {
+		if !r.Next() {
+			t.Fatal(r.Err())
+		}
+		if err := r.Scan(&big, &s, &b, &f, &n, &small); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Equal(t, 4.0, allocs, "big, s, b, f")
 }

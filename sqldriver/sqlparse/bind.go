@@ -2,7 +2,6 @@ package sqlparse
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/cursorwindow/cursorwindow/content"
 )
@@ -11,7 +10,8 @@ import (
 // placeholder, in order) bound: the WHERE's to the selection, the last
 // to the limit if the statement has LIMIT ?.
 //
-// A LIMIT of 0 asks for no rows, which a content.Query cannot say (its
+// q.Args shares args' array: leave args alone while q is in use. A
+// LIMIT of 0 asks for no rows, which a content.Query cannot say (its
 // Limit 0 means no limit): Query then sets Limit to 1 and reports noRows,
 // and the caller takes the columns from the answer and no row.
 func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error) {
@@ -23,7 +23,7 @@ func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error)
 	}
 	q = &content.Query{URI: s.Table, Projection: s.Columns, Selection: s.Where, Order: s.Order}
 	if s.WhereParams > 0 {
-		q.Args = slices.Clone(args[:s.WhereParams])
+		q.Args = args[:s.WhereParams:s.WhereParams]
 	}
 	limit := s.Limit
 	if s.LimitParam {
@@ -45,7 +45,7 @@ func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error)
 
 // Write returns what an INSERT, UPDATE or DELETE writes: the values by
 // column (INSERT, UPDATE) and the arguments of the selection, from args
-// (one per placeholder, in order).
+// (one per placeholder, in order; whereArgs shares args' array).
 func (s *Statement) Write(args []any) (values content.Values, whereArgs []any, err error) {
 	if s.Kind != Insert && s.Kind != Update && s.Kind != Delete {
 		return nil, nil, fmt.Errorf("%w: %v is not a write", content.ErrBadRequest, s.Kind)
@@ -61,7 +61,7 @@ func (s *Statement) Write(args []any) (values content.Values, whereArgs []any, e
 		args = args[len(s.Columns):]
 	}
 	if len(args) > 0 {
-		whereArgs = slices.Clone(args)
+		whereArgs = args
 	}
 	return values, whereArgs, nil
 }
