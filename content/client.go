@@ -1,7 +1,6 @@
 package content
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -31,8 +30,8 @@ import (
 type Client struct {
 	pc    *parcel.Conn
 	hello helloReplyMsg
-	maps  *mappings
-	done  chan struct{} // closed when the read loop ends
+	maps  *window.Mappings // nil until the handshake is done
+	done  chan struct{}    // closed when the read loop ends
 	ctl   outbox
 
 	stacks bool         // record where each cursor was opened
@@ -70,9 +69,10 @@ type dialConfig struct {
 
 // WithCheckedViews makes every view a cursor returned fault (a crash, or
 // a panic under runtime/debug.SetPanicOnFault) if it is used after the
-// cursor left its window: a released window's mapping, kept for reuse, is
-// made inaccessible (window.Park) until the provider sends it again, and
-// closed mappings stay reserved, inaccessible (window.WithQuarantine).
+// cursor left its window: the client's mappings are kept with
+// window.WithQuarantine, so a released window's mapping, kept for reuse,
+// is inaccessible until the provider sends it again, and closed mappings
+// stay reserved, inaccessible.
 // Without it, a view kept past its window is a bug that may read the
 // provider's later contents, as with database/sql.RawBytes. It costs two
 // mprotect calls per window (measured at 8–20 µs a handoff on a 2-core
@@ -113,7 +113,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		return nil, err
 	}
 	c := &Client{
-		pc: pc, maps: newMappings(max(cfg.mappings, 64), cfg.checked), done: make(chan struct{}),
+		pc: pc, done: make(chan struct{}),
 		nextReq: 1, pending: map[uint64]*call{}, watches: map[string][]*Watch{}, registered: map[string]bool{},
 		stacks: cfg.stacks || envStacks,
 	}
@@ -139,9 +139,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, ProtocolVersion)
 	}
 	c.hello = *h
-	if cfg.mappings < 0 && h.WindowSize > 0 {
-		c.maps.setLimit(int(min(h.Budget/h.WindowSize+16, 1<<14)))
-	}
+	c.maps = window.NewMappings(mappingLimit(cfg.mappings, h), mapOptions(cfg.checked, h)...)
 	return c, nil
 }
 
@@ -156,7 +154,9 @@ func (c *Client) Close() error {
 	err := c.pc.Close()
 	<-c.done
 	c.ctl.stop()
-	c.maps.closeIdle()
+	if c.maps != nil {
+		c.maps.Close()
+	}
 	return err
 }
 
@@ -502,154 +502,29 @@ func isDescendant(uri, reg string) bool {
 	return len(uri) > len(p) && uri[:len(p)] == p
 }
 
-// mappings keeps the consumer's mappings of shared windows, keyed by the
-// memfd's identity, so that a window the provider recycles and sends again
-// is not mapped and faulted in again. Windows in use are never evicted;
-// up to limit idle ones are kept.
-type mappings struct {
-	mu      sync.Mutex
-	limit   int
-	checked bool // quarantine closed mappings
-	byID    map[mapKey]*mapping
-	idle    *list.List // of *mapping, oldest first
+// mappingLimit is how many idle mappings a client keeps: as many as
+// WithMappings says or, by default, as many as the provider's budget holds
+// windows (plus a few, at most 16384); at least 64 either way.
+func mappingLimit(n int, h *helloReplyMsg) int {
+	if n < 0 && h.WindowSize > 0 {
+		n = int(min(h.Budget/h.WindowSize+16, 1<<14))
+	}
+	return max(n, 64)
 }
 
-// mapKey identifies a mapping: a memfd by its identity, a window announced
-// by name or key by its location.
-type mapKey struct {
-	id  window.FileID
-	loc window.Location
-}
-
-type mapping struct {
-	w    *window.Window
-	id   mapKey
-	refs int
-	elem *list.Element
-}
-
-func newMappings(limit int, checked bool) *mappings {
-	return &mappings{limit: limit, checked: checked, byID: map[mapKey]*mapping{}, idle: list.New()}
-}
-
-// copyAt returns a private copy of the window a provider announced by name
-// or key (a POSIX shm object, a System V segment), reusing a mapping of
-// the same location. Such a window cannot be sealed: its owner could
-// truncate it (SIGBUS) or change it under the cursor's reads, so the
-// cursor reads a copy made under window.Guard, and the mapping goes idle
-// at once.
-func (m *mappings) copyAt(wm *windowMsg) (*window.Window, error) {
-	loc, err := wm.location()
-	if err != nil {
-		return nil, err
+// mapOptions are the options of a client's mappings: the largest window
+// the provider makes (a pooled window, or a one-off window for a row
+// larger than one), so that a window announced larger is refused before
+// it is mapped or copied; and, with WithCheckedViews, views that fault
+// once their window is released.
+func mapOptions(checked bool, h *helloReplyMsg) []window.OpenOption {
+	largest := h.MaxRowWindow // 0 from providers older than mr
+	if largest == 0 {
+		largest = DefaultMaxRowWindow
 	}
-	key := mapKey{loc: loc}
-	m.mu.Lock()
-	mp := m.byID[key]
-	switch {
-	case mp != nil && mp.refs == 0:
-		m.idle.Remove(mp.elem)
-		mp.elem = nil
-		if err := mp.w.Guard(mp.w.Reload); err != nil { // refilled by the provider
-			delete(m.byID, key)
-			mp.w.Close()
-			m.mu.Unlock()
-			return nil, err
-		}
-	case mp == nil:
-		w, err := window.OpenLocation(loc)
-		if err != nil {
-			m.mu.Unlock()
-			return nil, err
-		}
-		mp = &mapping{w: w, id: key}
-		m.byID[key] = mp
-	}
-	mp.refs++
-	m.mu.Unlock()
-	b, err := mp.w.AppendTo(nil)
-	m.release(mp)
-	if err != nil {
-		return nil, err
-	}
-	return window.OpenBytes(b)
-}
-
-// open returns a mapping of f, reusing one of the same file. It always
-// closes f.
-func (m *mappings) open(f *os.File) (*mapping, error) {
-	defer f.Close()
-	id, err := window.Identify(f)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if mp := m.byID[mapKey{id: id}]; mp != nil {
-		if mp.refs == 0 {
-			m.idle.Remove(mp.elem)
-			mp.elem = nil
-			if err := mp.w.Reload(); err != nil { // refilled by the provider
-				delete(m.byID, mp.id)
-				mp.w.Close()
-				return nil, err
-			}
-		}
-		mp.refs++
-		return mp, nil
-	}
-	var opts []window.OpenOption
-	if m.checked {
+	opts := []window.OpenOption{window.WithSizeLimit(max(h.WindowSize, largest))}
+	if checked {
 		opts = append(opts, window.WithQuarantine())
 	}
-	w, err := window.Open(f, opts...)
-	if err != nil {
-		return nil, err
-	}
-	mp := &mapping{w: w, id: mapKey{id: id}, refs: 1}
-	m.byID[mp.id] = mp
-	return mp, nil
-}
-
-// setLimit changes how many idle mappings are kept (at least 64).
-func (m *mappings) setLimit(n int) {
-	m.mu.Lock()
-	m.limit = max(n, 64)
-	m.mu.Unlock()
-}
-
-// release drops a reference. An unused mapping becomes idle; in checked
-// mode it is parked (PROT_NONE), since the provider may refill the memory
-// and a stale view must then fault rather than read the new contents.
-func (m *mappings) release(mp *mapping) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	mp.refs--
-	if mp.refs > 0 {
-		return
-	}
-	if m.checked { // a stale view must fault, not read the refill
-		if err := mp.w.Park(); err != nil {
-			delete(m.byID, mp.id)
-			mp.w.Close()
-			return
-		}
-	}
-	mp.elem = m.idle.PushBack(mp)
-	for m.idle.Len() > m.limit {
-		old := m.idle.Remove(m.idle.Front()).(*mapping)
-		delete(m.byID, old.id)
-		old.w.Close()
-	}
-}
-
-func (m *mappings) closeIdle() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for e := m.idle.Front(); e != nil; e = e.Next() {
-		mp := e.Value.(*mapping)
-		delete(m.byID, mp.id)
-		mp.w.Close()
-	}
-	m.idle.Init()
+	return opts
 }

@@ -76,11 +76,14 @@ type Cursor struct {
 // clientWindow is a window the cursor holds.
 type clientWindow struct {
 	w     *window.Window
-	m     *mapping // nil for inline windows
 	start int64
 	rows  int64
 	last  bool
 	win   uint64
+	// mapped reports a reader from the client's Mappings: closing it
+	// gives the mapping back to the cache (inline windows and copies
+	// are the cursor's own).
+	mapped bool
 }
 
 type pendingWindow struct {
@@ -201,14 +204,15 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 	var err error
 	switch {
 	case len(files) == 1 && wm.Inline == nil:
-		cw.m, err = cur.c.maps.open(files[0])
-		if err == nil {
-			cw.w = cw.m.w
-		}
+		cw.w, err = cur.c.maps.Open(files[0])
+		cw.mapped = err == nil
 	case len(files) == 0 && wm.Inline != nil && wm.Win == 0:
 		cw.w, err = window.OpenBytes(wm.Inline)
 	case len(files) == 0 && wm.Inline == nil && wm.Backing != "" && wm.Win != 0:
-		cw.w, err = cur.c.maps.copyAt(wm)
+		var loc window.Location
+		if loc, err = wm.location(); err == nil {
+			cw.w, err = cur.c.maps.CopyLocation(loc)
+		}
 	default:
 		closeFiles(files)
 		err = fmt.Errorf("%w: window with %d files and %d inline bytes", ErrProtocol, len(files), len(wm.Inline))
@@ -252,8 +256,8 @@ func (cur *Cursor) drop(cw *clientWindow) {
 	if cw == nil {
 		return
 	}
-	if cw.m != nil {
-		cur.c.maps.release(cw.m)
+	if cw.mapped {
+		cw.w.Close()
 	}
 	if cw.win != 0 {
 		cur.c.ctl.post(&releaseMsg{Query: cur.query, Win: cw.win})

@@ -57,7 +57,7 @@ func FuzzMessages(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer pc.Close()
-	client := &Client{pc: pc, maps: newMappings(1, false)}
+	client := &Client{pc: pc, maps: window.NewMappings(1)}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for code := codeHello; code <= codeWriteReply; code++ {
 			m, err := registry.Decode(code, data) // as parcel.Conn decodes a peer's body

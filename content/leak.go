@@ -65,9 +65,10 @@ func (c *Client) Stats() ClientStats {
 	c.mu.Lock()
 	st := ClientStats{Pending: len(c.pending)}
 	c.mu.Unlock()
-	c.maps.mu.Lock()
-	st.Mappings = len(c.maps.byID)
-	c.maps.mu.Unlock()
+	if c.maps != nil {
+		ms := c.maps.Stats()
+		st.Mappings = ms.InUse + ms.Idle
+	}
 	st.LeakedCursors = c.leaked.Load()
 	return st
 }
