@@ -123,7 +123,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	go c.readLoop()
 	// A provider that refuses the caller says why and hangs up, perhaps
 	// before the hello is written: its answer counts, not the write error.
-	werr := pc.Write(ctx, &helloMsg{Version: ProtocolVersion})
+	werr := pc.Write(ctx, &helloMsg{Version: protocolVersion})
 	r, err := c.wait(ctx, 1, cl.ch)
 	if err != nil {
 		c.Close()
@@ -134,9 +134,9 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		return nil, err
 	}
 	h := r.msg.(*helloReplyMsg) // the reader checked the type
-	if h.Version != ProtocolVersion {
+	if h.Version != protocolVersion {
 		c.Close()
-		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, ProtocolVersion)
+		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, protocolVersion)
 	}
 	c.hello = *h
 	c.maps = window.NewMappings(mappingLimit(cfg.mappings, h), mapOptions(cfg.checked, h)...)

@@ -8,16 +8,25 @@
 // into windows; Insert, Update, Delete and Call are the writes) and serves
 // it:
 //
-//	ln, err := content.Listen("/run/myservice/provider.sock", 0o600)
+//	ln, err := content.Listen(content.DefaultSocketPath(), 0o600)
 //	srv := content.NewServer(myProvider, content.WithAuthorizer(content.SameUID))
-//	err = srv.Serve(ctx, ln) // until ctx is done
+//	err = srv.Serve(ctx, ln) // until ctx is done; then nil
 //
-// contenttest.MemProvider serves in-memory tables; SQLRows adapts any database/sql
-// result. The server fills windows of WithWindowSize bytes (2 MiB by
-// default) from a pool bounded by WithMemoryBudget, seals them and passes
-// their memfds; a result smaller than WithInlineLimit is copied inline
-// instead, which is cheaper than mapping. Released windows are refilled,
-// not recreated: their pages are already faulted in.
+// The example "writingAProvider" is a guide to the Provider contract.
+// SQLRows adapts any database/sql result; contenttest.MemProvider serves
+// in-memory tables for tests. The server fills windows of WithWindowSize
+// bytes (2 MiB by default) from a window.Pool bounded by
+// WithMemoryBudget, seals them and passes their memfds; a window smaller
+// than WithInlineLimit is copied inline instead, which is cheaper than
+// mapping. Released windows are refilled, not recreated: their pages are
+// already faulted in. Identical queries share their sealed windows until
+// a change of their URI (Server.Change, NotifyChange, or a write the
+// server serves).
+//
+// Who may do what: the Authorizer admits a connection by its peer's
+// credentials; a Permission (WithPermission) checks each operation on
+// each URI; Limits bound what a connection, a uid and everyone together
+// may hold. A panic in provider code costs its request, not the server.
 //
 // # Consumer
 //
@@ -34,9 +43,9 @@
 // A forward scan is pipelined: while the consumer reads one window the
 // provider fills the next (WithPrefetch). Windows the cursor leaves go back
 // to the provider's pool; the consumer keeps their mappings, keyed by the
-// memfd's identity, and reuses them when the provider sends a recycled
-// window again. Register delivers change notifications; Cursor.Requery
-// runs the query again.
+// memfd's identity (window.Mappings), and reuses them when the provider
+// sends a recycled window again. Register delivers change notifications;
+// Cursor.Requery runs the query again.
 //
 // # Caveats
 //
@@ -45,8 +54,14 @@
 //     or is closed; must not be modified. Copy what you keep (String).
 //   - A Cursor is not safe for concurrent use; a Client is, and many
 //     cursors may share one.
-//   - If the provider goes away, calls fail with ErrProviderGone, but the
-//     window the cursor holds stays mapped and readable until Close.
+//   - If the provider goes away, calls fail with ErrProviderGone (with
+//     ErrShutdown if it shut down gracefully), but the window the cursor
+//     holds stays mapped and readable until Close: Move reaches its rows.
+//   - Int64, Float64 and String read NULL as the zero value, as Android's
+//     Cursor does; IsNull and the Null accessors tell them apart.
+//   - A Cursor garbage-collected without Close is reported (ClientStats,
+//     and a log line with its Query's stack under WithLeakStacks): its
+//     windows stay held until the client closes.
 //   - The provider re-runs a query to move a cursor backwards past the
 //     windows it has: a Provider must return the same rows in the same
 //     order while the data is unchanged.

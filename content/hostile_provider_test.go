@@ -45,7 +45,7 @@ func fakeProvider(t *testing.T, answer func(q *queryMsg) (parcel.Message, []*os.
 			}
 			switch m := msg.(type) {
 			case *helloMsg:
-				pc.Write(ctx, &helloReplyMsg{Version: ProtocolVersion, WindowSize: 1 << 20, Budget: 1 << 24})
+				pc.Write(ctx, &helloReplyMsg{Version: protocolVersion, WindowSize: 1 << 20, Budget: 1 << 24})
 			case *queryMsg:
 				reply, files := answer(m)
 				pc.Write(ctx, reply, files...)

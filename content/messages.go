@@ -7,9 +7,9 @@ import (
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
-// ProtocolVersion is the version of the content protocol spoken in the
+// protocolVersion is the version of the content protocol spoken in the
 // handshake. docs/PROTOCOL.md describes every message.
-const ProtocolVersion = 1
+const protocolVersion = 1
 
 // Message type codes on the wire.
 const (

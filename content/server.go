@@ -77,10 +77,13 @@ type ServerOption func(*serverConfig)
 // WithWindowSize sets the size of the provider's windows (default 2 MiB).
 func WithWindowSize(n int64) ServerOption { return func(c *serverConfig) { c.windowSize = n } }
 
-// WithInlineLimit sets the largest result sent inline, copied through the
+// WithInlineLimit sets the largest window sent inline, copied through the
 // socket, instead of in a shared memfd (default 16 KiB, near the crossover
-// measured in docs/PERFORMANCE.md; 0 shares every window). Copying a small
-// result costs less than mapping it.
+// measured in docs/PERFORMANCE.md). Copying a small result costs less than
+// mapping it. Below 1024 bytes no window is inlined (0 shares every
+// window); it is capped by the body limit (WithMaxBodySize) less 4 KiB,
+// and has no effect on queries the consumer asked to have inline
+// (WithInline), whose windows are as large as the body limit allows.
 func WithInlineLimit(n int64) ServerOption { return func(c *serverConfig) { c.inlineLimit = n } }
 
 // WithMemoryBudget bounds the memory of the provider's pooled windows
@@ -116,6 +119,12 @@ func WithTimeouts(hello, write time.Duration) ServerOption {
 	return func(c *serverConfig) { c.helloTimeout, c.writeTimeout = hello, write }
 }
 
+// WithMaxRowWindow sets the largest one-off window the provider makes for
+// a row that does not fit a whole window (default 64 MiB; at least the
+// window size). A larger row fails its query with ErrInternal. Consumers
+// learn it in the handshake and refuse larger windows.
+func WithMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
+
 // WithBacking sets where shared windows live (default window.KindMemfd,
 // a sealed memfd attached to each reply). window.KindShm and
 // window.KindSysV put each window in a POSIX shm object or a System V
@@ -125,17 +134,18 @@ func WithTimeouts(hello, write time.Duration) ServerOption {
 // Authorizer admits; they read a private copy of each window, since these
 // backings cannot be sealed. At NewServer the provider removes the names
 // and segments that crashed providers of its uid left behind
-// (window.RemoveStale). Other kinds are ignored. docs/BACKINGS.md compares
+// (window.RemoveStale). Any other kind is refused: NewServer logs an
+// error and keeps memfds. docs/BACKINGS.md compares
 // the backings.
 func WithBacking(k window.Kind) ServerOption { return func(c *serverConfig) { c.backing = k } }
 
 // WithLogger sets the server's logger (default slog.Default()).
 func WithLogger(l *slog.Logger) ServerOption { return func(c *serverConfig) { c.log = l } }
 
-// WithMaxMessageSize lowers the largest message body a connection accepts
+// WithMaxBodySize lowers the largest message body a connection accepts
 // or sends (default and maximum parcel.DefaultMaxBodySize, 1 MiB, which
 // is what clients accept); inline windows must fit in it.
-func WithMaxMessageSize(n int) ServerOption { return func(c *serverConfig) { c.maxBody = n } }
+func WithMaxBodySize(n int) ServerOption { return func(c *serverConfig) { c.maxBody = n } }
 
 // inlineOverhead is room left in a parcel body for a window descriptor
 // around inline window bytes.
@@ -183,6 +193,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		o(&cfg)
 	}
 	cfg.windowSize = max(cfg.windowSize, 4096)
+	cfg.maxRowWindow = max(cfg.maxRowWindow, cfg.windowSize)
 	cfg.maxBody = min(max(cfg.maxBody, 2*inlineOverhead), parcel.DefaultMaxBodySize)
 	cfg.inlineLimit = min(max(cfg.inlineLimit, 0), int64(cfg.maxBody)-inlineOverhead)
 	s := &Server{
@@ -198,6 +209,9 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		s.backing = []window.Option{window.WithBacking(window.ShmBacking())}
 	case window.KindSysV:
 		s.backing = []window.Option{window.WithBacking(window.SysVBacking())}
+	case 0, window.KindMemfd:
+	default:
+		s.log.Error("content: WithBacking: shared windows cannot live in this backing; using memfds", "kind", cfg.backing.String())
 	}
 	pool, err := window.NewPool(cfg.windowSize, cfg.budget, window.WithWait(cfg.poolWait),
 		window.WithEvict(s.cache.evictIdle), window.WithWindowOptions(s.backing...))
@@ -490,13 +504,13 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	}
 	if !c.hello {
 		h, ok := msg.(*helloMsg)
-		if !ok || h.Version != ProtocolVersion {
-			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, ProtocolVersion))
+		if !ok || h.Version != protocolVersion {
+			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, protocolVersion))
 			return endConn
 		}
 		c.hello = true
 		c.write(&helloReplyMsg{
-			Version: ProtocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
+			Version: protocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
 			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.cfg.windowSize * int64(c.s.pool.Stats().MaxWindows),
 			MaxRowWindow: c.s.cfg.maxRowWindow,
 		})
