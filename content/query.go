@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"syscall"
 
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -619,8 +620,13 @@ func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) 
 		return nil, err
 	}
 	w, err := c.s.pool.Get(q.ctx, ncols, start)
-	if errors.Is(err, window.ErrPoolExhausted) {
-		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
+	switch {
+	case errors.Is(err, window.ErrPoolExhausted):
+		return nil, fmt.Errorf("%w: window memory budget spent (%v)", ErrBusy, err)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.ENOMEM):
+		// A full /dev/shm, tmpfs or memory cgroup: the provider lives,
+		// and this request is told why.
+		return nil, fmt.Errorf("%w: no room for a window: %v", ErrBusy, err)
 	}
 	if err != nil {
 		return nil, err
