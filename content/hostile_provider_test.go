@@ -3,9 +3,11 @@ package content
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -210,6 +212,41 @@ func TestHostileProvider(t *testing.T) {
 				"no descriptor leaked") // +1: the listener, closed at cleanup
 		})
 	}
+}
+
+// A window announced by name is refused, before it is mapped or copied,
+// if it is larger than the provider said its windows are: a 2 GiB shm
+// object holding a few rows costs the consumer nothing.
+func TestHugeNamedWindowRefused(t *testing.T) {
+	name := fmt.Sprintf("cursorwindow-test-huge-%d", os.Getpid())
+	path := "/dev/shm/" + name
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Skipf("no POSIX shm here: %v", err)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	_, err = f.WriteAt(windowBytes(t, 3), 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(2<<30)) // sparse: no memory used
+	require.NoError(t, f.Close())
+
+	before := countFDs(t)
+	sock := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
+		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: 3, Win: 9, Rows: 3, Last: true,
+			Backing: "shm", Name: name}, nil
+	})
+	c, err := Dial(context.Background(), sock)
+	require.NoError(t, err)
+	defer c.Close()
+	var before2 runtime.MemStats
+	runtime.ReadMemStats(&before2)
+	_, err = c.Query(context.Background(), &Query{URI: "x"})
+	require.ErrorIs(t, err, window.ErrTooLarge)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before2.TotalAlloc, uint64(1<<20), "the window was not copied")
+	require.NoError(t, c.Close())
+	assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond)
 }
 
 func TestHostileSlotsOutsideTheHeap(t *testing.T) {
