@@ -65,9 +65,15 @@
 // *sql.RawBytes copies nothing, into *string or *[]byte copies once, into
 // *int64 and *float64 converts nothing. Rows.ColumnTypes reports what the
 // provider declares (content.Cursor.ColumnTypes): DatabaseTypeName the
-// declared type, Nullable the declared nullability, ScanType a Go type
-// chosen from them (see ColumnTypeScanType on the rows); a provider that
-// declares nothing gets "", unknown, and any.
+// declared type in upper case, Nullable the declared nullability, and
+// ScanType a Go type chosen from them by SQLite's affinity rules: a type
+// name containing INT scans as int64, CHAR, CLOB or TEXT as string, BLOB
+// as []byte, REAL, FLOA or DOUB as float64, and as sql.NullInt64,
+// sql.NullString or sql.NullFloat64 unless the column is declared NOT
+// NULL. Any other declared type (NUMERIC), and every column of a
+// provider that declares none, gets any: a window holds each field's
+// own type, and Scan into *any receives it. With nothing declared,
+// DatabaseTypeName is "" and Nullable unknown.
 //
 // Exec reports what the provider answers: LastInsertId the id Insert
 // returns, RowsAffected 1 for an INSERT and the provider's count for

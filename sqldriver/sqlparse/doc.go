@@ -42,10 +42,11 @@
 // untouched: a general SQL parser (vitess's, pingcap's, or a SQLite
 // grammar) would accept far more than the model expresses, normalise the
 // text it re-prints, report errors in its own dialect's terms, and bring
-// a large dependency. This one is a tokenizer and a recursive-descent
-// parser of about 600 lines, fuzzed (FuzzParse: no input panics, and
-// whatever parses renders with Statement.String and parses back
-// identically).
+// a large dependency. This one is a tokenizer (token.go) and a
+// recursive-descent parser (parse.go), with no dependency beyond the
+// standard library and content's sentinels, fuzzed (FuzzParse: no input
+// panics, and whatever parses renders with Statement.String and parses
+// back identically).
 //
 // # Caveats
 //
