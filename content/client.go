@@ -143,6 +143,20 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	return c, nil
 }
 
+// Err returns nil while the connection is open, and why it ended once it
+// has (ErrProviderGone, ErrShutdown, ErrProtocol, ErrClosed after Close).
+// It never waits: a pool can ask it before reusing a client.
+func (c *Client) Err() error {
+	select {
+	case <-c.done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err
+	default:
+		return nil
+	}
+}
+
 // Close closes the connection; the provider releases everything the
 // client held. Cursors still open keep their current window readable;
 // their later requests, and those of every other user of the client,

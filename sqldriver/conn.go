@@ -153,14 +153,17 @@ func (c *conn) gone(err error) bool {
 // ResetSession tells database/sql, before it reuses a pooled connection,
 // whether the connection to the provider is known to have ended.
 func (c *conn) ResetSession(context.Context) error {
-	if c.bad.Load() {
+	if !c.IsValid() {
 		return driver.ErrBadConn
 	}
 	return nil
 }
 
-// IsValid tells database/sql whether to keep the connection in its pool.
-func (c *conn) IsValid() bool { return !c.bad.Load() }
+// IsValid tells database/sql whether to keep the connection in its pool:
+// not once a request saw it fail, nor once the client's connection ended
+// (a provider that restarted: the pool then redials before a write is
+// sent into a dead connection).
+func (c *conn) IsValid() bool { return !c.bad.Load() && c.c.Err() == nil }
 
 // CheckNamedValue converts an argument to what a provider takes: nil,
 // int64, float64, string or []byte (database/sql's default conversion),

@@ -93,10 +93,13 @@
 // dropped from the pool (driver.Validator, driver.SessionResetter). A
 // query that finds it so returns an error wrapping driver.ErrBadConn, so
 // database/sql runs it again on a new connection: after a provider
-// restart, queries succeed at once. A write never does: the provider may
-// have applied it before the connection ended, and database/sql would
-// apply it again; it returns the content error, and the next write gets
-// a new connection.
+// restart, queries succeed at once. Before reusing a pooled connection
+// database/sql asks whether its client has seen the provider go
+// (content.Client.Err), and redials if so. A write that finds the
+// provider gone mid-request is never retried: the provider may have
+// applied it before the connection ended, and database/sql would apply
+// it again; it returns the content error, and the next write gets a new
+// connection.
 //
 // # Caveats
 //
