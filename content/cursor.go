@@ -628,6 +628,42 @@ func (cur *Cursor) Bytes(col int) ([]byte, error) {
 	return v, nil
 }
 
+// NextBlock moves the cursor to the first row of the next block: the
+// rows from there to the end of the window that holds it. A block is read
+// with the window's batch reads (Int64s, Float64s, Views, Types), one
+// call per column instead of one per field:
+//
+//	for cur.NextBlock() {
+//		w, row, n := cur.Block()
+//		n, err := w.Int64s(0, row, ids[:min(n, len(ids))])
+//		...
+//	}
+//
+// It returns false at the end of the result or on an error (Err). Next
+// and Move may be mixed with it: NextBlock leaves the rest of the block
+// the cursor stands in.
+func (cur *Cursor) NextBlock() bool {
+	target := cur.pos + 1
+	if cur.rw != nil {
+		target = cur.cur.start + cur.cur.rows
+	}
+	if cur.err != nil || cur.closed || (cur.done && target > cur.pos) {
+		return false
+	}
+	return cur.Move(target)
+}
+
+// Block returns the window holding the cursor's row, the row's index in
+// it and how many rows remain in the window from there (nil, 0, 0 when
+// the cursor is not on a row). The window is valid, and its views too,
+// until the cursor leaves it (moves to another window, or is closed).
+func (cur *Cursor) Block() (w *window.Window, row, n int) {
+	if cur.rw == nil {
+		return nil, 0, 0
+	}
+	return cur.rw, cur.ri, cur.rn - cur.ri
+}
+
 // NullInt64 returns column col of the current row as a sql.NullInt64:
 // Valid is false for NULL.
 func (cur *Cursor) NullInt64(col int) (sql.NullInt64, error) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/examples/internal/progress"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -41,19 +40,24 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	cols := cur.Columns()
 	stats := make([]colStats, len(cols))
 	bar := progress.New(e.stderr, "scanning "+escapeControls(table), cur.Count())
+	var bufs scanBuffers
 	var rows int64
-	for cur.Next() {
-		for i := range stats {
-			if err := stats[i].add(cur, i); err != nil {
-				bar.Done()
-				return fmt.Errorf("row %d, column %s: %w", rows, cols[i], err)
+	// Block by block, column by column: one batch read per column and
+	// run of rows, not one call per field.
+	for cur.NextBlock() {
+		w, row, left := cur.Block()
+		for left > 0 {
+			k := min(left, len(bufs.types))
+			for i := range stats {
+				if err := stats[i].addRun(w, i, row, k, &bufs); err != nil {
+					bar.Done()
+					return fmt.Errorf("column %s near row %d: %w", cols[i], rows, err)
+				}
 			}
+			row, left, rows = row+k, left-k, rows+int64(k)
 		}
-		rows++
-		if rows&0xfff == 0 {
-			bar.Update(rows)
-			e.wd.kick() // the provider keeps answering
-		}
+		bar.Update(rows)
+		e.wd.kick() // the provider keeps answering
 	}
 	bar.Done()
 	if err := cur.Err(); err != nil {
@@ -63,80 +67,115 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	return printSummary(e.stdout, table, cols, stats, rows, elapsed)
 }
 
-// colStats summarises one column of a scan.
+// scanBuffers hold one run of one column's values.
+type scanBuffers struct {
+	types  [1024]window.FieldType
+	ints   [1024]int64
+	floats [1024]float64
+	views  [1024][]byte
+}
+
+// colStats summarises one column of a scan. Integers are summed exactly
+// (isum) until the sum would overflow, then in floating point with the
+// floats; floats with Neumaier's compensation, so a million cents-rounded
+// fares add up to their exact total.
 type colStats struct {
 	seen   [window.TypeBlob + 1]bool // the field types met
 	nulls  int64
 	bytes  int64 // 8 per number, the length of text and blobs
-	nums   int64 // number values
-	floats bool
+	ints   int64 // INT64 values
+	floats int64 // FLOAT64 values
 	imin   int64
 	imax   int64
 	isum   int64
-	ovf    bool // isum overflowed: use fsum
+	ovf    bool // isum overflowed: integers went into fsum since
 	fmin   float64
 	fmax   float64
-	fsum   float64 // sum of every number, integers included
-	fcomp  float64 // Neumaier compensation: fsum+fcomp is the sum
+	fsum   float64
+	fcomp  float64 // fsum+fcomp is the floating-point sum
 }
 
-// add reads column col of the cursor's current row into the summary.
-func (s *colStats) add(cur *content.Cursor, col int) error {
-	t, err := cur.Type(col)
-	if err != nil {
+// addRun reads column col of rows row..row+k of w into the summary.
+func (s *colStats) addRun(w *window.Window, col, row, k int, b *scanBuffers) error {
+	types := b.types[:k]
+	if _, err := w.Types(col, row, types); err != nil {
 		return err
 	}
-	if int(t) < len(s.seen) {
-		s.seen[t] = true
+	first := types[0]
+	same := true
+	for _, t := range types {
+		if int(t) < len(s.seen) {
+			s.seen[t] = true
+		}
+		same = same && t == first
 	}
-	switch t {
+	if !same { // fields of several types: one at a time
+		for i := range types {
+			if err := s.addRun(w, col, row+i, 1, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch first {
 	case window.TypeNull:
-		s.nulls++
+		s.nulls += int64(k)
 	case window.TypeInt64:
-		v, err := cur.Int64(col)
-		if err != nil {
+		if _, err := w.Int64s(col, row, b.ints[:k]); err != nil {
 			return err
 		}
-		s.bytes += 8
-		if s.nums == 0 || v < s.imin {
-			s.imin = v
-		}
-		if s.nums == 0 || v > s.imax {
-			s.imax = v
-		}
-		sum := s.isum + v
-		if (v > 0 && sum < s.isum) || (v < 0 && sum > s.isum) {
-			s.ovf = true
-		}
-		s.isum = sum
-		s.addFloat(float64(v))
+		s.addInts(b.ints[:k])
 	case window.TypeFloat64:
-		v, err := cur.Float64(col)
-		if err != nil {
+		if _, err := w.Float64s(col, row, b.floats[:k]); err != nil {
 			return err
 		}
-		s.bytes += 8
-		s.floats = true
-		s.addFloat(v)
+		for _, v := range b.floats[:k] {
+			s.floatRange(v)
+			s.addFloat(v)
+			s.floats++
+		}
+		s.bytes += 8 * int64(k)
 	case window.TypeString, window.TypeBlob:
-		b, err := cur.Bytes(col) // a view: nothing is copied
-		if err != nil {
+		if _, err := w.Views(col, row, b.views[:k]); err != nil { // views: nothing is copied
 			return err
 		}
-		s.bytes += int64(len(b))
+		for _, v := range b.views[:k] {
+			s.bytes += int64(len(v))
+		}
 	}
 	return nil
 }
 
+// addInts adds a run of integers.
+func (s *colStats) addInts(vs []int64) {
+	if s.ints == 0 {
+		s.imin, s.imax = vs[0], vs[0]
+	}
+	lo, hi, sum := s.imin, s.imax, s.isum
+	for _, v := range vs {
+		lo, hi = min(lo, v), max(hi, v)
+		if s.ovf {
+			s.addFloat(float64(v))
+			continue
+		}
+		next := sum + v
+		if (v > 0 && next < sum) || (v < 0 && next > sum) {
+			s.ovf = true // from now on, in floating point
+			s.addFloat(float64(sum))
+			s.addFloat(float64(v))
+			sum = 0
+			continue
+		}
+		sum = next
+	}
+	s.imin, s.imax, s.isum = lo, hi, sum
+	s.ints += int64(len(vs))
+	s.bytes += 8 * int64(len(vs))
+}
+
+// addFloat adds a value to the floating-point sum (Neumaier), and a float
+// to the float range.
 func (s *colStats) addFloat(v float64) {
-	if s.nums == 0 || v < s.fmin {
-		s.fmin = v
-	}
-	if s.nums == 0 || v > s.fmax {
-		s.fmax = v
-	}
-	// Neumaier's compensated summation: a million cents-rounded fares add
-	// up to their exact total, not one off in the fifth decimal.
 	t := s.fsum + v
 	if math.Abs(s.fsum) >= math.Abs(v) {
 		s.fcomp += (s.fsum - t) + v
@@ -144,7 +183,16 @@ func (s *colStats) addFloat(v float64) {
 		s.fcomp += (v - t) + s.fsum
 	}
 	s.fsum = t
-	s.nums++
+}
+
+// floatRange records a FLOAT64 field's range.
+func (s *colStats) floatRange(v float64) {
+	if s.floats == 0 || v < s.fmin {
+		s.fmin = v
+	}
+	if s.floats == 0 || v > s.fmax {
+		s.fmax = v
+	}
 }
 
 // kind names the field types the column held.
@@ -165,14 +213,24 @@ func (s *colStats) kind() string {
 // numbers.
 func (s *colStats) cells() (lo, hi, sum string) {
 	switch {
-	case s.nums == 0:
+	case s.ints == 0 && s.floats == 0:
 		return "-", "-", "-"
-	case !s.floats && !s.ovf:
+	case s.floats == 0 && !s.ovf:
 		return strconv.FormatInt(s.imin, 10), strconv.FormatInt(s.imax, 10), strconv.FormatInt(s.isum, 10)
-	case !s.floats:
-		return strconv.FormatInt(s.imin, 10), strconv.FormatInt(s.imax, 10), strconv.FormatFloat(s.fsum+s.fcomp, 'g', 12, 64)
 	}
-	return formatFloat(s.fmin), formatFloat(s.fmax), strconv.FormatFloat(s.fsum+s.fcomp, 'g', 12, 64)
+	total := *s
+	total.addFloat(float64(s.isum)) // the exact integer part joins the float sum
+	flo, fhi := s.fmin, s.fmax
+	if s.ints > 0 && (s.floats == 0 || float64(s.imin) < flo) {
+		flo = float64(s.imin)
+	}
+	if s.ints > 0 && (s.floats == 0 || float64(s.imax) > fhi) {
+		fhi = float64(s.imax)
+	}
+	if s.floats == 0 {
+		return strconv.FormatInt(s.imin, 10), strconv.FormatInt(s.imax, 10), strconv.FormatFloat(total.fsum+total.fcomp, 'g', 12, 64)
+	}
+	return formatFloat(flo), formatFloat(fhi), strconv.FormatFloat(total.fsum+total.fcomp, 'g', 12, 64)
 }
 
 func formatFloat(f float64) string {
