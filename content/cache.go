@@ -211,14 +211,28 @@ func (c *windowCache) uncache(sw *sentWindow) {
 
 // evictIdle recycles the oldest idle window, to free memory for a new
 // one. It reports whether there was one.
+//
+// The victim is the idle window furthest into its result (the largest
+// start), the oldest among equals. A plain LRU floods on a sequential
+// scan larger than the budget: each new window evicts the oldest, which
+// is the one the next scan needs first, so a repeated scan finds
+// nothing. Evicting from the far end keeps every result's prefix cached
+// (the part a repeated scan reads first, and the part most queries
+// read); the windows past it are filled again. Among single-window
+// results (all at start 0) the policy is plain LRU.
 func (c *windowCache) evictIdle() bool {
 	c.mu.Lock()
-	e := c.idle.Front()
-	if e == nil {
+	var victim *list.Element
+	for e := c.idle.Front(); e != nil; e = e.Next() {
+		if victim == nil || e.Value.(*sentWindow).key.start > victim.Value.(*sentWindow).key.start {
+			victim = e
+		}
+	}
+	if victim == nil {
 		c.mu.Unlock()
 		return false
 	}
-	sw := e.Value.(*sentWindow)
+	sw := victim.Value.(*sentWindow)
 	c.uncache(sw)
 	c.mu.Unlock()
 	c.recycle(sw)

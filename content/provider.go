@@ -65,6 +65,16 @@ type Typed interface {
 	ColumnTypes() []ColumnType
 }
 
+// Seeker is implemented by providers that can start a query's rows at a
+// position cheaply (SQL's OFFSET, a keyset, an index), instead of having
+// the server step through every row before it. The server calls QueryAt
+// to jump forward past many rows (a scan continuing past windows served
+// from the cache) and to go back. The rows returned start at row start
+// of the result of q (q.Limit still counts from row 0 of the result).
+type Seeker interface {
+	QueryAt(ctx context.Context, q *Query, start int64) (Rows, error)
+}
+
 // Counter is implemented by Rows that know their total row count up front;
 // the cursor then reports it before the scan ends.
 type Counter interface {

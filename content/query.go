@@ -267,6 +267,29 @@ func (q *serverQuery) open() error {
 	return nil
 }
 
+// openAt (re)starts the provider's rows at position start, through its
+// Seeker.
+func (q *serverQuery) openAt(start int64) error {
+	q.closeRows()
+	if q.key != "" {
+		q.c.s.cache.untrack(q.snap)
+		q.snap = q.c.s.cache.track(q.q.URI)
+	}
+	rows, err := q.c.s.prov.(Seeker).QueryAt(q.ctx, &q.q, start)
+	if err != nil {
+		return err
+	}
+	if rows == nil {
+		return fmt.Errorf("%w: the provider's QueryAt returned no rows and no error", ErrInternal)
+	}
+	if got := len(rows.Columns()); got != len(q.cols) {
+		rows.Close()
+		return fmt.Errorf("%w: the provider's QueryAt returned %d columns, its Query %d", ErrInternal, got, len(q.cols))
+	}
+	q.rows, q.cur, q.pending, q.done = rows, start, false, false
+	return nil
+}
+
 // take makes the row at cur available; false at the end of the rows,
 // whose Rows are then closed.
 func (q *serverQuery) take() (bool, error) {
@@ -295,8 +318,16 @@ func (q *serverQuery) take() (bool, error) {
 	return true, nil
 }
 
-// seek positions the rows at start, re-running the query to go back.
+// seekJump is how far ahead a Seeker provider re-runs the query at the
+// position rather than stepping through the rows.
+const seekJump = 1024
+
+// seek positions the rows at start, re-running the query to go back (or,
+// with a Seeker provider, to jump far ahead).
 func (q *serverQuery) seek(start int64) error {
+	if _, ok := q.c.s.prov.(Seeker); ok && start > 0 && (start < q.cur || start-q.cur >= seekJump) && !(q.done && start >= q.cur) {
+		return q.openAt(start)
+	}
 	if start < q.cur || (q.rows == nil && !q.done) {
 		if err := q.open(); err != nil {
 			return err

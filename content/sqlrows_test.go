@@ -71,7 +71,9 @@ func TestSQLRowsFillsWindows(t *testing.T) {
 		require.NoError(t, rows.Put(w))
 	}
 	require.NoError(t, rows.Err())
-	win, err := w.Window()
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	win, err := window.OpenBytes(b)
 	require.NoError(t, err)
 	require.Equal(t, 2, win.NumRows())
 	id, _ := win.Int64(1, 0)

@@ -195,6 +195,16 @@ func (p *sqliteProvider) table(uri string) (*table, error) {
 // transaction of its own, so the row count and the rows come from the
 // same snapshot.
 func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	return p.QueryAt(ctx, q, 0)
+}
+
+var _ content.Seeker = (*sqliteProvider)(nil)
+
+// QueryAt implements content.Seeker: the rows of q from row start on,
+// skipped inside SQLite (OFFSET) rather than stepped through in Go, so a
+// scan that continues past windows the server served from its cache
+// costs only the rows it reads.
+func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
 	t, err := p.table(q.URI)
 	if err != nil {
 		return nil, err
@@ -232,10 +242,16 @@ func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (content.R
 	count := "SELECT count(*)" + from
 	countArgs := args
 	if q.Limit > 0 {
-		stmt += " LIMIT ?"
 		count = "SELECT count(*) FROM (SELECT 1" + from + " LIMIT ?)"
-		args = append(slices.Clip(args), q.Limit)
-		countArgs = args
+		countArgs = append(slices.Clip(args), q.Limit)
+	}
+	switch {
+	case q.Limit > 0:
+		stmt += " LIMIT ? OFFSET ?"
+		args = append(slices.Clip(args), max(q.Limit-start, 0), start)
+	case start > 0:
+		stmt += " LIMIT -1 OFFSET ?"
+		args = append(slices.Clip(args), start)
 	}
 	p.log.Debug("query", "sql", stmt, "args", args)
 
