@@ -10,15 +10,18 @@ import (
 	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
 
-// Kind names a backing: where a window's bytes live.
+// Kind names where a window's bytes live: in Go memory (the zero Kind,
+// KindMemory) or in one of the backings Create can put them in.
 type Kind uint8
 
-// Backings. The zero Kind is a window held in Go memory (New, or a window
-// of Create still below its inline limit).
+// Kinds of memory a window lives in.
 const (
+	// KindMemory is ordinary Go memory, shared by copying its bytes: a
+	// window of New, and the zero Location.
+	KindMemory Kind = iota
 	// KindMemfd is an anonymous memfd, found through its descriptor: the
-	// default, and the only backing that can be sealed.
-	KindMemfd Kind = iota + 1
+	// default backing of Create, and the only one that can be sealed.
+	KindMemfd
 	// KindShm is a POSIX shared memory object, a file in /dev/shm found
 	// by its name.
 	KindShm
@@ -30,10 +33,10 @@ const (
 	KindFile
 )
 
-// String returns the backing's name: memfd, shm, sysv or file.
+// String returns the kind's name: memory, memfd, shm, sysv or file.
 func (k Kind) String() string {
 	switch k {
-	case 0:
+	case KindMemory:
 		return "memory"
 	case KindMemfd:
 		return "memfd"
@@ -47,9 +50,9 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Backing says where a Writer puts a window's bytes once they leave Go
-// memory: MemfdBacking (the default), ShmBacking, SysVBacking or
-// FileBacking, chosen with WithBacking. A backing creates a region of a
+// Backing says where Create puts a window's bytes: an anonymous memfd
+// (the default), ShmBacking, SysVBacking or FileBacking, chosen with
+// WithBacking. A backing creates a region of a
 // given size, grows it while the window is written where it can, finishes
 // it at Seal, and removes it at Close; readers find it by its Location.
 // docs/BACKINGS.md compares them.
@@ -111,10 +114,38 @@ func (l Location) String() string {
 	return l.Kind.String()
 }
 
-// OpenLocation opens the window at l read-only: OpenShm, OpenSysV or
-// OpenFile. A memfd is found by its descriptor, not a location: use Open.
+// OpenLocation returns a reader over a private copy of the window at l:
+// a POSIX shm object (KindShm, by name), a System V segment (KindSysV, by
+// id) or a file window (KindFile, by path), as Writer.Location reports
+// it. A memfd is found by its descriptor, not a location: use Open.
+//
+// None of these can be sealed: their owner could truncate the memory
+// under a reader (a fault) or change it while it is read. So OpenLocation
+// checks the region first (owner and mode, ErrPermission; its size, with
+// WithSizeLimit ErrTooLarge; a file window's checksum, ErrCorrupt), maps
+// it just long enough to copy what the header says is used (a fault while
+// copying is ErrCorrupt), unmaps it, and validates the copy as a window of
+// its own. Nothing the owner does afterwards reaches the reader. The copy
+// is ordinary Go memory: its views stay valid until the reader is
+// garbage, and its Close frees nothing. A consumer that is sent the same
+// locations again keeps their mappings with Mappings.CopyLocation.
 func OpenLocation(l Location, opts ...OpenOption) (*Window, error) {
-	cfg := newOpenConfig(opts)
+	return copyLocation(l, newOpenConfig(opts))
+}
+
+// copyLocation maps the window at l, copies it and unmaps it.
+func copyLocation(l Location, cfg openConfig) (*Window, error) {
+	w, err := mapLocation(l, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return w.compactCopy()
+}
+
+// mapLocation maps the window at l read-only, in place, once its checks
+// pass. Its reads must run inside guard: the memory is not sealed.
+func mapLocation(l Location, cfg openConfig) (*Window, error) {
 	switch l.Kind {
 	case KindShm:
 		return openShm(l.Name, cfg)
@@ -136,13 +167,11 @@ var errFixedSize = errors.New("window: backing cannot grow")
 // seq numbers the names and keys this process makes.
 var seq atomic.Uint64
 
-// MemfdBacking returns the default backing: an anonymous memfd, closed
-// on exec, that Seal makes immutable for every process. It is found
-// through its descriptor (Writer.File), passed over a unix socket or to a
-// child (Writer.Inherit); it vanishes with its last descriptor and
-// mapping, so a crash leaves nothing behind.
-func MemfdBacking() Backing { return memfdBacking{} }
-
+// memfdBacking is the default backing: an anonymous memfd, closed on
+// exec, that Seal makes immutable for every process. It is found through
+// its descriptor (Writer.File), passed over a unix socket or to a child
+// (Writer.Inherit); it vanishes with its last descriptor and mapping, so a
+// crash leaves nothing behind.
 type memfdBacking struct{}
 
 func (memfdBacking) Kind() Kind { return KindMemfd }

@@ -56,20 +56,21 @@ func encodeLoc(l window.Location, fd int) string {
 	return "fd:" + strconv.Itoa(fd)
 }
 
-// locatedChild opens the window its environment names, reads every value
-// inside Guard and prints the row count and a checksum of the values.
+// locatedChild opens the window its environment names, as a consumer in
+// another process would (OpenLocation, or OpenInherited for a memfd), reads
+// every value and prints the row count and a checksum of the values.
 func locatedChild() int {
 	kind, v, _ := strings.Cut(os.Getenv(locEnv), ":")
 	var r *window.Window
 	var err error
 	switch kind {
 	case "shm":
-		r, err = window.OpenShm(v)
+		r, err = window.OpenLocation(window.Location{Kind: window.KindShm, Name: v})
 	case "sysv":
 		id, _ := strconv.Atoi(v)
-		r, err = window.OpenSysV(id)
+		r, err = window.OpenLocation(window.Location{Kind: window.KindSysV, ID: id})
 	case "file":
-		r, err = window.OpenFile(v)
+		r, err = window.OpenLocation(window.Location{Kind: window.KindFile, Path: v})
 	case "fd":
 		fd, _ := strconv.Atoi(v)
 		r, err = window.OpenInherited(fd)
@@ -79,11 +80,7 @@ func locatedChild() int {
 		return 1
 	}
 	defer r.Close()
-	var sum uint64
-	err = r.Guard(func() (err error) {
-		sum, err = checksum(r)
-		return err
-	})
+	sum, err := checksum(r)
 	if err != nil {
 		fmt.Println("read:", err)
 		return 1
@@ -96,7 +93,7 @@ func locatedChild() int {
 // that give each a test name.
 func backings(t testing.TB) map[string][]window.Option {
 	return map[string][]window.Option{
-		"memfd": {window.WithBacking(window.MemfdBacking())},
+		"memfd": nil, // the default
 		"shm":   {window.WithBacking(window.ShmBacking()), window.WithName(testPrefix)},
 		"sysv":  {window.WithBacking(window.SysVBacking())},
 		"file":  {window.WithBacking(window.FileBacking(filepath.Join(t.TempDir(), "snap.cw")))},
@@ -130,13 +127,12 @@ func TestEveryBackingIsReadFromAnotherProcess(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w, rows := writeSample(t, 5000, opts...)
 			loc := w.Location()
-			require.Equal(t, w.Backing(), map[string]window.Kind{
+			require.Equal(t, loc.Kind, map[string]window.Kind{
 				"memfd": window.KindMemfd, "shm": window.KindShm, "sysv": window.KindSysV, "file": window.KindFile,
 			}[name])
 
 			// The writer's own view agrees, value by value.
-			local, err := w.Window()
-			require.NoError(t, err)
+			local := view(t, w)
 			assertRows(t, local, rows)
 			want, err := checksum(local)
 			require.NoError(t, err)
@@ -156,7 +152,7 @@ func TestEveryBackingIsReadFromAnotherProcess(t *testing.T) {
 			if name != "memfd" {
 				r, err := window.OpenLocation(loc)
 				require.NoError(t, err)
-				require.NoError(t, r.Guard(func() error { assertRows(t, r, rows); return nil }))
+				assertRows(t, r, rows)
 				require.NoError(t, r.Close())
 			}
 			require.NoError(t, w.Close())
@@ -165,12 +161,12 @@ func TestEveryBackingIsReadFromAnotherProcess(t *testing.T) {
 				_, err := os.Stat("/dev/shm/" + loc.Name)
 				assert.ErrorIs(t, err, os.ErrNotExist, "Close unlinks the name")
 			case "sysv":
-				_, err := window.OpenSysV(loc.ID)
+				_, err := window.OpenLocation(loc)
 				assert.Error(t, err, "Close removes the segment")
 			case "file":
-				r, err := window.OpenFile(loc.Path)
+				r, err := window.OpenLocation(loc)
 				require.NoError(t, err, "the file outlives its writer")
-				require.NoError(t, r.Guard(func() error { assertRows(t, r, rows); return nil }))
+				assertRows(t, r, rows)
 				require.NoError(t, r.Close())
 			}
 		})
@@ -181,7 +177,7 @@ func TestReaderKeepsAWindowItsWriterRemoved(t *testing.T) {
 	for _, name := range []string{"shm", "sysv"} {
 		t.Run(name, func(t *testing.T) {
 			w, rows := writeSample(t, 100, backings(t)[name]...)
-			r, err := window.OpenLocation(w.Location())
+			r, err := window.MapLocation(w.Location())
 			require.NoError(t, err)
 			defer r.Close()
 			require.NoError(t, w.Close()) // unlink / IPC_RMID
@@ -227,7 +223,7 @@ func truncateChild(role string) int {
 		fmt.Println(err)
 		return 1
 	}
-	r, err := window.OpenLocation(w.Location())
+	r, err := window.MapLocation(w.Location())
 	if err != nil {
 		fmt.Println("open:", err)
 		return 1
@@ -254,7 +250,7 @@ func truncateChild(role string) int {
 		return nil
 	})
 	fmt.Println("survived:", err)
-	_, cerr := r.AppendTo(nil)
+	_, cerr := r.Copy()
 	fmt.Println("copy:", cerr)
 	return 0
 }
@@ -318,7 +314,7 @@ func TestOpenSysVChecksOwnerModeAndSize(t *testing.T) {
 	assert.ErrorIs(t, err, window.ErrPermission)
 	setMode(0o600)
 
-	r, err := window.OpenSysVKey(w.Location().Key)
+	r, err := window.OpenSysV(id)
 	require.NoError(t, err)
 	require.NoError(t, r.Close())
 
@@ -479,18 +475,44 @@ func keyOf(t testing.TB, id int) int {
 	return int(d.Perm.Key)
 }
 
-func TestWindowAppendToCopiesTheWindow(t *testing.T) {
+func TestCopyOfAMappedWindow(t *testing.T) {
 	w, rows := writeSample(t, 50, backings(t)["shm"]...)
-	r, err := window.OpenLocation(w.Location())
+	r, err := window.MapLocation(w.Location())
 	require.NoError(t, err)
-	b, err := r.AppendTo([]byte("prefix"))
+	c, err := r.Copy()
 	require.NoError(t, err)
 	require.NoError(t, r.Close())
-	c, err := window.OpenBytes(b[len("prefix"):])
-	require.NoError(t, err)
 	assertRows(t, c, rows)
-	_, err = r.AppendTo(nil)
+	assert.Equal(t, w.Size(), c.Size(), "the sealed, compact window")
+	_, err = r.Copy()
 	assert.ErrorIs(t, err, window.ErrClosed)
+}
+
+// OpenLocation returns a private copy: nothing the owner of an unsealed
+// window does afterwards, truncating it or rewriting it, reaches the
+// reader.
+func TestOpenLocationReadsAPrivateCopy(t *testing.T) {
+	for _, name := range []string{"shm", "sysv", "file"} {
+		t.Run(name, func(t *testing.T) {
+			w, rows := writeSample(t, 200, backings(t)[name]...)
+			loc := w.Location()
+			r, err := window.OpenLocation(loc)
+			require.NoError(t, err)
+			defer r.Close()
+			switch name {
+			case "sysv":
+				m, err := unix.SysvShmAttach(loc.ID, 0, 0)
+				require.NoError(t, err)
+				clear(m)
+				require.NoError(t, unix.SysvShmDetach(m))
+			case "shm":
+				require.NoError(t, os.Truncate("/dev/shm/"+loc.Name, 0))
+			case "file":
+				require.NoError(t, os.Truncate(loc.Path, 0))
+			}
+			assertRows(t, r, rows)
+		})
+	}
 }
 
 // leftovers lists the shm objects named with the tests' prefix and the

@@ -78,33 +78,34 @@
 // # Backings
 //
 // A window's bytes live in a memfd by default. WithBacking chooses another
-// place, with the same writer and reader: ShmBacking (a POSIX shm object
-// in /dev/shm, found by name: OpenShm), SysVBacking (a System V segment,
-// found by id or key: OpenSysV, OpenSysVKey), FileBacking (a checksummed
-// file made durable at Seal, found by path: OpenFile, even after its
-// writer is gone). Writer.Location says where a window is; OpenLocation
-// opens any of them. A sealed memfd is passed to a child process with
-// Writer.Inherit and OpenInherited. Writer.Close removes names and
-// segments; RemoveStale removes those a crashed writer left.
+// place, with the same writer: ShmBacking (a POSIX shm object in
+// /dev/shm, found by name), SysVBacking (a System V segment, found by id)
+// or FileBacking (a checksummed file made durable at Seal, found by path,
+// even after its writer is gone). Writer.Location says where a window is,
+// and OpenLocation reads it there. None of these can be sealed, so
+// OpenLocation reads a private copy, made and checked while the region is
+// mapped: nothing the owner does to the region afterwards, truncating or
+// rewriting it, reaches the reader. A sealed memfd is passed to a child
+// process with Writer.Inherit and OpenInherited. Writer.Close removes
+// names and segments; RemoveStale removes those a crashed writer left.
 // docs/BACKINGS.md compares them, with measured costs.
 //
 //	w, err := window.Create(3, window.WithBacking(window.ShmBacking()))
 //	... fill, then w.Seal()
-//	name := w.Location().Name                 // tell the reader
-//	r, err := window.OpenShm(name)            // in the reader
-//	err = r.Guard(func() error { ... read ... }) // a truncation is ErrCorrupt
+//	loc := w.Location()                       // tell the reader
+//	r, err := window.OpenLocation(loc)        // in the reader: a private copy
 //
 // # Caveats
 //
 //   - Only a memfd can be sealed. A POSIX shm object or a file can be
-//     truncated or rewritten by its owner while it is read: read it inside
-//     Window.Guard (a fault becomes ErrCorrupt instead of killing the
-//     program) and use its views only inside Guard, or read a private copy
-//     (Window.AppendTo, OpenBytes). A System V segment cannot shrink, but
-//     its owner can rewrite it.
+//     truncated or rewritten by its owner while it is read, and a System V
+//     segment rewritten: OpenLocation and Mappings.CopyLocation therefore
+//     return private copies (a fault while copying is ErrCorrupt, not a
+//     crash), and no reader this package returns maps such memory.
 //   - Views (Bytes, StringView, and Writer.Bytes) point into the window's
 //     memory: they are valid only until Close and must not be modified. Copy
-//     what you keep (String, AppendBytes).
+//     what you keep (String, AppendBytes). A copy from OpenLocation or
+//     CopyLocation is Go memory: its views stay valid until it is garbage.
 //   - A Writer is not safe for concurrent use. A Window may be read by many
 //     goroutines at once, but Close must not race with reads. A Pool and a
 //     Mappings are safe for concurrent use.

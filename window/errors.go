@@ -31,8 +31,8 @@ var (
 	// ErrNoRow reports a Put before any AllocRow.
 	ErrNoRow = errors.New("window: no row allocated")
 	// ErrPermission reports a POSIX shm object, System V segment or file
-	// that a reader refuses for its owner or mode (see OpenShm, OpenSysV,
-	// OpenFile).
+	// that OpenLocation (or Mappings.CopyLocation) refuses for its owner
+	// or mode.
 	ErrPermission = errors.New("window: owner or mode refused")
 	// ErrTooLarge reports a size or count beyond what the format or the
 	// configuration allows.

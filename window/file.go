@@ -17,8 +17,8 @@ import (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // FileBacking returns a backing that writes the window to the file at
-// path, durably: a snapshot that can be opened again with OpenFile after
-// its writer, or the whole machine, has gone. The window is written into a
+// path, durably: a snapshot that OpenLocation can read again after its
+// writer, or the whole machine, has gone. The window is written into a
 // temporary file beside path ("PATH.cwtmp-PID-SEQ", mode 0600) mapped
 // MAP_SHARED; Seal compacts it, stores a CRC-32C of its bytes in the
 // header, flushes it with msync(MS_SYNC) and fsync, and renames it over
@@ -27,8 +27,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // temporary file; RemoveStale removes those a crashed writer left.
 //
 // A file window cannot be reused (SealReusable fails) and cannot be
-// sealed: OpenFile checks its owner, mode and checksum, and reads of it
-// must run inside Window.Guard.
+// sealed: OpenLocation checks its owner, mode and checksum, and reads a
+// private copy.
 func FileBacking(path string) Backing { return fileBacking{path: path} }
 
 type fileBacking struct{ path string }
@@ -80,7 +80,7 @@ func (r *fileRegion) seal(size int64, reusable bool) error {
 		return errors.New("window: a file window cannot be sealed for reuse")
 	}
 	b := r.b[:size]
-	le.PutUint16(b[offFlags:], le.Uint16(b[offFlags:])|FlagChecksum)
+	le.PutUint16(b[offFlags:], le.Uint16(b[offFlags:])|flagChecksum)
 	le.PutUint64(b[offChecksum:], 0)
 	le.PutUint64(b[offChecksum:], uint64(crc32.Checksum(b, castagnoli)))
 	if err := r.shrink(size); err != nil {
@@ -122,22 +122,15 @@ func (r *fileRegion) close() error {
 	return err
 }
 
-// OpenFile maps the window file at path (written with FileBacking)
-// read-only and returns a reader over it, once the file has passed these
-// checks: a regular file of at least a header, owned by the caller's
-// effective uid or by root and writable by no one else (mode & 0022 ==
-// 0), whose header carries a checksum (FlagChecksum) that matches its
-// bytes. A torn, truncated or modified file is ErrCorrupt: it is never
-// half-read. With WithSizeLimit a larger file is refused (ErrTooLarge)
-// before it is mapped or checksummed.
-//
-// The file is not sealed: its owner may still truncate or change it after
-// OpenFile has checked it. Read it inside Guard (a fault becomes
-// ErrCorrupt), or copy it with AppendTo and read the copy.
-func OpenFile(path string, opts ...OpenOption) (*Window, error) {
-	return openFilePath(path, newOpenConfig(opts))
-}
-
+// openFilePath maps the window file at path (written with FileBacking)
+// read-only, once the file has passed these checks: a regular file of at
+// least a header, owned by the caller's effective uid or by root and
+// writable by no one else (mode & 0022 == 0), whose header carries a
+// checksum (flagChecksum) that matches its bytes. A torn, truncated or
+// modified file is ErrCorrupt: it is never half-read. With WithSizeLimit
+// a larger file is refused (ErrTooLarge) before it is mapped or
+// checksummed. The file is not sealed: its owner may still truncate or
+// change it after the checks, so it is read inside guard.
 func openFilePath(path string, cfg openConfig) (*Window, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -148,7 +141,7 @@ func openFilePath(path string, cfg openConfig) (*Window, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := w.Guard(func() error { return verifyChecksum(w.b) }); err != nil {
+	if err := w.guard(func() error { return verifyChecksum(w.b) }); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -170,10 +163,10 @@ func checkFileOwner(in shm.Info) error {
 // verifyChecksum checks the CRC-32C a file window's header carries: over
 // every byte of b, the checksum field read as zero.
 func verifyChecksum(b []byte) error {
-	if len(b) < HeaderSize {
+	if len(b) < headerSize {
 		return corruptf("%d bytes, shorter than the header", len(b))
 	}
-	if le.Uint16(b[offFlags:])&FlagChecksum == 0 {
+	if le.Uint16(b[offFlags:])&flagChecksum == 0 {
 		return corruptf("no checksum in the header")
 	}
 	want := le.Uint64(b[offChecksum:])

@@ -2,25 +2,34 @@ package window
 
 import "strconv"
 
+// Sizes and limits of the format that a caller sizing or shaping a window
+// needs.
+const (
+	// SlotSize is the size of one field slot in bytes: r rows of c
+	// columns take r*c*SlotSize bytes of slots, besides their strings and
+	// blobs.
+	SlotSize = 16
+	// MaxColumns is the largest column count a window accepts.
+	MaxColumns = 1 << 16
+)
+
 // The layout of a window, documented byte by byte in docs/FORMAT.md. All
 // integers are little-endian; all offsets are relative to the start of the
 // region.
 //
-//	[0, HeaderSize)            header
-//	[HeaderSize, dataEnd)      heap: string and blob bytes, growing up
+//	[0, headerSize)            header
+//	[headerSize, dataEnd)      heap: string and blob bytes, growing up
 //	[dataEnd, slotsStart)      free space
 //	[slotsStart, size)         field slots, growing down: row r, column c at
 //	                           size - (r+1)*rowSize + c*SlotSize
 const (
-	// Magic is the first four bytes of every window: "CWIN".
-	Magic uint32 = 'C' | 'W'<<8 | 'I'<<16 | 'N'<<24
-	// Version is the format version this package writes and reads.
-	Version uint16 = 1
+	// magic is the first four bytes of every window: "CWIN".
+	magic uint32 = 'C' | 'W'<<8 | 'I'<<16 | 'N'<<24
+	// version is the format version this package writes and reads.
+	version uint16 = 1
 
-	// HeaderSize is the size of the fixed header in bytes.
-	HeaderSize = 64
-	// SlotSize is the size of one field slot in bytes.
-	SlotSize = 16
+	// headerSize is the size of the fixed header in bytes.
+	headerSize = 64
 
 	offMagic      = 0  // u32
 	offVersion    = 4  // u16
@@ -30,7 +39,7 @@ const (
 	offStartPos   = 16 // u64
 	offSize       = 24 // u64
 	offDataEnd    = 32 // u64
-	offChecksum   = 40 // u64: CRC-32C when FlagChecksum is set, else 0
+	offChecksum   = 40 // u64: CRC-32C when flagChecksum is set, else 0
 	// bytes 48..63 are reserved and written as zero.
 
 	// Within a slot.
@@ -42,19 +51,15 @@ const (
 	// align is the alignment of the region size and of the slot area.
 	align = SlotSize
 
-	// MaxColumns is the largest column count a window accepts.
-	MaxColumns = 1 << 16
-	// MaxFieldLen is the largest string or blob a field can hold.
-	MaxFieldLen = 1<<32 - 1
-)
+	// maxFieldLen is the largest string or blob a field can hold.
+	maxFieldLen = 1<<32 - 1
 
-// Header flags (the u16 at offset 6).
-const (
-	// FlagChecksum says the header's checksum field holds the CRC-32C
-	// (Castagnoli) of the whole region, computed with the field itself
-	// read as zero. File windows (FileBacking) carry it; OpenFile
-	// requires it. Other readers ignore it.
-	FlagChecksum uint16 = 1 << 0
+	// flagChecksum, a bit of the header's flags (the u16 at offset 6),
+	// says the header's checksum field holds the CRC-32C (Castagnoli) of
+	// the whole region, computed with the field itself read as zero. File
+	// windows (FileBacking) carry it, and their reader requires it. Other
+	// readers ignore it.
+	flagChecksum uint16 = 1 << 0
 )
 
 // FieldType is the type of the value stored in a field.

@@ -8,22 +8,16 @@ import (
 	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
 
-// OpenUnsealed maps f read-only without requiring seals: for backings that
-// cannot be sealed (a file, a POSIX shm object) and for tests. Another
-// process may truncate such a file under the reader, and touching a page
-// past its new end raises SIGBUS, which kills a Go program: every read of
-// an unsealed window must run inside Guard. The header, the size check and
-// every bounds check are as for Open.
-func OpenUnsealed(f *os.File) (*Window, error) {
-	if f == nil {
-		return nil, fmt.Errorf("%w: nil file", ErrCorrupt)
-	}
-	return openUnsealed(f, nil, openConfig{})
-}
+// A POSIX shm object or a file window cannot be sealed: another process
+// may truncate it under the reader's mapping, and touching a page past its
+// new end raises SIGBUS, which kills a Go program. So this package maps
+// such a window only for as long as it takes to copy it (compactCopy):
+// every read of an unsealed mapping runs inside guard, and only private
+// copies reach the caller (OpenLocation, Mappings.CopyLocation).
 
 // openUnsealed maps f read-only once its size passes cfg's checks and
 // check (if any) admits its owner and mode, and validates the header
-// inside Guard.
+// inside guard.
 func openUnsealed(f *os.File, check func(shm.Info) error, cfg openConfig) (*Window, error) {
 	in, err := shm.Fstat(f)
 	if err != nil {
@@ -52,30 +46,30 @@ func admitUnsealed(in shm.Info, check func(shm.Info) error, cfg openConfig) erro
 }
 
 // mapUnsealed maps f, admitted by admitUnsealed, read-only and validates
-// the header inside Guard.
+// the header inside guard.
 func mapUnsealed(f *os.File, in shm.Info, cfg openConfig) (*Window, error) {
 	m, err := shm.MapShared(f, int(in.Size), false, false)
 	if err != nil {
 		return nil, err
 	}
 	w := &Window{b: m}
-	if err := w.Guard(w.parse); err != nil {
+	if err := w.guard(w.parse); err != nil {
 		shm.Unmap(m)
 		return nil, err
 	}
 	w.mapping = m
-	w.id = fileID(in.ID)
+	w.id = in.ID
 	w.quarantine = cfg.quarantine
 	return w, nil
 }
 
-// Guard runs fn, which reads the window, so that a memory fault (SIGBUS
+// guard runs fn, which reads the window, so that a memory fault (SIGBUS
 // from a file truncated under the mapping, say) becomes an error matching
 // ErrCorrupt instead of killing the program. It must be called on the
 // goroutine that reads: it sets runtime/debug.SetPanicOnFault for the
 // duration of fn. Views obtained inside fn must not be used outside it.
 // Panics other than memory faults propagate.
-func (w *Window) Guard(fn func() error) (err error) {
+func (w *Window) guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
@@ -91,21 +85,31 @@ func (w *Window) Guard(fn func() error) (err error) {
 	return fn()
 }
 
-// AppendTo appends a copy of the window's bytes to dst, inside Guard, and
-// returns the extended slice: a private copy of an unsealed window that
-// OpenBytes reads with no risk of a fault or of bytes changing under the
-// reader. A fault while copying is ErrCorrupt.
-func (w *Window) AppendTo(dst []byte) ([]byte, error) {
+// compactCopy returns a reader over a private copy of the window: its
+// header, heap and slots, not its free space, copied inside guard. The
+// header of the copy is written from the values validated at open, and
+// the copy is validated again as a window of its own, so a writer that
+// changes the window meanwhile makes the copy fail, never the reader.
+func (w *Window) compactCopy() (*Window, error) {
 	if w.closed || w.parked {
-		return dst, ErrClosed
+		return nil, ErrClosed
 	}
-	n := len(dst)
-	err := w.Guard(func() error {
-		dst = append(dst, w.b...)
+	heap := alignUp(w.dataEnd)
+	slots := w.nrows * w.rowSize
+	b := make([]byte, heap+slots)
+	err := w.guard(func() error {
+		copy(b, w.b[:w.dataEnd])
+		copy(b[heap:], w.b[w.size-slots:w.size])
 		return nil
 	})
 	if err != nil {
-		return dst[:n], err
+		return nil, err
 	}
-	return dst, nil
+	le.PutUint32(b[offNumColumns:], uint32(w.ncols))
+	le.PutUint32(b[offNumRows:], uint32(w.nrows))
+	le.PutUint64(b[offSize:], heap+slots)
+	le.PutUint64(b[offDataEnd:], w.dataEnd)
+	le.PutUint16(b[offFlags:], le.Uint16(b[offFlags:])&^flagChecksum) // the file's, not the copy's
+	le.PutUint64(b[offChecksum:], 0)
+	return OpenBytes(b)
 }

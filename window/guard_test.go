@@ -72,8 +72,7 @@ func TestTruncatedUnsealedWindowIsAnErrorNotACrash(t *testing.T) {
 func TestGuardPassesOtherPanicsOn(t *testing.T) {
 	w := newInline(t, 1)
 	writeRows(t, w, [][]value{{vInt(1)}})
-	r, err := w.Window()
-	require.NoError(t, err)
+	r := view(t, w)
 	assert.PanicsWithValue(t, "not a fault", func() {
 		r.Guard(func() error { panic("not a fault") })
 	})

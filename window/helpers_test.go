@@ -169,3 +169,14 @@ func sampleRows(n int) [][]value {
 	}
 	return rows
 }
+
+// view returns a reader over the writer's current bytes (Bytes, then
+// OpenBytes): valid only until the writer's next write, Reset or Close.
+func view(t testing.TB, w *window.Writer) *window.Window {
+	t.Helper()
+	b, err := w.Bytes()
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
+	require.NoError(t, err)
+	return r
+}

@@ -18,8 +18,8 @@ func (w *Writer) Inherit(cmd *exec.Cmd) (int, error) {
 	switch {
 	case w.state == stateClosed:
 		return -1, ErrClosed
-	case w.reg == nil || w.cfg.backing.Kind() != KindMemfd:
-		return -1, fmt.Errorf("window: only a memfd window can be inherited, not a %s one", w.Backing())
+	case w.Location().Kind != KindMemfd:
+		return -1, fmt.Errorf("window: only a memfd window can be inherited, not a %s one", w.Location().Kind)
 	case w.state != stateSealed || !w.kernelSealed:
 		return -1, fmt.Errorf("%w: seal the window before a child inherits it", ErrNotSealed)
 	}

@@ -35,7 +35,7 @@ type Mappings struct {
 	limit int
 
 	mu     sync.Mutex
-	byID   map[FileID]*mapping
+	byID   map[shm.Identity]*mapping
 	idle   list.List // of *mapping, least recently released at the front
 	closed bool
 }
@@ -49,7 +49,7 @@ type mapping struct {
 	refs int
 	elem *list.Element // in idle while refs == 0
 	// guarded reports an unsealed backing (POSIX shm): its header is read
-	// again inside Guard.
+	// again inside guard.
 	guarded bool
 }
 
@@ -57,7 +57,7 @@ type mapping struct {
 // (limit <= 0 keeps none: a window is unmapped when its last reader
 // closes). Close it when done.
 func NewMappings(limit int, opts ...OpenOption) *Mappings {
-	return &Mappings{cfg: newOpenConfig(opts), limit: max(limit, 0), byID: map[FileID]*mapping{}}
+	return &Mappings{cfg: newOpenConfig(opts), limit: max(limit, 0), byID: map[shm.Identity]*mapping{}}
 }
 
 // Open returns a reader over the sealed memfd f, as Open does, reusing
@@ -79,7 +79,7 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mp, err := m.reuse(fileID(in.ID), in.Size)
+	mp, err := m.reuse(in.ID, in.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -95,24 +95,17 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 
 // CopyLocation returns a reader over a private copy of the window at l (a
 // POSIX shm object or a System V segment a provider announced by name or
-// id), reusing the mapping of an earlier window of the same memory. Such
-// a window cannot be sealed: its owner could truncate it (a fault) or
-// change it while it is read, so the copy is made inside Guard, only of
-// what the header says is used (header, heap and slots; not the free
-// space), and validated again as a window of its own; the mapping goes
-// idle at once. The copy is ordinary Go memory: its views stay valid
-// until the reader is garbage, and its Close frees nothing.
+// id), as OpenLocation does, but reusing the mapping of an earlier window
+// of the same memory: the checks of owner, mode and size are made each
+// time, the mapping only once. The mapping goes idle as soon as the copy
+// is made. The copy is ordinary Go memory: its views stay valid until the
+// reader is garbage, and its Close frees nothing.
 //
 // A file window (KindFile) is copied the same way but not cached: a new
 // snapshot is a new file at the same path.
 func (m *Mappings) CopyLocation(l Location) (*Window, error) {
 	if l.Kind == KindFile {
-		w, err := openFilePath(l.Path, m.cfg)
-		if err != nil {
-			return nil, err
-		}
-		defer w.Close()
-		return w.compactCopy()
+		return copyLocation(l, m.cfg)
 	}
 	mp, err := m.acquireLocation(l)
 	if err != nil {
@@ -145,7 +138,7 @@ func (m *Mappings) acquireLocation(l Location) (*mapping, error) {
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		mp, err := m.reuse(fileID(in.ID), in.Size)
+		mp, err := m.reuse(in.ID, in.Size)
 		if mp != nil || err != nil {
 			return mp, err
 		}
@@ -155,13 +148,13 @@ func (m *Mappings) acquireLocation(l Location) (*mapping, error) {
 		}
 		return m.add(w, true), nil
 	case KindSysV:
-		size, err := statSysV(l.ID, m.cfg)
+		in, err := statSysV(l.ID, m.cfg)
 		if err != nil {
 			return nil, err
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		mp, err := m.reuse(sysvID(l.ID), size)
+		mp, err := m.reuse(in.ID, in.Size)
 		if mp != nil || err != nil {
 			return mp, err
 		}
@@ -179,7 +172,7 @@ func (m *Mappings) acquireLocation(l Location) (*mapping, error) {
 // reuse: none is cached, the file is no longer the size mapped, or its
 // header no longer validates (the mapping is then dropped, and a fresh one
 // reports the error). m.mu must be held.
-func (m *Mappings) reuse(id FileID, size int64) (*mapping, error) {
+func (m *Mappings) reuse(id shm.Identity, size int64) (*mapping, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
@@ -193,9 +186,9 @@ func (m *Mappings) reuse(id FileID, size int64) (*mapping, error) {
 	case mp.refs == 0:
 		m.idle.Remove(mp.elem)
 		mp.elem = nil
-		reload := mp.w.Reload
+		reload := mp.w.reload
 		if mp.guarded {
-			reload = func() error { return mp.w.Guard(mp.w.Reload) }
+			reload = func() error { return mp.w.guard(mp.w.reload) }
 		}
 		if reload() != nil {
 			m.forget(mp)
@@ -247,7 +240,7 @@ func (m *Mappings) release(mp *mapping) error {
 		return mp.w.Close()
 	}
 	if m.cfg.quarantine { // a stale view must fault, not read the refill
-		if err := mp.w.Park(); err != nil {
+		if err := mp.w.park(); err != nil {
 			m.forget(mp)
 			return err
 		}
@@ -290,33 +283,4 @@ func (m *Mappings) Close() error {
 	}
 	m.idle.Init()
 	return err
-}
-
-// compactCopy returns a reader over a private copy of the window: its
-// header, heap and slots, not its free space, copied inside Guard. The
-// header of the copy is written from the values validated at open, and
-// the copy is validated again as a window of its own, so a writer that
-// changes the window meanwhile makes the copy fail, never the reader.
-func (w *Window) compactCopy() (*Window, error) {
-	if w.closed || w.parked {
-		return nil, ErrClosed
-	}
-	heap := alignUp(w.dataEnd)
-	slots := w.nrows * w.rowSize
-	b := make([]byte, heap+slots)
-	err := w.Guard(func() error {
-		copy(b, w.b[:w.dataEnd])
-		copy(b[heap:], w.b[w.size-slots:w.size])
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	le.PutUint32(b[offNumColumns:], uint32(w.ncols))
-	le.PutUint32(b[offNumRows:], uint32(w.nrows))
-	le.PutUint64(b[offSize:], heap+slots)
-	le.PutUint64(b[offDataEnd:], w.dataEnd)
-	le.PutUint16(b[offFlags:], le.Uint16(b[offFlags:])&^FlagChecksum) // the file's, not the copy's
-	le.PutUint64(b[offChecksum:], 0)
-	return OpenBytes(b)
 }

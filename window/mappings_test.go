@@ -71,7 +71,7 @@ func TestMappingsReuseARecycledWindow(t *testing.T) {
 	require.NoError(t, err)
 	assertRows(t, r1, first)
 	assert.Equal(t, base+1, countMemfdMaps(t), "mapped once")
-	id := r1.FileID()
+	id := r1.Identity()
 	require.NoError(t, r1.Close())
 	require.NoError(t, r1.Close(), "idempotent")
 	_, err = r1.Int64(0, 0)
@@ -84,7 +84,7 @@ func TestMappingsReuseARecycledWindow(t *testing.T) {
 	r2, err := m.Open(dupFile(t, w))
 	require.NoError(t, err)
 	assertRows(t, r2, second)
-	assert.Equal(t, id, r2.FileID())
+	assert.Equal(t, id, r2.Identity())
 	assert.Equal(t, base+1, countMemfdMaps(t), "the same mapping, not mapped again")
 
 	// Two readers of one file share the mapping; each closes on its own.

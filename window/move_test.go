@@ -18,7 +18,11 @@ import (
 // that outgrew its inline window did before MoveTo (content's copyRows),
 // the reference MoveTo must equal.
 func putAgain(dst, src *window.Writer) error {
-	r, err := src.Window()
+	b, err := src.Bytes()
+	if err != nil {
+		return err
+	}
+	r, err := window.OpenBytes(b)
 	if err != nil {
 		return err
 	}
@@ -40,8 +44,8 @@ func putAgain(dst, src *window.Writer) error {
 				v, _ := r.Float64(row, col)
 				err = dst.PutFloat64(col, v)
 			case window.TypeString:
-				v, _ := r.Bytes(row, col)
-				err = dst.PutStringBytes(col, v)
+				v, _ := r.StringView(row, col)
+				err = dst.PutString(col, v)
 			case window.TypeBlob:
 				v, _ := r.Bytes(row, col)
 				err = dst.PutBlob(col, v)
@@ -277,8 +281,7 @@ func TestMoveToRefuses(t *testing.T) {
 			if !tc.srcKeep {
 				return
 			}
-			r, err := src.Window()
-			require.NoError(t, err)
+			r := view(t, src)
 			assertRows(t, r, rows) // the source keeps its rows
 			if _, err := dst.Bytes(); err == nil && dst != src {
 				assert.Equal(t, dstRows, dst.NumRows(), "dst unchanged")
@@ -302,8 +305,7 @@ func TestMoveToKeepsTheLastRowRemovable(t *testing.T) {
 	writeRows(t, ref, [][]value{first})
 	assert.Equal(t, ref.Used(), dst.Used(), "the row's heap went with it")
 	require.NoError(t, putRow(dst, []value{vInt(3), vStr("new")}))
-	r, err := dst.Window()
-	require.NoError(t, err)
+	r := view(t, dst)
 	assertRows(t, r, [][]value{first, {vInt(3), vStr("new")}})
 }
 

@@ -10,19 +10,18 @@ const (
 	// DefaultMaxSize is the largest a window grows to unless WithMaxSize
 	// says otherwise: 2 MiB, Android's CursorWindow default.
 	DefaultMaxSize = 2 << 20
-	// DefaultInitialSize is the size a window starts at.
-	DefaultInitialSize = 16 << 10
+	// defaultInitialSize is the size a window starts at.
+	defaultInitialSize = 16 << 10
 	// DefaultName is the memfd name shown in /proc/PID/fd and maps.
 	DefaultName = "cursorwindow"
 	// minSize is the smallest region: a header and one slot.
-	minSize = HeaderSize + SlotSize
+	minSize = headerSize + SlotSize
 )
 
 type config struct {
 	name        string
 	maxSize     int64
 	initialSize int64
-	inlineLimit int64
 	startPos    int64
 	backing     Backing
 }
@@ -44,15 +43,9 @@ func WithMaxSize(n int64) Option { return func(c *config) { c.maxSize = n } }
 // at the maximum size). A window doubles when it is full.
 func WithInitialSize(n int64) Option { return func(c *config) { c.initialSize = n } }
 
-// WithInlineLimit lets a window created by Create start in ordinary Go
-// memory and move into a memfd only when it grows past n bytes, so that a
-// small result never pays for memfd_create and mmap. The default, 0,
-// creates the memfd at once.
-func WithInlineLimit(n int64) Option { return func(c *config) { c.inlineLimit = n } }
-
-// WithBacking sets where Create puts the window's bytes (default
-// MemfdBacking()): ShmBacking, SysVBacking or FileBacking. New ignores it.
-// For a file window WithInlineLimit is ignored: Seal writes the file.
+// WithBacking sets where Create puts the window's bytes (default: an
+// anonymous memfd, KindMemfd): ShmBacking, SysVBacking or FileBacking. New
+// ignores it: its window stays in Go memory.
 func WithBacking(b Backing) Option { return func(c *config) { c.backing = b } }
 
 // WithStartPos sets the position of the window's first row in the whole
@@ -60,7 +53,7 @@ func WithBacking(b Backing) Option { return func(c *config) { c.backing = b } }
 func WithStartPos(pos int64) Option { return func(c *config) { c.startPos = pos } }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{name: DefaultName, maxSize: DefaultMaxSize, initialSize: DefaultInitialSize, backing: MemfdBacking()}
+	c := config{name: DefaultName, maxSize: DefaultMaxSize, initialSize: defaultInitialSize, backing: memfdBacking{}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -86,8 +79,8 @@ const maxRegion = 1 << 40
 
 func alignDown(n uint64) uint64 { return n &^ (align - 1) }
 
-// OpenOption configures the readers: Open, OpenShm, OpenSysV, OpenSysVKey,
-// OpenFile, OpenLocation, OpenInherited and NewMappings.
+// OpenOption configures the readers: Open, OpenInherited, OpenLocation
+// and NewMappings.
 type OpenOption func(*openConfig)
 
 // openConfig is what the OpenOptions set.
@@ -129,7 +122,7 @@ func newOpenConfig(opts []OpenOption) openConfig {
 // ErrTooLarge: a valid window this reader will not take).
 func (c openConfig) checkSize(size int64) error {
 	switch {
-	case size < HeaderSize || size > maxRegion:
+	case size < headerSize || size > maxRegion:
 		return corruptf("region of %d bytes", size)
 	case c.sizeLimit > 0 && size > c.sizeLimit:
 		return fmt.Errorf("%w: region of %d bytes exceeds limit %d", ErrTooLarge, size, c.sizeLimit)

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// DefaultPoolWait is how long Pool.Get waits for a window to come back
+// defaultPoolWait is how long Pool.Get waits for a window to come back
 // when the budget is spent, unless WithWait says otherwise.
-const DefaultPoolWait = 5 * time.Second
+const defaultPoolWait = 5 * time.Second
 
 // Pool hands out shared windows of one size under a memory budget and
 // takes them back to be refilled: the provider's side of recycling. A
@@ -55,7 +55,7 @@ type poolConfig struct {
 }
 
 // WithWait sets how long Get waits for a window to come back when the
-// budget is spent (default DefaultPoolWait, 5 s). Zero or less fails at
+// budget is spent (default 5 s). Zero or less fails at
 // once.
 func WithWait(d time.Duration) PoolOption { return func(c *poolConfig) { c.wait = d } }
 
@@ -68,9 +68,9 @@ func WithEvict(fn func() bool) PoolOption { return func(c *poolConfig) { c.evict
 
 // WithWindowOptions sets the options the pool's windows are created with:
 // WithBacking (a memfd by default; ShmBacking and SysVBacking can be
-// pooled, FileBacking cannot) and WithName. The pool sets their size,
-// start position and inline limit itself: any of WithInitialSize,
-// WithMaxSize, WithStartPos or WithInlineLimit here is overridden.
+// pooled, FileBacking cannot) and WithName. The pool sets their size and
+// start position itself: any of WithInitialSize, WithMaxSize or
+// WithStartPos here is overridden.
 func WithWindowOptions(opts ...Option) PoolOption {
 	return func(c *poolConfig) { c.opts = append(c.opts, opts...) }
 }
@@ -78,13 +78,13 @@ func WithWindowOptions(opts ...Option) PoolOption {
 // NewPool returns a pool of windows of size bytes each, as many at once
 // as budget holds (at least one). Close it when done.
 func NewPool(size, budget int64, opts ...PoolOption) (*Pool, error) {
-	pc := poolConfig{wait: DefaultPoolWait}
+	pc := poolConfig{wait: defaultPoolWait}
 	for _, o := range opts {
 		o(&pc)
 	}
 	p := &Pool{size: size, wait: pc.wait, evict: pc.evict, done: make(chan struct{})}
 	// Clipped, so that Get's appends never share a backing array.
-	p.opts = slices.Clip(append(pc.opts, WithInitialSize(size), WithMaxSize(size), WithInlineLimit(0)))
+	p.opts = slices.Clip(append(pc.opts, WithInitialSize(size), WithMaxSize(size)))
 	cfg, err := newConfig(p.opts)
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (w *Writer) reuse(ncols int, start int64) error {
 	if err := w.Reset(start); err != nil {
 		return err
 	}
-	return w.SetNumColumns(ncols)
+	return w.setNumColumns(ncols)
 }
 
 // Put gives back a window that Get returned, once no reader holds it any

@@ -75,14 +75,14 @@ func TestPoolRefillsTheSameMemory(t *testing.T) {
 	checkLeaks(t)
 	p := newPool(t, 4*poolWindow)
 	w := get(t, p, 5, 1000)
-	assert.Equal(t, window.KindMemfd, w.Backing())
+	assert.Equal(t, window.KindMemfd, w.Location().Kind)
 	assert.Equal(t, poolWindow, w.Size(), "a pooled window starts at its full size")
 	rows := sampleRows(50)
 	writeRows(t, w, rows)
 	require.NoError(t, w.SealReusable())
 	r := openReader(t, w)
 	assertRows(t, r, rows)
-	id := r.FileID()
+	id := r.Identity()
 	require.NoError(t, r.Close())
 	p.Put(w)
 	assert.Equal(t, 1, p.Stats().Idle)
@@ -97,7 +97,7 @@ func TestPoolRefillsTheSameMemory(t *testing.T) {
 	require.NoError(t, w2.SealReusable())
 	r2 := openReader(t, w2)
 	assertRows(t, r2, rows2)
-	assert.Equal(t, id, r2.FileID(), "the same memfd")
+	assert.Equal(t, id, r2.Identity(), "the same memfd")
 	require.NoError(t, r2.Close())
 	p.Put(w2)
 }
@@ -293,7 +293,7 @@ func TestPoolOptions(t *testing.T) {
 		{"memfd", poolWindow, nil, false, window.KindMemfd},
 		{"shm", poolWindow, []window.PoolOption{window.WithWindowOptions(window.WithBacking(window.ShmBacking()), window.WithName(testPrefix))}, false, window.KindShm},
 		{"sysv", poolWindow, []window.PoolOption{window.WithWindowOptions(window.WithBacking(window.SysVBacking()))}, false, window.KindSysV},
-		{"size options are the pool's", poolWindow, []window.PoolOption{window.WithWindowOptions(window.WithMaxSize(1<<20), window.WithInlineLimit(1<<20), window.WithStartPos(9))}, false, window.KindMemfd},
+		{"size options are the pool's", poolWindow, []window.PoolOption{window.WithWindowOptions(window.WithMaxSize(1<<20), window.WithInitialSize(1<<20), window.WithStartPos(9))}, false, window.KindMemfd},
 		{"file", poolWindow, []window.PoolOption{window.WithWindowOptions(window.WithBacking(window.FileBacking(t.TempDir() + "/w")))}, true, 0},
 		{"too small", 16, nil, true, 0},
 		{"nil backing", poolWindow, []window.PoolOption{window.WithWindowOptions(window.WithBacking(nil))}, true, 0},
@@ -307,7 +307,7 @@ func TestPoolOptions(t *testing.T) {
 			require.NoError(t, err)
 			defer p.Close()
 			w := get(t, p, 2, 3)
-			assert.Equal(t, tc.kind, w.Backing())
+			assert.Equal(t, tc.kind, w.Location().Kind)
 			assert.Equal(t, int(tc.size), w.Size())
 			assert.Equal(t, int64(3), w.StartPos())
 			rows := [][]value{{vInt(1), vStr("a")}, {vNull(), vBlob([]byte{1, 2})}}
@@ -323,7 +323,7 @@ func TestPoolOptions(t *testing.T) {
 				r, err = window.Open(w2.File())
 			}
 			require.NoError(t, err)
-			require.NoError(t, r.Guard(func() error { assertRows(t, r, rows[:1]); return nil }))
+			assertRows(t, r, rows[:1])
 			require.NoError(t, r.Close())
 			p.Put(w2)
 		})

@@ -19,8 +19,8 @@ import (
 // writer leaves its names behind: RemoveStale removes them.
 //
 // An object cannot be sealed: its owner can truncate it under a reader or
-// change its bytes. OpenShm checks owner and mode, and reads of such a
-// window must run inside Window.Guard.
+// change its bytes. OpenLocation checks owner and mode, and reads a
+// private copy.
 func ShmBacking() Backing { return shmBacking{} }
 
 type shmBacking struct{}
@@ -100,21 +100,13 @@ func validPrefix(p string) error {
 	return validName(p)
 }
 
-// OpenShm maps the POSIX shared memory object name (in /dev/shm)
-// read-only and returns a reader over it. It refuses a name that is not
-// one plain file name, a symbolic link, an object that is not a regular
-// file, and one not owned by the caller's effective uid or open to its
-// group or others (mode & 0077 != 0): only the caller's uid can have made
-// it or can change it. With WithSizeLimit a larger object is refused
-// (ErrTooLarge) before it is mapped.
-//
-// The object is not sealed: its owner may truncate it or change it while
-// it is read. Read it inside Guard (a fault becomes ErrCorrupt), or copy
-// it with AppendTo and read the copy.
-func OpenShm(name string, opts ...OpenOption) (*Window, error) {
-	return openShm(name, newOpenConfig(opts))
-}
-
+// openShm maps the POSIX shared memory object name (in /dev/shm)
+// read-only. It refuses a name that is not one plain file name, a
+// symbolic link, an object that is not a regular file, and one not owned
+// by the caller's effective uid or open to its group or others (mode &
+// 0077 != 0): only the caller's uid can have made it or can change it.
+// With WithSizeLimit a larger object is refused (ErrTooLarge) before it
+// is mapped. The object is not sealed: it is read inside guard.
 func openShm(name string, cfg openConfig) (*Window, error) {
 	f, err := openShmName(name)
 	if err != nil {

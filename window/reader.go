@@ -20,9 +20,11 @@ import (
 // A Window may be read by several goroutines at once; Close must not run
 // concurrently with reads.
 type Window struct {
-	b        []byte // the whole region; nil after Close
-	mapping  []byte // the mapping to unmap on Close; nil for OpenBytes
-	id       FileID
+	b       []byte // the whole region; nil after Close
+	mapping []byte // the mapping to unmap on Close; nil for OpenBytes
+	// id is the identity of the memory mapped (a file's device and inode,
+	// a System V segment's id), the key of a Mappings cache.
+	id       shm.Identity
 	ncols    uint64
 	nrows    uint64
 	rowSize  uint64
@@ -30,7 +32,7 @@ type Window struct {
 	dataEnd  uint64
 	startPos int64
 	closed   bool
-	// parked reports a mapping made inaccessible by Park.
+	// parked reports a mapping made inaccessible by park.
 	parked bool
 	// quarantine keeps the address range reserved after Close.
 	quarantine bool
@@ -40,13 +42,6 @@ type Window struct {
 }
 
 var _ io.Closer = (*Window)(nil)
-
-// FileID identifies the memory file behind a window: its device and inode.
-// A provider that recycles windows sends the same file again; a consumer
-// can recognise it and keep its mapping.
-type FileID struct {
-	Dev, Ino uint64
-}
 
 // Open maps the memfd f read-only and returns a reader over it. It refuses
 // (ErrNotSealed) a file that is not a memfd sealed with F_SEAL_SHRINK,
@@ -112,30 +107,19 @@ func mapSealed(f *os.File, in shm.Info, cfg openConfig, populate bool) (*Window,
 		return nil, err
 	}
 	w.mapping = m
-	w.id = fileID(in.ID)
+	w.id = in.ID
 	w.quarantine = cfg.quarantine
 	return w, nil
 }
 
-func fileID(id shm.Identity) FileID { return FileID{Dev: id.Dev, Ino: id.Ino} }
-
-// Identify returns the identity of the file f (device and inode), so a
-// consumer that keeps mappings can tell whether it has mapped f before.
-func Identify(f *os.File) (FileID, error) {
-	if f == nil {
-		return FileID{}, fmt.Errorf("%w: nil file", ErrNotSealed)
-	}
-	in, err := shm.Fstat(f)
-	return fileID(in.ID), err
-}
-
-// Reload validates the header again and re-reads its values, for a window
+// reload validates the header again and re-reads its values, for a window
 // whose writer refilled it in place (a recycled, SealReusable window sent
 // again by a provider's pool): the mapping is kept, so its pages need not
 // be mapped and faulted in again. The seals guarantee the size has not
-// changed. Views taken before Reload now show the new contents. On error
-// the window reports every access out of range until a successful Reload.
-func (w *Window) Reload() error {
+// changed. Views taken before reload now show the new contents. On error
+// the window reports every access out of range until a successful reload.
+// Mappings reloads a cached mapping it hands out again.
+func (w *Window) reload() error {
 	if w.closed {
 		return ErrClosed
 	}
@@ -154,13 +138,13 @@ func (w *Window) Reload() error {
 	return nil
 }
 
-// Park makes the window unreadable until Reload: accessors return
+// park makes the window unreadable until reload: accessors return
 // ErrClosed, and the mapping itself is made inaccessible (PROT_NONE), so
-// a view taken before Park faults instead of reading whatever the writer
-// puts there next. The pages stay mapped: Reload makes them readable
-// again without page faults. A consumer parks a window it has released
-// to a provider that may refill it.
-func (w *Window) Park() error {
+// a view taken before park faults instead of reading whatever the writer
+// puts there next. The pages stay mapped: reload makes them readable
+// again without page faults. Mappings parks an idle mapping (with
+// WithQuarantine) that its provider may refill.
+func (w *Window) park() error {
 	if w.closed {
 		return ErrClosed
 	}
@@ -192,13 +176,13 @@ func OpenBytes(b []byte) (*Window, error) {
 // read from the shared memory again.
 func (w *Window) parse() error {
 	b := w.b
-	if len(b) < HeaderSize {
+	if len(b) < headerSize {
 		return corruptf("%d bytes, shorter than the header", len(b))
 	}
-	if m := le.Uint32(b[offMagic:]); m != Magic {
+	if m := le.Uint32(b[offMagic:]); m != magic {
 		return corruptf("bad magic %#x", m)
 	}
-	if v := le.Uint16(b[offVersion:]); v != Version {
+	if v := le.Uint16(b[offVersion:]); v != version {
 		return corruptf("unsupported version %d", v)
 	}
 	ncols := uint64(le.Uint32(b[offNumColumns:]))
@@ -211,8 +195,8 @@ func (w *Window) parse() error {
 		return corruptf("header size %d, region %d bytes", size, len(b))
 	case ncols == 0 || ncols > MaxColumns:
 		return corruptf("%d columns", ncols)
-	case dataEnd < HeaderSize || dataEnd > size:
-		return corruptf("data end %d outside [%d, %d]", dataEnd, HeaderSize, size)
+	case dataEnd < headerSize || dataEnd > size:
+		return corruptf("data end %d outside [%d, %d]", dataEnd, headerSize, size)
 	case start > math.MaxInt64:
 		return corruptf("start position %d", start)
 	}
@@ -261,10 +245,6 @@ func (w *Window) StartPos() int64 { return w.startPos }
 // Size returns the size of the window's region in bytes.
 func (w *Window) Size() int { return int(w.size) }
 
-// FileID returns the identity of the memfd the window was opened from, or
-// the zero FileID for OpenBytes.
-func (w *Window) FileID() FileID { return w.id }
-
 func (w *Window) accessErr(row, col int) error {
 	if w.closed || w.parked {
 		return ErrClosed
@@ -288,8 +268,8 @@ func (w *Window) heap(row, col int, off, n uint64) ([]byte, error) {
 	if n == 0 {
 		return w.b[:0:0], nil
 	}
-	if off < HeaderSize || off > w.dataEnd || n > w.dataEnd-off {
-		return nil, fieldErr(row, col, corruptf("heap range [%d, +%d) outside [%d, %d)", off, n, HeaderSize, w.dataEnd))
+	if off < headerSize || off > w.dataEnd || n > w.dataEnd-off {
+		return nil, fieldErr(row, col, corruptf("heap range [%d, +%d) outside [%d, %d)", off, n, headerSize, w.dataEnd))
 	}
 	return w.b[off : off+n : off+n], nil
 }
@@ -448,7 +428,7 @@ func (w *Window) Bytes(row, col int) ([]byte, error) {
 // handles empty fields and reports errors.
 func (w *Window) heapFast(s []byte) []byte {
 	off, n := le.Uint64(s), uint64(le.Uint32(s[offSlotLen:]))
-	if off < HeaderSize || off > w.dataEnd || n > w.dataEnd-off || n == 0 {
+	if off < headerSize || off > w.dataEnd || n > w.dataEnd-off || n == 0 {
 		return nil
 	}
 	return w.b[off : off+n : off+n]

@@ -113,7 +113,7 @@ func assertNoMarker(t testing.TB, b []byte) {
 func TestRecycledWindowShowsNoEarlierFill(t *testing.T) {
 	checkLeaks(t)
 	backs := map[string][]window.Option{
-		"memfd": {window.WithBacking(window.MemfdBacking())},
+		"memfd": nil, // the default
 		"shm":   {window.WithBacking(window.ShmBacking()), window.WithName(testPrefix)},
 		"sysv":  {window.WithBacking(window.SysVBacking())},
 	}

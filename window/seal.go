@@ -5,9 +5,8 @@ package window
 // the heap), then a memfd is sealed with F_SEAL_SHRINK, F_SEAL_GROW,
 // F_SEAL_WRITE and F_SEAL_SEAL: no process, the writer included, can change
 // it again. The writer's own writable mapping is removed first (the kernel
-// refuses F_SEAL_WRITE while one exists); Bytes and Window map it again
-// read-only on demand. Writes after Seal return ErrSealed, and Reset
-// does too.
+// refuses F_SEAL_WRITE while one exists); Bytes maps it again read-only
+// on demand. Writes after Seal return ErrSealed, and Reset does too.
 //
 // A window that was sealed with SealReusable and then Reset can be neither
 // compacted nor sealed further: F_SEAL_SHRINK forbids the truncation and
@@ -72,9 +71,6 @@ func (w *Writer) SealReusable() error {
 	w.state = stateSealed
 	return nil
 }
-
-// Sealed reports whether the window has been sealed and not Reset since.
-func (w *Writer) Sealed() bool { return w.state == stateSealed }
 
 // mapReadOnly maps a sealed memfd again after Seal removed the writer's
 // mapping.

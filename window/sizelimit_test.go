@@ -1,6 +1,7 @@
 package window_test
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -17,40 +18,42 @@ import (
 // limitWindow is the size of the windows the size-limit tests open.
 const limitWindow = 64 << 10
 
-// TestSizeLimitRefusesLargerWindows opens a window of every backing
-// through every reader with a limit just above, at and just below its
-// size.
-func TestSizeLimitRefusesLargerWindows(t *testing.T) {
-	checkLeaks(t)
-	fixed := []window.Option{window.WithInitialSize(limitWindow), window.WithMaxSize(limitWindow)}
-	type opener func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error)
+// A sizeLimitReader opens the window w wrote, with opts.
+type sizeLimitReader func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error)
+
+// sizeLimitCase is a reader and the backing and seal of the windows it
+// opens.
+type sizeLimitCase struct {
+	name    string
+	backing string // a key of backings
+	seal    func(*window.Writer) error
+	open    sizeLimitReader
+}
+
+// sizeLimitCases lists every reader: the public ones and the in-place
+// readers of the named backings that OpenLocation copies from.
+func sizeLimitCases() []sizeLimitCase {
 	byLocation := func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 		return window.OpenLocation(w.Location(), opts...)
 	}
-	for _, tc := range []struct {
-		name string
-		opts []window.Option
-		seal func(*window.Writer) error
-		open opener
-		size int64 // of the region the reader checks
-	}{
-		{"Open", fixed, (*window.Writer).SealReusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
+	reusable, sealed := (*window.Writer).SealReusable, (*window.Writer).Seal
+	return []sizeLimitCase{
+		{"Open", "memfd", reusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 			return window.Open(w.File(), opts...)
-		}, limitWindow},
-		{"OpenShm", append(fixed, backings(t)["shm"]...), (*window.Writer).SealReusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
+		}},
+		{"OpenShm", "shm", reusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 			return window.OpenShm(w.Location().Name, opts...)
-		}, limitWindow},
-		{"OpenSysV", append(fixed, backings(t)["sysv"]...), (*window.Writer).Seal, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
+		}},
+		{"OpenSysV", "sysv", sealed, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 			return window.OpenSysV(w.Location().ID, opts...)
-		}, limitWindow},
-		{"OpenSysVKey", append(fixed, backings(t)["sysv"]...), (*window.Writer).Seal, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
-			return window.OpenSysVKey(w.Location().Key, opts...)
-		}, limitWindow},
-		{"OpenFile", append(fixed, backings(t)["file"]...), (*window.Writer).SealReusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
+		}},
+		{"OpenFile", "file", sealed, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 			return window.OpenFile(w.Location().Path, opts...)
-		}, 0},
-		{"OpenLocation", append(fixed, backings(t)["shm"]...), (*window.Writer).SealReusable, byLocation, limitWindow},
-		{"Mappings.Open", fixed, (*window.Writer).SealReusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
+		}},
+		{"OpenLocation shm", "shm", reusable, byLocation},
+		{"OpenLocation sysv", "sysv", sealed, byLocation},
+		{"OpenLocation file", "file", sealed, byLocation},
+		{"Mappings.Open", "memfd", reusable, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 			m := window.NewMappings(4, opts...)
 			defer m.Close()
 			f, err := os.Open("/proc/self/fd/" + strconv.Itoa(int(w.File().Fd())))
@@ -58,50 +61,65 @@ func TestSizeLimitRefusesLargerWindows(t *testing.T) {
 				return nil, err
 			}
 			r, err := m.Open(f)
-			if err == nil {
-				assert.Error(t, f.Close(), "Mappings.Open closed the file")
+			if err == nil && f.Close() == nil {
+				return nil, errors.New("Mappings.Open did not close the file")
 			}
 			return r, err
-		}, limitWindow},
-		{"Mappings.CopyLocation", append(fixed, backings(t)["sysv"]...), (*window.Writer).Seal, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
+		}},
+		{"Mappings.CopyLocation", "sysv", sealed, func(w *window.Writer, opts ...window.OpenOption) (*window.Window, error) {
 			m := window.NewMappings(4, opts...)
 			defer m.Close()
 			return m.CopyLocation(w.Location())
-		}, limitWindow},
-	} {
+		}},
+	}
+}
+
+// TestSizeLimitRefusesLargerWindows opens a window of every backing
+// through every reader with a limit just above, at and just below the
+// size of its region.
+func TestSizeLimitRefusesLargerWindows(t *testing.T) {
+	checkLeaks(t)
+	fixed := []window.Option{window.WithInitialSize(limitWindow), window.WithMaxSize(limitWindow)}
+	for _, tc := range sizeLimitCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := window.Create(1, tc.opts...)
+			w, err := window.Create(1, append(fixed, backings(t)[tc.backing]...)...)
 			require.NoError(t, err)
 			defer w.Close()
 			writeRows(t, w, [][]value{{vStr("fifty rows would do")}})
-			if tc.name == "OpenFile" {
-				require.NoError(t, w.Seal()) // a file window is compacted
-				st, err := os.Stat(w.Location().Path)
+			require.NoError(t, tc.seal(w))
+			size := int64(limitWindow)
+			if path := w.Location().Path; path != "" { // a file window is compacted
+				st, err := os.Stat(path)
 				require.NoError(t, err)
-				tc.size = st.Size()
-			} else {
-				require.NoError(t, tc.seal(w))
+				size = st.Size()
 			}
 			for _, lc := range []struct {
 				limit int64
 				ok    bool
-			}{{0, true}, {-1, true}, {tc.size + 1, true}, {tc.size, true}, {tc.size - 1, false}, {window.HeaderSize, false}} {
-				r, err := tc.open(w, window.WithSizeLimit(lc.limit))
-				if !lc.ok {
-					require.ErrorIs(t, err, window.ErrTooLarge, "limit %d", lc.limit)
-					assert.NotErrorIs(t, err, window.ErrCorrupt)
-					assert.Contains(t, err.Error(), "exceeds limit")
-					continue
-				}
-				require.NoError(t, err, "limit %d", lc.limit)
-				require.NoError(t, r.Guard(func() error {
-					assertRows(t, r, [][]value{{vStr("fifty rows would do")}})
-					return nil
-				}))
-				require.NoError(t, r.Close())
+			}{{0, true}, {-1, true}, {size + 1, true}, {size, true}, {size - 1, false}, {window.HeaderSize, false}} {
+				checkSizeLimit(t, tc.open, w, lc.limit, lc.ok)
 			}
 		})
 	}
+}
+
+// checkSizeLimit opens w's window with open and the size limit, and
+// checks that it is read (ok) or refused as too large, unread.
+func checkSizeLimit(t *testing.T, open sizeLimitReader, w *window.Writer, limit int64, ok bool) {
+	t.Helper()
+	r, err := open(w, window.WithSizeLimit(limit))
+	if !ok {
+		require.ErrorIs(t, err, window.ErrTooLarge, "limit %d", limit)
+		assert.NotErrorIs(t, err, window.ErrCorrupt)
+		assert.Contains(t, err.Error(), "exceeds limit")
+		return
+	}
+	require.NoError(t, err, "limit %d", limit)
+	require.NoError(t, r.Guard(func() error {
+		assertRows(t, r, [][]value{{vStr("fifty rows would do")}})
+		return nil
+	}))
+	require.NoError(t, r.Close())
 }
 
 // TestHugeAnnouncedShmWindowIsRefusedUnread is issue 16's hostile

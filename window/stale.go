@@ -127,7 +127,7 @@ func sysvHoldsWindow(id int) bool {
 		return false
 	}
 	defer shm.SysVDetach(m)
-	return len(m) >= HeaderSize && le.Uint32(m[offMagic:]) == Magic
+	return len(m) >= headerSize && le.Uint32(m[offMagic:]) == magic
 }
 
 // sysvSegment is one line of /proc/sysvipc/shm.

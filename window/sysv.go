@@ -84,20 +84,14 @@ func (r *sysvRegion) close() error {
 	return err
 }
 
-// OpenSysV attaches the System V segment id read-only (SHM_RDONLY) and
+// openSysV attaches the System V segment id read-only (SHM_RDONLY) and
 // returns a reader over the window at its start. Before attaching it
-// checks with IPC_STAT that the segment is owned by the caller's effective
-// uid, closed to its group and others, and large enough; the window's
-// size is read from its header once and must lie within the segment.
-// With WithSizeLimit a larger segment is refused (ErrTooLarge) before it
-// is attached.
-//
-// The segment is not sealed: its owner may change its bytes while they
-// are read, though never its size (no fault is possible).
-func OpenSysV(id int, opts ...OpenOption) (*Window, error) {
-	return openSysV(id, newOpenConfig(opts))
-}
-
+// checks with IPC_STAT that the segment is owned by the caller's
+// effective uid, closed to its group and others, and large enough; the
+// window's size is read from its header once and must lie within the
+// segment. With WithSizeLimit a larger segment is refused (ErrTooLarge)
+// before it is attached. The segment is not sealed: its owner may change
+// its bytes while they are read, though never its size.
 func openSysV(id int, cfg openConfig) (*Window, error) {
 	if _, err := statSysV(id, cfg); err != nil {
 		return nil, err
@@ -106,19 +100,19 @@ func openSysV(id int, cfg openConfig) (*Window, error) {
 }
 
 // statSysV checks with IPC_STAT the segment's owner, mode and size, and
-// returns its size.
-func statSysV(id int, cfg openConfig) (int64, error) {
+// returns what IPC_STAT said of it.
+func statSysV(id int, cfg openConfig) (shm.Info, error) {
 	in, err := shm.SysVStat(id)
 	if err != nil {
-		return 0, err
+		return shm.Info{}, err
 	}
-	if err := checkOwner(shm.Info{UID: in.UID, Mode: in.Mode}); err != nil {
-		return 0, fmt.Errorf("sysv %d: %w", id, err)
+	if err := checkOwner(in); err != nil {
+		return shm.Info{}, fmt.Errorf("sysv %d: %w", id, err)
 	}
 	if err := cfg.checkSize(in.Size); err != nil {
-		return 0, fmt.Errorf("sysv %d: %w", id, err)
+		return shm.Info{}, fmt.Errorf("sysv %d: %w", id, err)
 	}
-	return in.Size, nil
+	return in, nil
 }
 
 // attachSysV attaches the segment statSysV admitted, read-only, and
@@ -128,12 +122,12 @@ func attachSysV(id int, cfg openConfig) (*Window, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(m) < HeaderSize {
+	if len(m) < headerSize {
 		shm.SysVDetach(m)
 		return nil, corruptf("sysv %d: segment size %d", id, len(m))
 	}
 	size := le.Uint64(m[offSize:])
-	if size < HeaderSize || size > uint64(len(m)) {
+	if size < headerSize || size > uint64(len(m)) {
 		shm.SysVDetach(m)
 		return nil, corruptf("sysv %d: window size %d in a segment of %d bytes", id, size, len(m))
 	}
@@ -143,22 +137,7 @@ func attachSysV(id int, cfg openConfig) (*Window, error) {
 		return nil, err
 	}
 	w.mapping = m
-	w.id = sysvID(id)
+	w.id = shm.SysVIdentity(id)
 	w.quarantine = cfg.quarantine
 	return w, nil
-}
-
-// sysvDev is the device of the FileID of a System V window, whose inode
-// is its segment id: no file has it.
-const sysvDev = 1<<64 - 1
-
-func sysvID(id int) FileID { return FileID{Dev: sysvDev, Ino: uint64(id)} }
-
-// OpenSysVKey is OpenSysV for the segment created under key.
-func OpenSysVKey(key int, opts ...OpenOption) (*Window, error) {
-	id, err := shm.SysVLookup(key)
-	if err != nil {
-		return nil, err
-	}
-	return OpenSysV(id, opts...)
 }

@@ -78,9 +78,11 @@ func TestRoundTripEveryType(t *testing.T) {
 			t.Cleanup(func() { r.Close() })
 			return r
 		}, newMemfd},
-		{"inline-then-memfd", openSealed, func(t testing.TB, ncols int, opts ...window.Option) *window.Writer {
-			return newMemfd(t, ncols, append(opts, window.WithInlineLimit(2048), window.WithInitialSize(1024))...)
-		}},
+		{"inline-moved-to-memfd", func(t testing.TB, w *window.Writer) *window.Window {
+			dst := newMemfd(t, 1, window.WithInitialSize(1024))
+			require.NoError(t, w.MoveTo(dst))
+			return openSealed(t, dst)
+		}, newInline},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkLeaks(t)
@@ -96,19 +98,18 @@ func TestRoundTripEveryType(t *testing.T) {
 	}
 }
 
-func TestGrowthMovesIntoMemfd(t *testing.T) {
+func TestMemfdGrowsInPlace(t *testing.T) {
 	checkLeaks(t)
-	w := newMemfd(t, 5, window.WithInlineLimit(4096), window.WithInitialSize(256), window.WithName("growth-test"))
-	assert.Nil(t, w.File(), "starts in Go memory")
-	rows := sampleRows(2000)
-	writeRows(t, w, rows[:10])
-	assert.Nil(t, w.File(), "10 rows stay inline")
-	writeRows(t, w, rows[10:])
-	require.NotNil(t, w.File(), "moved into a memfd")
-	assert.Contains(t, w.File().Name(), "growth-test")
-	link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(w.File().Fd())))
+	w := newMemfd(t, 5, window.WithInitialSize(256), window.WithName("growth-test"))
+	f := w.File()
+	require.NotNil(t, f, "a memfd from the start")
+	assert.Contains(t, f.Name(), "growth-test")
+	link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
 	require.NoError(t, err)
 	assert.Equal(t, "/memfd:growth-test (deleted)", link)
+	rows := sampleRows(2000)
+	writeRows(t, w, rows)
+	assert.Same(t, f, w.File(), "grown in place: the same memfd")
 	r := openSealed(t, w)
 	assertRows(t, r, rows)
 	require.NoError(t, r.Close())
@@ -134,8 +135,7 @@ func TestWindowFullRollsBackRow(t *testing.T) {
 	assert.Equal(t, len(rows), w.NumRows(), "the row that did not fit is gone")
 	assert.Greater(t, len(rows), 10)
 	checkInvariants(t, w)
-	r, err := w.Window()
-	require.NoError(t, err)
+	r := view(t, w)
 	assertRows(t, r, rows)
 
 	// Whichever call failed, nothing of the row is left, and the next
@@ -268,10 +268,10 @@ func TestSealReusableAndReset(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), r2.StartPos())
 	assertRows(t, r2, rows2)
-	assert.Equal(t, r1.FileID(), r2.FileID(), "same memfd, recognisable by identity")
+	assert.Equal(t, r1.Identity(), r2.Identity(), "same memfd, recognisable by identity")
 	id, err := window.Identify(f)
 	require.NoError(t, err)
-	assert.Equal(t, r2.FileID(), id)
+	assert.Equal(t, r2.Identity(), id)
 
 	// A reader that kept its mapping sees the refill after Reload.
 	require.NoError(t, w.Reset(7))
@@ -280,7 +280,7 @@ func TestSealReusableAndReset(t *testing.T) {
 	require.NoError(t, r2.Reload())
 	assert.Equal(t, int64(7), r2.StartPos())
 	assertRows(t, r2, rows[:3])
-	assert.NotZero(t, r2.FileID().Ino)
+	assert.NotZero(t, r2.Identity().Ino)
 	require.NoError(t, r2.Close())
 
 	// A pooled window can take another shape once empty.
@@ -425,8 +425,7 @@ func TestUseAfterClose(t *testing.T) {
 func TestAccessorBoundsAndConversions(t *testing.T) {
 	w := newInline(t, 5)
 	writeRows(t, w, [][]value{{vInt(42), vFloat(2.75), vStr("17"), vBlob([]byte("b")), vNull()}})
-	r, err := w.Window()
-	require.NoError(t, err)
+	r := view(t, w)
 
 	for _, rc := range [][2]int{{-1, 0}, {1, 0}, {0, -1}, {0, 5}, {math.MaxInt, 0}} {
 		_, err := r.Int64(rc[0], rc[1])
@@ -486,8 +485,7 @@ func TestAccessorBoundsAndConversions(t *testing.T) {
 
 	w2 := newInline(t, 1)
 	writeRows(t, w2, [][]value{{vStr("not a number")}})
-	r2, err := w2.Window()
-	require.NoError(t, err)
+	r2 := view(t, w2)
 	_, err = r2.Int64(0, 0)
 	require.ErrorIs(t, err, window.ErrType)
 	_, err = r2.Float64(0, 0)

@@ -72,35 +72,29 @@ type Writer struct {
 var _ io.Closer = (*Writer)(nil)
 
 // Create returns a writer for a new window of numColumns columns backed by
-// a memfd, or by the backing WithBacking chooses (or, with
-// WithInlineLimit, by Go memory until it outgrows the limit). The caller
-// must Close it; Close removes what the backing made (a name, a segment,
-// an unfinished file). If Create fails, nothing it made is left: no name,
-// no file.
+// a memfd, or by the backing WithBacking chooses. The caller must Close it;
+// Close removes what the backing made (a name, a segment, an unfinished
+// file). If Create fails, nothing it made is left: no name, no file.
 func Create(numColumns int, opts ...Option) (*Writer, error) {
 	return newWriter(numColumns, opts, true)
 }
 
 // New returns a writer for a window held in ordinary Go memory only. It
 // never creates a memfd; its bytes are shared by copying them (Bytes,
-// AppendTo), the inline path.
+// AppendTo), the inline path, or moved into a shared window with MoveTo.
 func New(numColumns int, opts ...Option) (*Writer, error) {
 	return newWriter(numColumns, opts, false)
 }
 
-func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
+// newWriter returns a writer in a region of the backing (shared) or in Go
+// memory.
+func newWriter(numColumns int, opts []Option, shared bool) (*Writer, error) {
 	if numColumns < 1 || numColumns > MaxColumns {
 		return nil, fmt.Errorf("%w: %d columns (want 1..%d)", ErrOutOfRange, numColumns, MaxColumns)
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case !memfd:
-		cfg.inlineLimit = cfg.maxSize
-	case cfg.backing.Kind() == KindFile:
-		cfg.inlineLimit = 0 // Seal must find the window in its file
 	}
 	w := &Writer{
 		cfg:     cfg,
@@ -109,7 +103,7 @@ func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
 		maxSize: uint64(cfg.maxSize),
 	}
 	size := uint64(cfg.initialSize)
-	if size <= uint64(cfg.inlineLimit) {
+	if !shared {
 		w.buf = make([]byte, size)
 	} else if err := w.toRegion(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
 		return nil, err
@@ -119,18 +113,14 @@ func newWriter(numColumns int, opts []Option, memfd bool) (*Writer, error) {
 	return w, nil
 }
 
-// toRegion moves the window into a new region of the backing of size
+// toRegion puts the new window in a new region of the backing of size
 // bytes (or more: a System V segment is made at the maximum size).
 func (w *Writer) toRegion(size uint64) error {
 	r, err := w.cfg.backing.create(w.cfg.name, int64(size), int64(w.maxSize))
 	if err != nil {
 		return fmt.Errorf("window: creating a %s region of %d bytes: %w", w.cfg.backing.Kind(), size, err)
 	}
-	b := r.mem()
-	if w.buf != nil {
-		w.moveInto(b)
-	}
-	w.buf, w.reg = b, r
+	w.buf, w.reg = r.mem(), r
 	return nil
 }
 
@@ -170,17 +160,17 @@ func (w *Writer) MoveTo(dst *Writer) error {
 	case dst.nrows != 0:
 		return fmt.Errorf("window: MoveTo a window of %d rows (want an empty one)", dst.nrows)
 	}
-	heap := w.dataEnd - HeaderSize
+	heap := w.dataEnd - headerSize
 	slots := w.nrows * w.rowSize
 	dst.markRemoved()
 	dst.ncols, dst.rowSize = w.ncols, w.rowSize
 	dst.reset(w.startPos)
-	if dst.size-HeaderSize < heap+slots {
+	if dst.size-headerSize < heap+slots {
 		if err := dst.grow(heap + slots); err != nil {
 			return err
 		}
 	}
-	copy(dst.buf[HeaderSize:w.dataEnd], w.buf[HeaderSize:w.dataEnd])
+	copy(dst.buf[headerSize:w.dataEnd], w.buf[headerSize:w.dataEnd])
 	copy(dst.buf[dst.size-slots:dst.size], w.buf[w.size-slots:w.size])
 	dst.nrows, dst.dataEnd, dst.rowMark = w.nrows, w.dataEnd, w.rowMark
 	le.PutUint32(dst.buf[offNumRows:], uint32(dst.nrows))
@@ -222,12 +212,12 @@ var scrubFree = true
 func (w *Writer) reset(startPos int64) {
 	w.nrows = 0
 	w.startPos = startPos
-	w.dataEnd = HeaderSize
-	w.rowMark = HeaderSize
-	h := w.buf[:HeaderSize]
+	w.dataEnd = headerSize
+	w.rowMark = headerSize
+	h := w.buf[:headerSize]
 	clear(h)
-	le.PutUint32(h[offMagic:], Magic)
-	le.PutUint16(h[offVersion:], Version)
+	le.PutUint32(h[offMagic:], magic)
+	le.PutUint16(h[offVersion:], version)
 	le.PutUint32(h[offNumColumns:], uint32(w.ncols))
 	le.PutUint64(h[offStartPos:], uint64(startPos))
 	le.PutUint64(h[offSize:], w.size)
@@ -246,36 +236,38 @@ func (w *Writer) grow(need uint64) error {
 		size *= 2
 	}
 	size = min(size, w.maxSize)
-	switch {
-	case w.reg == nil && size <= uint64(w.cfg.inlineLimit):
+	if w.reg == nil {
 		b := make([]byte, size)
 		w.moveInto(b)
 		w.buf = b
-	case w.reg == nil:
-		if err := w.toRegion(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
-			return err
-		}
-	default:
-		size = min(uint64(shm.RoundUp(int64(size))), w.maxSize)
-		if err := w.reg.grow(int64(size)); err != nil {
-			if errors.Is(err, errFixedSize) {
-				return ErrWindowFull
-			}
-			return fmt.Errorf("window: growing a %s region to %d bytes: %w", w.cfg.backing.Kind(), size, err)
-		}
-		b := w.reg.mem()
-		n := w.nrows * w.rowSize
-		copy(b[size-n:], b[w.size-n:w.size])
-		// The slots' old place, and any removed rows' slots below it,
-		// are free space now: zero what the new slots did not cover.
-		if lo, hi := max(w.size-max(w.slotHigh, n), w.dataEnd), min(w.size, size-n); lo < hi {
-			clear(b[lo:hi])
-		}
-		w.slotHigh = 0
-		w.buf = b
+	} else if err := w.growRegion(size); err != nil {
+		return err
 	}
 	w.size = uint64(len(w.buf))
 	le.PutUint64(w.buf[offSize:], w.size)
+	return nil
+}
+
+// growRegion grows the backing's region in place to size bytes (page
+// rounded, at most the maximum) and moves the slots to its new end.
+func (w *Writer) growRegion(size uint64) error {
+	size = min(uint64(shm.RoundUp(int64(size))), w.maxSize)
+	if err := w.reg.grow(int64(size)); err != nil {
+		if errors.Is(err, errFixedSize) {
+			return ErrWindowFull
+		}
+		return fmt.Errorf("window: growing a %s region to %d bytes: %w", w.cfg.backing.Kind(), size, err)
+	}
+	b := w.reg.mem()
+	n := w.nrows * w.rowSize
+	copy(b[size-n:], b[w.size-n:w.size])
+	// The slots' old place, and any removed rows' slots below it, are
+	// free space now: zero what the new slots did not cover.
+	if lo, hi := max(w.size-max(w.slotHigh, n), w.dataEnd), min(w.size, size-n); lo < hi {
+		clear(b[lo:hi])
+	}
+	w.slotHigh = 0
+	w.buf = b
 	return nil
 }
 
@@ -384,11 +376,6 @@ func (w *Writer) PutString(col int, s string) error {
 	return putHeap(w, col, s, TypeString)
 }
 
-// PutStringBytes is PutString for a string held in a byte slice.
-func (w *Writer) PutStringBytes(col int, b []byte) error {
-	return putHeap(w, col, b, TypeString)
-}
-
 // PutBlob sets column col of the last row to a copy of b. If b does not
 // fit, the whole row is rolled back and ErrWindowFull returned.
 func (w *Writer) PutBlob(col int, b []byte) error {
@@ -400,7 +387,7 @@ func putHeap[T string | []byte](w *Writer, col int, v T, t FieldType) error {
 		return err
 	}
 	n := uint64(len(v))
-	if n > MaxFieldLen {
+	if n > maxFieldLen {
 		return fmt.Errorf("%w: field of %d bytes", ErrTooLarge, n)
 	}
 	if n == 0 {
@@ -437,10 +424,6 @@ func (w *Writer) StartPos() int64 { return w.startPos }
 // Size returns the current size of the region in bytes.
 func (w *Writer) Size() int { return int(w.size) }
 
-// Used returns the bytes a compact copy of the window takes: header, heap
-// and slots.
-func (w *Writer) Used() int { return int(alignUp(w.dataEnd) + w.nrows*w.rowSize) }
-
 // File returns the window's memfd (or, for ShmBacking and FileBacking,
 // its file), or nil while the window lives in Go memory or in a System V
 // segment. The Writer owns the file: it stays valid until Close and must
@@ -462,15 +445,6 @@ func (w *Writer) Location() Location {
 		return Location{}
 	}
 	return w.reg.location()
-}
-
-// Backing returns the kind of memory the window is in now: 0 while it is
-// in Go memory, else its backing's Kind.
-func (w *Writer) Backing() Kind {
-	if w.reg == nil {
-		return 0
-	}
-	return w.cfg.backing.Kind()
 }
 
 // Bytes returns the window's region. The bytes are valid only until the
@@ -505,18 +479,6 @@ func (w *Writer) AppendTo(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// Window returns a reader over the writer's current bytes. It shares the
-// writer's memory: it is valid only until the next write, Reset or Close
-// of the writer. Close the reader when done; that does not affect the
-// writer.
-func (w *Writer) Window() (*Window, error) {
-	b, err := w.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	return OpenBytes(b)
-}
-
 // Reset empties the window so that it can be filled again from startPos,
 // keeping its memory (and its pages, already faulted in). A window sealed
 // with Seal cannot be Reset (ErrSealed), even one sealed with SealReusable
@@ -539,14 +501,14 @@ func (w *Writer) Reset(startPos int64) error {
 	return nil
 }
 
-// SetNumColumns changes the column count of an empty window, so a pooled
+// setNumColumns changes the column count of an empty window, so a pooled
 // window can serve a query of another shape after Reset.
-func (w *Writer) SetNumColumns(n int) error {
+func (w *Writer) setNumColumns(n int) error {
 	if err := w.writable(); err != nil {
 		return err
 	}
 	if w.nrows != 0 {
-		return fmt.Errorf("window: SetNumColumns on a window with %d rows", w.nrows)
+		return fmt.Errorf("window: cannot change the column count of a window with %d rows", w.nrows)
 	}
 	if n < 1 || n > MaxColumns {
 		return fmt.Errorf("%w: %d columns (want 1..%d)", ErrOutOfRange, n, MaxColumns)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cursorwindow/cursorwindow/window"
@@ -26,12 +27,8 @@ const consumerEnv = "CWDEMO_CONSUMER"
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("cwdemo: ")
-	if n := os.Getenv(consumerEnv); n != "" {
-		windows, err := strconv.Atoi(n)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := consume(windows); err != nil {
+	if fds := os.Getenv(consumerEnv); fds != "" {
+		if err := consume(strings.Split(fds, ",")); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -89,11 +86,16 @@ func provide(n int) error {
 		n, len(ws), float64(totalSize(ws))/(1<<20), time.Since(start).Round(time.Millisecond))
 
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), consumerEnv+"="+strconv.Itoa(len(ws)))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	for _, w := range ws {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, w.File())
+	fds := make([]string, len(ws))
+	for i, w := range ws {
+		fd, err := w.Inherit(cmd) // the child's descriptor number for it
+		if err != nil {
+			return err
+		}
+		fds[i] = strconv.Itoa(fd)
 	}
+	cmd.Env = append(os.Environ(), consumerEnv+"="+strings.Join(fds, ","))
 	fmt.Printf("provider: passing %d file descriptors to consumer process\n", len(ws))
 	return cmd.Run()
 }
@@ -121,17 +123,20 @@ func totalSize(ws []*window.Writer) int {
 	return n
 }
 
-// consume opens the inherited windows (fds 3, 4, ...) and reads every row
-// in place.
-func consume(n int) error {
+// consume opens the inherited windows, whose descriptor numbers the
+// parent passed, and reads every row in place.
+func consume(fds []string) error {
 	start := time.Now()
+	n := len(fds)
 	var rows, bytes int
 	var sum, minV, maxV float64
 	minV, maxV = 1e300, -1e300
-	for i := range n {
-		f := os.NewFile(uintptr(3+i), "window")
-		r, err := window.Open(f)
-		f.Close()
+	for _, s := range fds {
+		fd, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		r, err := window.OpenInherited(fd) // checks the seals; closes fd
 		if err != nil {
 			return err
 		}

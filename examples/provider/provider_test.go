@@ -124,7 +124,9 @@ func readAll(t *testing.T, p *sqliteProvider, q *content.Query) ([]string, [][]a
 		require.NoError(t, rows.Put(w))
 	}
 	require.NoError(t, rows.Err())
-	r, err := w.Window()
+	b, err := w.Bytes()
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
 	require.NoError(t, err)
 	defer r.Close()
 	var out [][]any

@@ -37,7 +37,9 @@ func TestRowsFillWindow(t *testing.T) {
 		require.NoError(t, w.AllocRow())
 		require.NoError(t, rows.(*Rows).Put(w))
 	}
-	r, err := w.Window()
+	b, err := w.Bytes()
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
 	require.NoError(t, err)
 	defer r.Close()
 	require.Equal(t, 40, r.NumRows())

@@ -113,11 +113,21 @@ func Seals(f *os.File) (int, error) {
 	return s, nil
 }
 
-// Identity names a memory file: its device and inode.
+// Identity names the memory behind a mapping: a file's device and inode,
+// or a System V segment's id (SysVIdentity). A consumer that keeps
+// mappings keys them by it, to recognise a window its provider sends
+// again.
 type Identity struct {
 	Dev uint64
 	Ino uint64
 }
+
+// sysvDev is the device of a System V segment's Identity, whose inode is
+// the segment id: no file has it.
+const sysvDev = 1<<64 - 1
+
+// SysVIdentity returns the Identity of the System V segment id.
+func SysVIdentity(id int) Identity { return Identity{Dev: sysvDev, Ino: uint64(id)} }
 
 // MapShared maps size bytes of f shared. Writable mappings are read-write;
 // populate asks the kernel to fault the pages in up front.
@@ -203,13 +213,13 @@ func RoundUp(n int64) int64 {
 	return (n + p - 1) / p * p
 }
 
-// Info is what fstat(2) or IPC_STAT says about a file or a segment that a
-// reader checks before mapping it.
+// Info is what fstat(2) says about a file, or IPC_STAT about a System V
+// segment, that a reader checks before mapping it.
 type Info struct {
 	Size    int64
 	ID      Identity
-	Regular bool
-	UID     uint32
+	Regular bool   // a regular file; false for a segment
+	UID     uint32 // owner
 	Mode    uint32 // permission bits only
 }
 
@@ -265,17 +275,6 @@ func UnlinkShm(name string) error {
 	return nil
 }
 
-// SysVInfo is what IPC_STAT says about a System V segment.
-type SysVInfo struct {
-	Key    int
-	Size   int64
-	UID    uint32 // owner
-	CUID   uint32 // creator
-	Mode   uint32 // permission bits only
-	CPID   int    // creator's pid
-	Nattch uint64
-}
-
 // SysVCreate creates a System V segment of size bytes under key,
 // exclusively, mode 0600.
 func SysVCreate(key int, size int64) (int, error) {
@@ -286,25 +285,13 @@ func SysVCreate(key int, size int64) (int, error) {
 	return id, nil
 }
 
-// SysVLookup returns the id of the segment created under key.
-func SysVLookup(key int) (int, error) {
-	id, err := unix.SysvShmGet(key, 0, 0)
-	if err != nil {
-		return -1, fmt.Errorf("shmget key %#x: %w", key, err)
-	}
-	return id, nil
-}
-
-// SysVStat returns the segment's size, owner, mode and creator.
-func SysVStat(id int) (SysVInfo, error) {
+// SysVStat returns the segment's size, identity, owner and mode.
+func SysVStat(id int) (Info, error) {
 	var d unix.SysvShmDesc
 	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d); err != nil {
-		return SysVInfo{}, fmt.Errorf("shmctl %d IPC_STAT: %w", id, err)
+		return Info{}, fmt.Errorf("shmctl %d IPC_STAT: %w", id, err)
 	}
-	return SysVInfo{
-		Key: int(d.Perm.Key), Size: int64(d.Segsz), UID: d.Perm.Uid, CUID: d.Perm.Cuid,
-		Mode: d.Perm.Mode & 0o777, CPID: int(d.Cpid), Nattch: d.Nattch,
-	}, nil
+	return Info{Size: int64(d.Segsz), ID: SysVIdentity(id), UID: d.Perm.Uid, Mode: d.Perm.Mode & 0o777}, nil
 }
 
 // SysVAttach maps the segment id, read-write or read-only (SHM_RDONLY).
