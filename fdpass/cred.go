@@ -2,8 +2,6 @@ package fdpass
 
 import (
 	"fmt"
-	"net"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,28 +16,14 @@ type Cred struct {
 	GID uint32 // effective group id
 }
 
-// PeerCred returns the credentials of the peer of c. A server uses them to
-// authorise callers (for example: same uid only).
-func PeerCred(c *net.UnixConn) (Cred, error) {
-	if c == nil {
-		return Cred{}, fmt.Errorf("fdpass: peer credentials: nil connection")
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return Cred{}, fmt.Errorf("fdpass: peer credentials: %w", err)
-	}
-	return peerCred(rc)
-}
-
-// PeerCred returns the credentials of the peer of c's connection.
-func (c *Conn) PeerCred() (Cred, error) { return peerCred(c.rc) }
-
-func peerCred(rc syscall.RawConn) (Cred, error) {
+// PeerCred returns the credentials of the peer of c's connection. A
+// server uses them to authorise callers (for example: same uid only).
+func (c *Conn) PeerCred() (Cred, error) {
 	var (
 		u    *unix.Ucred
 		uerr error
 	)
-	if err := rc.Control(func(fd uintptr) {
+	if err := c.rc.Control(func(fd uintptr) {
 		u, uerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	}); err != nil {
 		return Cred{}, fmt.Errorf("fdpass: peer credentials: %w", err)

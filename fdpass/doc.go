@@ -22,12 +22,12 @@
 //		}
 //	}()
 //
-//	// Server side: who is calling?
-//	cred, err := fdpass.PeerCred(conn)
-//
 // For repeated use on one connection, [NewConn] returns a [Conn] that
 // caches its buffers and callbacks, so sending and receiving data without
-// descriptors does not allocate.
+// descriptors does not allocate. It also tells a server who is calling:
+//
+//	fc, err := fdpass.NewConn(conn)
+//	cred, err := fc.PeerCred() // SO_PEERCRED: pid, uid, gid at connect time
 //
 // All I/O goes through the connection's [syscall.RawConn], so it waits in
 // the Go netpoller like any net.Conn operation: deadlines set on the
@@ -42,6 +42,8 @@
 //     by Recv are owned by the caller, are close-on-exec (MSG_CMSG_CLOEXEC),
 //     and must be closed by it. On every error path, Recv closes whatever
 //     descriptors arrived; it never returns files together with an error.
+//     Neither the functions nor a [Conn] take ownership of the
+//     *net.UnixConn: the caller closes it.
 //   - Stream sockets: descriptors are attached to the first chunk of a Send,
 //     exactly once, even when the data needs several sendmsg calls. A
 //     receiver that reads across the boundary of two sends may receive the

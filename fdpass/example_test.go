@@ -59,12 +59,16 @@ func Example() {
 	// Output: window: 1 file: "rows live here"
 }
 
-func ExamplePeerCred() {
+func ExampleConn_PeerCred() {
 	server, client := pair()
-	defer server.Close()
+	defer server.Close() // a Conn does not own its connection
 	defer client.Close()
 
-	cred, err := fdpass.PeerCred(server)
+	fc, err := fdpass.NewConn(server)
+	if err != nil {
+		panic(err)
+	}
+	cred, err := fc.PeerCred()
 	if err != nil {
 		panic(err)
 	}

@@ -27,29 +27,33 @@ const fileName = "fdpass"
 // A Conn is safe for concurrent use: concurrent Sends are serialised (the
 // bytes of one Send are contiguous on the stream) and so are concurrent
 // Recvs; a Send and a Recv run in parallel. It does not own the
-// *net.UnixConn: closing the Conn is closing the UnixConn.
+// *net.UnixConn, and has no Close: the caller closes the UnixConn when it
+// is done, which also unblocks a Send or Recv waiting on it.
 type Conn struct {
 	uc *net.UnixConn
 	rc syscall.RawConn
 
-	sendMu sync.Mutex
-	sendFn func(fd uintptr) bool // c.sendOnce, bound once
-	sp     []byte                // data still to send
-	soob   []byte                // control data; nil once the first chunk went out
-	sn     int                   // bytes sent so far
-	serr   error                 // error from sendmsg
-	sfds   []int                 // scratch for descriptor numbers
+	// Send's state, shared with the RawConn.Write callback sendOnce
+	// (bound once to sendFn, so that a Send does not allocate a closure).
+	sendMu   sync.Mutex
+	sendFn   func(fd uintptr) bool
+	sendData []byte // data still to send
+	sendOOB  []byte // control data; nil once the first chunk went out
+	sent     int    // bytes sent so far
+	sendErr  error  // error from sendmsg
+	sendFDs  []int  // scratch for descriptor numbers
 
-	recvMu sync.Mutex
-	recvFn func(fd uintptr) bool // c.recvOnce, bound once
-	rp     []byte                // receive buffer
-	roob   []byte                // control buffer for this call
-	roobs  []byte                // reusable control buffer storage
-	rn     int
-	roobn  int
-	rflags int
-	rerr   error
-	rfds   []int // scratch for parsed descriptor numbers
+	// Recv's state, shared with the RawConn.Read callback recvOnce.
+	recvMu     sync.Mutex
+	recvFn     func(fd uintptr) bool
+	recvBuf    []byte // the caller's buffer
+	recvOOB    []byte // control buffer for this call: recvOOBBuf, sized
+	recvOOBBuf []byte // reusable control buffer storage
+	recvN      int    // data bytes received
+	recvOOBN   int    // control bytes received
+	recvFlags  int    // recvmsg's flags (MSG_CTRUNC, MSG_TRUNC)
+	recvErr    error  // error from recvmsg
+	recvFDs    []int  // scratch for parsed descriptor numbers
 }
 
 // NewConn returns a Conn for c. It fails only if c has no usable
@@ -67,12 +71,6 @@ func NewConn(c *net.UnixConn) (*Conn, error) {
 	fc.recvFn = fc.recvOnce
 	return fc, nil
 }
-
-// UnixConn returns the connection c was created with.
-func (c *Conn) UnixConn() *net.UnixConn { return c.uc }
-
-// Close closes the underlying connection.
-func (c *Conn) Close() error { return c.uc.Close() }
 
 // Send writes all of p to the connection, finishing partial writes, with
 // files attached exactly once, to the first chunk written (the first byte
@@ -111,7 +109,7 @@ func (c *Conn) Send(p []byte, files ...*os.File) (int, error) {
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	return c.sendFiles(p, files, c.sfds[:0])
+	return c.sendFiles(p, files, c.sendFDs[:0])
 }
 
 // sendFiles holds a reference on each file (through its RawConn.Control)
@@ -119,7 +117,7 @@ func (c *Conn) Send(p []byte, files ...*os.File) (int, error) {
 // and reused under us. It recurses once per file, at most MaxFDs deep.
 func (c *Conn) sendFiles(p []byte, files []*os.File, fds []int) (int, error) {
 	if len(files) == 0 {
-		c.sfds = fds[:0]
+		c.sendFDs = fds[:0]
 		return c.send(p, unix.UnixRights(fds...))
 	}
 	rc, err := files[0].SyscallConn()
@@ -142,10 +140,10 @@ func (c *Conn) sendFiles(p []byte, files []*os.File, fds []int) (int, error) {
 
 // send writes p with the control data oob; c.sendMu is held.
 func (c *Conn) send(p, oob []byte) (int, error) {
-	c.sp, c.soob, c.sn, c.serr = p, oob, 0, nil
+	c.sendData, c.sendOOB, c.sent, c.sendErr = p, oob, 0, nil
 	err := c.rc.Write(c.sendFn)
-	n, serr := c.sn, c.serr
-	c.sp, c.soob, c.serr = nil, nil, nil
+	n, serr := c.sent, c.sendErr
+	c.sendData, c.sendOOB, c.sendErr = nil, nil, nil
 	if err == nil {
 		err = serr
 	}
@@ -158,8 +156,8 @@ func (c *Conn) send(p, oob []byte) (int, error) {
 // sendOnce is the RawConn.Write callback: it writes as much as the socket
 // takes and returns false to wait for writability.
 func (c *Conn) sendOnce(fd uintptr) bool {
-	for c.sn < len(c.sp) {
-		n, err := unix.SendmsgN(int(fd), c.sp[c.sn:], c.soob, nil, unix.MSG_NOSIGNAL)
+	for c.sent < len(c.sendData) {
+		n, err := unix.SendmsgN(int(fd), c.sendData[c.sent:], c.sendOOB, nil, unix.MSG_NOSIGNAL)
 		switch err {
 		case nil:
 		case unix.EINTR:
@@ -167,15 +165,15 @@ func (c *Conn) sendOnce(fd uintptr) bool {
 		case unix.EAGAIN:
 			return false
 		default:
-			c.serr = err
+			c.sendErr = err
 			return true
 		}
 		if n <= 0 {
-			c.serr = io.ErrShortWrite
+			c.sendErr = io.ErrShortWrite
 			return true
 		}
-		c.soob = nil // the descriptors went with this chunk
-		c.sn += n
+		c.sendOOB = nil // the descriptors went with this chunk
+		c.sent += n
 	}
 	return true
 }
@@ -204,18 +202,18 @@ func (c *Conn) Recv(p []byte, maxFDs int) (n int, files []*os.File, err error) {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
 
-	c.rp, c.roob = p, nil
+	c.recvBuf, c.recvOOB = p, nil
 	if maxFDs > 0 {
 		size := unix.CmsgSpace(4 * maxFDs)
-		if cap(c.roobs) < size {
-			c.roobs = make([]byte, size)
+		if cap(c.recvOOBBuf) < size {
+			c.recvOOBBuf = make([]byte, size)
 		}
-		c.roob = c.roobs[:size]
+		c.recvOOB = c.recvOOBBuf[:size]
 	}
-	c.rn, c.roobn, c.rflags, c.rerr = 0, 0, 0, nil
+	c.recvN, c.recvOOBN, c.recvFlags, c.recvErr = 0, 0, 0, nil
 	err = c.rc.Read(c.recvFn)
-	n, oobn, flags, rerr, oob := c.rn, c.roobn, c.rflags, c.rerr, c.roob
-	c.rp, c.roob, c.rerr = nil, nil, nil
+	n, oobn, flags, rerr, oob := c.recvN, c.recvOOBN, c.recvFlags, c.recvErr, c.recvOOB
+	c.recvBuf, c.recvOOB, c.recvErr = nil, nil, nil
 	if err == nil {
 		err = rerr
 	}
@@ -227,8 +225,8 @@ func (c *Conn) Recv(p []byte, maxFDs int) (n int, files []*os.File, err error) {
 	var fds []int
 	if oobn > 0 {
 		var perr error
-		fds, perr = parseRights(oob[:oobn], c.rfds[:0])
-		c.rfds = fds[:0]
+		fds, perr = parseRights(oob[:oobn], c.recvFDs[:0])
+		c.recvFDs = fds[:0]
 		if perr != nil {
 			closeFDs(fds)
 			return n, nil, perr
@@ -259,17 +257,17 @@ func (c *Conn) Recv(p []byte, maxFDs int) (n int, files []*os.File, err error) {
 // false (wait for readability) on EAGAIN.
 func (c *Conn) recvOnce(fd uintptr) bool {
 	for {
-		n, oobn, flags, _, err := unix.Recvmsg(int(fd), c.rp, c.roob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(int(fd), c.recvBuf, c.recvOOB, unix.MSG_CMSG_CLOEXEC)
 		switch err {
 		case nil:
-			c.rn, c.roobn, c.rflags = n, oobn, flags
+			c.recvN, c.recvOOBN, c.recvFlags = n, oobn, flags
 			return true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return false
 		default:
-			c.rerr = err
+			c.recvErr = err
 			return true
 		}
 	}

@@ -299,18 +299,20 @@ func TestConcurrentSends(t *testing.T) {
 
 func TestPeerCred(t *testing.T) {
 	a, b := socketPair(t, unix.SOCK_STREAM)
-	cred, err := fdpass.PeerCred(a)
+	fa, err := fdpass.NewConn(a)
+	require.NoError(t, err)
+	cred, err := fa.PeerCred()
 	require.NoError(t, err)
 	assert.Equal(t, fdpass.Cred{PID: int32(os.Getpid()), UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}, cred)
 
-	fc, err := fdpass.NewConn(b)
+	fb, err := fdpass.NewConn(b)
 	require.NoError(t, err)
-	cred2, err := fc.PeerCred()
+	cred2, err := fb.PeerCred()
 	require.NoError(t, err)
 	assert.Equal(t, cred, cred2)
 
 	require.NoError(t, a.Close())
-	_, err = fdpass.PeerCred(a)
+	_, err = fa.PeerCred()
 	require.Error(t, err)
 }
 
