@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
@@ -28,11 +29,16 @@ const (
 	childNoShare = "CURSORWINDOW_CONTENT_NOSHARE"
 )
 
+// TestMain runs the provider child when asked to, and otherwise the tests,
+// then fails the run if any goroutine outlives them: every goroutine the
+// package starts (a connection's reader, writer and notifier, a query's
+// worker, a Watch's deliverer) must have ended once the servers and
+// clients the tests started are closed.
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childSocket); path != "" {
 		os.Exit(runProvider(path))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // benchTable builds the benchmark table: id, a float, a ~24-byte string
