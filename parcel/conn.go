@@ -110,10 +110,6 @@ func NewConn(c *net.UnixConn, reg *Registry, opts ...Option) (*Conn, error) {
 	return pc, nil
 }
 
-// UnixConn returns the underlying connection, for addresses and deadlines.
-// Reading or writing it directly corrupts the parcel stream.
-func (c *Conn) UnixConn() *net.UnixConn { return c.uc }
-
 // PeerCred returns the credentials of the process at the other end.
 func (c *Conn) PeerCred() (fdpass.Cred, error) { return c.fc.PeerCred() }
 
@@ -382,9 +378,14 @@ func (c *Conn) decode(h header, body []byte) (msg Message, err error) {
 }
 
 // Decode decodes body as the message type registered for code, with the
-// same checks a Conn applies to a peer's bytes (structure checked before
-// decoding, panics recovered, no bytes left over). For tests and fuzzing of
-// a protocol's messages; a Conn reuses its decoder instead.
+// same checks a Conn's Read applies to a peer's bytes (the structure
+// checked before decoding, panics recovered, no bytes left over), and
+// returns the same errors ([ErrUnknownType], [ErrDecode]). It is the
+// decoding half of Read without a socket: a protocol built on this
+// package fuzzes its messages with it (content's FuzzMessages), every
+// input costing a decode rather than a send and a receive, and a peer
+// that frames parcels itself decodes their bodies with it. A Conn reuses
+// its decoder instead.
 func (r *Registry) Decode(code uint16, body []byte) (Message, error) {
 	var br bytes.Reader
 	return decodeBody(r, code, body, &br, msgpack.NewDecoder(&br))
@@ -392,7 +393,7 @@ func (r *Registry) Decode(code uint16, body []byte) (Message, error) {
 
 // decodeBody decodes body into a new message of type code; dec reads br.
 func decodeBody(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (msg Message, err error) {
-	msg, err = reg.New(code)
+	msg, err = reg.newMessage(code)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@
 // differs from the header's is [ErrFDMismatch]. Before decoding, the body's
 // msgpack structure is walked: it must be exactly one value, no string,
 // binary or array length may exceed the bytes that remain, and nesting is
-// limited to [MaxNesting]. The msgpack decoder preallocates slices from
+// limited to 64 levels. The msgpack decoder preallocates slices from
 // announced lengths, so this bounds what it allocates by the body size
 // (times the size of a slice's element type) instead of by a peer's claim.
 //

@@ -19,8 +19,8 @@ const (
 	// HeaderSize is the size in bytes of the fixed frame header.
 	HeaderSize = 16
 
-	// Version is the frame format version this package writes and reads.
-	Version = 1
+	// version is the frame format version this package writes and reads.
+	version = 1
 )
 
 // magic starts every frame.
@@ -36,7 +36,7 @@ type header struct {
 func putHeader(b []byte, h header) {
 	_ = b[HeaderSize-1]
 	copy(b[offMagic:], magic[:])
-	b[offVersion] = Version
+	b[offVersion] = version
 	b[offFlags] = 0
 	binary.LittleEndian.PutUint16(b[offType:], h.typ)
 	binary.LittleEndian.PutUint32(b[offBodyLen:], h.bodyLen)
@@ -51,11 +51,11 @@ func parseHeader(b []byte, maxBody, maxFDs int) (header, error) {
 	if [4]byte(b[offMagic:offMagic+4]) != magic {
 		return header{}, fmt.Errorf("%w: %w: % x", ErrProtocol, ErrBadMagic, b[offMagic:offMagic+4])
 	}
-	if v := b[offVersion]; v != Version {
-		return header{}, fmt.Errorf("%w: %w: version %d, want %d", ErrProtocol, ErrVersion, v, Version)
+	if v := b[offVersion]; v != version {
+		return header{}, fmt.Errorf("%w: %w: version %d, want %d", ErrProtocol, ErrVersion, v, version)
 	}
 	if f, r := b[offFlags], binary.LittleEndian.Uint16(b[offReserved:]); f != 0 || r != 0 {
-		return header{}, fmt.Errorf("%w: %w: flags %#x, reserved %#x in a version %d frame", ErrProtocol, ErrVersion, f, r, Version)
+		return header{}, fmt.Errorf("%w: %w: flags %#x, reserved %#x in a version %d frame", ErrProtocol, ErrVersion, f, r, version)
 	}
 	h := header{
 		typ:     binary.LittleEndian.Uint16(b[offType:]),

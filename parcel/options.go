@@ -6,16 +6,14 @@ import (
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
-// Default limits; see [WithMaxBodySize] and [WithMaxFDs].
-const (
-	// DefaultMaxBodySize is the default limit on a parcel body: 1 MiB.
-	// Parcels carry requests and window descriptors; bulk data travels in
-	// windows (shared memory), not in bodies.
-	DefaultMaxBodySize = 1 << 20
+// DefaultMaxBodySize is the default limit on a parcel body
+// ([WithMaxBodySize]): 1 MiB. Parcels carry requests and window
+// descriptors; bulk data travels in windows (shared memory), not in bodies.
+const DefaultMaxBodySize = 1 << 20
 
-	// DefaultMaxFDs is the default limit on descriptors per parcel.
-	DefaultMaxFDs = 16
-)
+// defaultMaxFDs is the default limit on descriptors per parcel
+// ([WithMaxFDs]).
+const defaultMaxFDs = 16
 
 type config struct {
 	maxBody int
@@ -23,7 +21,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{maxBody: DefaultMaxBodySize, maxFDs: DefaultMaxFDs}
+	return config{maxBody: DefaultMaxBodySize, maxFDs: defaultMaxFDs}
 }
 
 // Option configures a [Conn].
@@ -39,7 +37,7 @@ func WithMaxBodySize(n int) Option {
 }
 
 // WithMaxFDs sets the largest number of descriptors per parcel the Conn
-// reads or writes (default [DefaultMaxFDs]). Values below 0 count as 0 (no
+// reads or writes (default 16). Values below 0 count as 0 (no
 // descriptors); values above [fdpass.MaxFDs] (253) count as that.
 func WithMaxFDs(n int) Option {
 	return func(c *config) { c.maxFDs = min(max(n, 0), fdpass.MaxFDs) }

@@ -62,9 +62,9 @@ func (r *Registry) Register(code uint16, newFn func() Message) {
 	r.types[code] = newFn
 }
 
-// New returns a fresh value for code, or an error matching
+// newMessage returns a fresh value for code, or an error matching
 // [ErrUnknownType].
-func (r *Registry) New(code uint16) (Message, error) {
+func (r *Registry) newMessage(code uint16) (Message, error) {
 	r.mu.RLock()
 	newFn := r.types[code]
 	r.mu.RUnlock()
