@@ -40,6 +40,7 @@ type Client struct {
 	mu         sync.Mutex
 	nextReq    uint64
 	pending    map[uint64]*call
+	abandoned  map[uint64]struct{} // requests given up on: their answers are disposed of
 	watches    map[string][]*Watch
 	registered map[string]bool // every URI registered on this connection -> with descendants
 	err        error           // why the connection ended
@@ -114,7 +115,8 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	}
 	c := &Client{
 		pc: pc, done: make(chan struct{}),
-		nextReq: 1, pending: map[uint64]*call{}, watches: map[string][]*Watch{}, registered: map[string]bool{},
+		nextReq: 1, pending: map[uint64]*call{}, abandoned: map[uint64]struct{}{},
+		watches: map[string][]*Watch{}, registered: map[string]bool{},
 		stacks: cfg.stacks || envStacks,
 	}
 	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
@@ -209,7 +211,8 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	id := reqID(msg)
 	c.mu.Lock()
 	cl := c.pending[id]
-	issued := id != 0 && id <= c.nextReq
+	_, issued := c.abandoned[id]
+	delete(c.abandoned, id)
 	if cl != nil {
 		if _, isErr := msg.(*errorMsg); !isErr && msg.ParcelType() != cl.want {
 			c.mu.Unlock()
@@ -224,7 +227,7 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	case issued:
 		c.discard(msg, files) // its caller gave up
 	default:
-		return fmt.Errorf("%w: a %T answers request %d, which was never sent", ErrProtocol, msg, id)
+		return fmt.Errorf("%w: a %T answers request %d, which was never sent or was answered already", ErrProtocol, msg, id)
 	}
 	return nil
 }
@@ -373,8 +376,9 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 func (c *Client) abandon(id uint64, ch chan reply) {
 	c.mu.Lock()
 	_, waiting := c.pending[id]
-	if waiting {
+	if waiting && c.pending != nil {
 		delete(c.pending, id)
+		c.abandoned[id] = struct{}{} // every request is answered once: the answer is disposed of then
 	}
 	c.mu.Unlock()
 	if !waiting {
@@ -442,13 +446,13 @@ func (c *Client) Call(ctx context.Context, method, arg string, extras Values) (V
 // below it too). Notifications arrive on the Watch's channel; one sent
 // right after the provider answered the registration is not lost.
 func (c *Client) Register(ctx context.Context, uri string, descendants bool) (*Watch, error) {
-	w := newWatch(c, uri)
 	c.mu.Lock()
 	if c.watches == nil {
 		err := c.err
 		c.mu.Unlock()
 		return nil, err
 	}
+	w := newWatch(c, uri)
 	// Registered before the request leaves, so that the reader delivers
 	// a notification that follows the answer closely.
 	c.watches[uri] = append(c.watches[uri], w)

@@ -455,7 +455,7 @@ func TestNeverReadQueriesOfAnotherUID(t *testing.T) {
 	settle(t, ctx, ctl, pid, base, baseFDs)
 	scanAll(t, ctx, path)
 	if len(starved) > 0 {
-		t.Skipf("BUG: the second uid holds more windows than its limit, which can starve the first uid's scan: %v\n"+
+		t.Fatalf("the second uid holds more windows than its limit, which can starve the first uid's scan: %v\n"+
 			"The uid held %d windows at the end (its limit is 16, half the budget of 32): Limits.UIDWindows is "+
 			"checked before a shared window is taken from the pool (serverConn.canHoldWindow, in sharedWindow and "+
 			"reuse) but counted only when the window is attached, after the fill; fills running at once on the "+

@@ -187,16 +187,10 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 		}, true, false, ""},
 		{"a helloReply where a window was due", func(t *testing.T, req uint64) []byte {
 			return rawFrame(t, codeHelloReply, 0, &helloReplyMsg{Version: protocolVersion})
-		}, true, false, "a helloReply after the handshake is taken for a late answer to request 1 and discarded " +
-			"(reqID returns 1, which is <= nextReq, so route calls discard): the request it arrived instead of waits " +
-			"forever. Fix: in Client.route, a reply whose id has no pending call is a late answer only if its caller " +
-			"abandoned it; track abandoned ids (a set filled by abandon, emptied by route) instead of id <= nextReq, " +
-			"or at least treat a helloReply after Dial returned as ErrProtocol."},
+		}, true, false, ""},
 		{"an ok answering the handshake again", func(t *testing.T, req uint64) []byte {
 			return rawFrame(t, codeOK, 0, &okMsg{Req: 1})
-		}, true, false, "a second answer to a request already answered (here the handshake's, id 1) is taken for a " +
-			"late answer whose caller gave up and discarded, since route only checks id <= nextReq; see the " +
-			"helloReply case for the fix"},
+		}, true, false, ""},
 		{"an error without a request id", func(t *testing.T, req uint64) []byte {
 			return rawFrame(t, codeError, 0, map[string]any{"c": "internal", "m": "whose?"})
 		}, true, false, ""},

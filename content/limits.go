@@ -86,13 +86,17 @@ func (q *quota) dropQuery(uid uint32) {
 	}
 }
 
-// canHoldWindow says whether uid may be given one more window.
-func (q *quota) canHoldWindow(uid uint32) error {
+// reserveWindow counts one more window for uid, or says it is over its
+// limit. The count is taken when a fill or a cache hit starts, not when
+// the window is sent, so fills running at once cannot pass the limit
+// together.
+func (q *quota) reserveWindow(uid uint32) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if n := q.windows[uid]; n >= q.lim.UIDWindows {
 		return fmt.Errorf("%w: uid %d holds %d windows (the per-uid limit)", ErrBusy, uid, n)
 	}
+	q.windows[uid]++
 	return nil
 }
 

@@ -160,13 +160,19 @@ func (q *serverQuery) finish() {
 // handle answers one request.
 func (q *serverQuery) handle(r request) {
 	if q.ctx.Err() != nil {
-		return // the connection is gone, or the query closed
+		// Closed by the consumer (or its connection is gone, and this
+		// fails quietly): every request is answered once.
+		q.c.writeErr(r.req, fmt.Errorf("%w: query %d closed", ErrClosed, q.id))
+		return
 	}
 	if q.broken { // requests queued behind a failure: never re-run the query
 		q.c.writeErr(r.req, fmt.Errorf("%w: query %d failed", ErrInternal, q.id))
 		return
 	}
 	msg, sw, err := q.serve(r)
+	if err != nil && q.ctx.Err() != nil {
+		err = fmt.Errorf("%w: query %d closed", ErrClosed, q.id) // cancelled by closeQuery
+	}
 	if err != nil {
 		q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
 		q.c.writeErr(r.req, err)
@@ -431,11 +437,24 @@ func (q *serverQuery) describeColumns(msg *windowMsg) {
 // into a pooled shared window past the inline limit, or a one-off larger
 // one for a row larger than a whole window.
 type filling struct {
-	q     *serverQuery
-	start int64
-	w     *window.Writer
-	sw    *sentWindow // w's shared window; nil while w is inline
-	kept  bool
+	q        *serverQuery
+	start    int64
+	w        *window.Writer
+	sw       *sentWindow // w's shared window; nil while w is inline
+	kept     bool
+	reserved bool // a window is reserved for the consumer (reserveWindow)
+}
+
+// reserve reserves a shared window for the consumer, once per fill.
+func (f *filling) reserve() error {
+	if f.reserved {
+		return nil
+	}
+	if err := f.q.c.reserveWindow(); err != nil {
+		return err
+	}
+	f.reserved = true
+	return nil
 }
 
 // begin creates the window the fill starts in.
@@ -460,6 +479,9 @@ const minInline = 1024
 
 // share moves the fill into a pooled shared window.
 func (f *filling) share() error {
+	if err := f.reserve(); err != nil {
+		return err
+	}
 	sw, err := f.q.sharedWindow(len(f.q.cols), f.start, f.w)
 	if err != nil {
 		return err
@@ -512,6 +534,9 @@ func (f *filling) grow() error {
 		return window.ErrWindowFull // the next window takes the row
 	}
 	// A row larger than a whole window gets a bigger one.
+	if err := f.reserve(); err != nil {
+		return err
+	}
 	big, err := q.bigWindow(len(q.cols), f.start)
 	if err != nil {
 		return err
@@ -567,15 +592,20 @@ func (f *filling) drop() {
 	f.sw, f.w = nil, nil
 }
 
-// discard frees the window unless the fill kept it.
+// discard frees the window and its reservation unless the fill kept them.
 func (f *filling) discard() {
-	if !f.kept {
-		f.drop()
+	if f.kept {
+		return
+	}
+	f.drop()
+	if f.reserved {
+		f.q.c.unreserveWindow()
 	}
 }
 
-// attach records that the consumer holds sw under a new window id; on a
-// closed connection the reference is dropped again.
+// attach records that the consumer holds sw under a new window id, taking
+// a reservation (reserveWindow) as the held window; on a closed
+// connection the reference and the reservation are dropped again.
 func (c *serverConn) attach(msg *windowMsg, sw *sentWindow) error {
 	msg.Win = c.s.ids.Add(1)
 	msg.setLocation(sw.w.Location()) // a named backing: no memfd to attach
@@ -583,31 +613,48 @@ func (c *serverConn) attach(msg *windowMsg, sw *sentWindow) error {
 	if c.windows == nil {
 		c.mu.Unlock()
 		c.s.cache.release(sw)
+		c.unreserveWindow()
 		return ErrClosed
 	}
+	c.reserved--
 	c.windows[msg.Win] = sw
 	c.mu.Unlock()
-	c.s.quota.holdWindows(c.cred.UID, 1)
 	return nil
 }
 
-// canHoldWindow says whether the consumer may be given one more window,
-// by the per-connection and per-uid limits. (Fills running at once may
-// pass the check together: the limits are exceeded by at most the
-// connection's running queries.)
-func (c *serverConn) canHoldWindow() error {
+// reserveWindow counts one more window for the consumer, or says which
+// limit it is over: per connection and per uid. A fill reserves before it
+// takes a window and a cache hit before it is sent, so fills running at
+// once cannot pass a limit together. The reservation becomes a held
+// window at attach, or is given back with unreserveWindow.
+func (c *serverConn) reserveWindow() error {
 	c.mu.Lock()
-	held := len(c.windows)
-	c.mu.Unlock()
-	if held >= c.s.cfg.limits.ConnWindows {
+	if held := len(c.windows) + c.reserved; held >= c.s.cfg.limits.ConnWindows {
+		c.mu.Unlock()
 		return fmt.Errorf("%w: the connection holds %d windows (the per-connection limit)", ErrBusy, held)
 	}
-	return c.s.quota.canHoldWindow(c.cred.UID)
+	c.reserved++
+	c.mu.Unlock()
+	if err := c.s.quota.reserveWindow(c.cred.UID); err != nil {
+		c.mu.Lock()
+		c.reserved--
+		c.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// unreserveWindow gives back a reservation that was not attached.
+func (c *serverConn) unreserveWindow() {
+	c.mu.Lock()
+	c.reserved--
+	c.mu.Unlock()
+	c.s.quota.holdWindows(c.cred.UID, -1)
 }
 
 // reuse answers a request with a cached window another fill made.
 func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg, *sentWindow, error) {
-	if err := q.c.canHoldWindow(); err != nil {
+	if err := q.c.reserveWindow(); err != nil {
 		q.c.s.cache.release(sw)
 		return nil, nil, err
 	}
@@ -647,9 +694,6 @@ func (q *serverQuery) putRow(w *window.Writer) error {
 // it.
 func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) (*sentWindow, error) {
 	c := q.c
-	if err := c.canHoldWindow(); err != nil {
-		return nil, err
-	}
 	w, err := c.s.pool.Get(q.ctx, ncols, start)
 	switch {
 	case errors.Is(err, window.ErrPoolExhausted):
@@ -677,9 +721,6 @@ func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) 
 // They count against the consumer's window limits, and at most
 // maxBigWindows exist at once (each may grow to the maximum row window).
 func (q *serverQuery) bigWindow(ncols int, start int64) (*sentWindow, error) {
-	if err := q.c.canHoldWindow(); err != nil {
-		return nil, err
-	}
 	select {
 	case q.c.s.bigSlots <- struct{}{}:
 	default:

@@ -388,6 +388,9 @@ type serverConn struct {
 	windows map[uint64]*sentWindow
 	watches map[string]bool // URI -> descendants too
 	closed  bool
+	// reserved counts windows reserved for this consumer and not yet
+	// attached (fills in progress, cache hits being sent).
+	reserved int
 	// Notifications not yet written, coalesced per URI, and whether the
 	// connection's notifier goroutine (in bg) is running to write them.
 	notes     map[string]struct{}
