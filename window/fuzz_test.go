@@ -40,6 +40,7 @@ func FuzzOpenBytes(f *testing.F) {
 			return
 		}
 		defer r.Close()
+		checkBatchReads(t, r)
 		var rows [][]value
 		clean := true
 		for row := range r.NumRows() {
