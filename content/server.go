@@ -209,7 +209,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		s.backing = []window.Option{window.WithBacking(window.ShmBacking())}
 	case window.KindSysV:
 		s.backing = []window.Option{window.WithBacking(window.SysVBacking())}
-	case 0, window.KindMemfd:
+	case window.KindMemory, window.KindMemfd: // KindMemory: the zero Kind, the default
 	default:
 		s.log.Error("content: WithBacking: shared windows cannot live in this backing; using memfds", "kind", cfg.backing.String())
 	}
