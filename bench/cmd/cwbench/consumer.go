@@ -199,28 +199,46 @@ func scanCursor(ctx context.Context, c *content.Client, tbl string, limit int, o
 	return rows, sum, err
 }
 
-// readCursor reads the rest of a cursor's rows.
+// readCursor reads the rest of a cursor's rows, every value: block by
+// block (the rest of each window), column by column with the window's
+// batch reads (strings and blobs as views, nothing copied).
 func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 	var rows int64
 	var sum float64
-	for cur.Next() {
-		id, err := cur.Int64(0)
-		if err != nil {
-			return rows, sum, err
-		}
-		sum += float64(id)
-		if wide {
-			fare, err1 := cur.Float64(1)
-			city, err2 := cur.StringView(2)
-			blob, err3 := cur.Bytes(3)
-			if err1 != nil || err2 != nil || err3 != nil {
-				return rows, sum, errors.Join(err1, err2, err3)
+	var b batch
+	for cur.NextBlock() {
+		w, row, left := cur.Block()
+		for left > 0 {
+			k, err := w.Int64s(0, row, b.ids[:min(left, len(b.ids))])
+			if err != nil {
+				return rows, sum, err
 			}
-			sum += fare + float64(len(city)+len(blob))
+			for _, id := range b.ids[:k] {
+				sum += float64(id)
+			}
+			if wide {
+				_, err1 := w.Float64s(1, row, b.fares[:k])
+				_, err2 := w.Views(2, row, b.cities[:k])
+				_, err3 := w.Views(3, row, b.blobs[:k])
+				if err1 != nil || err2 != nil || err3 != nil {
+					return rows, sum, errors.Join(err1, err2, err3)
+				}
+				for i := range k {
+					sum += b.fares[i] + float64(len(b.cities[i])+len(b.blobs[i]))
+				}
+			}
+			row, left, rows = row+k, left-k, rows+int64(k)
 		}
-		rows++
 	}
 	return rows, sum, cur.Err()
+}
+
+// batch holds one run of the wide table's columns.
+type batch struct {
+	ids    [512]int64
+	fares  [512]float64
+	cities [512][]byte
+	blobs  [512][]byte
 }
 
 // scanMsgpack is the msgpack consumer: decode each row into a struct. With

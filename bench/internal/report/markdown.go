@@ -197,7 +197,7 @@ func Markdown(w io.Writer, r *Results, chart string) error {
 		p("| %s | %s | %s | %s |\n", t.What, t.Want, t.Measured, verdict)
 	}
 
-	p("\n## (a) Full scan\n\nTime from sending the query to reading the last value, every value read (cursorwindow: `Int64`, `Float64`, zero-copy `StringView` and `Bytes`; the copying transports decode into row structs).\n\n")
+	p("\n## (a) Full scan\n\nTime from sending the query to reading the last value, every value read (cursorwindow: block by block with the window's batch reads `Int64s`, `Float64s` and zero-copy `Views`; the copying transports decode into row structs).\n\n")
 	for _, tbl := range []string{"wide", "narrow"} {
 		base := r.scan(tbl, "cursorwindow-filled")
 		p("### %s table\n\n| transport | median | rows/s | ns/row | cursorwindow (filled) is |\n|---|---:|---:|---:|---:|\n", tbl)
