@@ -1,0 +1,79 @@
+// Package cwarrow reads a cursorwindow query result as Apache Arrow
+// record batches: an array.RecordReader over a content.Cursor, for
+// arrow-go programs, Arrow IPC streams (the example consumer's
+// --format arrow, read by DuckDB, Polars or pyarrow) and Flight servers
+// (the Flight SQL gateway, package gateway).
+//
+//	cur, err := client.Query(ctx, &content.Query{URI: "trips"})
+//	if err != nil { ... }
+//	rr, err := cwarrow.NewReader(cur) // rr owns cur from here
+//	if err != nil { ... }
+//	defer rr.Release()
+//	w := ipc.NewWriter(os.Stdout, ipc.WithSchema(rr.Schema()))
+//	for rr.Next() {
+//		err = w.Write(rr.RecordBatch())
+//	}
+//	err = rr.Err()
+//
+// # Types
+//
+// Each column has one Arrow type for the whole result:
+//
+//	INT64    Int64
+//	FLOAT64  Float64
+//	STRING   String (LargeString with WithLargeTypes)
+//	BLOB     Binary (LargeBinary with WithLargeTypes)
+//	NULL     a null in the column's validity bitmap, whatever its type
+//
+// A window's fields are typed one by one, and a column's fields may
+// differ (SQLite allows it), so the column's type is decided once, by
+// this rule:
+//
+//  1. The column's declared type (Cursor.ColumnTypes), read by SQLite's
+//     affinity rules (DeclaredType): INTEGER, BIGINT → Int64; TEXT,
+//     VARCHAR → String; BLOB → Binary; REAL, DOUBLE → Float64.
+//  2. Otherwise (no declared type, or one of NUMERIC affinity such as
+//     NUMERIC, DECIMAL, BOOLEAN, DATE), the values of the first batch
+//     decide, which NewReader then reads before it returns: the type of
+//     the column's first non-NULL field, Float64 if the batch holds both
+//     INT64 and FLOAT64 fields (SQLite stores 2.0 as the integer 2 in a
+//     NUMERIC column), Null if it holds only NULLs.
+//
+// A field that does not fit its column's type stops the reader with a
+// *FieldError naming its row and column and wrapping ErrMixedTypes;
+// nothing is converted, with one exception that loses nothing: an INT64
+// goes into a Float64 column when a float64 holds it exactly (|v| ≤
+// 2^53). A STRING that is not valid UTF-8 is an error too
+// (ErrInvalidUTF8), as is a NULL in a column declared NOT NULL
+// (ErrNotNull): an Arrow reader never receives a value its schema says
+// cannot be there. The schema's fields carry the declared type in their
+// metadata (MetadataDeclaredType) and are nullable unless the column was
+// declared NOT NULL.
+//
+// # Batches
+//
+// A batch ends after WithBatchRows rows, before the row that would take
+// its values past WithBatchBytes, and before a String or Binary column's
+// values would pass 2 GiB - 1 bytes (their offsets are int32;
+// WithLargeTypes lifts that). Batches do not follow the provider's
+// windows: a cursor pages through windows without telling where one
+// ends, and a batch of a fixed size serves a Flight client's message
+// limit better than one of whatever a window held.
+//
+// Every value is copied once, from the window into the batch's buffers:
+// a window is laid out row by row, a batch column by column, so the
+// batch cannot point into the window.
+//
+// # Caveats
+//
+//   - The Reader owns the cursor (NewReader takes it, also when it fails)
+//     and closes it as soon as the rows end or fail, or at the last
+//     Release: the provider's windows go back to it then, not when the
+//     Reader is garbage-collected.
+//   - A record batch from RecordBatch is valid until the next Next or the
+//     last Release; Retain it to keep it. Its memory is the allocator's
+//     (WithAllocator), never the provider's shared memory.
+//   - The cursor's context bounds every window fetch: cancelling it ends
+//     the rows with the context's error (Err).
+//   - A Reader is not safe for concurrent use.
+package cwarrow

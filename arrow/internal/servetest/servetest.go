@@ -1,0 +1,140 @@
+// Package servetest runs content providers inside a test's process for
+// the tests of the arrow module: a server on a fresh socket, a provider
+// whose rows declare column types, and one that tells when a query's
+// rows are closed.
+package servetest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+// Serve runs a content server for p on a fresh socket until the test
+// ends, and returns the socket and the server.
+func Serve(t testing.TB, p content.Provider, opts ...content.ServerOption) (string, *content.Server) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cwarrow") // short: a socket path has at most 107 bytes
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "p.sock")
+	ln, err := content.Listen(sock, 0o600)
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	srv := content.NewServer(p, append([]content.ServerOption{content.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return sock, srv
+}
+
+// Dial connects to the provider at sock until the test ends.
+func Dial(t testing.TB, sock string) *content.Client {
+	t.Helper()
+	c, err := content.Dial(context.Background(), sock)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Typed serves a provider's tables with declared column types: each
+// result column named in Types declares that type (columns it does not
+// name declare "").
+type Typed struct {
+	content.Provider
+	Types map[string]content.ColumnType
+}
+
+// Query implements content.Provider.
+func (p *Typed) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	rows, err := p.Provider.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &typedRows{Rows: rows, types: p.Types}, nil
+}
+
+// Call answers "columns" as the example provider does (docs/PROTOCOL.md,
+// "Listing tables and columns"), with the declared types; other methods
+// go to the provider.
+func (p *Typed) Call(ctx context.Context, method, arg string, vals content.Values) (content.Values, error) {
+	if method != "columns" {
+		return p.Provider.Call(ctx, method, arg, vals)
+	}
+	rows, err := p.Provider.Query(ctx, &content.Query{URI: arg, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols, types []any
+	for _, c := range rows.Columns() {
+		cols, types = append(cols, c), append(types, p.Types[c].DatabaseType)
+	}
+	return content.Values{"columns": cols, "types": types}, nil
+}
+
+type typedRows struct {
+	content.Rows
+	types map[string]content.ColumnType
+}
+
+func (r *typedRows) ColumnTypes() []content.ColumnType {
+	cols := r.Columns()
+	out := make([]content.ColumnType, len(cols))
+	for i, c := range cols {
+		out[i] = r.types[c]
+	}
+	return out
+}
+
+// Watched tells, on Closed, how many rows each query's Rows had been
+// asked for (Next calls that returned true) when the server closed them.
+type Watched struct {
+	content.Provider
+	Closed chan int64
+}
+
+// NewWatched wraps p.
+func NewWatched(p content.Provider) *Watched {
+	return &Watched{Provider: p, Closed: make(chan int64, 64)}
+}
+
+// Query implements content.Provider.
+func (p *Watched) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	rows, err := p.Provider.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &watchedRows{Rows: rows, closed: p.Closed}, nil
+}
+
+type watchedRows struct {
+	content.Rows
+	n      int64
+	closed chan int64
+}
+
+func (r *watchedRows) Next() bool {
+	ok := r.Rows.Next()
+	if ok {
+		r.n++
+	}
+	return ok
+}
+
+func (r *watchedRows) Close() error {
+	select {
+	case r.closed <- r.n:
+	default:
+	}
+	return r.Rows.Close()
+}
