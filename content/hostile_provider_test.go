@@ -280,3 +280,20 @@ func countFDs(t testing.TB) int {
 	require.NoError(t, err)
 	return len(ents)
 }
+
+// A descriptor that is not a memfd is refused in the user's terms: what
+// it is, and that it cannot be sealed.
+func TestNotAMemfdSaysWhatItIs(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer w.Close()
+	sock := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
+		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Rows: 3, Last: true}, []*os.File{r}
+	})
+	c, err := Dial(context.Background(), sock)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Query(context.Background(), &Query{URI: "x"})
+	require.ErrorIs(t, err, window.ErrNotSealed)
+	assert.Contains(t, err.Error(), "the descriptor is a pipe, not a memfd")
+}

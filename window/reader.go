@@ -73,7 +73,7 @@ func statSealed(f *os.File) (shm.Info, error) {
 	seals, err := shm.Seals(f)
 	if err != nil {
 		if errors.Is(err, unix.EINVAL) {
-			return shm.Info{}, fmt.Errorf("%w: %s cannot be sealed", ErrNotSealed, f.Name())
+			return shm.Info{}, fmt.Errorf("%w: the descriptor is %s, not a memfd (it cannot carry seals)", ErrNotSealed, fileKind(f))
 		}
 		return shm.Info{}, err
 	}
@@ -89,6 +89,30 @@ func statSealed(f *os.File) (shm.Info, error) {
 		return shm.Info{}, fmt.Errorf("%w: not a regular file", ErrNotSealed)
 	}
 	return in, nil
+}
+
+// fileKind names what f is, for an error message: "a pipe", "a socket",
+// "a directory", "a regular file", ...
+func fileKind(f *os.File) string {
+	fi, err := f.Stat()
+	if err != nil {
+		return "not a file"
+	}
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "a special file"
 }
 
 // mapSealed maps the sealed memfd f, of which statSealed said in, once
