@@ -44,9 +44,10 @@
 // # Performance
 //
 // Writes reuse one buffer and one msgpack encoder per Conn; reads reuse one
-// buffer and one decoder. A parcel costs one sendmsg for the writer and two
-// recvmsg calls for the reader (header, then exactly the body), which is
-// the price of attributing descriptors to frames on a stream socket.
+// buffer (at least 32 KiB) and one decoder. A parcel costs one sendmsg for
+// the writer; the reader reads ahead, so one recvmsg brings every frame
+// that has arrived (and at most one frame with descriptors), attributed by
+// stream offset as described above.
 // Reflection-based msgpack is fine for most messages; a type on a hot path
 // can implement msgpack.CustomEncoder and msgpack.CustomDecoder, which the
 // encoder and decoder use without reflection. bench_test.go measures both
