@@ -634,9 +634,12 @@ func (cur *Cursor) Bytes(col int) ([]byte, error) {
 // call per column instead of one per field:
 //
 //	for cur.NextBlock() {
-//		w, row, n := cur.Block()
-//		n, err := w.Int64s(0, row, ids[:min(n, len(ids))])
-//		...
+//		w, row, left := cur.Block()
+//		for left > 0 {
+//			k, err := w.Int64s(0, row, ids[:min(left, len(ids))])
+//			... // use ids[:k]
+//			row, left = row+k, left-k
+//		}
 //	}
 //
 // It returns false at the end of the result or on an error (Err). Next

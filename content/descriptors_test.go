@@ -370,6 +370,8 @@ func outq(t testing.TB, c *net.UnixConn) int {
 // handed reading over, plus one per open query; at most UIDQueries = 256
 // Rows for the uid), and once the connections close it returns to its
 // baseline of descriptors, goroutines and Rows.
+// One piece: before, during and after the attack are one scenario whose
+// baselines each phase compares with.
 func TestNeverReadQueriesOfAnotherUID(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the second user's connections are made as uid 65534")

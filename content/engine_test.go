@@ -234,6 +234,8 @@ func poolSettled(s *content.Server, windowSize int64) bool {
 // without the panic's text; it is logged once with its stack; the same
 // consumer and a new one are served afterwards; the rows that panicked
 // are closed and no pooled window is lost.
+// One piece: each panic is followed by the same checks on the same
+// server (it still serves this consumer and a new one).
 func TestProviderPanicCostsOnlyItsRequest(t *testing.T) {
 	const n, windowSize = 4000, 16 << 10
 	p := &faultyProvider{n: n}

@@ -48,6 +48,8 @@ func healthy(t testing.TB, path string) {
 	require.Equal(t, int64(5000), rows)
 }
 
+// One piece: the subtests share one server, which must serve a healthy
+// consumer after each attack.
 func TestHostileConsumers(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(50_000))

@@ -87,6 +87,7 @@ func memfdWith(t *testing.T, b []byte, seals int) *os.File {
 
 const sealAll = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
 
+// One piece: a table of hostile answers run through one scenario.
 func TestHostileProvider(t *testing.T) {
 	valid := windowBytes(t, 3)
 	desc := func(m *queryMsg, rows int) *windowMsg {

@@ -138,6 +138,9 @@ func TestNotificationRightAfterRegisterArrives(t *testing.T) {
 // or route ends the connection with ErrProtocol for every pending request,
 // the one it seemed to answer and the others, at once; nothing waits for
 // the guard's deadline.
+// One piece: every case runs the same scenario (a reply arriving while
+// another query waits) against its own hostile reply; the table is the
+// point.
 func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 	valid := windowBytes(t, 3)
 	goodWindow := func(req uint64) *windowMsg {
@@ -288,6 +291,7 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 // mid-write), does not hold up Cursor.Close, Watch.Close, Client.Close,
 // nor the client's reader: a late window is disposed of and a
 // notification after it still arrives.
+// One piece: the phases share one stuck connection.
 func TestProviderThatStopsReading(t *testing.T) {
 	valid := windowBytes(t, 3)
 	path, conns := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {

@@ -42,6 +42,8 @@ import (
 // consumers' decoded copies of the burst's 8 KiB URIs. Every reading
 // watcher receives the last change; every non-reading one is
 // disconnected once its socket is full for the write timeout.
+// One piece: the bounds are checked while the watchers, the changes and
+// the disconnections happen together.
 func TestThousandWatchersTenThousandChanges(t *testing.T) {
 	const readers, stuck = 500, 500
 	changes := 10_000
