@@ -37,10 +37,12 @@
 //     decide, which NewReader then reads before it returns: the type of
 //     the column's first non-NULL field, Float64 if the batch holds both
 //     INT64 and FLOAT64 fields (SQLite stores 2.0 as the integer 2 in a
-//     NUMERIC column), Null if it holds only NULLs.
+//     NUMERIC column), Null if it holds only NULLs. (The first batch is
+//     the first window's rows, WithBatchRows at most.)
 //
 // A field that does not fit its column's type stops the reader with a
-// *FieldError naming its row and column and wrapping ErrMixedTypes;
+// *FieldError naming its row and column and wrapping ErrMixedTypes (the
+// rows before it are read);
 // nothing is converted, with one exception that loses nothing: an INT64
 // goes into a Float64 column when a float64 holds it exactly (|v| ≤
 // 2^53). A STRING that is not valid UTF-8 is an error too
@@ -52,13 +54,16 @@
 //
 // # Batches
 //
-// A batch ends after WithBatchRows rows, before the row that would take
-// its values past WithBatchBytes, and before a String or Binary column's
-// values would pass 2 GiB - 1 bytes (their offsets are int32;
-// WithLargeTypes lifts that). Batches do not follow the provider's
-// windows: a cursor pages through windows without telling where one
-// ends, and a batch of a fixed size serves a Flight client's message
-// limit better than one of whatever a window held.
+// A batch holds the rows of one window, the block of shared memory the
+// provider filled (Cursor.NextBlock): each column of it is read with one
+// of the window's batch reads (window.Window.Int64s, Float64s, Views,
+// Types) and appended to the batch in one call. A window's rows are cut
+// into several batches after WithBatchRows rows, before the row that
+// would take the batch's values past WithBatchBytes, and before a String
+// or Binary column's values would pass 2 GiB - 1 bytes (their offsets
+// are int32; WithLargeTypes lifts that). A field that does not fit ends
+// its batch before its row: Next returns the rows before it, and the
+// error comes with the next batch.
 //
 // Every value is copied once, from the window into the batch's buffers:
 // a window is laid out row by row, a batch column by column, so the

@@ -61,9 +61,9 @@ func WithLargeTypes() Option { return func(c *config) { c.large = true } }
 func WithAllocator(mem memory.Allocator) Option { return func(c *config) { c.mem = mem } }
 
 // Reader is an array.RecordReader over a content.Cursor: each Next
-// reads the cursor's next rows into a record batch. See the package
-// documentation for the types and the rule for fields that do not fit
-// their column.
+// reads the cursor's next rows into a record batch, a window's rows at
+// most. See the package documentation for the types and the rule for
+// fields that do not fit their column.
 //
 // A Reader is not safe for concurrent use; Retain and Release are.
 type Reader struct {
@@ -73,31 +73,25 @@ type Reader struct {
 	schema *arrow.Schema
 	decl   []content.ColumnType // the cursor's declared types
 	cols   []column
-	row    []field           // the row read last
-	held   bool              // row is the cursor's current row, in no batch yet
+	onRow  bool              // the cursor stands on the first row not read yet
 	first  arrow.RecordBatch // the first batch, read to decide the schema
 	rec    arrow.RecordBatch // the batch Next made current
-	hint   int               // rows of the last batch: what to reserve
 	err    error
 	done   bool // the cursor is at its end (or failed) and closed
+	// Scratch of one batch, reused: a window's values are read a column
+	// and a run of rows at a time (window.Window's batch reads).
+	ints   []int64
+	floats []float64
+	valid  []bool
 }
 
 var _ array.RecordReader = (*Reader)(nil)
 
-// field is one field of a row, read from the cursor. b is a view of the
-// cursor's window, valid while the cursor stays on the row.
-type field struct {
-	t window.FieldType
-	i int64
-	f float64
-	b []byte
-}
-
-// column is one column's type and builder.
+// column is one column's type, builder and the scratch of one batch.
 type column struct {
 	name    string
 	typ     window.FieldType // the column's type; TypeNull: only NULLs
-	decided bool             // typ is known; else the first batch goes to buf
+	decided bool             // typ is known; else the first batch decides it
 	notNull bool             // declared NOT NULL
 	want    arrow.DataType
 	b       array.Builder
@@ -105,10 +99,14 @@ type column struct {
 	f64     *array.Float64Builder
 	bin     *array.BinaryBuilder // String, Binary and their Large forms
 	data    int64                // bytes of values in the current batch
-	buf     *buffered            // the first batch of a column not decided yet
+	types   []window.FieldType   // the batch's field types
+	views   [][]byte             // the batch's STRING or BLOB values: views of the window
+	nulls   bool                 // the batch has a NULL in this column
+	ints    bool                 // the batch has an INT64 in this Float64 column
 }
 
-// NewReader returns a Reader of the rows cur has not read yet. The
+// NewReader returns a Reader of the rows after the one cur stands on
+// (all of them for a cursor before its first row). The
 // Reader owns cur from then on, in every case: it closes cur when the
 // last reference is released, when the rows end or fail, and when
 // NewReader returns an error.
@@ -121,25 +119,24 @@ func NewReader(cur *content.Cursor, opts ...Option) (*Reader, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r := &Reader{cur: cur, cfg: cfg}
+	r := &Reader{cur: cur, cfg: cfg, decl: cur.ColumnTypes()}
 	r.refs.Store(1)
+	// On a row already: the rows after it are left (Move stays in the
+	// window, which NextBlock would leave).
+	r.onRow = cur.Position() >= 0 && cur.Move(cur.Position()+1)
 	names := cur.Columns()
-	declared := cur.ColumnTypes()
-	r.decl = declared
 	r.cols = make([]column, len(names))
-	r.row = make([]field, len(names))
 	undecided := false
 	for i, name := range names {
 		c := &r.cols[i]
 		c.name = name
-		if i < len(declared) {
-			c.typ, c.decided = DeclaredType(declared[i].DatabaseType)
-			c.notNull = declared[i].NullableKnown && !declared[i].Nullable
+		if i < len(r.decl) {
+			c.typ, c.decided = DeclaredType(r.decl[i].DatabaseType)
+			c.notNull = r.decl[i].NullableKnown && !r.decl[i].Nullable
 		}
 		if c.decided {
 			r.setBuilder(c)
 		} else {
-			c.buf = &buffered{}
 			undecided = true
 		}
 	}
@@ -170,6 +167,7 @@ func (r *Reader) makeSchema() *arrow.Schema {
 
 // setBuilder gives a decided column its builder.
 func (r *Reader) setBuilder(c *column) {
+	c.decided = true
 	c.want = ArrowType(c.typ, r.cfg.large)
 	c.b = array.NewBuilder(r.cfg.mem, c.want)
 	switch b := c.b.(type) {
@@ -257,180 +255,234 @@ func (r *Reader) finish() {
 	}
 }
 
-// batch reads the next batch; nil, nil at the end of the rows.
+// fail closes the cursor and returns err.
+func (r *Reader) fail(err error) (arrow.RecordBatch, error) {
+	r.finish()
+	return nil, err
+}
+
+// batch reads the next batch, from the rows left in the cursor's
+// window; nil, nil at the end of the rows. A field that does not fit
+// ends the batch before its row, and fails the next one.
 func (r *Reader) batch() (arrow.RecordBatch, error) {
+	if !r.onRow {
+		if !r.cur.NextBlock() {
+			return r.fail(r.cur.Err())
+		}
+		r.onRow = true
+	}
+	w, row, left := r.cur.Block()
+	start := r.cur.Position()
+	k := min(left, r.cfg.rows)
+	r.grow(k)
+
+	// The fields' types, checked against the columns' (or deciding them).
+	var bad error
 	for i := range r.cols {
-		c := &r.cols[i]
-		c.data = 0
-		if c.b != nil && r.hint > 0 {
-			c.b.Reserve(r.hint)
+		n, err := r.check(i, w, row, k, start)
+		if n < k {
+			k, bad = n, err
 		}
 	}
-	var (
-		n     int
-		size  int64
-		start = r.cur.Position() + 1 // the batch's first row, if the cursor moves on
-	)
-	if r.held {
-		start = r.cur.Position()
+	// The STRING and BLOB values, and the byte limits.
+	if n, err := r.readViews(w, row, k, start); n < k {
+		k, bad = n, err
 	}
-	for n < r.cfg.rows {
-		if !r.held {
-			if !r.cur.Next() {
-				err := r.cur.Err()
-				r.finish()
-				if err != nil {
-					return nil, err
-				}
-				break
-			}
-			if err := r.read(); err != nil {
-				r.finish()
-				return nil, err
-			}
-		}
-		rowSize, fits, err := r.fits(n)
-		if err != nil {
-			r.finish()
-			return nil, err
-		}
-		if n > 0 && (!fits || size+rowSize > r.cfg.bytes) {
-			r.held = true // the next batch's first row
-			break
-		}
-		r.held = false
-		r.appendRow()
-		size += rowSize
-		n++
+	if k == 0 {
+		return r.fail(bad)
 	}
-	if n == 0 {
-		return nil, nil
-	}
-	r.hint = n
 	if r.schema == nil {
-		if err := r.decide(start, n); err != nil {
-			r.finish()
-			return nil, err
-		}
 		r.schema = r.makeSchema()
+	}
+	for i := range r.cols {
+		if err := r.build(&r.cols[i], i, w, row, k); err != nil {
+			return r.fail(err)
+		}
+	}
+	if k == left {
+		r.onRow = false // the next batch starts in the next window
+	} else if !r.cur.Move(start + int64(k)) { // within the window: no request
+		return r.fail(r.cur.Err())
 	}
 	arrs := make([]arrow.Array, len(r.cols))
 	for i := range r.cols {
 		arrs[i] = r.cols[i].b.NewArray()
 	}
-	rec := array.NewRecordBatch(r.schema, arrs, int64(n))
+	rec := array.NewRecordBatch(r.schema, arrs, int64(k))
 	for _, a := range arrs {
 		a.Release()
 	}
 	return rec, nil
 }
 
-// read reads the cursor's current row into r.row, checking each field
-// against its column (if decided).
-func (r *Reader) read() error {
-	cur := r.cur
+// grow makes the scratch hold k rows.
+func (r *Reader) grow(k int) {
+	if len(r.ints) >= k {
+		return
+	}
+	r.ints, r.floats, r.valid = make([]int64, k), make([]float64, k), make([]bool, k)
 	for i := range r.cols {
 		c := &r.cols[i]
-		f := &r.row[i]
-		t, err := cur.Type(i)
-		if err != nil {
-			return err
+		c.types = make([]window.FieldType, k)
+		c.views = nil
+	}
+}
+
+// check reads column col's field types of rows row..row+k-1 of w (at
+// positions start..) and returns how many of them, from the first, fit
+// the column, with the error of the first that does not. A column not
+// decided yet is decided here, by the rows up to the first that cannot
+// share a type with those before it.
+func (r *Reader) check(col int, w *window.Window, row, k int, start int64) (int, error) {
+	c := &r.cols[col]
+	ts := c.types[:k]
+	if _, err := w.Types(col, row, ts); err != nil {
+		return 0, err
+	}
+	if !c.decided {
+		c.typ = window.TypeNull
+		for i, t := range ts {
+			switch {
+			case t == window.TypeNull || t == c.typ:
+			case c.typ == window.TypeNull:
+				c.typ = t
+			case c.typ == window.TypeInt64 && t == window.TypeFloat64,
+				c.typ == window.TypeFloat64 && t == window.TypeInt64:
+				c.typ = window.TypeFloat64
+			default:
+				k = i // decided by the rows before; this one fails
+			}
 		}
-		f.t = t
-		switch t {
-		case window.TypeNull:
+		r.setBuilder(c)
+	}
+	c.nulls, c.ints = false, false
+	for i, t := range ts {
+		switch {
+		case t == c.typ:
+		case t == window.TypeNull:
 			if c.notNull {
-				return r.fieldErr(i, ErrNotNull, "")
+				return i, r.fieldErr(start+int64(i), col, t, ErrNotNull, "")
 			}
-			continue
-		case window.TypeInt64:
-			f.i, err = cur.Int64(i)
-		case window.TypeFloat64:
-			f.f, err = cur.Float64(i)
-		case window.TypeString, window.TypeBlob:
-			f.b, err = cur.Bytes(i)
+			c.nulls = true
+		case t == window.TypeInt64 && c.typ == window.TypeFloat64:
+			c.ints = true
+		default:
+			return i, r.fieldErr(start+int64(i), col, t, ErrMixedTypes, "")
 		}
-		if err != nil {
+	}
+	if !c.ints {
+		return k, nil
+	}
+	// INT64 fields in a Float64 column: exact ones only.
+	ints := r.ints[:k]
+	if _, err := w.Int64s(col, row, ints); err != nil {
+		return 0, err
+	}
+	for i, t := range ts {
+		if v := ints[i]; t == window.TypeInt64 && (v > maxExact || v < -maxExact) {
+			return i, r.fieldErr(start+int64(i), col, t, ErrMixedTypes, "an INT64 that a float64 does not hold exactly")
+		}
+	}
+	return k, nil
+}
+
+// readViews reads the STRING and BLOB columns' values of the first k rows
+// and returns how many rows, from the first, fit in one batch: valid
+// UTF-8 in String columns, within the batch's byte limit (the first row
+// always), and within 2 GiB - 1 bytes a column without WithLargeTypes.
+func (r *Reader) readViews(w *window.Window, row, k int, start int64) (int, error) {
+	fixed := int64(0)
+	var vars []int
+	for i := range r.cols {
+		c := &r.cols[i]
+		c.data = 0
+		if c.typ != window.TypeString && c.typ != window.TypeBlob {
+			fixed += 8
+			continue
+		}
+		fixed += 4
+		vars = append(vars, i)
+		if cap(c.views) < len(c.types) {
+			c.views = make([][]byte, len(c.types))
+		}
+		vs := c.views[:k]
+		if _, err := w.Views(i, row, vs); err != nil {
+			return 0, err
+		}
+		if c.typ == window.TypeString {
+			for j, v := range vs {
+				if !utf8.Valid(v) {
+					if j < k {
+						k = j
+					}
+					if j == 0 {
+						return 0, r.fieldErr(start, i, window.TypeString, ErrInvalidUTF8, "")
+					}
+					break
+				}
+			}
+		}
+	}
+	var size int64
+	for j := range k {
+		rs := fixed
+		for _, i := range vars {
+			c := &r.cols[i]
+			l := int64(len(c.views[j]))
+			rs += l
+			if !r.cfg.large && c.data+l > math.MaxInt32 {
+				if j == 0 {
+					return 0, r.fieldErr(start, i, c.typ, ErrTooLarge, "")
+				}
+				return j, nil
+			}
+		}
+		if j > 0 && size+rs > r.cfg.bytes {
+			return j, nil
+		}
+		size += rs
+		for _, i := range vars {
+			r.cols[i].data += int64(len(r.cols[i].views[j]))
+		}
+	}
+	return k, nil
+}
+
+// build appends the first k rows' values of column col to its builder.
+func (r *Reader) build(c *column, col int, w *window.Window, row, k int) error {
+	var valid []bool
+	if c.nulls {
+		valid = r.valid[:k]
+		for i, t := range c.types[:k] {
+			valid[i] = t != window.TypeNull
+		}
+	}
+	switch c.typ {
+	case window.TypeNull:
+		c.b.AppendNulls(k)
+	case window.TypeInt64:
+		vs := r.ints[:k]
+		if _, err := w.Int64s(col, row, vs); err != nil {
 			return err
 		}
-		if c.decided && t != c.typ {
-			if c.typ != window.TypeFloat64 || t != window.TypeInt64 {
-				return r.fieldErr(i, ErrMixedTypes, "")
-			}
-			if f.i > maxExact || f.i < -maxExact {
-				return r.fieldErr(i, ErrMixedTypes, "an INT64 that a float64 does not hold exactly")
-			}
+		c.i64.AppendValues(vs, valid)
+	case window.TypeFloat64:
+		vs := r.floats[:k]
+		if _, err := w.Float64s(col, row, vs); err != nil { // INT64s converted, exactly (check)
+			return err
 		}
-		if c.decided && t == window.TypeString && !utf8.Valid(f.b) {
-			return r.fieldErr(i, ErrInvalidUTF8, "")
-		}
+		c.f64.AppendValues(vs, valid)
+	case window.TypeString, window.TypeBlob:
+		// The views stay in the scratch until the next batch overwrites
+		// them: they point into a mapping the GC does not follow, and
+		// clearing them would cost a write barrier each.
+		c.bin.AppendValues(c.views[:k], valid)
 	}
 	return nil
 }
 
-// fits returns the bytes the row takes in a batch and whether it fits in
-// the current one of n rows (a String or Binary column's values stay
-// below 2 GiB).
-func (r *Reader) fits(n int) (int64, bool, error) {
-	var size int64
-	fits := true
-	for i := range r.cols {
-		f := &r.row[i]
-		if f.t != window.TypeString && f.t != window.TypeBlob {
-			size += 8
-			continue
-		}
-		l := int64(len(f.b))
-		size += 4 + l
-		if r.cfg.large {
-			continue
-		}
-		if l > math.MaxInt32 {
-			return 0, false, r.fieldErr(i, ErrTooLarge, "")
-		}
-		if r.cols[i].data+l > math.MaxInt32 && n > 0 {
-			fits = false
-		}
-	}
-	return size, fits, nil
-}
-
-// appendRow appends r.row to the columns.
-func (r *Reader) appendRow() {
-	for i := range r.cols {
-		c := &r.cols[i]
-		f := &r.row[i]
-		if !c.decided {
-			c.buf.add(f)
-			c.data += int64(len(f.b))
-			continue
-		}
-		if f.t == window.TypeNull {
-			c.b.AppendNull()
-			continue
-		}
-		switch c.typ {
-		case window.TypeInt64:
-			c.i64.Append(f.i)
-		case window.TypeFloat64:
-			if f.t == window.TypeInt64 {
-				c.f64.Append(float64(f.i))
-			} else {
-				c.f64.Append(f.f)
-			}
-		case window.TypeString, window.TypeBlob:
-			c.bin.Append(f.b)
-			c.data += int64(len(f.b))
-		}
-	}
-}
-
-// fieldErr returns the error for field col of the current row.
-func (r *Reader) fieldErr(col int, err error, detail string) error {
-	return r.fieldErrAt(r.cur.Position(), col, r.row[col].t, err, detail)
-}
-
-func (r *Reader) fieldErrAt(row int64, col int, got window.FieldType, err error, detail string) error {
+// fieldErr returns the error for field col of the row at position row.
+func (r *Reader) fieldErr(row int64, col int, got window.FieldType, err error, detail string) error {
 	c := &r.cols[col]
 	want := c.want
 	if want == nil {

@@ -20,7 +20,7 @@ const MetadataDeclaredType = "cursorwindow.declared_type"
 // BLOB, REAL, FLOA or DOUB is REAL), and false for a type that decides
 // nothing: none at all, and NUMERIC affinity (NUMERIC, DECIMAL, BOOLEAN,
 // DATE, ...), whose fields SQLite stores as integers, reals or text as
-// each value reads. Provider's that are not SQLite name their types in
+// each value reads. Providers that are not SQLite name their types in
 // the same words often enough (BIGINT, VARCHAR, DOUBLE).
 func DeclaredType(declared string) (window.FieldType, bool) {
 	d := strings.ToUpper(declared)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -111,7 +112,7 @@ type handleDecoder struct {
 
 func (d *handleDecoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != (bits.Len64(v|1)+6)/7 { // overlong forms are not ours
 		d.bad, d.b = true, nil
 		return 0
 	}
