@@ -192,7 +192,11 @@ func (q *serverQuery) handle(r request) {
 		msg.Done = true
 		q.c.closeQuery(q.id, false)
 	}
-	if err := q.c.write(msg, files...); err != nil {
+	err = q.c.write(msg, files...)
+	if msg.Inline != nil {
+		q.c.s.inline.putBuf(msg.Inline) // encoded into the frame: free again
+	}
+	if err != nil {
 		if sw != nil {
 			q.c.release(msg.Win)
 		}
@@ -441,6 +445,7 @@ type filling struct {
 	start    int64
 	w        *window.Writer
 	sw       *sentWindow // w's shared window; nil while w is inline
+	limit    int64       // the inline window's size limit
 	kept     bool
 	reserved bool // a window is reserved for the consumer (reserveWindow)
 }
@@ -466,8 +471,8 @@ func (f *filling) begin() error {
 		limit = min(cfg.windowSize, int64(cfg.maxBody)-inlineOverhead)
 	}
 	if limit >= minInline {
-		w, err := window.New(len(q.cols), window.WithMaxSize(limit), window.WithStartPos(f.start), window.WithInitialSize(min(limit, 2<<10)))
-		f.w = w
+		w, err := q.c.s.inline.get(len(q.cols), limit, f.start)
+		f.w, f.limit = w, limit
 		return err
 	}
 	return f.share()
@@ -556,14 +561,13 @@ func (f *filling) grow() error {
 func (f *filling) finish(msg *windowMsg) error {
 	q := f.q
 	if f.sw == nil {
-		if err := f.w.Seal(); err != nil {
-			return err
-		}
-		b, err := f.w.Bytes()
+		// A compact copy (header, heap, slots: nothing of an earlier
+		// fill), into a pooled buffer given back once it is sent.
+		b, err := f.w.AppendTo(q.c.s.inline.buf())
 		if err != nil {
 			return err
 		}
-		msg.Inline = b // encoded before w is dropped
+		msg.Inline = b
 		return nil
 	}
 	var err error
@@ -586,8 +590,8 @@ func (f *filling) drop() {
 	switch {
 	case f.sw != nil:
 		f.q.c.s.recycle(f.sw)
-	case f.w != nil:
-		f.w.Close()
+	case f.w != nil: // an inline window: kept for another query
+		f.q.c.s.inline.put(len(f.q.cols), f.limit, f.w, f.q.c.s.cfg.inlineLimit)
 	}
 	f.sw, f.w = nil, nil
 }

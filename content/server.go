@@ -161,6 +161,7 @@ type Server struct {
 	backing []window.Option
 	cache   *windowCache
 	quota   *quota
+	inline  inlinePool
 	log     *slog.Logger
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
