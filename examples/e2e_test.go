@@ -31,7 +31,7 @@ import (
 const sampleRows = 300
 
 // bins holds the paths of the binaries built for this test run.
-type bins struct{ provider, consumer string }
+type bins struct{ provider, consumer, cwflight string }
 
 var (
 	buildOnce sync.Once
@@ -49,8 +49,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// build compiles the provider and the consumer once per test run with the
-// go command that runs the tests.
+// build compiles the provider, the consumer and the Flight SQL gateway
+// (arrow/cmd/cwflight) once per test run with the go command that runs
+// the tests.
 func build(t testing.TB) bins {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -58,13 +59,14 @@ func build(t testing.TB) bins {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./provider", "./consumer")
+		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./provider", "./consumer",
+			"github.com/cursorwindow/cursorwindow/arrow/cmd/cwflight")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
-		built = bins{filepath.Join(buildDir, "provider"), filepath.Join(buildDir, "consumer")}
+		built = bins{filepath.Join(buildDir, "provider"), filepath.Join(buildDir, "consumer"), filepath.Join(buildDir, "cwflight")}
 	})
 	require.NoError(t, buildErr)
 	return built

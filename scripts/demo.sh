@@ -73,7 +73,7 @@ consumer() {
 
 echo "demo: building $BIN/provider and $BIN/consumer"
 mkdir -p "$BIN"
-"$GO" build -o "$BIN/" ./examples/provider ./examples/consumer
+(cd examples && "$GO" build -o "../$BIN/" ./provider ./consumer) # examples/ is a module of its own
 
 sock=$("$BIN/provider" --print-socket)
 if "$BIN/consumer" tables >/dev/null 2>&1; then

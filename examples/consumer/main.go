@@ -24,7 +24,14 @@
 //	--arg V            a value for the next placeholder (repeat per placeholder)
 //	--order COLS       e.g. 'fare DESC' or 'city, fare'
 //	--limit N          at most N rows
-//	--format F         table (default), csv or jsonl (query only)
+//	--format F         table (default), csv, jsonl or arrow (query); arrow (scan)
+//
+// --format arrow writes the rows as an Arrow IPC stream on stdout (never
+// to a terminal), for DuckDB, Polars, pyarrow or any Arrow reader:
+// INT64 as Int64, FLOAT64 as Float64, STRING as String, BLOB as Binary,
+// NULL as null, one record batch per window (package cwarrow has the
+// rule for columns whose fields change type). scan --format arrow writes
+// the same stream, and its summary (rows, batches, rows/s) on stderr.
 //
 // Values given with --arg or COL=VALUE are sent as NULL if they read NULL
 // (in any case), as integers or floats if they parse as one, and as text
@@ -72,6 +79,7 @@ import (
 	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/examples/internal/progress"
 )
 
 // Exit statuses.
@@ -91,8 +99,9 @@ const usage = `usage: consumer [--socket PATH] [--timeout D] COMMAND [ARGS]
 
 Commands:
   tables                      list the provider's tables and their columns
-  query TABLE [flags]         print rows (--columns, --where, --arg, --order, --limit, --format table|csv|jsonl)
-  scan TABLE [flags]          read every row in place and print a summary (--columns, --where, --arg)
+  query TABLE [flags]         print rows (--columns, --where, --arg, --order, --limit, --format table|csv|jsonl|arrow)
+  scan TABLE [flags]          read every row in place and print a summary (--columns, --where, --arg;
+                              --format arrow: the rows as Arrow IPC on stdout, the summary on stderr)
   watch URI [--count N] [--timeout D]
                               print a line per change notification of URI (for D at most)
   insert TABLE COL=VALUE...   insert a row
@@ -128,6 +137,7 @@ type env struct {
 	wd      *watchdog // ends the command's context after timeout
 	stdout  io.Writer
 	stderr  io.Writer
+	tty     bool // stdout is a terminal
 }
 
 // usageError reports a bad command line.
@@ -139,6 +149,9 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{socket: defaultSocket(), timeout: defaultTimeout, stdout: stdout, stderr: stderr}
+	if f, ok := stdout.(*os.File); ok {
+		e.tty = progress.IsTerminal(f)
+	}
 	// Global flags come before the command.
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := args[0]

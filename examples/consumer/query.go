@@ -63,10 +63,10 @@ func oneTable(cmd string, pos []string) (string, error) {
 }
 
 func cmdQuery(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("query", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format table|csv|jsonl]")
+	fs := e.newFlagSet("query", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format table|csv|jsonl|arrow]")
 	var sel selectFlags
 	sel.register(fs)
-	format := fs.String("format", "table", "output format: table, csv or jsonl")
+	format := fs.String("format", "table", "output format: table, csv, jsonl or arrow (an Arrow IPC stream)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -85,8 +85,11 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 		out = &csvWriter{w: csv.NewWriter(bw)}
 	case "jsonl", "json":
 		out = &jsonWriter{w: bw}
+	case "arrow":
+		_, err := queryArrow(ctx, e, sel.query(table), bw)
+		return err
 	default:
-		return usagef("unknown --format %q: want table, csv or jsonl", *format)
+		return usagef("unknown --format %q: want table, csv, jsonl or arrow", *format)
 	}
 	c, err := e.dial(ctx)
 	if err != nil {

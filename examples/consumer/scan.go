@@ -14,9 +14,10 @@ import (
 )
 
 func cmdScan(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("scan", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N]")
+	fs := e.newFlagSet("scan", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format arrow]")
 	var sel selectFlags
 	sel.register(fs)
+	format := fs.String("format", "", "arrow: write the rows as an Arrow IPC stream on stdout, the summary on stderr")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -24,6 +25,13 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	table, err := oneTable("scan", pos)
 	if err != nil {
 		return err
+	}
+	switch *format {
+	case "":
+	case "arrow":
+		return scanArrow(ctx, e, table, sel.query(table))
+	default:
+		return usagef("unknown --format %q: scan writes a summary, or with --format arrow the rows as Arrow IPC", *format)
 	}
 	c, err := e.dial(ctx)
 	if err != nil {

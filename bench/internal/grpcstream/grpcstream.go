@@ -117,8 +117,12 @@ func Serve(ctx context.Context, ln net.Listener, tables ...*table.Table) error {
 type Client struct{ cc *grpc.ClientConn }
 
 // Dial connects to the server on the unix socket at path.
-func Dial(path string) (*Client, error) {
-	cc, err := grpc.NewClient("unix://"+path,
+func Dial(path string) (*Client, error) { return DialTarget("unix://" + path) }
+
+// DialTarget connects to the server at a gRPC target: "unix://PATH", or
+// "HOST:PORT" for TCP.
+func DialTarget(target string) (*Client, error) {
+	cc, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.CallContentSubtype("msgpack")))
 	if err != nil {

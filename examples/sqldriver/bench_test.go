@@ -21,7 +21,7 @@ import (
 // directory, where `make demo` and the provider put it too. They are not
 // part of `make test`; run them by hand:
 //
-//	go test -run '^$' -bench 'Trips|OneRow' -benchtime 3x ./sqldriver/
+//	cd examples && go test -run '^$' -bench 'Trips|OneRow' -benchtime 3x ./sqldriver/
 //
 // BenchmarkTrips reads every row of trips through database/sql and this
 // driver (a repeated query, served from the provider's shared windows,

@@ -1,3 +1,7 @@
+// These are tests of package sqldriver (the library's module) that need
+// the example SQLite provider and modernc.org/sqlite: they live in the
+// examples module, which requires both, so that the library's go.mod
+// does not. `make test` runs them (make examples-module).
 package sqldriver_test
 
 import (
