@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/cursorwindow/cursorwindow/content"
@@ -80,9 +81,7 @@ type Reader struct {
 	done   bool // the cursor is at its end (or failed) and closed
 	// Scratch of one batch, reused: a window's values are read a column
 	// and a run of rows at a time (window.Window's batch reads).
-	ints   []int64
-	floats []float64
-	valid  []bool
+	ints []int64
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -94,11 +93,7 @@ type column struct {
 	decided bool             // typ is known; else the first batch decides it
 	notNull bool             // declared NOT NULL
 	want    arrow.DataType
-	b       array.Builder
-	i64     *array.Int64Builder
-	f64     *array.Float64Builder
-	bin     *array.BinaryBuilder // String, Binary and their Large forms
-	data    int64                // bytes of values in the current batch
+	data    int64              // bytes of values in the current batch
 	types   []window.FieldType   // the batch's field types
 	views   [][]byte             // the batch's STRING or BLOB values: views of the window
 	nulls   bool                 // the batch has a NULL in this column
@@ -135,7 +130,7 @@ func NewReader(cur *content.Cursor, opts ...Option) (*Reader, error) {
 			c.notNull = r.decl[i].NullableKnown && !r.decl[i].Nullable
 		}
 		if c.decided {
-			r.setBuilder(c)
+			r.setType(c)
 		} else {
 			undecided = true
 		}
@@ -165,23 +160,10 @@ func (r *Reader) makeSchema() *arrow.Schema {
 	return Schema(names, types, r.decl, r.cfg.large)
 }
 
-// setBuilder gives a decided column its builder.
-func (r *Reader) setBuilder(c *column) {
+// setType makes a column's type decided.
+func (r *Reader) setType(c *column) {
 	c.decided = true
 	c.want = ArrowType(c.typ, r.cfg.large)
-	c.b = array.NewBuilder(r.cfg.mem, c.want)
-	switch b := c.b.(type) {
-	case *array.Int64Builder:
-		c.i64 = b
-	case *array.Float64Builder:
-		c.f64 = b
-	case *array.StringBuilder:
-		c.bin = b.BinaryBuilder
-	case *array.LargeStringBuilder:
-		c.bin = b.BinaryBuilder
-	case *array.BinaryBuilder:
-		c.bin = b
-	}
 }
 
 // Schema returns the schema of the record batches.
@@ -228,7 +210,7 @@ func (r *Reader) Err() error { return r.err }
 func (r *Reader) Retain() { r.refs.Add(1) }
 
 // Release removes a reference; the last one releases the current batch
-// and the builders and closes the cursor.
+// and closes the cursor.
 func (r *Reader) Release() {
 	if r.refs.Add(-1) != 0 {
 		return
@@ -239,11 +221,6 @@ func (r *Reader) Release() {
 		}
 	}
 	r.rec, r.first = nil, nil
-	for i := range r.cols {
-		if b := r.cols[i].b; b != nil {
-			b.Release()
-		}
-	}
 	r.finish()
 }
 
@@ -294,25 +271,25 @@ func (r *Reader) batch() (arrow.RecordBatch, error) {
 	if r.schema == nil {
 		r.schema = r.makeSchema()
 	}
+	arrs := make([]arrow.Array, 0, len(r.cols))
+	defer func() {
+		for _, a := range arrs {
+			a.Release()
+		}
+	}()
 	for i := range r.cols {
-		if err := r.build(&r.cols[i], i, w, row, k); err != nil {
+		a, err := r.build(&r.cols[i], i, w, row, k)
+		if err != nil {
 			return r.fail(err)
 		}
+		arrs = append(arrs, a)
 	}
 	if k == left {
 		r.onRow = false // the next batch starts in the next window
 	} else if !r.cur.Move(start + int64(k)) { // within the window: no request
 		return r.fail(r.cur.Err())
 	}
-	arrs := make([]arrow.Array, len(r.cols))
-	for i := range r.cols {
-		arrs[i] = r.cols[i].b.NewArray()
-	}
-	rec := array.NewRecordBatch(r.schema, arrs, int64(k))
-	for _, a := range arrs {
-		a.Release()
-	}
-	return rec, nil
+	return array.NewRecordBatch(r.schema, arrs, int64(k)), nil
 }
 
 // grow makes the scratch hold k rows.
@@ -320,7 +297,7 @@ func (r *Reader) grow(k int) {
 	if len(r.ints) >= k {
 		return
 	}
-	r.ints, r.floats, r.valid = make([]int64, k), make([]float64, k), make([]bool, k)
+	r.ints = make([]int64, k)
 	for i := range r.cols {
 		c := &r.cols[i]
 		c.types = make([]window.FieldType, k)
@@ -353,7 +330,7 @@ func (r *Reader) check(col int, w *window.Window, row, k int, start int64) (int,
 				k = i // decided by the rows before; this one fails
 			}
 		}
-		r.setBuilder(c)
+		r.setType(c)
 	}
 	c.nulls, c.ints = false, false
 	for i, t := range ts {
@@ -448,37 +425,89 @@ func (r *Reader) readViews(w *window.Window, row, k int, start int64) (int, erro
 	return k, nil
 }
 
-// build appends the first k rows' values of column col to its builder.
-func (r *Reader) build(c *column, col int, w *window.Window, row, k int) error {
-	var valid []bool
-	if c.nulls {
-		valid = r.valid[:k]
-		for i, t := range c.types[:k] {
-			valid[i] = t != window.TypeNull
+// build returns the array of column col's first k rows. Numbers go from
+// the window straight into the array's buffer (one batch read); STRING
+// and BLOB values are copied once, after their offsets are known.
+func (r *Reader) build(c *column, col int, w *window.Window, row, k int) (arrow.Array, error) {
+	if c.typ == window.TypeNull {
+		return array.NewNull(k), nil
+	}
+	mem := r.cfg.mem
+	var bufs []*memory.Buffer
+	defer func() {
+		for _, b := range bufs {
+			if b != nil {
+				b.Release() // the array's data holds its own references
+			}
 		}
+	}()
+	alloc := func(n int) *memory.Buffer {
+		b := memory.NewResizableBuffer(mem)
+		b.Resize(n)
+		bufs = append(bufs, b)
+		return b
+	}
+	var (
+		validity *memory.Buffer
+		nulls    int
+	)
+	if c.nulls {
+		validity = alloc(int(bitutil.BytesForBits(int64(k))))
+		bits := validity.Bytes()
+		clear(bits)
+		for i, t := range c.types[:k] {
+			if t == window.TypeNull {
+				nulls++
+			} else {
+				bitutil.SetBit(bits, i)
+			}
+		}
+	} else {
+		bufs = append(bufs, nil)
 	}
 	switch c.typ {
-	case window.TypeNull:
-		c.b.AppendNulls(k)
 	case window.TypeInt64:
-		vs := r.ints[:k]
-		if _, err := w.Int64s(col, row, vs); err != nil {
-			return err
+		vals := alloc(k * arrow.Int64SizeBytes)
+		if _, err := w.Int64s(col, row, arrow.Int64Traits.CastFromBytes(vals.Bytes())); err != nil {
+			return nil, err
 		}
-		c.i64.AppendValues(vs, valid)
 	case window.TypeFloat64:
-		vs := r.floats[:k]
-		if _, err := w.Float64s(col, row, vs); err != nil { // INT64s converted, exactly (check)
-			return err
+		vals := alloc(k * arrow.Float64SizeBytes)
+		if _, err := w.Float64s(col, row, arrow.Float64Traits.CastFromBytes(vals.Bytes())); err != nil { // INT64s converted, exactly (check)
+			return nil, err
 		}
-		c.f64.AppendValues(vs, valid)
-	case window.TypeString, window.TypeBlob:
+	default: // STRING, BLOB: offsets, then the values
+		vs := c.views[:k]
+		var offs *memory.Buffer
+		if r.cfg.large {
+			offs = alloc((k + 1) * arrow.Int64SizeBytes)
+		} else {
+			offs = alloc((k + 1) * arrow.Int32SizeBytes)
+		}
 		// The views stay in the scratch until the next batch overwrites
 		// them: they point into a mapping the GC does not follow, and
 		// clearing them would cost a write barrier each.
-		c.bin.AppendValues(c.views[:k], valid)
+		data := alloc(int(c.data)).Bytes()
+		pos := 0
+		if r.cfg.large {
+			o := arrow.Int64Traits.CastFromBytes(offs.Bytes())
+			for i, v := range vs {
+				o[i] = int64(pos)
+				pos += copy(data[pos:], v)
+			}
+			o[k] = int64(pos)
+		} else {
+			o := arrow.Int32Traits.CastFromBytes(offs.Bytes())
+			for i, v := range vs {
+				o[i] = int32(pos)
+				pos += copy(data[pos:], v)
+			}
+			o[k] = int32(pos)
+		}
 	}
-	return nil
+	d := array.NewData(c.want, k, bufs, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
 }
 
 // fieldErr returns the error for field col of the row at position row.
