@@ -94,10 +94,10 @@ type column struct {
 	notNull bool             // declared NOT NULL
 	want    arrow.DataType
 	data    int64              // bytes of values in the current batch
-	types   []window.FieldType   // the batch's field types
-	views   [][]byte             // the batch's STRING or BLOB values: views of the window
-	nulls   bool                 // the batch has a NULL in this column
-	ints    bool                 // the batch has an INT64 in this Float64 column
+	types   []window.FieldType // the batch's field types
+	views   [][]byte           // the batch's STRING or BLOB values: views of the window
+	nulls   bool               // the batch has a NULL in this column
+	ints    bool               // the batch has an INT64 in this Float64 column
 }
 
 // NewReader returns a Reader of the rows after the one cur stands on
