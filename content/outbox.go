@@ -57,8 +57,14 @@ func (o *outbox) post(m parcel.Message) {
 	}
 	o.q = append(o.q, m)
 	o.mu.Unlock()
+	signal(o.wake)
+}
+
+// signal wakes the goroutine waiting on ch (a channel of one slot), if it
+// is not awake already; it never blocks.
+func signal(ch chan struct{}) {
 	select {
-	case o.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }

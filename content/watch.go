@@ -69,10 +69,7 @@ func (w *Watch) push(uri string) {
 	}
 	w.pending = append(w.pending, uri)
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	signal(w.wake)
 }
 
 // end stops the delivery; err says why (nil: the user closed it).

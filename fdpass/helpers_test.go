@@ -1,14 +1,9 @@
 package fdpass_test
 
 import (
-	"cmp"
 	"fmt"
-	"maps"
 	"net"
 	"os"
-	"slices"
-	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cursorwindow/cursorwindow/fdpass"
+	"github.com/cursorwindow/cursorwindow/internal/fdtest"
 )
 
 // socketPair returns the two connected ends of a unix socketpair of the
@@ -67,98 +63,12 @@ func readAll(tb testing.TB, f *os.File) string {
 	return string(buf[:n])
 }
 
-// The leak check identifies the files a test created instead of counting
-// every descriptor in the process. A count also moves when an earlier
-// test's descriptor is closed late (a goroutine still inside a send holds
-// the file, and Close then only marks it) or when the runtime opens one of
-// its own, and so failed about once in six runs under -race ("10 open
-// before, 11 after"). What this package can leak is a socket it was given
-// or a descriptor it received; a received descriptor refers to the file
-// that was sent, so both are recognised by the file's identity (device and
-// inode), whatever their descriptor numbers. A test that starts a
-// goroutine using its files waits for it before returning.
+// The leak check is fdtest's: it identifies the files a test created
+// (own) instead of counting every descriptor in the process.
 
-// fileID is what a descriptor refers to, whatever its number. Socket and
-// memfd inode numbers are not reused while a test runs (the kernel hands
-// them out from a counter).
-type fileID struct{ dev, ino uint64 }
-
-// owned holds, for each test that called checkNoLeak, the files it created.
-var owned = struct {
-	sync.Mutex
-	m map[testing.TB]map[fileID]string
-}{m: map[testing.TB]map[fileID]string{}}
-
-// own records that tb created the file fd refers to, if tb checks for
-// leaks. It may be called from any goroutine.
-func own(tb testing.TB, fd int, what string) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		tb.Errorf("fstat %s: %v", what, err)
-		return
-	}
-	owned.Lock()
-	defer owned.Unlock()
-	if files := owned.m[tb]; files != nil {
-		files[fileID{uint64(st.Dev), uint64(st.Ino)}] = what
-	}
-}
-
-// openOwned returns the descriptors open in this process that refer to a
-// file tb created, as "fd N: what" lines in descriptor order.
-func openOwned(tb testing.TB) []string {
-	tb.Helper()
-	owned.Lock()
-	files := maps.Clone(owned.m[tb])
-	owned.Unlock()
-	ents, err := os.ReadDir("/proc/self/fd")
-	require.NoError(tb, err)
-	type entry struct {
-		fd   int
-		what string
-	}
-	var found []entry
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		var st unix.Stat_t
-		if unix.Stat("/proc/self/fd/"+e.Name(), &st) != nil {
-			continue // closed since the directory was read, like the directory's own
-		}
-		if what, ok := files[fileID{uint64(st.Dev), uint64(st.Ino)}]; ok {
-			found = append(found, entry{fd, what})
-		}
-	}
-	slices.SortFunc(found, func(a, b entry) int { return cmp.Compare(a.fd, b.fd) })
-	open := make([]string, len(found))
-	for i, e := range found {
-		open[i] = fmt.Sprintf("fd %d: %s", e.fd, e.what)
-	}
-	return open
-}
-
-// checkNoLeak fails the test if, once every cleanup registered after it
-// has run, a descriptor still refers to a socket or memfd the test created
-// with the helpers here (its own, a dup, or one received for it). Other
-// tests' descriptors, closing late or not, do not count. Call it first in
-// a test.
-func checkNoLeak(tb testing.TB) {
-	tb.Helper()
-	owned.Lock()
-	owned.m[tb] = map[fileID]string{}
-	owned.Unlock()
-	tb.Cleanup(func() {
-		open := openOwned(tb)
-		owned.Lock()
-		delete(owned.m, tb)
-		owned.Unlock()
-		for _, fd := range open {
-			tb.Errorf("descriptor leak: %s is still open", fd)
-		}
-	})
-}
+func own(tb testing.TB, fd int, what string) { fdtest.Own(tb, fd, what) }
+func openOwned(tb testing.TB) []string       { return fdtest.Open(tb) }
+func checkNoLeak(tb testing.TB)              { fdtest.Check(tb) }
 
 func closeAll(files []*os.File) {
 	for _, f := range files {

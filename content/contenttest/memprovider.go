@@ -246,15 +246,25 @@ func (p *MemProvider) Insert(_ context.Context, uri string, values content.Value
 	return int64(len(t.rows) - 1), nil
 }
 
+// selected returns the table of uri and the predicate of a selection on
+// it; the caller holds the lock.
+func (p *MemProvider) selected(uri, selection string, args []any) (*memTable, func([]any) bool, error) {
+	t, err := p.table(uri)
+	if err != nil {
+		return nil, nil, err
+	}
+	keep, err := t.filter(selection, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, keep, nil
+}
+
 // Update implements content.Provider.
 func (p *MemProvider) Update(_ context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t, err := p.table(uri)
-	if err != nil {
-		return 0, err
-	}
-	keep, err := t.filter(selection, args)
+	t, keep, err := p.selected(uri, selection, args)
 	if err != nil {
 		return 0, err
 	}
@@ -289,11 +299,7 @@ func (p *MemProvider) Update(_ context.Context, uri string, values content.Value
 func (p *MemProvider) Delete(_ context.Context, uri string, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t, err := p.table(uri)
-	if err != nil {
-		return 0, err
-	}
-	keep, err := t.filter(selection, args)
+	t, keep, err := p.selected(uri, selection, args)
 	if err != nil {
 		return 0, err
 	}
