@@ -34,7 +34,7 @@ race:
 # make test: vet of every module, the library's race-enabled test suite
 # (which also runs every fuzz target's seed corpus), a short
 # coverage-guided run of every fuzz target, then each other module's
-# tests: arrow (race), examples (race: the end-to-end tests of the real
+# tests: arrow (race), examples (the end-to-end tests of the real
 # binaries, the database/sql driver against SQLite, Arrow read back by
 # arrow-go and, if node and npm are here, by apache-arrow from npm) and
 # the benchmark harness's smoke test.
@@ -43,8 +43,12 @@ test: vet race fuzz-short arrow-module examples-module bench-module
 arrow-module:
 	cd arrow && $(GO) test -race -count=1 ./...
 
+# The examples' tests run the real binaries in child processes and compare
+# with SQLite: without -race, whose build of modernc.org/sqlite (and arrow-go)
+# would double a cold make test. The concurrent code they drive is the
+# library's and the driver's, whose own tests run under -race above.
 examples-module:
-	cd examples && $(GO) test -race -count=1 ./...
+	cd examples && $(GO) test -count=1 ./...
 
 bench-module:
 	cd bench && $(GO) test -count=1 ./...
