@@ -1,7 +1,6 @@
 package content_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -158,21 +157,7 @@ func runLimitedProvider(path string) int {
 func startLimitedProvider(t testing.TB, nofile int, env ...string) (string, *exec.Cmd) {
 	t.Helper()
 	path := fmt.Sprintf("@cursorwindow-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childLimited+"="+path, childNofile+"="+strconv.Itoa(nofile))
-	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
-	return path, cmd
+	return path, startChild(t, append([]string{childLimited + "=" + path, childNofile + "=" + strconv.Itoa(nofile)}, env...)...)
 }
 
 type childStats struct {

@@ -79,9 +79,15 @@ func runProvider(path string) int {
 func startProvider(tb testing.TB, rows int, env ...string) (string, *exec.Cmd) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "run", "provider.sock")
+	return path, startChild(tb, append([]string{childSocket + "=" + path, childRows + "=" + strconv.Itoa(rows)}, env...)...)
+}
+
+// startChild runs the test binary as a child with env added, waits until
+// it prints "ready", and stops it (SIGTERM) when the test ends.
+func startChild(tb testing.TB, env ...string) *exec.Cmd {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childSocket+"="+path, childRows+"="+strconv.Itoa(rows))
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(tb, err)
 	cmd.Stderr = os.Stderr
@@ -93,7 +99,7 @@ func startProvider(tb testing.TB, rows int, env ...string) (string, *exec.Cmd) {
 	line, err := bufio.NewReader(out).ReadString('\n')
 	require.NoError(tb, err)
 	require.Equal(tb, "ready\n", line)
-	return path, cmd
+	return cmd
 }
 
 // scan reads every value of the query and returns the row count and a sum
