@@ -237,19 +237,7 @@ func truncateChild(role string) int {
 		fmt.Println(err)
 		return 1
 	}
-	err = r.Guard(func() error {
-		var sum int64
-		for row := range r.NumRows() {
-			v, err := r.Int64(row, 0)
-			if err != nil {
-				return err
-			}
-			s, _ := r.StringView(row, 1)
-			sum += v + int64(len(s))
-		}
-		return nil
-	})
-	fmt.Println("survived:", err)
+	fmt.Println("survived:", guardedScan(r))
 	_, cerr := r.Copy()
 	fmt.Println("copy:", cerr)
 	return 0
