@@ -1,7 +1,6 @@
 package fdpass_test
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"testing"
@@ -37,29 +36,10 @@ func fileConn(tb testing.TB, fd int) *net.UnixConn {
 }
 
 // memfd returns a memfd holding content, closed at cleanup.
-func memfd(tb testing.TB, content string) *os.File {
-	tb.Helper()
-	fd, err := unix.MemfdCreate("fdpass-test", unix.MFD_CLOEXEC)
-	require.NoError(tb, err)
-	own(tb, fd, fmt.Sprintf("memfd %q", content))
-	f := os.NewFile(uintptr(fd), "memfd")
-	tb.Cleanup(func() { _ = f.Close() })
-	_, err = f.WriteString(content)
-	require.NoError(tb, err)
-	return f
-}
+func memfd(tb testing.TB, content string) *os.File { return fdtest.Memfd(tb, content) }
 
 // readAll reads a received file from offset 0 and closes it.
-func readAll(tb testing.TB, f *os.File) string {
-	tb.Helper()
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n, err := f.ReadAt(buf, 0)
-	if n == 0 {
-		require.NoError(tb, err)
-	}
-	return string(buf[:n])
-}
+func readAll(tb testing.TB, f *os.File) string { return fdtest.ReadAll(tb, f) }
 
 // The leak check is fdtest's: it identifies the files a test created
 // (own) instead of counting every descriptor in the process.

@@ -3,7 +3,6 @@ package parcel_test
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"testing"
@@ -110,26 +109,10 @@ func waitConsumed(c *net.UnixConn) error {
 }
 
 // memfd returns a memfd holding content, closed at cleanup.
-func memfd(tb testing.TB, content string) *os.File {
-	tb.Helper()
-	fd, err := unix.MemfdCreate("parcel-test", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	require.NoError(tb, err)
-	own(tb, fd, fmt.Sprintf("memfd %q", content))
-	f := os.NewFile(uintptr(fd), "memfd")
-	tb.Cleanup(func() { _ = f.Close() })
-	_, err = f.WriteString(content)
-	require.NoError(tb, err)
-	return f
-}
+func memfd(tb testing.TB, content string) *os.File { return fdtest.Memfd(tb, content) }
 
 // fileContent reads a received file from offset 0 and closes it.
-func fileContent(tb testing.TB, f *os.File) string {
-	tb.Helper()
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n, _ := f.ReadAt(buf, 0)
-	return string(buf[:n])
-}
+func fileContent(tb testing.TB, f *os.File) string { return fdtest.ReadAll(tb, f) }
 
 // The leak check is fdtest's: it identifies the files a test created
 // (own) instead of counting every descriptor in the process.

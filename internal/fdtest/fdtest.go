@@ -18,7 +18,9 @@ package fdtest
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -109,4 +111,33 @@ func Check(tb testing.TB) {
 			tb.Errorf("descriptor leak: %s is still open", fd)
 		}
 	})
+}
+
+// Memfd returns a memfd (sealable) holding content, recorded with Own and
+// closed at cleanup.
+func Memfd(tb testing.TB, content string) *os.File {
+	tb.Helper()
+	fd, err := unix.MemfdCreate("fdtest", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		tb.Fatalf("memfd_create: %v", err)
+	}
+	Own(tb, fd, fmt.Sprintf("memfd %q", content))
+	f := os.NewFile(uintptr(fd), "memfd")
+	tb.Cleanup(func() { _ = f.Close() })
+	if _, err := f.WriteString(content); err != nil {
+		tb.Fatalf("writing a memfd: %v", err)
+	}
+	return f
+}
+
+// ReadAll reads a (received) file from offset 0 and closes it.
+func ReadAll(tb testing.TB, f *os.File) string {
+	tb.Helper()
+	defer f.Close()
+	buf := make([]byte, 4096)
+	n, err := f.ReadAt(buf, 0)
+	if n == 0 && err != nil && !errors.Is(err, io.EOF) {
+		tb.Fatalf("reading %s: %v", f.Name(), err)
+	}
+	return string(buf[:n])
 }
