@@ -15,13 +15,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/examples/internal/exampletest"
 	_ "modernc.org/sqlite"
 )
 
@@ -33,43 +34,20 @@ const sampleRows = 300
 // bins holds the paths of the binaries built for this test run.
 type bins struct{ provider, consumer, cwflight string }
 
-var (
-	buildOnce sync.Once
-	built     bins
-	buildErr  error
-	buildDir  string
-)
-
 // TestMain removes the binaries built by the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	exampletest.Cleanup()
 	os.Exit(code)
 }
 
 // build compiles the provider, the consumer and the Flight SQL gateway
-// (arrow/cmd/cwflight) once per test run with the go command that runs
-// the tests.
+// (arrow/cmd/cwflight) once per test run.
 func build(t testing.TB) bins {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "cursorwindow-examples-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./provider", "./consumer",
-			"github.com/cursorwindow/cursorwindow/arrow/cmd/cwflight")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		built = bins{filepath.Join(buildDir, "provider"), filepath.Join(buildDir, "consumer"), filepath.Join(buildDir, "cwflight")}
-	})
-	require.NoError(t, buildErr)
-	return built
+	b := exampletest.Build(t, "github.com/cursorwindow/cursorwindow/examples/provider",
+		"github.com/cursorwindow/cursorwindow/examples/consumer", "github.com/cursorwindow/cursorwindow/arrow/cmd/cwflight")
+	return bins{b[0], b[1], b[2]}
 }
 
 // provider is a running provider process.
@@ -82,24 +60,8 @@ type provider struct {
 	err    error // the process's exit, once done is closed
 }
 
-// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec and
-// the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer = exampletest.Buffer
 
 // startProvider runs the provider on a socket in a fresh directory with a
 // sample database of sampleRows trips, waits until it answers, and stops

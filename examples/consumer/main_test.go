@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/examples/internal/exampletest"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -102,22 +101,7 @@ func serve(t *testing.T, p content.Provider) (*content.Server, string) {
 }
 
 // lockedBuffer is a bytes.Buffer a command writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = exampletest.Buffer
 
 // cli runs the consumer's command line in this process.
 func cli(args ...string) (stdout, stderr string, code int) {

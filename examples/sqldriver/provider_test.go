@@ -5,7 +5,6 @@
 package sqldriver_test
 
 import (
-	"bytes"
 	"database/sql"
 	"fmt"
 	"net"
@@ -14,53 +13,30 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
+
+	"github.com/cursorwindow/cursorwindow/examples/internal/exampletest"
 )
 
 // The tests run the real example provider (examples/provider, a SQLite
 // provider) as a separate process, built once per test run.
 
-var (
-	buildOnce   sync.Once
-	providerBin string
-	buildErr    error
-	buildDir    string
-)
-
 // TestMain removes the provider binary the tests built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	exampletest.Cleanup()
 	os.Exit(code)
 }
 
-// providerBinary builds examples/provider once per run with the go
-// command that runs the tests.
+// providerBinary builds examples/provider once per run.
 func providerBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "sqldriver-test-")
-		if buildErr != nil {
-			return
-		}
-		bin := filepath.Join(buildDir, "provider")
-		out, err := exec.Command("go", "build", "-o", bin, "github.com/cursorwindow/cursorwindow/examples/provider").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build examples/provider: %v\n%s", err, out)
-			return
-		}
-		providerBin = bin
-	})
-	require.NoError(t, buildErr)
-	return providerBin
+	return exampletest.Build(t, "github.com/cursorwindow/cursorwindow/examples/provider")[0]
 }
 
 // provider is a running provider process.
@@ -75,22 +51,7 @@ type provider struct {
 }
 
 // syncBuffer collects the provider's log for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = exampletest.Buffer
 
 // startProvider runs the provider on a socket in a fresh directory with
 // args (--db FILE, or --rows N for the sample database, whose cache is
