@@ -77,10 +77,10 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 
 // scanBuffers hold one run of one column's values.
 type scanBuffers struct {
-	types  [1024]window.FieldType
-	ints   [1024]int64
-	floats [1024]float64
-	views  [1024][]byte
+	types  [256]window.FieldType
+	ints   [256]int64
+	floats [256]float64
+	views  [256][]byte
 }
 
 // colStats summarises one column of a scan. Integers are summed exactly
@@ -103,51 +103,57 @@ type colStats struct {
 	fcomp  float64 // fsum+fcomp is the floating-point sum
 }
 
-// addRun reads column col of rows row..row+k of w into the summary.
+// addRun reads column col of rows row..row+k of w into the summary: the
+// field types first, then each stretch of fields of one type with one
+// batch read (a column with NULLs among its numbers reads in stretches,
+// not field by field).
 func (s *colStats) addRun(w *window.Window, col, row, k int, b *scanBuffers) error {
 	types := b.types[:k]
 	if _, err := w.Types(col, row, types); err != nil {
 		return err
 	}
-	first := types[0]
-	same := true
-	for _, t := range types {
+	for i := 0; i < k; {
+		t := types[i]
+		j := i + 1
+		for j < k && types[j] == t {
+			j++
+		}
 		if int(t) < len(s.seen) {
 			s.seen[t] = true
 		}
-		same = same && t == first
-	}
-	if !same { // fields of several types: one at a time
-		for i := range types {
-			if err := s.addRun(w, col, row+i, 1, b); err != nil {
-				return err
-			}
+		if err := s.addTyped(w, col, row+i, j-i, t, b); err != nil {
+			return err
 		}
-		return nil
+		i = j
 	}
-	switch first {
+	return nil
+}
+
+// addTyped reads n fields of type t, column col, from row on.
+func (s *colStats) addTyped(w *window.Window, col, row, n int, t window.FieldType, b *scanBuffers) error {
+	switch t {
 	case window.TypeNull:
-		s.nulls += int64(k)
+		s.nulls += int64(n)
 	case window.TypeInt64:
-		if _, err := w.Int64s(col, row, b.ints[:k]); err != nil {
+		if _, err := w.Int64s(col, row, b.ints[:n]); err != nil {
 			return err
 		}
-		s.addInts(b.ints[:k])
+		s.addInts(b.ints[:n])
 	case window.TypeFloat64:
-		if _, err := w.Float64s(col, row, b.floats[:k]); err != nil {
+		if _, err := w.Float64s(col, row, b.floats[:n]); err != nil {
 			return err
 		}
-		for _, v := range b.floats[:k] {
+		for _, v := range b.floats[:n] {
 			s.floatRange(v)
 			s.addFloat(v)
 			s.floats++
 		}
-		s.bytes += 8 * int64(k)
+		s.bytes += 8 * int64(n)
 	case window.TypeString, window.TypeBlob:
-		if _, err := w.Views(col, row, b.views[:k]); err != nil { // views: nothing is copied
+		if _, err := w.Views(col, row, b.views[:n]); err != nil { // views: nothing is copied
 			return err
 		}
-		for _, v := range b.views[:k] {
+		for _, v := range b.views[:n] {
 			s.bytes += int64(len(v))
 		}
 	}
