@@ -427,10 +427,8 @@ func (p *parser) selectStmt() (*Statement, error) {
 	if st.Table, err = p.table(st.Kind); err != nil {
 		return nil, err
 	}
-	if p.accept("WHERE") {
-		if st.Where, st.WhereParams, err = p.clause("WHERE", true); err != nil {
-			return nil, err
-		}
+	if err := p.where(st); err != nil {
+		return nil, err
 	}
 	if t := p.peek(); t.is("ORDER") {
 		p.next()
@@ -686,12 +684,20 @@ func (p *parser) updateStmt() (*Statement, error) {
 	if t := p.peek(); t.is("FROM") {
 		return nil, unsupported(t.pos, "UPDATE … FROM", "a statement reads one table")
 	}
-	if p.accept("WHERE") {
-		if st.Where, st.WhereParams, err = p.clause("WHERE", true); err != nil {
-			return nil, err
-		}
+	if err := p.where(st); err != nil {
+		return nil, err
 	}
 	return st, nil
+}
+
+// where parses an optional WHERE clause into st.
+func (p *parser) where(st *Statement) error {
+	if !p.accept("WHERE") {
+		return nil
+	}
+	var err error
+	st.Where, st.WhereParams, err = p.clause("WHERE", true)
+	return err
 }
 
 func (p *parser) deleteStmt() (*Statement, error) {
@@ -704,10 +710,8 @@ func (p *parser) deleteStmt() (*Statement, error) {
 	if st.Table, err = p.table(st.Kind); err != nil {
 		return nil, err
 	}
-	if p.accept("WHERE") {
-		if st.Where, st.WhereParams, err = p.clause("WHERE", true); err != nil {
-			return nil, err
-		}
+	if err := p.where(st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
