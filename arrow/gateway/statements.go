@@ -75,15 +75,7 @@ func (g *Gateway) GetFlightInfoStatement(_ context.Context, cmd flightsql.Statem
 // DoGetStatement streams a query's rows: one provider cursor for the
 // stream, closed when the stream ends, fails or is cancelled.
 func (g *Gateway) DoGetStatement(ctx context.Context, t flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	h, err := decodeHandle(t.GetStatementHandle())
-	if err != nil {
-		return nil, nil, toStatus(err)
-	}
-	st, err := parseQuery(h.SQL, h.Args)
-	if err != nil {
-		return nil, nil, err
-	}
-	return g.query(ctx, st, h.Args)
+	return g.doGet(ctx, t.GetStatementHandle())
 }
 
 // GetSchemaStatement returns a query's schema, which takes running it:
@@ -260,7 +252,12 @@ func (g *Gateway) GetFlightInfoPreparedStatement(_ context.Context, cmd flightsq
 // DoGetPreparedStatement streams a prepared query's rows, for a client
 // that sends the command itself as a ticket.
 func (g *Gateway) DoGetPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	h, err := decodeHandle(cmd.GetPreparedStatementHandle())
+	return g.doGet(ctx, cmd.GetPreparedStatementHandle())
+}
+
+// doGet streams the rows of the query a statement handle holds.
+func (g *Gateway) doGet(ctx context.Context, handle []byte) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	h, err := decodeHandle(handle)
 	if err != nil {
 		return nil, nil, toStatus(err)
 	}
