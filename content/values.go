@@ -74,3 +74,27 @@ func PutValue(w *window.Writer, col int, v any) error {
 	}
 	return PutValue(w, col, x)
 }
+
+// Strings returns v[key] as a list of strings, as a Call's answer carries
+// names (the example provider's "tables" and "columns"): absent or nil is
+// an empty list; anything but a list of strings is an error wrapping
+// ErrProtocol, naming what was found instead.
+func (v Values) Strings(key string) ([]string, error) {
+	x, ok := v[key]
+	if !ok || x == nil {
+		return nil, nil
+	}
+	list, ok := x.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is a %T, not a list", ErrProtocol, key, x)
+	}
+	out := make([]string, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q holds a %T, not a string", ErrProtocol, key, e)
+		}
+		out[i] = s
+	}
+	return out, nil
+}

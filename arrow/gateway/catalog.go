@@ -174,25 +174,14 @@ func (g *Gateway) tableSchema(ctx context.Context, c *content.Client, name strin
 	return cwarrow.Schema(cols, fts, declared, false), nil
 }
 
-// stringList returns res[key] as a list of strings; absent is empty.
+// stringList returns res[key] as a list of strings
+// (content.Values.Strings); a malformed answer is codes.Internal.
 func stringList(res content.Values, key string) ([]string, error) {
-	v, ok := res[key]
-	if !ok || v == nil {
-		return nil, nil
+	list, err := res.Strings(key)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "cwflight: the provider's answer: %v", err)
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, status.Errorf(codes.Internal, "cwflight: the provider's %q is a %T, not a list", key, v)
-	}
-	out := make([]string, len(list))
-	for i, x := range list {
-		s, ok := x.(string)
-		if !ok {
-			return nil, status.Errorf(codes.Internal, "cwflight: the provider's %q holds a %T, not a string", key, x)
-		}
-		out[i] = s
-	}
-	return out, nil
+	return list, nil
 }
 
 // catalogMatches reports whether a catalog filter lets the tables, which

@@ -68,24 +68,12 @@ func cmdTables(ctx context.Context, e *env, args []string) error {
 // promises (docs/PROTOCOL.md, "Listing tables and columns").
 var errMalformed = errors.New("malformed answer from the provider")
 
-// stringList returns res[key] as a list of strings: absent is empty;
-// anything but a list of strings is malformed.
+// stringList returns res[key] as a list of strings (content.Values.Strings),
+// a malformed answer reported as such.
 func stringList(res content.Values, key string) ([]string, error) {
-	v, ok := res[key]
-	if !ok || v == nil {
-		return nil, nil
+	list, err := res.Strings(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errMalformed, err)
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q is a %T, not a list", errMalformed, key, v)
-	}
-	out := make([]string, len(list))
-	for i, x := range list {
-		s, ok := x.(string)
-		if !ok {
-			return nil, fmt.Errorf("%w: %q holds a %T, not a string", errMalformed, key, x)
-		}
-		out[i] = s
-	}
-	return out, nil
+	return list, nil
 }

@@ -1,0 +1,28 @@
+package content_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+)
+
+func TestValuesStrings(t *testing.T) {
+	v := content.Values{"tables": []any{"trips", "cities"}, "none": nil, "n": int64(7), "mixed": []any{"a", int64(1)}}
+	got, err := v.Strings("tables")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"trips", "cities"}, got)
+	for _, key := range []string{"absent", "none"} {
+		got, err = v.Strings(key)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	}
+	_, err = v.Strings("n")
+	require.ErrorIs(t, err, content.ErrProtocol)
+	assert.Contains(t, err.Error(), `"n" is a int64, not a list`)
+	_, err = v.Strings("mixed")
+	require.ErrorIs(t, err, content.ErrProtocol)
+	assert.Contains(t, err.Error(), `"mixed" holds a int64, not a string`)
+}
