@@ -53,6 +53,9 @@ type Conn struct {
 	rpos int
 	rend int
 	roff int64 // stream offset of rbuf[rpos]
+	// frameFDs is the descriptor count the frame being read announces, -1
+	// while its header is not read yet.
+	frameFDs int
 	fdq  []fdBatch
 	br   bytes.Reader
 	dec  *msgpack.Decoder
@@ -260,6 +263,7 @@ func (c *Conn) Read(ctx context.Context) (Message, []*os.File, error) {
 // read) and descriptors, reading ahead as far as the kernel has bytes.
 // An interrupted read loses nothing: what arrived stays buffered.
 func (c *Conn) readFrame() (h header, body []byte, files []*os.File, err error) {
+	c.frameFDs = -1 // until the header says
 	if err := c.fill(HeaderSize); err != nil {
 		return header{}, nil, nil, err
 	}
@@ -268,6 +272,12 @@ func (c *Conn) readFrame() (h header, body []byte, files []*os.File, err error) 
 		return header{}, nil, nil, err
 	}
 	size := HeaderSize + int(h.bodyLen)
+	c.frameFDs = int(h.fdCount)
+	for _, b := range c.fdq {
+		if err := c.claimable(b, size); err != nil {
+			return header{}, nil, nil, err
+		}
+	}
 	if err := c.fill(size); err != nil {
 		return header{}, nil, nil, err
 	}
@@ -292,6 +302,9 @@ func (c *Conn) fill(n int) error {
 		c.rend += got
 		if len(fs) > 0 {
 			c.fdq = append(c.fdq, fdBatch{from: from, to: from + int64(got), files: fs})
+			if err := c.claimable(c.fdq[len(c.fdq)-1], n); err != nil {
+				return err
+			}
 		}
 		if err != nil {
 			switch {
@@ -306,6 +319,20 @@ func (c *Conn) fill(n int) error {
 		}
 	}
 	return nil
+}
+
+// claimable refuses, as soon as they arrive, descriptors no frame can
+// claim: those that came with bytes lying wholly inside the frame being
+// read (n bytes of it are known to be its own), unless they came with its
+// first byte and it announces descriptors. Refusing them then, not once
+// the frame is whole, keeps a peer from piling up descriptors a byte at a
+// time.
+func (c *Conn) claimable(b fdBatch, n int) error {
+	if b.to > c.roff+int64(n) || (b.from <= c.roff && c.frameFDs != 0) {
+		return nil
+	}
+	return fmt.Errorf("%w: %w: %d descriptors arrived inside a frame that cannot claim them",
+		ErrProtocol, ErrFDMismatch, len(b.files))
 }
 
 // compact moves the unread bytes to the front of a buffer with room for

@@ -257,6 +257,28 @@ func TestFDsInsideBody(t *testing.T) {
 	assert.Nil(t, files)
 }
 
+// TestFDsInsideBodyRefusedAtOnce: descriptors that arrive inside a frame
+// are refused when they arrive, not once the frame is whole: a peer cannot
+// make the reader hold descriptors a byte at a time until its own
+// descriptor limit is reached.
+func TestFDsInsideBodyRefusedAtOnce(t *testing.T) {
+	checkNoLeak(t)
+	r, raw := rawPair(t)
+	body, err := msgpack.Marshal(&blob{Data: make([]byte, 100)})
+	require.NoError(t, err)
+	fr := validFrame(typeBlob, body, 0)
+	require.NoError(t, fdpass.Send(raw, fr[:parcel.HeaderSize+10]))
+	// One byte of the body with a descriptor, and the rest never sent: the
+	// Read must not wait for it.
+	require.NoError(t, fdpass.Send(raw, fr[parcel.HeaderSize+10:parcel.HeaderSize+11], memfd(t, "smuggled")))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hang guard only
+	defer cancel()
+	_, files, err := r.Read(ctx)
+	require.ErrorIs(t, err, parcel.ErrFDMismatch)
+	require.NotErrorIs(t, err, context.DeadlineExceeded)
+	assert.Nil(t, files)
+}
+
 // TestFDsLaterInHeader: descriptors that arrive with a later piece of the
 // header (after a first receive returned part of it) are a protocol error.
 // The reader must have received the first piece before the rest is sent
