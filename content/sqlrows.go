@@ -74,13 +74,38 @@ func (s *sqlRows) Put(w *window.Writer) error {
 		}
 		s.scanned = true
 	}
+	row := w.Row() // the whole row in column order: no per-field lookup
 	for i, v := range s.vals {
-		if t, ok := v.(time.Time); ok {
-			v = t.Format(time.RFC3339Nano)
-		}
-		if err := PutValue(w, i, v); err != nil {
+		if err := putAny(row, v); err != nil {
 			return fmt.Errorf("column %s: %w", s.cols[i], err)
 		}
 	}
 	return nil
+}
+
+// putAny sets the next field of row to v, a value database/sql scanned
+// into an any: the driver types first, then what NormalizeValue accepts.
+// A time is stored as an RFC 3339 string.
+func putAny(row *window.RowWriter, v any) error {
+	switch x := v.(type) {
+	case int64:
+		row.Int64(x)
+	case float64:
+		row.Float64(x)
+	case string:
+		row.String(x)
+	case []byte:
+		row.Blob(x)
+	case nil:
+		row.Null()
+	case time.Time:
+		row.String(x.Format(time.RFC3339Nano))
+	default:
+		n, err := NormalizeValue(v)
+		if err != nil {
+			return err
+		}
+		return putAny(row, n)
+	}
+	return row.Err()
 }

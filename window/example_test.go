@@ -170,3 +170,42 @@ func share(pool *window.Pool, w *window.Writer) (*window.Writer, error) {
 	w.Close()
 	return shared, nil
 }
+
+// A provider writes a whole row with a RowWriter: the row's slots are
+// found once, and each field is a few stores, in column order.
+func ExampleWriter_Row() {
+	w, err := window.New(3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	for i, name := range []string{"ada", "grace"} {
+		if err := w.AllocRow(); err != nil {
+			log.Fatal(err)
+		}
+		row := w.Row()
+		row.Int64(int64(i + 1))
+		row.String(name)
+		row.Float64(float64(len(name)) / 2)
+		if err := row.Err(); err != nil {
+			log.Fatal(err) // ErrWindowFull: the row was rolled back
+		}
+	}
+	b, err := w.AppendTo(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := window.OpenBytes(b)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for row := range r.NumRows() {
+		id, _ := r.Int64(row, 0)
+		name, _ := r.StringView(row, 1)
+		f, _ := r.Float64(row, 2)
+		fmt.Println(id, name, f)
+	}
+	// Output:
+	// 1 ada 1.5
+	// 2 grace 2.5
+}

@@ -67,6 +67,10 @@ type Writer struct {
 	// that it is in the pool, not out. Both are guarded by pool.mu.
 	pool *Pool
 	idle bool
+
+	// row is the RowWriter Row hands out, kept here so that writing a
+	// row allocates nothing.
+	row RowWriter
 }
 
 var _ io.Closer = (*Writer)(nil)

@@ -201,19 +201,18 @@ func (r *Rows) Next() bool {
 	return true
 }
 
-// Put writes the current row into the last row of w.
+// Put writes the current row into the last row of w, with one RowWriter:
+// the row's slots are found once, not once a field.
 func (r *Rows) Put(w *window.Writer) error {
 	t, i := r.t, r.i
-	if err := w.PutInt64(0, t.IDs[i]); err != nil || t.Fares == nil {
-		return err
+	row := w.Row()
+	row.Int64(t.IDs[i])
+	if t.Fares != nil {
+		row.Float64(t.Fares[i])
+		row.String(t.Cities[i])
+		row.Blob(t.Blobs[i])
 	}
-	if err := w.PutFloat64(1, t.Fares[i]); err != nil {
-		return err
-	}
-	if err := w.PutString(2, t.Cities[i]); err != nil {
-		return err
-	}
-	return w.PutBlob(3, t.Blobs[i])
+	return row.Err()
 }
 
 // Count returns the number of rows the result has.
