@@ -305,9 +305,9 @@ func closeFiles(files []*os.File) {
 	}
 }
 
-// start sends a request expecting an answer of type code want and returns
-// the channel its reply arrives on.
-func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) parcel.Message) (uint64, chan reply, error) {
+// start sends a request, with files, expecting an answer of type code
+// want and returns the channel its reply arrives on.
+func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) parcel.Message, files ...*os.File) (uint64, chan reply, error) {
 	c.mu.Lock()
 	if c.pending == nil {
 		err := c.err
@@ -319,7 +319,7 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 	cl := &call{ch: make(chan reply, 1), want: want}
 	c.pending[id] = cl
 	c.mu.Unlock()
-	if err := c.ctl.send(ctx, mk(id)); err != nil {
+	if err := c.ctl.send(ctx, mk(id), files...); err != nil {
 		c.forget(id)
 		switch {
 		case ctx.Err() != nil:
@@ -361,7 +361,7 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 		}
 		if e, ok := r.msg.(*errorMsg); ok {
 			closeFiles(r.files)
-			return reply{}, &ProviderError{Code: e.Code, Message: e.Message}
+			return reply{}, replyError(e)
 		}
 		return r, nil
 	case <-ctx.Done():

@@ -2,7 +2,10 @@ package content
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/cursorwindow/cursorwindow/window"
 )
 
 // Sentinel errors, matched with errors.Is. Errors a provider returns reach
@@ -90,6 +93,10 @@ func shown(err error) bool {
 type ProviderError struct {
 	Code    string // wire code: permission, not_found, bad_request, ...
 	Message string // the provider's description
+	// Window is the wire code of the window check a window the consumer
+	// sent (a bulk insert's) failed: not_sealed, too_large, corrupt,
+	// out_of_range or type; empty otherwise.
+	Window string
 }
 
 // Error implements error.
@@ -98,10 +105,78 @@ func (e *ProviderError) Error() string {
 }
 
 // Unwrap returns the sentinel of the error's code, so that
-// errors.Is(err, ErrNotFound) works across the process boundary.
-func (e *ProviderError) Unwrap() error {
-	if s, ok := codes[e.Code]; ok {
-		return s
+// errors.Is(err, ErrNotFound) works across the process boundary, and the
+// window package's sentinel of a failed window check, so that
+// errors.Is(err, window.ErrNotSealed) does too.
+func (e *ProviderError) Unwrap() []error {
+	s, ok := codes[e.Code]
+	if !ok {
+		s = ErrInternal
 	}
-	return ErrInternal
+	for _, w := range windowCodes {
+		if w.code == e.Window {
+			return []error{s, w.err}
+		}
+	}
+	return []error{s}
+}
+
+// windowCodes name on the wire the checks a provider makes of a window a
+// consumer sends, in the order windowCode tries them.
+var windowCodes = []struct {
+	code string
+	err  error
+}{
+	{"not_sealed", window.ErrNotSealed},
+	{"too_large", window.ErrTooLarge},
+	{"corrupt", window.ErrCorrupt},
+	{"out_of_range", window.ErrOutOfRange},
+	{"type", window.ErrType},
+}
+
+// windowCode returns the wire code of the window check err failed, or "".
+func windowCode(err error) string {
+	for _, w := range windowCodes {
+		if errors.Is(err, w.err) {
+			return w.code
+		}
+	}
+	return ""
+}
+
+// WriteError reports where a bulk insert or a batch failed and what
+// became of the rows or operations before that point. A provider's
+// BulkInsert may return one to name the failing row itself; the server
+// otherwise names the row the provider read last.
+type WriteError struct {
+	// Index is the failing row of a bulk insert, counted from 0 over the
+	// whole load, or the failing operation of a batch; -1 when none in
+	// particular failed (a commit, say).
+	Index int64
+	// Kept is how many rows or operations before Index stay applied: 0
+	// for a provider that applies all or nothing.
+	Kept int64
+	Err  error // why: a *ProviderError on the consumer's side
+}
+
+// Error implements error.
+func (e *WriteError) Error() string {
+	if e.Index < 0 {
+		return fmt.Sprintf("%v (%d kept)", e.Err, e.Kept)
+	}
+	return fmt.Sprintf("at %d: %v (%d before it kept)", e.Index, e.Err, e.Kept)
+}
+
+// Unwrap returns the cause.
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// replyError turns an error reply into the error a caller sees: a
+// *ProviderError, inside a *WriteError when the reply names a row or an
+// operation.
+func replyError(e *errorMsg) error {
+	pe := &ProviderError{Code: e.Code, Message: e.Message, Window: e.Window}
+	if e.At == nil {
+		return pe
+	}
+	return &WriteError{Index: *e.At, Kept: e.Kept, Err: pe}
 }

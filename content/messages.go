@@ -27,6 +27,9 @@ const (
 	codeNotify
 	codeWrite
 	codeWriteReply
+	codeBulk
+	codeBatch
+	codeBatchReply
 )
 
 // helloMsg opens a session: the client's protocol version.
@@ -145,6 +148,15 @@ type errorMsg struct {
 	Req     uint64 `msgpack:"r"`
 	Code    string `msgpack:"c"`
 	Message string `msgpack:"m"`
+	// Window names the window check a consumer's window failed (a bulk
+	// insert's): "not_sealed", "too_large", "corrupt", "out_of_range",
+	// "type". Empty otherwise.
+	Window string `msgpack:"wc,omitempty"`
+	// At is the row of a bulk insert, or the operation of a batch, that
+	// failed (absent when none in particular did, a failed commit say),
+	// and Kept how many rows or operations before it stay applied.
+	At   *int64 `msgpack:"at,omitempty"`
+	Kept int64  `msgpack:"kp,omitempty"`
 }
 
 // okMsg answers a request that succeeded with nothing to say.
@@ -197,6 +209,51 @@ type writeReplyMsg struct {
 	Result Values `msgpack:"v,omitempty"`
 }
 
+// bulkMsg carries one window of a bulk insert, or, with no descriptor,
+// ends one. The first message of a load names it (Bulk == Req) and
+// carries its URI and columns; every message is answered: okMsg once the
+// provider has read the window (the consumer may then reuse it), and the
+// last one with writeReplyMsg, the number of rows inserted.
+type bulkMsg struct {
+	Req     uint64   `msgpack:"r"`
+	Bulk    uint64   `msgpack:"b"`
+	URI     string   `msgpack:"u,omitempty"`
+	Columns []string `msgpack:"c,omitempty"`
+	// Rows is the number of rows of the attached window (0 without one).
+	Rows int `msgpack:"k,omitempty"`
+	// Last ends the load: its answer is the load's.
+	Last bool `msgpack:"e,omitempty"`
+	// Abort ends the load without inserting what is not yet committed
+	// (with Last, and no window).
+	Abort bool `msgpack:"x,omitempty"`
+}
+
+// batchMsg asks for several writes applied together or not at all.
+type batchMsg struct {
+	Req uint64    `msgpack:"r"`
+	Ops []batchOp `msgpack:"o"`
+}
+
+// batchOp is one write of a batchMsg.
+type batchOp struct {
+	Op        string `msgpack:"o"`
+	URI       string `msgpack:"u"`
+	Values    Values `msgpack:"v,omitempty"`
+	Selection string `msgpack:"s,omitempty"`
+	Args      []any  `msgpack:"a,omitempty"`
+	// ValueRefs sets a column of Values to the result of an earlier
+	// operation (its index), ArgRefs an element of Args.
+	ValueRefs map[string]int `msgpack:"vr,omitempty"`
+	ArgRefs   map[int]int    `msgpack:"ar,omitempty"`
+}
+
+// batchReplyMsg answers batchMsg: each operation's result (an insert's
+// id, an update's or delete's count), in order.
+type batchReplyMsg struct {
+	Req     uint64  `msgpack:"r"`
+	Results []int64 `msgpack:"n"`
+}
+
 func (*helloMsg) ParcelType() uint16      { return codeHello }
 func (*helloReplyMsg) ParcelType() uint16 { return codeHelloReply }
 func (*queryMsg) ParcelType() uint16      { return codeQuery }
@@ -211,6 +268,9 @@ func (*unregisterMsg) ParcelType() uint16 { return codeUnregister }
 func (*notifyMsg) ParcelType() uint16     { return codeNotify }
 func (*writeMsg) ParcelType() uint16      { return codeWrite }
 func (*writeReplyMsg) ParcelType() uint16 { return codeWriteReply }
+func (*bulkMsg) ParcelType() uint16       { return codeBulk }
+func (*batchMsg) ParcelType() uint16      { return codeBatch }
+func (*batchReplyMsg) ParcelType() uint16 { return codeBatchReply }
 
 // registry decodes every message of the protocol.
 var registry = func() *parcel.Registry {
@@ -229,6 +289,9 @@ var registry = func() *parcel.Registry {
 	r.Register(codeNotify, func() parcel.Message { return new(notifyMsg) })
 	r.Register(codeWrite, func() parcel.Message { return new(writeMsg) })
 	r.Register(codeWriteReply, func() parcel.Message { return new(writeReplyMsg) })
+	r.Register(codeBulk, func() parcel.Message { return new(bulkMsg) })
+	r.Register(codeBatch, func() parcel.Message { return new(batchMsg) })
+	r.Register(codeBatchReply, func() parcel.Message { return new(batchReplyMsg) })
 	return r
 }()
 
@@ -244,6 +307,8 @@ func reqID(m parcel.Message) uint64 {
 	case *okMsg:
 		return m.Req
 	case *writeReplyMsg:
+		return m.Req
+	case *batchReplyMsg:
 		return m.Req
 	}
 	return 0

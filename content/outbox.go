@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
@@ -69,8 +70,8 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// send writes m after the messages posted before it.
-func (o *outbox) send(ctx context.Context, m parcel.Message) error {
+// send writes m, with files, after the messages posted before it.
+func (o *outbox) send(ctx context.Context, m parcel.Message, files ...*os.File) error {
 	select {
 	case o.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -80,7 +81,7 @@ func (o *outbox) send(ctx context.Context, m parcel.Message) error {
 	if err := o.flush(ctx); err != nil {
 		return err
 	}
-	return o.pc.Write(ctx, m)
+	return o.pc.Write(ctx, m, files...)
 }
 
 // flush writes what is queued; the caller has the turn. Messages it did

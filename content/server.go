@@ -388,6 +388,7 @@ type serverConn struct {
 	queries map[uint64]*serverQuery
 	windows map[uint64]*sentWindow
 	watches map[string]bool // URI -> descendants too
+	bulks   map[uint64]*serverBulk
 	closed  bool
 	// reserved counts windows reserved for this consumer and not yet
 	// attached (fills in progress, cache hits being sent).
@@ -397,6 +398,10 @@ type serverConn struct {
 	notes     map[string]struct{}
 	notifying bool
 	bg        sync.WaitGroup // the notifier
+	// bulkMaps maps the windows of bulk inserts; bulkQuit is closed when
+	// the connection tears down, ending the loads under way.
+	bulkMaps *window.Mappings
+	bulkQuit chan struct{}
 
 	// One goroutine at a time reads the connection (see inline); the one
 	// whose read ends the connection closes readEnd.
@@ -420,8 +425,12 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		windows: map[uint64]*sentWindow{},
 		watches: map[string]bool{},
 		notes:   map[string]struct{}{},
+		bulks:   map[uint64]*serverBulk{},
 		readEnd: make(chan struct{}),
-		helloBy: time.Now().Add(s.cfg.helloTimeout),
+		// a few idle mappings: a consumer refills the same windows
+		bulkMaps: window.NewMappings(4, window.WithSizeLimit(s.cfg.maxRowWindow)),
+		bulkQuit: make(chan struct{}),
+		helloBy:  time.Now().Add(s.cfg.helloTimeout),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer c.teardown()
@@ -488,9 +497,11 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	}
 	msg, files, err := c.pc.Read(rctx)
 	cancel()
-	for _, f := range files { // consumers never send fds
-		f.Close()
+	if bm, ok := msg.(*bulkMsg); ok && err == nil && c.hello {
+		c.takeBulk(bm, files) // the windows of a bulk insert
+		return keepReading
 	}
+	closeFiles(files) // no other message carries descriptors
 	if err != nil {
 		switch {
 		case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
@@ -597,6 +608,12 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			defer c.wg.Done()
 			c.handleWrite(c.ctx, m)
 		})
+	case *batchMsg:
+		c.wg.Add(1)
+		return c.inline(ctx, func() {
+			defer c.wg.Done()
+			c.handleBatch(c.ctx, m)
+		})
 	default:
 		c.log.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
 		return endConn
@@ -699,13 +716,29 @@ func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
 // consumer only if the provider chose its meaning (it wraps a sentinel);
 // any other error is logged and sent as ErrInternal without its text,
 // which may name paths, SQL or schema.
+//
+// A *WriteError's row or operation and count kept travel beside the
+// message; a failed window check is named by its code. Request id 0 asks
+// for no answer.
 func (c *serverConn) writeErr(req uint64, err error) {
-	msg := err.Error()
-	if !shown(err) {
-		c.log.Warn("request failed", "err", err)
-		msg = ErrInternal.Error()
+	if req == 0 {
+		return
 	}
-	c.write(&errorMsg{Req: req, Code: codeOf(err), Message: msg})
+	m := &errorMsg{Req: req, Code: codeOf(err), Window: windowCode(err)}
+	cause := err
+	var we *WriteError
+	if errors.As(err, &we) {
+		cause, m.Kept = we.Err, we.Kept
+		if we.Index >= 0 {
+			m.At = &we.Index
+		}
+	}
+	m.Message = cause.Error()
+	if !shown(cause) {
+		c.log.Warn("request failed", "err", err)
+		m.Message = ErrInternal.Error()
+	}
+	c.write(m)
 }
 
 func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
@@ -816,7 +849,9 @@ func (c *serverConn) teardown() {
 		q.stop()
 		c.s.quota.dropQuery(c.cred.UID)
 	}
+	close(c.bulkQuit) // loads under way end (the consumer's, if it left)
 	c.wg.Wait()
+	c.bulkMaps.Close()
 	c.cancel()
 	if c.shutdown.Load() { // say goodbye: the consumer can tell this from a crash
 		c.write(&errorMsg{Code: "shutdown", Message: "the provider is shutting down"})

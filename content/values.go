@@ -54,7 +54,8 @@ func uintValue(x uint64) (any, error) {
 }
 
 // PutValue writes a Go value into column col of w's last row: nil, any
-// integer, float32/64, bool (as 0 or 1), string or []byte.
+// integer, float32/64, bool (as 0 or 1), string or []byte (nil []byte is
+// NULL, as in database/sql).
 func PutValue(w *window.Writer, col int, v any) error {
 	switch x := v.(type) { // the common kinds first, without normalising
 	case int64:
@@ -64,6 +65,9 @@ func PutValue(w *window.Writer, col int, v any) error {
 	case string:
 		return w.PutString(col, x)
 	case []byte:
+		if x == nil { // as database/sql: a nil []byte is NULL
+			return w.PutNull(col)
+		}
 		return w.PutBlob(col, x)
 	case nil:
 		return w.PutNull(col)

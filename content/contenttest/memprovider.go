@@ -3,6 +3,7 @@ package contenttest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,7 +44,7 @@ func (p *MemProvider) AddTable(name string, columns []string, rows [][]any) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.tables[name] = &memTable{cols: columns, rows: rows}
+	p.tables[name] = &memTable{cols: columns, rows: slices.Clip(rows)} // appends never write into the caller's array
 }
 
 func (p *MemProvider) table(uri string) (*memTable, error) {
@@ -228,6 +229,11 @@ func (r *memRows) Put(w *window.Writer) error {
 func (p *MemProvider) Insert(_ context.Context, uri string, values content.Values) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.insert(uri, values)
+}
+
+// insert adds a row; the caller holds the lock.
+func (p *MemProvider) insert(uri string, values content.Values) (int64, error) {
 	t, err := p.table(uri)
 	if err != nil {
 		return 0, err
@@ -242,7 +248,8 @@ func (p *MemProvider) Insert(_ context.Context, uri string, values content.Value
 			return 0, err
 		}
 	}
-	t.rows = append(slices.Clip(t.rows), row)
+	// In place past the end: rows handed to running queries end before it.
+	t.rows = append(t.rows, row)
 	return int64(len(t.rows) - 1), nil
 }
 
@@ -264,6 +271,11 @@ func (p *MemProvider) selected(uri, selection string, args []any) (*memTable, fu
 func (p *MemProvider) Update(_ context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.update(uri, values, selection, args)
+}
+
+// update changes the selected rows; the caller holds the lock.
+func (p *MemProvider) update(uri string, values content.Values, selection string, args []any) (int64, error) {
 	t, keep, err := p.selected(uri, selection, args)
 	if err != nil {
 		return 0, err
@@ -299,6 +311,11 @@ func (p *MemProvider) Update(_ context.Context, uri string, values content.Value
 func (p *MemProvider) Delete(_ context.Context, uri string, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.remove(uri, selection, args)
+}
+
+// remove deletes the selected rows; the caller holds the lock.
+func (p *MemProvider) remove(uri string, selection string, args []any) (int64, error) {
 	t, keep, err := p.selected(uri, selection, args)
 	if err != nil {
 		return 0, err
@@ -327,4 +344,67 @@ func (p *MemProvider) Call(_ context.Context, method, _ string, _ content.Values
 	}
 	slices.SortFunc(names, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
 	return content.Values{"tables": names}, nil
+}
+
+// Begin implements content.Transactor. The transaction holds the
+// provider's lock until Commit or Rollback: others wait for it, and see
+// all of its writes or none.
+func (p *MemProvider) Begin(context.Context) (content.Tx, error) {
+	p.mu.Lock()
+	saved := make(map[string][][]any, len(p.tables))
+	for name, t := range p.tables {
+		saved[name] = t.rows // writes copy on write: the old rows stay intact
+	}
+	return &memTx{p: p, saved: saved}, nil
+}
+
+// memTx is a MemProvider's transaction.
+type memTx struct {
+	p     *MemProvider
+	saved map[string][][]any
+	done  bool
+}
+
+var errTxDone = errors.New("contenttest: the transaction has ended")
+
+func (tx *memTx) Insert(_ context.Context, uri string, values content.Values) (int64, error) {
+	if tx.done {
+		return 0, errTxDone
+	}
+	return tx.p.insert(uri, values)
+}
+
+func (tx *memTx) Update(_ context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
+	if tx.done {
+		return 0, errTxDone
+	}
+	return tx.p.update(uri, values, selection, args)
+}
+
+func (tx *memTx) Delete(_ context.Context, uri string, selection string, args []any) (int64, error) {
+	if tx.done {
+		return 0, errTxDone
+	}
+	return tx.p.remove(uri, selection, args)
+}
+
+func (tx *memTx) Commit() error {
+	if tx.done {
+		return errTxDone
+	}
+	tx.done = true
+	tx.p.mu.Unlock()
+	return nil
+}
+
+func (tx *memTx) Rollback() error {
+	if tx.done {
+		return errTxDone
+	}
+	for name, rows := range tx.saved {
+		tx.p.tables[name].rows = rows
+	}
+	tx.done = true
+	tx.p.mu.Unlock()
+	return nil
 }

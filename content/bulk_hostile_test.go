@@ -1,0 +1,244 @@
+package content
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// sink is a provider that counts the rows inserted into it; inserts into
+// "slow" wait for gate.
+type sink struct {
+	ReadOnly
+	gate chan struct{}
+	mu   sync.Mutex
+	rows int64
+}
+
+func (s *sink) Query(context.Context, *Query) (Rows, error) { return nil, ErrNotFound }
+
+func (s *sink) Insert(ctx context.Context, uri string, _ Values) (int64, error) {
+	if uri == "slow" {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows++
+	return s.rows, nil
+}
+
+// serveSink serves a sink on a fresh socket until the test ends.
+func serveSink(t *testing.T) (string, *Server, *sink) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run", "sink.sock")
+	ln, err := Listen(path, 0o600)
+	require.NoError(t, err)
+	p := &sink{gate: make(chan struct{})}
+	s := NewServer(p, WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64<<10), WithMaxRowWindow(1<<20))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return path, s, p
+}
+
+// rawLoad is a consumer speaking the protocol by hand: it starts a load
+// and sends whatever window a test makes.
+type rawLoad struct {
+	t  *testing.T
+	pc *parcel.Conn
+}
+
+func startRawLoad(t *testing.T, path, uri string) *rawLoad {
+	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	require.NoError(t, err)
+	pc, err := parcel.NewConn(uc, registry)
+	require.NoError(t, err)
+	t.Cleanup(func() { pc.Close() })
+	l := &rawLoad{t: t, pc: pc}
+	_, ok := l.send(&helloMsg{Version: protocolVersion}).(*helloReplyMsg)
+	require.True(t, ok)
+	_, ok = l.send(&bulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*okMsg)
+	require.True(t, ok, "the load starts")
+	return l
+}
+
+func (l *rawLoad) send(m parcel.Message, files ...*os.File) parcel.Message {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(l.t, l.pc.Write(ctx, m, files...))
+	closeFiles(files)
+	reply, rf, err := l.pc.Read(ctx)
+	require.NoError(l.t, err)
+	require.Empty(l.t, rf)
+	return reply
+}
+
+// window sends a window announced with rows rows and returns the error
+// the provider answers with.
+func (l *rawLoad) window(rows int, f ...*os.File) error {
+	reply := l.send(&bulkMsg{Req: 3, Bulk: 2, Rows: rows, Last: true}, f...)
+	e, ok := reply.(*errorMsg)
+	require.True(l.t, ok, "a %T answers a hostile window", reply)
+	return replyError(e)
+}
+
+// Every hostile window a consumer can send is refused with the error the
+// consumer's side gives for the same window from a provider, and the
+// provider serves other consumers throughout, leaking nothing.
+func TestHostileBulkWindows(t *testing.T) {
+	path, s, p := serveSink(t)
+	healthy := func() {
+		c, err := Dial(context.Background(), path)
+		require.NoError(t, err)
+		defer c.Close()
+		b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
+		require.NoError(t, err)
+		for i := range 10 {
+			require.NoError(t, b.Append(i))
+		}
+		n, err := b.Close()
+		require.NoError(t, err)
+		require.Equal(t, int64(10), n)
+	}
+	healthy()
+	fds := countFDs(t)
+	valid := windowBytes(t, 3)
+
+	for _, tc := range []struct {
+		name  string
+		rows  int
+		files func(t *testing.T) []*os.File
+		want  error
+		at    int64 // the row named, -1 for none
+	}{
+		{"unsealed memfd", 3, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, valid, 0)}
+		}, window.ErrNotSealed, 0},
+		{"without the write seal", 3, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
+		}, window.ErrNotSealed, 0},
+		{"a pipe", 3, func(t *testing.T) []*os.File {
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			w.Close()
+			return []*os.File{r}
+		}, window.ErrNotSealed, 0},
+		{"truncated", 3, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
+		}, window.ErrCorrupt, 0},
+		{"a header lying about its counts", 3, func(t *testing.T) []*os.File {
+			b := append([]byte{}, valid...)
+			binary.LittleEndian.PutUint32(b[12:], 0xFFFF_FFFF) // rows
+			return []*os.File{memfdWith(t, b, sealAll)}
+		}, window.ErrCorrupt, 0},
+		{"a header disagreeing with its message", 5, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, valid, sealAll)}
+		}, ErrBadRequest, 0},
+		{"slots outside the heap", 1, func(t *testing.T) []*os.File {
+			w, err := window.New(1)
+			require.NoError(t, err)
+			require.NoError(t, w.AllocRow())
+			require.NoError(t, w.PutString(0, "hello"))
+			b, err := w.AppendTo(nil)
+			require.NoError(t, err)
+			binary.LittleEndian.PutUint64(b[len(b)-window.SlotSize:], 1<<40)
+			return []*os.File{memfdWith(t, b, sealAll)}
+		}, window.ErrCorrupt, 0},
+		{"4 GiB announced", 3, func(t *testing.T) []*os.File {
+			f := memfdWith(t, valid, 0)
+			require.NoError(t, f.Truncate(4<<30)) // sparse: no memory used
+			_, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, sealAll)
+			require.NoError(t, err)
+			return []*os.File{f}
+		}, window.ErrTooLarge, 0},
+		{"two descriptors", 3, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
+		}, ErrBadRequest, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := startRawLoad(t, path, "t")
+			err := l.window(tc.rows, tc.files(t)...)
+			require.ErrorIs(t, err, tc.want)
+			var we *WriteError
+			if tc.at >= 0 {
+				require.ErrorAs(t, err, &we)
+				assert.Equal(t, tc.at, we.Index)
+				assert.Zero(t, we.Kept)
+			}
+			healthy()
+		})
+	}
+	t.Run("a window for no load", func(t *testing.T) {
+		l := startRawLoad(t, path, "t")
+		reply := l.send(&bulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, memfdWith(t, valid, sealAll))
+		e, ok := reply.(*errorMsg)
+		require.True(t, ok)
+		require.ErrorIs(t, replyError(e), ErrBadRequest)
+		healthy()
+	})
+	t.Run("more windows than the limits allow", func(t *testing.T) {
+		l := startRawLoad(t, path, "slow") // the provider waits at the first row
+		ctx := context.Background()
+		for i := range DefaultConnWindows + 2 {
+			w, err := window.Create(1, window.WithStartPos(int64(i)))
+			require.NoError(t, err)
+			require.NoError(t, w.AllocRow())
+			require.NoError(t, w.Seal())
+			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: uint64(10 + i), Bulk: 2, Rows: 1}, w.File()))
+			require.NoError(t, w.Close())
+		}
+		queued := func() int { // the windows the server has taken and queued
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for c := range s.conns {
+				c.mu.Lock()
+				b := c.bulks[2]
+				c.mu.Unlock()
+				if b != nil {
+					return len(b.in)
+				}
+			}
+			return 0
+		}
+		// The provider holds the first window; all the others are queued
+		// before it reads on.
+		require.Eventually(t, func() bool { return queued() == DefaultConnWindows+1 }, 10*time.Second, time.Millisecond)
+		close(p.gate)
+		var oks int
+		var codes []string
+		for range DefaultConnWindows + 2 {
+			reply, _, err := l.pc.Read(ctx)
+			require.NoError(t, err)
+			switch m := reply.(type) {
+			case *okMsg:
+				oks++
+			case *errorMsg:
+				codes = append(codes, m.Code)
+			}
+		}
+		assert.Equal(t, DefaultConnWindows, oks, "the windows within the limit are read")
+		require.NotEmpty(t, codes)
+		assert.Equal(t, "busy", codes[0], "the first past the limit is refused as such")
+		healthy()
+	})
+	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && countFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
+		"descriptors and connections back to the baseline")
+}
