@@ -18,7 +18,18 @@ type rows struct {
 	cur   *content.Cursor // nil when no row is to be read (LIMIT 0)
 	cols  []string
 	types []content.ColumnType // nil when the provider declared none
+	// run holds rows read ahead from the cursor's window with one
+	// ReadRows (every column, each field in the slice of its type): the
+	// cursor's current row is element at, and the run ends at n. It
+	// never spans two windows.
+	run   []window.Column
+	at, n int
+	size  int // the length of run's slices
 }
+
+// maxRun is the most rows a run holds; a run starts at 4 rows and
+// doubles, so a one-row query reads (and allocates) little.
+const maxRun = 128
 
 var (
 	_ driver.Rows                           = (*rows)(nil)
@@ -53,36 +64,51 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		return io.EOF
 	}
-	for i := range dest {
-		t, err := cur.Type(i)
-		if err != nil {
+	if r.at++; r.at >= r.n {
+		if err := r.readRun(); err != nil {
 			return err
 		}
-		switch t {
+	}
+	i := r.at
+	for c := range dest {
+		col := &r.run[c]
+		switch t := col.Types[i]; t {
 		case window.TypeInt64:
-			v, err := cur.Int64(i)
-			if err != nil {
-				return err
-			}
-			dest[i] = v
+			dest[c] = col.Int64s[i]
 		case window.TypeFloat64:
-			v, err := cur.Float64(i)
-			if err != nil {
-				return err
-			}
-			dest[i] = v
+			dest[c] = col.Float64s[i]
 		case window.TypeString, window.TypeBlob:
-			v, err := cur.Bytes(i)
-			if err != nil {
-				return err
-			}
-			dest[i] = v
+			dest[c] = col.Views[i]
 		case window.TypeNull:
-			dest[i] = nil
+			dest[c] = nil
 		default:
-			return fmt.Errorf("sqldriver: column %d: %v", i, t)
+			return fmt.Errorf("sqldriver: column %d: %v", c, t)
 		}
 	}
+	return nil
+}
+
+// readRun reads a run of rows from the cursor's row to at most the end of
+// its window, every column in one ReadRows. A field ReadRows cannot read
+// ends the run before its row, and fails the Next that reaches it.
+func (r *rows) readRun() error {
+	if size := min(max(2*r.size, 4), maxRun); size != r.size {
+		r.size = size
+		r.run = make([]window.Column, len(r.cols))
+		for c := range r.run {
+			r.run[c] = window.Column{Types: make([]window.FieldType, size), Int64s: make([]int64, size),
+				Float64s: make([]float64, size), Views: make([][]byte, size)}
+		}
+	}
+	w, row, left := r.cur.Block()
+	n, err := w.ReadRows(row, r.run)
+	if n = min(n, left); n == 0 {
+		if err == nil {
+			err = fmt.Errorf("sqldriver: no row to read at %d", row)
+		}
+		return err
+	}
+	r.at, r.n = 0, n
 	return nil
 }
 

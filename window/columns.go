@@ -18,8 +18,10 @@ func (w *Window) Int64s(col, from int, dst []int64) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	for i := range n {
-		s := w.b[base-uint64(i)*stride:]
+	b, off := w.b, base // locals: stores into dst cannot change them
+	for i := range dst[:n] {
+		s := b[off : off+SlotSize : off+SlotSize]
+		off -= stride
 		if s[offSlotType] == byte(TypeInt64) {
 			dst[i] = int64(le.Uint64(s))
 			continue
@@ -40,8 +42,10 @@ func (w *Window) Float64s(col, from int, dst []float64) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	for i := range n {
-		s := w.b[base-uint64(i)*stride:]
+	b, off := w.b, base
+	for i := range dst[:n] {
+		s := b[off : off+SlotSize : off+SlotSize]
+		off -= stride
 		if s[offSlotType] == byte(TypeFloat64) {
 			dst[i] = math.Float64frombits(le.Uint64(s))
 			continue
@@ -64,11 +68,16 @@ func (w *Window) Views(col, from int, dst [][]byte) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	for i := range n {
-		s := w.b[base-uint64(i)*stride:]
+	b, off, dataEnd := w.b, base, w.dataEnd
+	for i := range dst[:n] {
+		s := b[off : off+SlotSize : off+SlotSize]
+		off -= stride
 		if s[offSlotType]-byte(TypeString) <= 1 {
-			if b := w.heapFast(s[:SlotSize]); b != nil {
-				dst[i] = b
+			// A non-empty range inside the heap: k-1 < dataEnd-v is
+			// 0 < k <= dataEnd-v.
+			v, k := le.Uint64(s), uint64(le.Uint32(s[offSlotLen:]))
+			if v >= headerSize && v <= dataEnd && k-1 < dataEnd-v {
+				dst[i] = b[v : v+k : v+k]
 				continue
 			}
 		}
@@ -88,8 +97,10 @@ func (w *Window) Types(col, from int, dst []FieldType) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	for i := range n {
-		t := FieldType(w.b[base-uint64(i)*stride+offSlotType])
+	b, off := w.b, base
+	for i := range dst[:n] {
+		t := FieldType(b[off+offSlotType])
+		off -= stride
 		if t > TypeBlob {
 			return i, w.typeErr(from+i, col, t, "a field")
 		}

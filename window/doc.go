@@ -23,6 +23,14 @@
 //	err = w.Seal()                          // immutable from now on
 //	send(w.File())                          // e.g. with SCM_RIGHTS
 //
+// Writer.Row writes a whole row in column order: the row's slots are
+// found once, and each field is a few stores (the fast write path):
+//
+//	row := w.Row()
+//	row.Int64(r.ID)
+//	row.String(r.Name)
+//	if err := row.Err(); err != nil { ... } // as the Put methods report it
+//
 // A window starts small and doubles up to its maximum size (2 MiB by
 // default, WithMaxSize). A row that does not fit is rolled back whole and
 // ErrWindowFull returned, so the caller starts the next window with it; a
@@ -56,6 +64,18 @@
 //	for row := range r.NumRows() {
 //		id, err := r.Int64(row, 0)
 //		name, err := r.StringView(row, 1) // zero-copy
+//	}
+//
+// A scan reads runs of rows into its own slices, every column of a run in
+// one call (ReadRows; the batch reads Int64s, Float64s, Views and Types do
+// one column):
+//
+//	ids, names := make([]int64, 256), make([][]byte, 256)
+//	cols := []window.Column{{Int64s: ids}, {Views: names}}
+//	for row := 0; row < r.NumRows(); {
+//		n, err := r.ReadRows(row, cols) // views: valid until Close
+//		... use ids[:n], names[:n]
+//		row += n
 //	}
 //
 // OpenBytes reads an inline window from a byte slice with the same
@@ -102,7 +122,7 @@
 //     segment rewritten: OpenLocation and Mappings.CopyLocation therefore
 //     return private copies (a fault while copying is ErrCorrupt, not a
 //     crash), and no reader this package returns maps such memory.
-//   - Views (Bytes, StringView, and Writer.Bytes) point into the window's
+//   - Views (Bytes, StringView, Views, ReadRows, and Writer.Bytes) point into the window's
 //     memory: they are valid only until Close and must not be modified. Copy
 //     what you keep (String, AppendBytes). A copy from OpenLocation or
 //     CopyLocation is Go memory: its views stay valid until it is garbage.

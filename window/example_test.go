@@ -209,3 +209,52 @@ func ExampleWriter_Row() {
 	// 1 ada 1.5
 	// 2 grace 2.5
 }
+
+// A scan reads every column of a run of rows in one call, into its own
+// slices: numbers copied, strings and blobs as views into the window.
+func ExampleWindow_ReadRows() {
+	w, err := window.New(3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	for i, name := range []string{"ada", "grace", "linus"} {
+		if err := w.AllocRow(); err != nil {
+			log.Fatal(err)
+		}
+		w.PutInt64(0, int64(i+1))
+		w.PutString(1, name)
+		if i != 1 {
+			w.PutFloat64(2, float64(i)+0.5) // row 1 leaves column 2 NULL
+		}
+	}
+	b, err := w.AppendTo(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := window.OpenBytes(b)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var (
+		ids   = make([]int64, 2) // runs of 2 rows
+		names = make([][]byte, 2)
+		types = make([]window.FieldType, 2)
+		fares = make([]float64, 2)
+	)
+	cols := []window.Column{{Int64s: ids}, {Views: names}, {Types: types, Float64s: fares}}
+	for row := 0; row < r.NumRows(); {
+		n, err := r.ReadRows(row, cols)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for i := range n {
+			fmt.Println(ids[i], string(names[i]), types[i], fares[i])
+		}
+		row += n
+	}
+	// Output:
+	// 1 ada FLOAT64 0.5
+	// 2 grace NULL 0
+	// 3 linus FLOAT64 2.5
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -48,19 +49,22 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	cols := cur.Columns()
 	stats := make([]colStats, len(cols))
 	bar := progress.New(e.stderr, "scanning "+escapeControls(table), cur.Count())
-	var bufs scanBuffers
+	bufs := newScanBuffers(len(cols))
 	var rows int64
-	// Block by block, column by column: one batch read per column and
-	// run of rows, not one call per field.
+	// Block by block, a run of rows at a time: one ReadRows reads every
+	// column of the run (each field into the slice of its type), then
+	// each column's summary takes its run.
 	for cur.NextBlock() {
 		w, row, left := cur.Block()
 		for left > 0 {
-			k := min(left, len(bufs.types))
+			k, err := w.ReadRows(row, bufs)
+			if err != nil {
+				bar.Done()
+				return scanErr(err, cols, rows)
+			}
+			k = min(k, left)
 			for i := range stats {
-				if err := stats[i].addRun(w, i, row, k, &bufs); err != nil {
-					bar.Done()
-					return fmt.Errorf("column %s near row %d: %w", cols[i], rows, err)
-				}
+				stats[i].addRun(&bufs[i], k)
 			}
 			row, left, rows = row+k, left-k, rows+int64(k)
 		}
@@ -75,12 +79,32 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	return printSummary(e.stdout, table, cols, stats, rows, elapsed)
 }
 
-// scanBuffers hold one run of one column's values.
-type scanBuffers struct {
-	types  [256]window.FieldType
-	ints   [256]int64
-	floats [256]float64
-	views  [256][]byte
+// scanRun is how many rows a scan reads at a time: every column's run
+// of values stays in the L1 cache while the summaries take it.
+const scanRun = 128
+
+// newScanBuffers returns a run's buffers for ncols columns: each field
+// read into the slice of its type (window.Column with Types set).
+func newScanBuffers(ncols int) []window.Column {
+	cols := make([]window.Column, ncols)
+	for i := range cols {
+		cols[i] = window.Column{
+			Types:    make([]window.FieldType, scanRun),
+			Int64s:   make([]int64, scanRun),
+			Float64s: make([]float64, scanRun),
+			Views:    make([][]byte, scanRun),
+		}
+	}
+	return cols
+}
+
+// scanErr names the column and the row near which a scan failed.
+func scanErr(err error, cols []string, rows int64) error {
+	var fe *window.FieldError
+	if errors.As(err, &fe) && fe.Col >= 0 && fe.Col < len(cols) {
+		return fmt.Errorf("column %s near row %d: %w", cols[fe.Col], rows, err)
+	}
+	return fmt.Errorf("near row %d: %w", rows, err)
 }
 
 // colStats summarises one column of a scan. Integers are summed exactly
@@ -103,15 +127,10 @@ type colStats struct {
 	fcomp  float64 // fsum+fcomp is the floating-point sum
 }
 
-// addRun reads column col of rows row..row+k of w into the summary: the
-// field types first, then each stretch of fields of one type with one
-// batch read (a column with NULLs among its numbers reads in stretches,
-// not field by field).
-func (s *colStats) addRun(w *window.Window, col, row, k int, b *scanBuffers) error {
-	types := b.types[:k]
-	if _, err := w.Types(col, row, types); err != nil {
-		return err
-	}
+// addRun adds the first k values of a column's run (read with its
+// types) to the summary, each stretch of fields of one type at once.
+func (s *colStats) addRun(c *window.Column, k int) {
+	types := c.Types[:k]
 	for i := 0; i < k; {
 		t := types[i]
 		j := i + 1
@@ -121,43 +140,30 @@ func (s *colStats) addRun(w *window.Window, col, row, k int, b *scanBuffers) err
 		if int(t) < len(s.seen) {
 			s.seen[t] = true
 		}
-		if err := s.addTyped(w, col, row+i, j-i, t, b); err != nil {
-			return err
-		}
+		s.addTyped(c, i, j, t)
 		i = j
 	}
-	return nil
 }
 
-// addTyped reads n fields of type t, column col, from row on.
-func (s *colStats) addTyped(w *window.Window, col, row, n int, t window.FieldType, b *scanBuffers) error {
+// addTyped adds fields i to j-1 of a column's run, all of type t.
+func (s *colStats) addTyped(c *window.Column, i, j int, t window.FieldType) {
 	switch t {
 	case window.TypeNull:
-		s.nulls += int64(n)
+		s.nulls += int64(j - i)
 	case window.TypeInt64:
-		if _, err := w.Int64s(col, row, b.ints[:n]); err != nil {
-			return err
-		}
-		s.addInts(b.ints[:n])
+		s.addInts(c.Int64s[i:j])
 	case window.TypeFloat64:
-		if _, err := w.Float64s(col, row, b.floats[:n]); err != nil {
-			return err
-		}
-		for _, v := range b.floats[:n] {
+		for _, v := range c.Float64s[i:j] {
 			s.floatRange(v)
 			s.addFloat(v)
 			s.floats++
 		}
-		s.bytes += 8 * int64(n)
+		s.bytes += 8 * int64(j-i)
 	case window.TypeString, window.TypeBlob:
-		if _, err := w.Views(col, row, b.views[:n]); err != nil { // views: nothing is copied
-			return err
-		}
-		for _, v := range b.views[:n] {
+		for _, v := range c.Views[i:j] { // views: nothing is copied
 			s.bytes += int64(len(v))
 		}
 	}
-	return nil
 }
 
 // addInts adds a run of integers.

@@ -206,23 +206,24 @@ func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 	var rows int64
 	var sum float64
 	var b batch
+	// Every column of a run of rows in one ReadRows: the row's slot
+	// cache line is fetched once for all four.
+	cols := []window.Column{{Int64s: b.ids[:]}, {Float64s: b.fares[:]}, {Views: b.cities[:]}, {Views: b.blobs[:]}}
+	if !wide {
+		cols = cols[:1]
+	}
 	for cur.NextBlock() {
 		w, row, left := cur.Block()
 		for left > 0 {
-			k, err := w.Int64s(0, row, b.ids[:min(left, len(b.ids))])
+			k, err := w.ReadRows(row, cols)
 			if err != nil {
 				return rows, sum, err
 			}
+			k = min(k, left)
 			for _, id := range b.ids[:k] {
 				sum += float64(id)
 			}
 			if wide {
-				_, err1 := w.Float64s(1, row, b.fares[:k])
-				_, err2 := w.Views(2, row, b.cities[:k])
-				_, err3 := w.Views(3, row, b.blobs[:k])
-				if err1 != nil || err2 != nil || err3 != nil {
-					return rows, sum, errors.Join(err1, err2, err3)
-				}
 				for i := range k {
 					sum += b.fares[i] + float64(len(b.cities[i])+len(b.blobs[i]))
 				}
