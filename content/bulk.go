@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -42,6 +43,8 @@ type BulkRows struct {
 	in   <-chan bulkWindow
 	ctx  context.Context
 	quit <-chan struct{}
+	// idle is how long Next waits for the consumer's next window.
+	idle time.Duration
 	// pass is called as the reader moves past a window: the window is
 	// closed and, unless it was the last, acknowledged.
 	pass func(bw *bulkWindow)
@@ -70,7 +73,9 @@ func (r *BulkRows) Columns() []string { return r.cols }
 
 // Next advances to the next row, waiting for the consumer's next window
 // if need be. It returns false at the end of the load, or when Err says
-// why not.
+// why not. A consumer that sends no window for the server's write
+// timeout (10 s by default) fails its load with ErrBusy: a provider's
+// transaction never waits longer on it.
 func (r *BulkRows) Next() bool {
 	if r.err != nil || r.ended {
 		return false
@@ -90,13 +95,7 @@ func (r *BulkRows) Next() bool {
 			}
 			r.unanswered = 0
 		}
-		select {
-		case r.cur = <-r.in:
-		case <-r.ctx.Done():
-			r.err = fmt.Errorf("%w: the consumer went away", ErrClosed)
-			return false
-		case <-r.quit:
-			r.err = fmt.Errorf("%w: the provider is shutting down", ErrShutdown)
+		if !r.receive() {
 			return false
 		}
 		r.unanswered = r.cur.req
@@ -110,6 +109,23 @@ func (r *BulkRows) Next() bool {
 		}
 		r.has, r.row = true, -1 // a message without a window has no rows
 	}
+}
+
+// receive waits for the load's next message.
+func (r *BulkRows) receive() bool {
+	t := time.NewTimer(r.idle)
+	defer t.Stop()
+	select {
+	case r.cur = <-r.in:
+		return true
+	case <-t.C:
+		r.err = fmt.Errorf("%w: the consumer sent nothing of the load for %v", ErrBusy, r.idle)
+	case <-r.ctx.Done():
+		r.err = fmt.Errorf("%w: the consumer went away", ErrClosed)
+	case <-r.quit:
+		r.err = fmt.Errorf("%w: the provider is shutting down", ErrShutdown)
+	}
+	return false
 }
 
 // Row returns the position in the load of the current row (counted from
@@ -333,7 +349,7 @@ func (c *serverConn) dropBulkWindow(bw *bulkWindow) {
 func (c *serverConn) runBulk(b *serverBulk) {
 	defer c.wg.Done()
 	rows := &BulkRows{
-		cols: b.cols, in: b.in, ctx: c.ctx, quit: b.quit, pos: -1,
+		cols: b.cols, in: b.in, ctx: c.ctx, quit: b.quit, pos: -1, idle: c.s.cfg.writeTimeout,
 		pass: func(bw *bulkWindow) {
 			c.dropBulkWindow(bw)
 			if !bw.last && bw.req != 0 {

@@ -45,13 +45,13 @@ func (s *sink) Insert(ctx context.Context, uri string, _ Values) (int64, error) 
 }
 
 // serveSink serves a sink on a fresh socket until the test ends.
-func serveSink(t *testing.T) (string, *Server, *sink) {
+func serveSink(t *testing.T, opts ...ServerOption) (string, *Server, *sink) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "run", "sink.sock")
 	ln, err := Listen(path, 0o600)
 	require.NoError(t, err)
 	p := &sink{gate: make(chan struct{})}
-	s := NewServer(p, WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64<<10), WithMaxRowWindow(1<<20))
+	s := NewServer(p, append([]ServerOption{WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64 << 10), WithMaxRowWindow(1 << 20)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()
@@ -241,4 +241,28 @@ func TestHostileBulkWindows(t *testing.T) {
 	})
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && countFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
 		"descriptors and connections back to the baseline")
+}
+
+// A consumer that starts a load and sends nothing more cannot keep the
+// provider waiting (in a transaction holding the database's write lock,
+// say) past the write timeout: the load fails and is forgotten.
+func TestIdleBulkLoadEnds(t *testing.T) {
+	path, s, p := serveSink(t, WithTimeouts(10*time.Second, 100*time.Millisecond))
+	defer close(p.gate)
+	l := startRawLoad(t, path, "t")
+	loads := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n := 0
+		for c := range s.conns {
+			c.mu.Lock()
+			n += len(c.bulks)
+			c.mu.Unlock()
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return loads() == 0 }, 10*time.Second, time.Millisecond)
+	err := l.window(3, memfdWith(t, windowBytes(t, 3), sealAll))
+	require.ErrorIs(t, err, ErrBadRequest, "the load is gone")
+	assert.Contains(t, err.Error(), "no bulk insert 2 under way")
 }

@@ -149,6 +149,20 @@ func (b *Bulk) PutRow(put func(w *window.Writer) error) error {
 	}
 }
 
+// Flush sends the rows appended so far without waiting for their window
+// to fill. A provider waits for a load's next window no longer than its
+// write timeout (10 s by default) before failing the load, so a consumer
+// whose rows come slowly (from a pipe, say) flushes at least that often.
+func (b *Bulk) Flush() error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.done || b.w == nil || b.w.NumRows() == 0 {
+		return nil
+	}
+	return b.flush(false)
+}
+
 // Rows returns how many rows have been appended so far.
 func (b *Bulk) Rows() int64 {
 	if b.w == nil {

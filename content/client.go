@@ -324,6 +324,9 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 		switch {
 		case ctx.Err() != nil:
 			return 0, nil, err
+		case errors.Is(err, parcel.ErrTooLarge), errors.Is(err, parcel.ErrTooManyFDs):
+			// Refused before a byte was sent: the connection goes on.
+			return 0, nil, fmt.Errorf("%w: the request is larger than a message may be (%d bytes): %w", ErrBadRequest, c.hello.MaxBody, err)
 		case errors.Is(err, parcel.ErrClosed), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
 			// The connection is ending: the reader says why (a
 			// provider that shut down says so before it closes).

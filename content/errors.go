@@ -105,20 +105,25 @@ func (e *ProviderError) Error() string {
 }
 
 // Unwrap returns the sentinel of the error's code, so that
-// errors.Is(err, ErrNotFound) works across the process boundary, and the
-// window package's sentinel of a failed window check, so that
-// errors.Is(err, window.ErrNotSealed) does too.
-func (e *ProviderError) Unwrap() []error {
-	s, ok := codes[e.Code]
-	if !ok {
-		s = ErrInternal
+// errors.Is(err, ErrNotFound) works across the process boundary.
+func (e *ProviderError) Unwrap() error {
+	if s, ok := codes[e.Code]; ok {
+		return s
 	}
+	return ErrInternal
+}
+
+// Is reports whether target is the window package's sentinel of the
+// window check the error names (Window), so that
+// errors.Is(err, window.ErrNotSealed) works across the process boundary
+// too.
+func (e *ProviderError) Is(target error) bool {
 	for _, w := range windowCodes {
-		if w.code == e.Window {
-			return []error{s, w.err}
+		if w.code == e.Window && e.Window != "" {
+			return w.err == target
 		}
 	}
-	return []error{s}
+	return false
 }
 
 // windowCodes name on the wire the checks a provider makes of a window a

@@ -20,6 +20,7 @@ type conn struct {
 	// bad is set once a call found the connection to the provider ended;
 	// database/sql then drops the connection (IsValid, ResetSession).
 	bad atomic.Bool
+	tx  *tx // the open transaction, if any
 }
 
 var (
@@ -51,16 +52,6 @@ func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, err
 // Close closes the connection to the provider.
 func (c *conn) Close() error { return c.c.Close() }
 
-// Begin refuses: see BeginTx.
-func (c *conn) Begin() (driver.Tx, error) { return nil, errTransactions }
-
-// BeginTx refuses: a provider has no transactions; each statement is a
-// request of its own, applied when it is answered. The error wraps
-// ErrUnsupported.
-func (c *conn) BeginTx(context.Context, driver.TxOptions) (driver.Tx, error) {
-	return nil, errTransactions
-}
-
 // QueryContext runs a SELECT.
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	st, err := c.stmts.parse(query)
@@ -82,6 +73,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 func (c *conn) query(ctx context.Context, st *sqlparse.Statement, args []driver.NamedValue) (driver.Rows, error) {
 	if st.Kind != sqlparse.Select {
 		return nil, &refusal{fmt.Sprintf("sqldriver: %v with Query: run writes with Exec", st.Kind)}
+	}
+	if c.tx != nil {
+		return nil, errReadInTx
 	}
 	q, noRows, err := st.Query(values(args))
 	if err != nil {
@@ -114,6 +108,9 @@ func (c *conn) exec(ctx context.Context, st *sqlparse.Statement, args []driver.N
 	vals, where, err := st.Write(values(args))
 	if err != nil {
 		return nil, err
+	}
+	if c.tx != nil {
+		return c.tx.add(st, vals, where), nil
 	}
 	res := result{kind: st.Kind}
 	switch st.Kind {

@@ -49,9 +49,20 @@
 // several statements, named arguments) is refused before anything is
 // sent, with an error that names it and wraps ErrUnsupported (and so
 // content.ErrUnsupported); malformed SQL wraps sqlparse.ErrSyntax.
-// Transactions are refused the same way (Begin): each statement is a
-// request of its own, applied when it is answered. Prepared statements
-// are parsed once and cost the provider nothing.
+// Prepared statements are parsed once and cost the provider nothing.
+//
+// # Transactions and bulk inserts
+//
+// A transaction (BeginTx) keeps its INSERT, UPDATE and DELETE statements
+// and sends them at Commit as one batch, which the provider applies
+// together or not at all (content.Client.ApplyBatch); a provider that
+// cannot refuses it with ErrUnsupported. Until Commit a statement's
+// Result says ErrNotCommitted; after it, LastInsertId and RowsAffected
+// report what the provider did. Queries inside a transaction are refused
+// (ErrUnsupported): the provider applies the writes only at Commit, so a
+// query could neither see them nor be isolated from others' writes. A
+// batch is one message (at most 1 MiB): for many rows, BulkInsert sends
+// them in shared memory as a query's results come back.
 //
 // Arguments are sent as nil, int64, float64, string or []byte; bool
 // becomes 0 or 1 and time.Time an RFC 3339 string, as content.SQLRows
@@ -112,6 +123,6 @@
 //     copy them, as database/sql requires of every driver's []byte.
 //   - LIMIT 0 asks the provider for one row and returns none, with the
 //     columns.
-//   - There are no transactions: a statement is applied when it is
-//     answered, and a read sees the provider's data as of its query.
+//   - Outside a transaction a statement is applied when it is answered,
+//     and a read sees the provider's data as of its query.
 package sqldriver

@@ -4,7 +4,8 @@ import "github.com/cursorwindow/cursorwindow/sqldriver/sqlparse"
 
 // ErrUnsupported reports what the driver refuses because a provider's
 // query model cannot express it: SQL outside the subset (the error is a
-// *sqlparse.Error naming what), transactions, named arguments. It is
+// *sqlparse.Error naming what), named arguments, queries inside a
+// transaction, read-only transactions. It is
 // sqlparse.ErrUnsupported, and wraps content.ErrUnsupported.
 var ErrUnsupported = sqlparse.ErrUnsupported
 
@@ -13,6 +14,3 @@ type refusal struct{ msg string }
 
 func (r *refusal) Error() string { return r.msg }
 func (r *refusal) Unwrap() error { return ErrUnsupported }
-
-var errTransactions error = &refusal{"sqldriver: transactions are not supported: " +
-	"each statement is a request of its own to the provider, applied when it is answered"}

@@ -14,8 +14,13 @@
 //	                           rows/s and, per number column, min, max and sum
 //	watch URI [--count N] [--timeout D]   print a line per change notification of URI
 //	insert TABLE COL=VALUE...  insert a row
+//	insert TABLE --from FILE [--format csv|jsonl]        insert every row of
+//	                           a CSV or JSON lines file (- for standard input)
+//	                           in one bulk insert, with a progress bar on a terminal
 //	update TABLE COL=VALUE... [--where SEL --arg V...]   update rows
 //	delete TABLE [--where SEL --arg V...]                delete rows
+//	batch FILE                 apply the writes of a JSON lines file (- for
+//	                           standard input) together or not at all
 //
 // Query and scan flags:
 //
@@ -32,6 +37,28 @@
 // NULL as null, one record batch per window (package cwarrow has the
 // rule for columns whose fields change type). scan --format arrow writes
 // the same stream, and its summary (rows, batches, rows/s) on stderr.
+//
+// insert --from reads CSV with a header line naming the columns (an empty
+// field is NULL; a field that parses as an integer or a float is one;
+// anything else is text, blobs as exported by query included) or JSON lines,
+// one flat object per row, the first one's keys naming the columns (null,
+// numbers, an integer when written without a fraction or exponent,
+// strings, booleans as 1 and 0). The rows go in shared-memory
+// windows, as query results come back; the example provider inserts them
+// in one transaction: all of them, or, if one fails, none, and the
+// command names the failing row of the input.
+//
+// batch reads one operation per line:
+//
+//	{"op": "insert", "uri": "orders", "values": {"customer": "ann"}}
+//	{"op": "insert", "uri": "items", "values": {"sku": "A"}, "valueRefs": {"order_id": 0}}
+//	{"op": "update", "uri": "orders", "values": {"total": 9.5}, "where": "id = ?", "args": [null], "argRefs": {"0": 0}}
+//	{"op": "delete", "uri": "items", "where": "sku = ?", "args": ["B"]}
+//
+// valueRefs and argRefs take a column (or an argument's index) from the
+// result of an earlier operation of the file, by its index from 0: an
+// insert's row id, an update's or delete's count. It prints each
+// operation's result.
 //
 // Values given with --arg or COL=VALUE are sent as NULL if they read NULL
 // (in any case), as integers or floats if they parse as one, and as text
@@ -105,8 +132,11 @@ Commands:
   watch URI [--count N] [--timeout D]
                               print a line per change notification of URI (for D at most)
   insert TABLE COL=VALUE...   insert a row
+  insert TABLE --from FILE [--format csv|jsonl]
+                              insert every row of a CSV or JSON lines file (- for stdin) at once
   update TABLE COL=VALUE... [--where SEL --arg V...]
   delete TABLE [--where SEL --arg V...]
+  batch FILE                  apply the writes of a JSON lines file (- for stdin), all or none
 
 Global flags:
   --socket PATH   the provider's socket (default: the provider's default)
@@ -135,10 +165,15 @@ type env struct {
 	socket  string
 	timeout time.Duration
 	wd      *watchdog // ends the command's context after timeout
+	stdin   io.Reader // what insert --from - reads
 	stdout  io.Writer
 	stderr  io.Writer
 	tty     bool // stdout is a terminal
 }
+
+// stdin is what "-" names for insert --from and batch (a test's input in
+// tests).
+var stdin io.Reader = os.Stdin
 
 // usageError reports a bad command line.
 type usageError struct{ msg string }
@@ -148,7 +183,7 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{socket: defaultSocket(), timeout: defaultTimeout, stdout: stdout, stderr: stderr}
+	e := &env{socket: defaultSocket(), timeout: defaultTimeout, stdin: stdin, stdout: stdout, stderr: stderr}
 	if f, ok := stdout.(*os.File); ok {
 		e.tty = progress.IsTerminal(f)
 	}
@@ -196,6 +231,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"insert": cmdInsert,
 		"update": cmdUpdate,
 		"delete": cmdDelete,
+		"batch":  cmdBatch,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -254,6 +290,10 @@ func (e *env) explain(ctx, cmdCtx context.Context, err error) (string, int) {
 // provider's error carries. A provider that gave no message is described
 // by its error code.
 func providerMessage(err error) string {
+	var ex *explained
+	if errors.As(err, &ex) {
+		return ex.msg
+	}
 	var pe *content.ProviderError
 	if !errors.As(err, &pe) {
 		if msg := err.Error(); msg != "" {

@@ -22,13 +22,21 @@ func assignments(pos []string) (content.Values, error) {
 }
 
 func cmdInsert(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("insert", "TABLE COLUMN=VALUE...")
+	fs := e.newFlagSet("insert", "TABLE COLUMN=VALUE... | TABLE --from FILE [--format csv|jsonl]")
+	from := fs.String("from", "", "insert the rows of a CSV or JSON lines file (- for standard input) in one bulk insert")
+	format := fs.String("format", "", "the file's format, csv or jsonl (default: from its name)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 1 {
 		return usagef("insert wants a table (consumer insert --help)")
+	}
+	if *from != "" {
+		if len(pos) > 1 {
+			return usagef("insert --from takes the values from the file, not COLUMN=VALUE")
+		}
+		return cmdLoad(ctx, e, pos[0], *from, *format)
 	}
 	vals, err := assignments(pos[1:])
 	if err != nil {

@@ -343,6 +343,11 @@ func (p *sqliteProvider) writable(uri string) (*table, error) {
 // Insert implements content.Provider: it adds a row to the table uri
 // names and returns its rowid. Columns left out take their defaults.
 func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.Values) (int64, error) {
+	return p.insert(ctx, p.db, uri, values)
+}
+
+// insert runs an Insert on ex: the database, or a transaction.
+func (p *sqliteProvider) insert(ctx context.Context, ex execer, uri string, values content.Values) (int64, error) {
 	t, err := p.writable(uri)
 	if err != nil {
 		return 0, err
@@ -356,7 +361,7 @@ func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.
 		stmt = "INSERT INTO " + quoteIdent(t.name) + " (" + strings.Join(cols, ", ") + ") VALUES (" +
 			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	}
-	res, err := p.db.ExecContext(ctx, stmt, args...)
+	res, err := ex.ExecContext(ctx, stmt, args...)
 	if err != nil {
 		return 0, sqlError(err)
 	}
@@ -369,6 +374,11 @@ func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.
 
 // Update implements content.Provider.
 func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
+	return p.update(ctx, p.db, uri, values, selection, args)
+}
+
+// update runs an Update on ex.
+func (p *sqliteProvider) update(ctx context.Context, ex execer, uri string, values content.Values, selection string, args []any) (int64, error) {
 	t, err := p.writable(uri)
 	if err != nil {
 		return 0, err
@@ -385,20 +395,25 @@ func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.
 		set[i] = c + " = ?"
 	}
 	stmt := "UPDATE " + quoteIdent(t.name) + " SET " + strings.Join(set, ", ")
-	return p.exec(ctx, t, "update", stmt, vals, selection, args)
+	return p.exec(ctx, ex, t, "update", stmt, vals, selection, args)
 }
 
 // Delete implements content.Provider.
 func (p *sqliteProvider) Delete(ctx context.Context, uri string, selection string, args []any) (int64, error) {
+	return p.remove(ctx, p.db, uri, selection, args)
+}
+
+// remove runs a Delete on ex.
+func (p *sqliteProvider) remove(ctx context.Context, ex execer, uri string, selection string, args []any) (int64, error) {
 	t, err := p.writable(uri)
 	if err != nil {
 		return 0, err
 	}
-	return p.exec(ctx, t, "delete", "DELETE FROM "+quoteIdent(t.name), nil, selection, args)
+	return p.exec(ctx, ex, t, "delete", "DELETE FROM "+quoteIdent(t.name), nil, selection, args)
 }
 
 // exec runs an UPDATE or DELETE with the parsed selection.
-func (p *sqliteProvider) exec(ctx context.Context, t *table, op, stmt string, vals []any, selection string, args []any) (int64, error) {
+func (p *sqliteProvider) exec(ctx context.Context, ex execer, t *table, op, stmt string, vals []any, selection string, args []any) (int64, error) {
 	where, err := t.where(selection, len(args))
 	if err != nil {
 		return 0, err
@@ -410,7 +425,7 @@ func (p *sqliteProvider) exec(ctx context.Context, t *table, op, stmt string, va
 	if where != "" {
 		stmt += " WHERE " + where
 	}
-	res, err := p.db.ExecContext(ctx, stmt, append(vals, wargs...)...)
+	res, err := ex.ExecContext(ctx, stmt, append(vals, wargs...)...)
 	if err != nil {
 		return 0, sqlError(err)
 	}

@@ -286,7 +286,7 @@ func (p *parser) refuseStatement(t token) error {
 		return syntax(t.pos, "empty statement")
 	case t.kind != tWord:
 	case kw == "BEGIN" || kw == "COMMIT" || kw == "END" || kw == "ROLLBACK" || kw == "SAVEPOINT" || kw == "RELEASE":
-		return unsupported(t.pos, "transactions ("+kw+")", "each statement is a request of its own")
+		return unsupported(t.pos, "transactions ("+kw+")", "use database/sql's Begin: the driver sends a transaction's writes as one batch at Commit")
 	case kw == "WITH":
 		return unsupported(t.pos, "common table expressions (WITH)", "")
 	case kw == "REPLACE":
