@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/window"
 )
 
 var tripCols = []string{"id", "started_at", "city", "distance_km", "duration_s", "passengers", "fare", "tip", "route_hash"}
@@ -39,11 +40,28 @@ func appendTrips(t testing.TB, b *content.Bulk, first int64, n int, bad int) {
 	var tr trip
 	for i := range n {
 		g.next(&tr)
-		city := any(tr.city)
-		if i == bad {
-			city = nil // NOT NULL
-		}
-		if err := b.Append(first+tr.id, tr.startedAt, city, tr.distanceKm, tr.durationS, tr.passengers, tr.fare, tr.tip, tr.routeHash); err != nil {
+		err := b.PutRow(func(w *window.Writer) error { // no value boxed
+			r := w.Row()
+			r.Int64(first + tr.id)
+			r.String(tr.startedAt)
+			if i == bad {
+				r.Null() // NOT NULL
+			} else {
+				r.String(tr.city)
+			}
+			r.Float64(tr.distanceKm)
+			r.Int64(tr.durationS)
+			r.Int64(tr.passengers)
+			r.Float64(tr.fare)
+			if tip, ok := tr.tip.(float64); ok {
+				r.Float64(tip)
+			} else {
+				r.Null()
+			}
+			r.Blob(tr.routeHash)
+			return r.Err()
+		})
+		if err != nil {
 			return // the failure is Close's to report
 		}
 	}
