@@ -59,7 +59,7 @@ func FuzzMessages(f *testing.F) {
 	defer pc.Close()
 	client := &Client{pc: pc, maps: window.NewMappings(1)}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for code := codeHello; code <= codeWriteReply; code++ {
+		for code := codeHello; code <= codeBatchReply; code++ {
 			m, err := registry.Decode(code, data) // as parcel.Conn decodes a peer's body
 			if err != nil {
 				continue
