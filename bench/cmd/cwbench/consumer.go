@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cursorwindow/cursorwindow/bench/internal/fdrtt"
@@ -31,6 +33,14 @@ const (
 	transportFDRaw    = "fd-roundtrip-raw"     // handoff floor, raw syscalls
 	transportFDNet    = "fd-roundtrip-netconn" // handoff floor, net.UnixConn
 )
+
+// prefetchPrefix names the filled scans with another content.WithPrefetch
+// than the default: cursorwindow-filled-prefetch-N asks for N windows
+// ahead of the one it reads.
+const prefetchPrefix = transportCWFilled + "-prefetch-"
+
+// prefetchVariants are the prefetch settings measured besides the default.
+var prefetchVariants = []int{0, 2, 4}
 
 func transportHandoff(size int64) string { return fmt.Sprintf("cursorwindow-%dKiB", size>>10) }
 
@@ -176,6 +186,15 @@ func (k *consumer) scan(transport, tbl string, limit int) (int64, float64, error
 		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit)
 	case transportCWInline:
 		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithInline())
+	}
+	if n, ok := strings.CutPrefix(transport, prefetchPrefix); ok {
+		p, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, 0, fmt.Errorf("transport %q: %w", transport, err)
+		}
+		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithPrefetch(p))
+	}
+	switch transport {
 	case transportMsgpack:
 		return scanMsgpack(k.mp, tbl, limit, false)
 	case transportGRPC:

@@ -20,8 +20,18 @@ import (
 
 // scanTransports are the transports of the full scan, in the order of the
 // report; rounds rotate it.
-var scanTransports = []string{
+var scanTransports = append([]string{
 	transportCWFilled, transportCW, transportCWInline, transportMsgpack, transportGRPC, transportInProc,
+}, prefetchTransports()...)
+
+// prefetchTransports are the filled scans with the other prefetch
+// settings: which default overlaps fill and read best.
+func prefetchTransports() []string {
+	var ts []string
+	for _, n := range prefetchVariants {
+		ts = append(ts, fmt.Sprintf("%s%d", prefetchPrefix, n))
+	}
+	return ts
 }
 
 // smallTransports are the transports of the small queries.

@@ -28,6 +28,9 @@ func label(t string) string {
 	if l, ok := labels[t]; ok {
 		return l
 	}
+	if n, ok := strings.CutPrefix(t, "cursorwindow-filled-prefetch-"); ok {
+		return "1 cursorwindow, filled, WithPrefetch(" + n + ")"
+	}
 	if strings.HasPrefix(t, "cursorwindow-") && strings.HasSuffix(t, "KiB") {
 		return "cursorwindow query answered by a cached " + strings.TrimPrefix(t, "cursorwindow-") + " window"
 	}
@@ -197,7 +200,7 @@ func Markdown(w io.Writer, r *Results, chart string) error {
 		p("| %s | %s | %s | %s |\n", t.What, t.Want, t.Measured, verdict)
 	}
 
-	p("\n## (a) Full scan\n\nTime from sending the query to reading the last value, every value read (cursorwindow: block by block with the window's batch reads `Int64s`, `Float64s` and zero-copy `Views`; the copying transports decode into row structs).\n\n")
+	p("\n## (a) Full scan\n\nTime from sending the query to reading the last value, every value read (cursorwindow: block by block, every column of a run of rows with one `Window.ReadRows` (strings and blobs as zero-copy views); the copying transports decode into row structs).\n\n")
 	for _, tbl := range []string{"wide", "narrow"} {
 		base := r.scan(tbl, "cursorwindow-filled")
 		p("### %s table\n\n| transport | median | rows/s | ns/row | cursorwindow (filled) is |\n|---|---:|---:|---:|---:|\n", tbl)
