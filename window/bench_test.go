@@ -329,6 +329,24 @@ func BenchmarkScan(b *testing.B) {
 		}
 		report(b)
 	})
+	b.Run(fmt.Sprintf("readrows-typed/rows=%d", rows), func(b *testing.B) {
+		var buf scanBuf
+		var types [benchCols][runRows]window.FieldType
+		for c := range buf.cols {
+			buf.cols[c] = window.Column{Types: types[c][:], Int64s: buf.ints[:], Float64s: buf.floats[:], Views: buf.strs[:]}
+		}
+		b.SetBytes(int64(r.Size()))
+		for b.Loop() {
+			for row := 0; row < r.NumRows(); {
+				n, err := r.ReadRows(row, buf.cols[:])
+				if err != nil {
+					b.Fatal(err)
+				}
+				row += n
+			}
+		}
+		report(b)
+	})
 	b.Run(fmt.Sprintf("goslices/rows=%d", rows), func(b *testing.B) {
 		b.SetBytes(int64(r.Size()))
 		for b.Loop() {

@@ -142,36 +142,56 @@ func (c *Column) read(w *Window, col, from, lo, hi int) (int, error) {
 }
 
 // readTyped reads rows lo to hi-1 of column col, each field into the
-// slice of its type (Types set).
+// slice of its type (Types set). The window and the slices are held in
+// locals: the stores into the slices cannot change them.
 func (c *Column) readTyped(w *Window, col, from, lo, hi int) (int, error) {
 	n, base, stride, ok := w.run(col, from+lo, hi-lo)
 	if !ok || n != hi-lo {
 		return 0, w.runErr(col, from+lo)
 	}
-	dataEnd := w.dataEnd
-	for i := range n {
-		s := w.b[base-uint64(i)*stride:]
-		s = s[:SlotSize:SlotSize]
+	b, off, dataEnd := w.b, base, w.dataEnd
+	types := c.Types[lo:hi]
+	var ints []int64
+	var floats []float64
+	var views [][]byte
+	if c.set&setInt64s != 0 {
+		ints = c.Int64s[lo:hi]
+	}
+	if c.set&setFloat64s != 0 {
+		floats = c.Float64s[lo:hi]
+	}
+	if c.set&setViews != 0 {
+		views = c.Views[lo:hi]
+	}
+	for i := range types {
+		s := b[off : off+SlotSize : off+SlotSize]
+		off -= stride
 		t, v := FieldType(s[offSlotType]), le.Uint64(s)
-		c.Types[lo+i] = t
-		switch {
-		case t == TypeInt64 && c.set&setInt64s != 0:
-			c.Int64s[lo+i] = int64(v)
-		case t == TypeFloat64 && c.set&setFloat64s != 0:
-			c.Float64s[lo+i] = math.Float64frombits(v)
-		case t-TypeString <= 1 && c.set&setViews != 0:
-			k := uint64(le.Uint32(s[offSlotLen:]))
-			switch {
-			case k == 0:
-				c.Views[lo+i] = w.b[:0:0] // empty, not NULL: not nil
-			case v < headerSize || v > dataEnd || k > dataEnd-v:
-				return i, fieldErr(from+lo+i, col, corruptf("heap range [%d, +%d) outside [%d, %d)", v, k, headerSize, dataEnd))
-			default:
-				c.Views[lo+i] = w.b[v : v+k : v+k]
+		types[i] = t
+		switch t {
+		case TypeInt64:
+			if ints != nil {
+				ints[i] = int64(v)
 			}
-		case t == TypeNull:
+		case TypeFloat64:
+			if floats != nil {
+				floats[i] = math.Float64frombits(v)
+			}
+		case TypeString, TypeBlob:
+			if views == nil {
+				continue
+			}
+			// k-1 < dataEnd-v: a non-empty range inside the heap.
+			if k := uint64(le.Uint32(s[offSlotLen:])); v >= headerSize && v <= dataEnd && k-1 < dataEnd-v {
+				views[i] = b[v : v+k : v+k]
+			} else if k == 0 {
+				views[i] = b[:0:0] // empty, not NULL: not nil
+			} else {
+				return i, fieldErr(from+lo+i, col, corruptf("heap range [%d, +%d) outside [%d, %d)", v, k, headerSize, dataEnd))
+			}
+		case TypeNull:
 			c.null(lo + i)
-		case t > TypeBlob:
+		default:
 			return i, fieldErr(from+lo+i, col, corruptf("field type %d", t))
 		}
 	}
