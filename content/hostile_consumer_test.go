@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"net"
 	"os"
 	"testing"
@@ -128,14 +129,16 @@ func TestHostileConsumers(t *testing.T) {
 		for range 1000 {
 			conns = append(conns, rawDial(t, path))
 		}
-		require.Eventually(t, func() bool { return s.Stats().Conns >= 900 }, 5*time.Second, time.Millisecond,
-			"the provider holds them (for now): %+v", s.Stats())
-		healthy(t, path) // served while they hang around
-		require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, 10*time.Second, 20*time.Millisecond,
-			"silent connections dropped after the hello timeout: %+v", s.Stats())
-		for _, c := range conns {
+		healthy(t, path)          // served while they hang around (how many are still held depends on the machine's pace)
+		for _, c := range conns { // each is dropped after the hello timeout
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			require.False(t, errors.As(err, &ne) && ne.Timeout(), "a silent connection is dropped: %v", err)
 			c.Close()
 		}
+		require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, 10*time.Second, 20*time.Millisecond,
+			"silent connections dropped after the hello timeout: %+v", s.Stats())
 	})
 	require.Eventually(t, func() bool {
 		st := s.Stats()
