@@ -3,9 +3,9 @@ package content
 import (
 	"container/list"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -51,13 +51,42 @@ type cacheKey struct {
 	start int64
 }
 
-// queryKey encodes what determines a query's rows.
-func queryKey(q *Query) (string, error) {
-	b, err := msgpack.Marshal([]any{q.URI, q.Projection, q.Selection, q.Args, q.Order, q.Limit})
-	if err != nil {
-		return "", fmt.Errorf("%w: arguments: %w", ErrBadRequest, err)
+// queryKey encodes what determines a query's rows, injectively: every
+// string length-prefixed, every argument with its Go type (an int64 1, a
+// float64 1 and a "1" are different keys).
+func queryKey(q *Query) string {
+	b := make([]byte, 0, 32+len(q.URI)+len(q.Selection)+len(q.Order))
+	b = appendKeyString(b, q.URI)
+	b = strconv.AppendInt(b, int64(len(q.Projection)), 10)
+	for _, p := range q.Projection {
+		b = appendKeyString(b, p)
 	}
-	return string(b), nil
+	b = appendKeyString(b, q.Selection)
+	b = appendKeyString(b, q.Order)
+	b = strconv.AppendInt(b, q.Limit, 10)
+	for _, a := range q.Args {
+		switch v := a.(type) {
+		case int64:
+			b = strconv.AppendInt(append(b, ";i"...), v, 10)
+		case float64:
+			b = strconv.AppendUint(append(b, ";f"...), math.Float64bits(v), 16)
+		case string:
+			b = appendKeyString(append(b, ";s"...), v)
+		case []byte:
+			b = appendKeyString(append(b, ";b"...), string(v))
+		case nil:
+			b = append(b, ";n"...)
+		default: // any other type a peer's msgpack decodes to, printed with its type
+			b = appendKeyString(append(b, ";o"...), fmt.Sprintf("%T=%#v", v, v))
+		}
+	}
+	return string(b)
+}
+
+// appendKeyString appends s with its length before it.
+func appendKeyString(b []byte, s string) []byte {
+	b = strconv.AppendInt(append(b, ';'), int64(len(s)), 10)
+	return append(append(b, ':'), s...)
 }
 
 // snapshot is the moment a query's rows were opened, as far as the cache

@@ -84,7 +84,7 @@ func (c *serverConn) startQuery(m *queryMsg) *serverQuery {
 		ctx:  qctx, cancel: cancel, count: -1,
 	}
 	if !m.Inline && !c.s.cfg.noShare {
-		q.key, _ = queryKey(&q.q) // an unencodable query is not shared
+		q.key = queryKey(&q.q)
 	}
 	c.queries[q.id] = q
 	c.wg.Add(1) // until finish
