@@ -17,7 +17,7 @@ type request struct {
 	req   uint64
 	first bool  // the reply carries the columns
 	start int64 // < 0: the window after the last one sent
-	exact bool  // start the window at start, not a little before it
+	near  bool  // the window may start a little before start (the wire's near, a)
 }
 
 // serverQuery is one open query of a connection. Its worker goroutine
@@ -96,7 +96,7 @@ func (c *serverConn) startQuery(m *queryMsg) *serverQuery {
 // connection (see serverConn.inline); later requests go to a worker
 // goroutine, started only if the query stays open.
 func (q *serverQuery) first() {
-	q.handle(request{req: q.id, first: true, start: 0, exact: true})
+	q.handle(request{req: q.id, first: true, start: 0})
 	q.mu.Lock()
 	open := !q.stopped
 	q.mu.Unlock()
@@ -391,7 +391,7 @@ func (q *serverQuery) windowStart(r request) int64 {
 	switch {
 	case r.start < 0:
 		return q.next
-	case !r.exact && r.start < q.next:
+	case r.near && r.start < q.next:
 		// A move backwards: start the window a third of a window before
 		// the position, so that stepping back again does not refetch.
 		return max(0, r.start-int64(q.lastRows/3))

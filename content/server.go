@@ -578,7 +578,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", ErrBadRequest, m.Query))
 			return keepReading
 		}
-		q.enqueue(request{req: m.Req, start: m.Start, exact: !m.Near})
+		q.enqueue(request{req: m.Req, start: m.Start, near: m.Near})
 	case *releaseMsg:
 		c.release(m.Win)
 	case *closeQueryMsg:
