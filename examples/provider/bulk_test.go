@@ -158,7 +158,8 @@ func TestApplyBatchSQLite(t *testing.T) {
 
 // BenchmarkLoadTrips loads generated trips into an empty trips table:
 // through single Insert calls, a bulk insert, and the sample generator
-// (the floor: the provider making the rows itself, without a consumer).
+// (the floor: the provider making the rows itself, without a consumer),
+// also under the provider's journal (generate-wal).
 // ns/op is per row. Run the three in one go:
 //
 //	go test -run '^$' -bench LoadTrips -benchtime 1000000x ./provider/
@@ -209,6 +210,14 @@ func BenchmarkLoadTrips(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "gen.db")
 		b.ResetTimer()
 		require.NoError(b, generateSample(ctx, path, b.N))
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
+	})
+	// The generator again, under the journal the provider's database has
+	// (WAL, the default synchronous): what the journal costs a load.
+	b.Run("generate-wal", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "gen.db")
+		b.ResetTimer()
+		require.NoError(b, generateWith(ctx, path, b.N, "_pragma=journal_mode(WAL)"))
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
 	})
 }

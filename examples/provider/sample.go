@@ -231,8 +231,14 @@ func ensureSample(ctx context.Context, n int, log *slog.Logger) (string, error) 
 // place only once complete), then WAL mode so that readers and the
 // provider's writes do not block each other.
 func generateSample(ctx context.Context, path string, n int) error {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)"
+	return generateWith(ctx, path, n, "_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)")
+}
+
+// generateWith is generateSample with the database opened with pragmas
+// (a DSN query): BenchmarkLoadTrips also generates under the provider's
+// own journal (WAL), to tell the journal's cost from the load's.
+func generateWith(ctx context.Context, path string, n int, pragmas string) error {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return err
