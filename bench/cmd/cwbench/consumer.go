@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +85,20 @@ type consumer struct {
 	fdRaw  *fdrtt.Raw
 	fdNet  *fdrtt.Net
 	rows   int
+	mem    []byte // the memory floors' source and destination, made once
+}
+
+// memory returns the memory floors' source, rows wide rows' bytes (not
+// zero, so every page is really there), and a 2 MiB destination, both
+// faulted in.
+func (k *consumer) memory(rows int) (src, dst []byte) {
+	if len(k.mem) != rows*wideRowBytes {
+		k.mem = make([]byte, rows*wideRowBytes+content.DefaultWindowSize)
+		for i := range k.mem {
+			k.mem[i] = byte(i)
+		}
+	}
+	return k.mem[:rows*wideRowBytes], k.mem[rows*wideRowBytes:]
 }
 
 func runConsumer(s childSpec) error {
@@ -450,7 +465,37 @@ const (
 	fillRecycled = "window-recycled" // one pooled window, Reset and refilled
 	fillMsgpack  = "msgpack-encode"  // the msgpack provider's encoding
 	fillGRPC     = "grpc-encode"     // the gRPC provider's batches, encoded
+	// The memory floors, measured in the same run: a wide row's 153
+	// window bytes copied into a 2 MiB buffer (what a refill must at least
+	// write), and the same bytes read (what a reader must at least fetch).
+	fillMemCopy = "memory-copy"
+	fillMemRead = "memory-read"
 )
+
+// wideRowBytes is what a wide row takes in a window: four 16-byte slots,
+// a 25-byte string and a 64-byte blob.
+const wideRowBytes = 4*window.SlotSize + table.CityLen + table.BlobLen
+
+// memoryFloor copies the bytes of src into dst, a 2 MiB buffer, 2 MiB at
+// a time (the cost no refill can go below), or with dst nil reads them,
+// summed as 8-byte words (what no reader can go below).
+func memoryFloor(src, dst []byte) uint64 {
+	if dst != nil {
+		for off := 0; off < len(src); off += len(dst) {
+			copy(dst, src[off:])
+		}
+		return uint64(dst[0])
+	}
+	var a, b, c, d uint64 // four sums: the loop is bound by memory, not by one add chain
+	for i := 0; i+32 <= len(src); i += 32 {
+		w := src[i : i+32 : i+32]
+		a += binary.LittleEndian.Uint64(w[0:])
+		b += binary.LittleEndian.Uint64(w[8:])
+		c += binary.LittleEndian.Uint64(w[16:])
+		d += binary.LittleEndian.Uint64(w[24:])
+	}
+	return a + b + c + d
+}
 
 // fill measures the provider-side cost of producing a table's rows: filling
 // 2 MiB windows as the server's pool does (from the typed Rows), or
@@ -461,6 +506,7 @@ func (k *consumer) fill(variant, tbl string) (result, error) {
 	runtime.ReadMemStats(&ms0)
 	start := time.Now()
 	var err error
+	var sum uint64 // the memory floors' result, returned so that it is computed
 	switch variant {
 	case fillFresh, fillRecycled:
 		err = fillWindows(t, variant == fillFresh)
@@ -468,13 +514,21 @@ func (k *consumer) fill(variant, tbl string) (result, error) {
 		err = mpstream.Encode(io.Discard, t, t.Len())
 	case fillGRPC:
 		_, err = grpcstream.Marshal(t, t.Len())
+	case fillMemCopy, fillMemRead:
+		src, dst := k.memory(t.Len())
+		if variant == fillMemRead {
+			dst = nil
+		}
+		runtime.ReadMemStats(&ms0)
+		start = time.Now()
+		sum = memoryFloor(src, dst)
 	default:
 		err = fmt.Errorf("unknown fill %q", variant)
 	}
 	ns := time.Since(start).Nanoseconds()
 	runtime.ReadMemStats(&ms1)
 	return result{
-		NS: ns, Rows: int64(t.Len()),
+		NS: ns, Rows: int64(t.Len()), Sum: float64(sum),
 		Allocs: int64(ms1.Mallocs - ms0.Mallocs), Bytes: int64(ms1.TotalAlloc - ms0.TotalAlloc),
 	}, err
 }

@@ -47,7 +47,7 @@ func handoffTransports() []string {
 	return ts
 }
 
-var fillVariants = []string{fillFresh, fillRecycled, fillMsgpack, fillGRPC}
+var fillVariants = []string{fillFresh, fillRecycled, fillMsgpack, fillGRPC, fillMemCopy, fillMemRead}
 
 // rotate returns xs rotated left by k: each round starts with another
 // transport, so none always runs first or last.

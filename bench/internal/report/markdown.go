@@ -22,6 +22,8 @@ var labels = map[string]string{
 	"window-recycled":      "cursorwindow: refill one pooled window (Reset)",
 	"msgpack-encode":       "msgpack provider: encode the rows",
 	"grpc-encode":          "gRPC provider: build and encode 1,000-row batches",
+	"memory-copy":          "floor: copy each row's 153 window bytes into a 2 MiB buffer (memmove)",
+	"memory-read":          "floor: read each row's 153 window bytes (8-byte loads)",
 }
 
 func label(t string) string {
