@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,10 @@ func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption)
 		case err := <-done:
 			assert.NoError(t, err)
 		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
+			var stacks strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			t.Errorf("server did not stop within 10s; goroutines:\n%s", stacks.String())
+			<-done // a hang shows as the test binary's timeout, with every stack
 		}
 	})
 	return path, s
