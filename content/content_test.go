@@ -295,7 +295,7 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 		st := s.Stats()
 		return st.Conns == 0 && st.WindowsOut == 0 && st.Cached == st.CachedIdle &&
 			countFDs(t) <= before+st.PoolIdle+st.CachedIdle
-	}, 5*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before", s.Stats(), countFDs(t), before)
+	}, 15*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before", s.Stats(), countFDs(t), before)
 	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4<<20), "within the memory budget")
 	c := dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(8))
