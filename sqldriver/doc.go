@@ -25,10 +25,10 @@
 // matching an Option of NewConnector:
 //
 //	timeout=5s          bound on connecting: dial and handshake (WithTimeout; default 30s, 0 for none)
-//	prefetch=2          windows a scan asks for ahead (WithPrefetch; default 1, 0 for none)
+//	prefetch=4          windows a scan asks for ahead (WithPrefetch; default 2, 0 for none)
 //	checked_views=true  views used after their lifetime fault (WithCheckedViews; default false)
 //
-// For example "/run/user/1000/cursorwindow/provider.sock?timeout=5s&prefetch=2".
+// For example "/run/user/1000/cursorwindow/provider.sock?timeout=5s&prefetch=4".
 // An unknown parameter is an error.
 //
 // # Statements

@@ -33,7 +33,7 @@ func queryArrow(ctx context.Context, e *env, q *content.Query, w *bufio.Writer) 
 	}
 	defer c.Close()
 	start := time.Now()
-	cur, err := c.Query(ctx, q)
+	cur, err := c.Query(ctx, q, scanPrefetch)
 	if err != nil {
 		return st, err
 	}
