@@ -56,10 +56,10 @@ type Conn struct {
 	// frameFDs is the descriptor count the frame being read announces, -1
 	// while its header is not read yet.
 	frameFDs int
-	fdq  []fdBatch
-	br   bytes.Reader
-	dec  *msgpack.Decoder
-	rerr error // sticky: the stream is broken for reading
+	fdq      []fdBatch
+	br       bytes.Reader
+	dec      *msgpack.Decoder
+	rerr     error // sticky: the stream is broken for reading
 }
 
 // fdBatch is the descriptors one recvmsg received, with the stream range

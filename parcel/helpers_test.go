@@ -118,7 +118,6 @@ func fileContent(tb testing.TB, f *os.File) string { return fdtest.ReadAll(tb, f
 // (own) instead of counting every descriptor in the process.
 
 func own(tb testing.TB, fd int, what string) { fdtest.Own(tb, fd, what) }
-func openOwned(tb testing.TB) []string       { return fdtest.Open(tb) }
 func checkNoLeak(tb testing.TB)              { fdtest.Check(tb) }
 
 func closeAll(files []*os.File) {
