@@ -16,7 +16,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 MODULES     := arrow examples bench
 
-.PHONY: all build test vet race fuzz fuzz-short bench bench-flight harness arrow-module examples-module bench-module lint demo clean
+.PHONY: all build test fmt-check vet race fuzz fuzz-short bench bench-flight harness arrow-module examples-module bench-module lint demo clean
 
 all: build
 
@@ -31,14 +31,18 @@ vet:
 race:
 	$(GO) test -race -count=1 $(PKGS)
 
-# make test: vet of every module, the library's race-enabled test suite
+# make test: gofmt of every file, vet of every module, the library's race-enabled test suite
 # (which also runs every fuzz target's seed corpus), a short
 # coverage-guided run of every fuzz target, then each other module's
 # tests: arrow (race), examples (the end-to-end tests of the real
 # binaries, the database/sql driver against SQLite, Arrow read back by
 # arrow-go and, if node and npm are here, by apache-arrow from npm) and
 # the benchmark harness's smoke test.
-test: vet race fuzz-short arrow-module examples-module bench-module
+test: fmt-check vet race fuzz-short arrow-module examples-module bench-module
+
+# Every tracked Go file is gofmt'd (make lint also runs staticcheck).
+fmt-check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "not gofmt'd:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 
 arrow-module:
 	cd arrow && $(GO) test -race -count=1 ./...
