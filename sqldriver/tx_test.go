@@ -91,3 +91,20 @@ func TestBulkInsert(t *testing.T) {
 	assert.Equal(t, int64(1000), n)
 	assert.Equal(t, 1005, countPlanets(t, db))
 }
+
+// A transaction too large for one message fails at Commit, applying
+// nothing, and the connection goes on.
+func TestTxTooLarge(t *testing.T) {
+	db, _ := planets(t)
+	db.SetMaxOpenConns(1)
+	tx, err := db.Begin()
+	require.NoError(t, err)
+	for i := range 20_000 {
+		_, err := tx.Exec("INSERT INTO planets (name, moons) VALUES (?, ?)", "a rather long name for a minor planet", i)
+		require.NoError(t, err)
+	}
+	err = tx.Commit()
+	require.ErrorIs(t, err, content.ErrBadRequest)
+	assert.Contains(t, err.Error(), "larger than a message may be")
+	assert.Equal(t, 5, countPlanets(t, db), "nothing applied; the connection serves on")
+}
