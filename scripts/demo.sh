@@ -127,6 +127,15 @@ watch_pid=
 printf "\n(the watch, in the background, printed:)\n"
 cat "$tmp/watch.out"
 
+# Writes at scale: a thousand rows exported as CSV and loaded back as new
+# trips in one bulk insert (the rows travel in shared-memory windows; the
+# provider inserts them in one transaction), then removed again.
+printf "\n\$ consumer query trips --where 'id <= ?' --arg 1000 --columns city,distance_km,duration_s,passengers,fare,tip --format csv > trips.csv\n"
+"$BIN/consumer" query trips --where 'id <= ?' --arg 1000 --columns city,distance_km,duration_s,passengers,fare,tip --format csv >"$tmp/trips.csv"
+printf '\n$ consumer insert trips --from trips.csv\n'
+"$BIN/consumer" insert trips --from "$tmp/trips.csv"
+consumer delete trips --where 'id > ?' --arg "$ROWS"
+
 printf '\n$ kill -TERM %s   # the provider\n' "$provider_pid"
 kill -TERM "$provider_pid"
 status=0
