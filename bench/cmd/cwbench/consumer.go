@@ -43,6 +43,15 @@ const prefetchPrefix = transportCWFilled + "-prefetch-"
 // prefetchVariants are the prefetch settings measured besides the default.
 var prefetchVariants = []int{0, 2, 4}
 
+// cachedPrefetchPrefix names the cached scans with another
+// content.WithPrefetch than the default, as a program with one cursor
+// per connection sets it (docs/PERFORMANCE.md, "Prefetch").
+const cachedPrefetchPrefix = transportCW + "-cached-prefetch-"
+
+// cachedPrefetchVariants are the prefetch settings of the cached scans
+// measured besides the default.
+var cachedPrefetchVariants = []int{2, 4}
+
 func transportHandoff(size int64) string { return fmt.Sprintf("cursorwindow-%dKiB", size>>10) }
 
 // Operations a consumer performs on command.
@@ -202,12 +211,14 @@ func (k *consumer) scan(transport, tbl string, limit int) (int64, float64, error
 	case transportCWInline:
 		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithInline())
 	}
-	if n, ok := strings.CutPrefix(transport, prefetchPrefix); ok {
-		p, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, 0, fmt.Errorf("transport %q: %w", transport, err)
+	for prefix, sock := range map[string]string{prefetchPrefix: sockFilled, cachedPrefetchPrefix: sockShared} {
+		if n, ok := strings.CutPrefix(transport, prefix); ok {
+			p, err := strconv.Atoi(n)
+			if err != nil {
+				return 0, 0, fmt.Errorf("transport %q: %w", transport, err)
+			}
+			return scanCursor(k.ctx, k.cw[sock], tbl, limit, content.WithPrefetch(p))
 		}
-		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithPrefetch(p))
 	}
 	switch transport {
 	case transportMsgpack:

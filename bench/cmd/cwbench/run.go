@@ -25,11 +25,15 @@ var scanTransports = append([]string{
 }, prefetchTransports()...)
 
 // prefetchTransports are the filled scans with the other prefetch
-// settings: which default overlaps fill and read best.
+// settings (which default overlaps fill and read best), and the cached
+// scans with deeper ones.
 func prefetchTransports() []string {
 	var ts []string
 	for _, n := range prefetchVariants {
 		ts = append(ts, fmt.Sprintf("%s%d", prefetchPrefix, n))
+	}
+	for _, n := range cachedPrefetchVariants {
+		ts = append(ts, fmt.Sprintf("%s%d", cachedPrefetchPrefix, n))
 	}
 	return ts
 }

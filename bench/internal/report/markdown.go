@@ -33,6 +33,9 @@ func label(t string) string {
 	if n, ok := strings.CutPrefix(t, "cursorwindow-filled-prefetch-"); ok {
 		return "1 cursorwindow, filled, WithPrefetch(" + n + ")"
 	}
+	if n, ok := strings.CutPrefix(t, "cursorwindow-cached-prefetch-"); ok {
+		return "1 cursorwindow, cached, WithPrefetch(" + n + ")"
+	}
 	if strings.HasPrefix(t, "cursorwindow-") && strings.HasSuffix(t, "KiB") {
 		return "cursorwindow query answered by a cached " + strings.TrimPrefix(t, "cursorwindow-") + " window"
 	}
