@@ -2,6 +2,7 @@ package content
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -71,7 +72,7 @@ func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, erro
 	}
 	r, err := c.call(ctx, codeBatchReply, func(req uint64) parcel.Message { m.Req = req; return m })
 	if err != nil {
-		return nil, err
+		return nil, c.checkWriteError(err, int64(len(ops)))
 	}
 	res := r.msg.(*batchReplyMsg).Results
 	if len(res) != len(ops) {
@@ -79,6 +80,24 @@ func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, erro
 	}
 	return res, nil
 }
+
+// checkWriteError returns err, unless it is a *WriteError naming a row
+// or operation outside the n its request sent, or keeping more than
+// that: a provider's lie, which ends the connection (ErrProtocol) before
+// a caller indexes its own data with it.
+func (c *Client) checkWriteError(err error, n int64) error {
+	var we *WriteError
+	if !errors.As(err, &we) || we.Index >= -1 && we.Index < n && we.Kept >= 0 && we.Kept <= n {
+		return err
+	}
+	perr := fmt.Errorf("%w: a write error at %d (%d kept) for a request of %d", ErrProtocol, we.Index, we.Kept, n)
+	c.abort(perr)
+	return perr
+}
+
+// maxBatchURIs bounds the distinct URIs one batch may write: each is a
+// change the server brackets.
+const maxBatchURIs = 256
 
 // batchOps are the operations a batch may hold.
 var batchOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: OpDelete}
@@ -89,6 +108,12 @@ var batchOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: O
 func (c *serverConn) checkBatch(ops []batchOp) error {
 	if len(ops) > maxBatchOps {
 		return fmt.Errorf("%w: a batch of %d operations (at most %d)", ErrBadRequest, len(ops), maxBatchOps)
+	}
+	uris := make(map[string]bool)
+	for _, op := range ops {
+		if uris[op.URI] = true; len(uris) > maxBatchURIs {
+			return fmt.Errorf("%w: a batch writing more than %d URIs", ErrBadRequest, maxBatchURIs)
+		}
 	}
 	for i, op := range ops {
 		kind, ok := batchOps[op.Op]
@@ -134,8 +159,10 @@ func (c *serverConn) runBatch(ctx context.Context, ops []batchOp) (res []int64, 
 		return nil, fmt.Errorf("%w: the provider cannot apply a batch atomically", ErrUnsupported)
 	}
 	var uris []string
+	seen := make(map[string]bool)
 	for _, op := range ops {
-		if !slices.Contains(uris, op.URI) {
+		if !seen[op.URI] {
+			seen[op.URI] = true
 			uris = append(uris, op.URI)
 		}
 	}
@@ -178,8 +205,9 @@ func (c *serverConn) applyBatch(ctx context.Context, t Transactor, ops []batchOp
 			return nil, &WriteError{Index: int64(i), Err: err}
 		}
 	}
-	done = true
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	done = true // Commit returned: it ended the transaction (a panic in it leaves done false)
+	if err != nil {
 		tx.Rollback()
 		return nil, &WriteError{Index: -1, Err: err}
 	}

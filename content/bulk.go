@@ -197,6 +197,20 @@ func (r *BulkRows) Values() (Values, error) {
 // aborted or went away, or a window failed its checks.
 func (r *BulkRows) Err() error { return r.err }
 
+// failedRow is the row a load that failed with err failed at: the row
+// read last, or the first of a window that failed its checks; -1 when no
+// row in particular failed (nothing was read, or all was and the commit
+// failed).
+func (r *BulkRows) failedRow(err error) int64 {
+	switch {
+	case r.err != nil && errors.Is(err, r.err):
+		return r.Row()
+	case r.ended || r.pos < 0:
+		return -1
+	}
+	return r.Row()
+}
+
 // maxBulkColumns bounds the columns of a bulk insert.
 const maxBulkColumns = 1 << 12
 
@@ -217,12 +231,20 @@ type serverBulk struct {
 // carries (files, which it closes).
 func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 	defer closeFiles(files)
-	if len(files) > 1 || (m.Abort && len(files) > 0) {
+	start := m.Req == m.Bulk && m.Req != 0
+	switch {
+	case len(files) > 1 || (m.Abort && len(files) > 0):
 		c.writeErr(m.Req, fmt.Errorf("%w: a bulk message carries %d descriptors", ErrBadRequest, len(files)))
+		return
+	case start && (len(files) > 0 || m.Last || m.Abort || m.Rows != 0):
+		c.writeErr(m.Req, fmt.Errorf("%w: a bulk insert's first message carries no window and does not end it", ErrBadRequest))
+		return
+	case len(files) == 1 && m.Rows <= 0:
+		c.writeErr(m.Req, fmt.Errorf("%w: a bulk window of %d rows (a window holds at least one)", ErrBadRequest, m.Rows))
 		return
 	}
 	var b *serverBulk
-	if m.Req == m.Bulk && m.Req != 0 {
+	if start {
 		var err error
 		if b, err = c.startBulk(m); err != nil {
 			c.writeErr(m.Req, err)
@@ -245,10 +267,15 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 		bw.w, bw.err = c.openBulkWindow(b, m, files[0])
 	case m.Rows != 0:
 		bw.err = fmt.Errorf("%w: %d rows announced without a window", ErrBadRequest, m.Rows)
-	case !bw.last && m.Req != m.Bulk:
+	case !bw.last && !start:
 		bw.err = fmt.Errorf("%w: a bulk message with neither a window nor an end", ErrBadRequest)
 	}
 	b.closed = bw.last
+	if start { // queued before the load starts, so its answer is the load's
+		b.in <- bw
+		go c.runBulk(b)
+		return
+	}
 	queued := false
 	c.mu.Lock()
 	if c.bulks[b.id] == b { // else the load failed meanwhile
@@ -265,9 +292,9 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 	}
 }
 
-// startBulk begins a bulk insert: the provider's BulkInsert runs on a
-// goroutine of its own, fed the windows as they come. A load counts as an
-// open query against the limits.
+// startBulk registers a bulk insert, which takeBulk then starts: the
+// provider's BulkInsert runs on a goroutine of its own, fed the windows as
+// they come. A load counts as an open query against the limits.
 func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 	if len(m.Columns) == 0 || len(m.Columns) > maxBulkColumns {
 		return nil, fmt.Errorf("%w: a bulk insert of %d columns", ErrBadRequest, len(m.Columns))
@@ -299,9 +326,8 @@ func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 		return nil, ErrClosed
 	}
 	c.bulks[b.id] = b
-	c.wg.Add(1)
+	c.wg.Add(1) // runBulk, which takeBulk starts
 	c.mu.Unlock()
-	go c.runBulk(b)
 	return b, nil
 }
 
@@ -323,6 +349,8 @@ func (c *serverConn) openBulkWindow(b *serverBulk, m *bulkMsg, f *os.File) (*win
 	case w.NumRows() != m.Rows || w.StartPos() != b.sent:
 		err = fmt.Errorf("window header (start %d, %d rows) disagrees with its message (start %d, %d rows)",
 			w.StartPos(), w.NumRows(), b.sent, m.Rows)
+	case int64(w.Size()) > c.s.cfg.windowSize && w.NumRows() > 1:
+		err = fmt.Errorf("a window of %d bytes, larger than %d, holds %d rows (one at most)", w.Size(), c.s.cfg.windowSize, w.NumRows())
 	}
 	if err != nil {
 		w.Close()
@@ -374,9 +402,9 @@ func (c *serverConn) runBulk(b *serverBulk) {
 		}
 		return
 	}
-	we := &WriteError{Index: rows.Row(), Kept: n, Err: err}
+	we := &WriteError{Index: rows.failedRow(err), Kept: n, Err: err}
 	var named *WriteError // the provider named the failing row
-	if errors.As(err, &named) {
+	if errors.As(err, &named) && named.Err != nil {
 		we.Index, we.Err = named.Index, named.Err
 	}
 	c.writeErr(rows.unanswered, we)
@@ -414,21 +442,33 @@ func insertRows(ctx context.Context, p Provider, uri string, rows *BulkRows) (in
 	case BulkInserter:
 		return p.BulkInsert(ctx, uri, rows)
 	case Transactor:
-		tx, err := p.Begin(ctx)
-		if err != nil {
-			return 0, err
-		}
-		n, err := insertEach(ctx, tx, uri, rows)
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil {
-			tx.Rollback()
-			return 0, err
-		}
-		return n, nil
+		return insertInTx(ctx, p, uri, rows)
 	}
 	return insertEach(ctx, p, uri, rows)
+}
+
+// insertInTx inserts a load in one transaction of t: all or nothing. The
+// transaction is rolled back on any failure, a panic in the provider
+// included (the server recovers it): it never stays open.
+func insertInTx(ctx context.Context, t Transactor, uri string, rows *BulkRows) (n int64, err error) {
+	tx, err := t.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
+	if n, err = insertEach(ctx, tx, uri, rows); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err // rolled back as well, in case the failed Commit did not end it
+	}
+	committed = true
+	return n, nil
 }
 
 // inserter is what insertEach needs: a Provider or a Tx.

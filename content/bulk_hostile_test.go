@@ -47,16 +47,24 @@ func (s *sink) Insert(ctx context.Context, uri string, _ Values) (int64, error) 
 // serveSink serves a sink on a fresh socket until the test ends.
 func serveSink(t *testing.T, opts ...ServerOption) (string, *Server, *sink) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "run", "sink.sock")
+	p := &sink{gate: make(chan struct{})}
+	path, s := serveProvider(t, p, opts...)
+	return path, s, p
+}
+
+// serveProvider serves p on a fresh socket until the test ends, with
+// 64 KiB windows and rows of at most 1 MiB.
+func serveProvider(t *testing.T, p Provider, opts ...ServerOption) (string, *Server) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run", "p.sock")
 	ln, err := Listen(path, 0o600)
 	require.NoError(t, err)
-	p := &sink{gate: make(chan struct{})}
 	s := NewServer(p, append([]ServerOption{WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64 << 10), WithMaxRowWindow(1 << 20)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return path, s, p
+	return path, s
 }
 
 // rawLoad is a consumer speaking the protocol by hand: it starts a load
@@ -169,6 +177,20 @@ func TestHostileBulkWindows(t *testing.T) {
 			require.NoError(t, err)
 			return []*os.File{f}
 		}, window.ErrTooLarge, 0},
+		{"an empty window", 0, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, windowBytes(t, 0), sealAll)}
+		}, ErrBadRequest, -1},
+		{"a window past the window size holding two rows", 2, func(t *testing.T) []*os.File {
+			w, err := window.New(1, window.WithMaxSize(1<<20))
+			require.NoError(t, err)
+			for range 2 {
+				require.NoError(t, w.AllocRow())
+				require.NoError(t, w.PutBlob(0, make([]byte, 40<<10)))
+			}
+			b, err := w.AppendTo(nil)
+			require.NoError(t, err)
+			return []*os.File{memfdWith(t, b, sealAll)}
+		}, ErrBadRequest, 0},
 		{"two descriptors", 3, func(t *testing.T) []*os.File {
 			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
 		}, ErrBadRequest, -1},

@@ -79,6 +79,10 @@ func (c *Client) BulkInsert(ctx context.Context, uri string, columns []string) (
 	})
 	if err != nil {
 		pool.Close()
+		var pe *ProviderError
+		if !errors.As(err, &pe) && b.id != 0 { // the provider may have started the load: end it
+			c.ctl.post(&bulkMsg{Bulk: b.id, Last: true, Abort: true})
+		}
 		return nil, err
 	}
 	c.discard(r.msg, r.files)
@@ -120,33 +124,46 @@ func (b *Bulk) PutRow(put func(w *window.Writer) error) error {
 				return b.fail(err)
 			}
 		}
-		err := b.w.AllocRow()
-		if err == nil {
-			if err = put(b.w); err == nil {
-				return nil
-			}
-			if !errors.Is(err, window.ErrWindowFull) {
-				b.w.FreeLastRow()
-				return err
-			}
-		} else if !errors.Is(err, window.ErrWindowFull) {
-			return b.fail(err)
-		}
-		if b.w.NumRows() > 0 { // full: send it, and put the row in the next
+		err := b.putRow(put)
+		switch {
+		case err == nil && !b.pooled:
+			return b.flush(false) // a one-off window holds its one row alone
+		case err == nil:
+			return nil
+		case !errors.Is(err, window.ErrWindowFull):
+			return err
+		case b.w.NumRows() > 0: // full: send it, and put the row in the next
 			if err := b.flush(false); err != nil {
 				return err
 			}
-			continue
-		}
-		if !b.pooled {
+		case !b.pooled:
 			return fmt.Errorf("%w: a row larger than the provider's largest window (%d bytes)", ErrBadRequest, b.big)
-		}
-		b.pool.Put(b.w) // an empty pooled window: the row needs a larger one
-		b.w = nil
-		if err := b.nextWindow(true); err != nil {
-			return b.fail(err)
+		default: // an empty pooled window: the row needs a larger one
+			b.pool.Put(b.w)
+			b.w = nil
+			if err := b.nextWindow(true); err != nil {
+				return b.fail(err)
+			}
 		}
 	}
+}
+
+// putRow adds a row to the window being filled with put; if put fails,
+// the row is removed again (whatever put returned), so a failed row never
+// travels.
+func (b *Bulk) putRow(put func(w *window.Writer) error) error {
+	before := b.w.NumRows()
+	if err := b.w.AllocRow(); err != nil {
+		if errors.Is(err, window.ErrWindowFull) {
+			return err
+		}
+		return b.fail(err)
+	}
+	err := put(b.w)
+	if err != nil && b.w.NumRows() > before {
+		b.w.FreeLastRow()
+	}
+	return err
 }
 
 // Flush sends the rows appended so far without waiting for their window
@@ -197,7 +214,7 @@ func (b *Bulk) flush(last bool) error {
 	sb := sentBulk{w: b.w, pooled: b.pooled}
 	b.w = nil
 	var files []*os.File
-	if sb.w != nil && (sb.w.NumRows() > 0 || !last) {
+	if sb.w != nil && sb.w.NumRows() > 0 {
 		seal := sb.w.Seal
 		if sb.pooled {
 			seal = sb.w.SealReusable
@@ -236,7 +253,7 @@ func (b *Bulk) await() error {
 	r, err := b.c.wait(b.ctx, sb.id, sb.ch)
 	b.recycle(sb)
 	if err != nil {
-		return b.fail(err)
+		return b.fail(b.c.checkWriteError(err, b.sent))
 	}
 	if wr, ok := r.msg.(*writeReplyMsg); ok {
 		b.n = wr.Count

@@ -724,11 +724,14 @@ func (c *serverConn) writeErr(req uint64, err error) {
 	if req == 0 {
 		return
 	}
-	m := &errorMsg{Req: req, Code: codeOf(err), Window: windowCode(err)}
+	m := &errorMsg{Req: req, Code: codeOf(err)}
 	cause := err
 	var we *WriteError
-	if errors.As(err, &we) {
-		cause, m.Kept = we.Err, we.Kept
+	if errors.As(err, &we) { // a bulk insert's or a batch's: its row or operation, and its window check
+		cause, m.Kept, m.Window = we.Err, we.Kept, windowCode(we.Err)
+		if cause == nil {
+			cause = ErrInternal
+		}
 		if we.Index >= 0 {
 			m.At = &we.Index
 		}

@@ -38,7 +38,7 @@ func TestBulkInsertAndBatch(t *testing.T) {
 	}, "\n")), 0o600))
 	r = consumer(t, p.socket, "batch", batch)
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stderr, "operation 2 (insert trips)")
+	assert.Contains(t, r.stderr, "line 3 (insert trips)")
 	assert.Contains(t, r.stderr, "nothing was applied")
 	out := ok(t, p.socket, "query", "trips", "--where", "id >= ? AND id <= ?", "--arg", "7", "--arg", "8", "--columns", "id,tip", "--format", "csv")
 	assert.Equal(t, "id,tip\n"+strings.Join(csvColumns(csv, 7, 8), "\n")+"\n", out, "the batch changed nothing")

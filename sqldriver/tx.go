@@ -88,7 +88,7 @@ func (t *tx) Commit() error {
 	if err != nil {
 		c.gone(err)
 		var we *content.WriteError
-		if errors.As(err, &we) && we.Index >= 0 {
+		if errors.As(err, &we) && we.Index >= 0 && we.Index < int64(len(t.res)) {
 			return fmt.Errorf("sqldriver: statement %d of the transaction (%v %s): %w", we.Index+1, t.res[we.Index].kind, t.ops[we.Index].URI, err)
 		}
 		return err

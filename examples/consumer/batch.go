@@ -67,11 +67,13 @@ func (l *batchLine) operation() (content.Operation, error) {
 	return o, nil
 }
 
-// readBatch reads a batch file: one JSON object per non-empty line.
-func readBatch(r io.Reader) ([]content.Operation, error) {
+// readBatch reads a batch file: one JSON object per non-empty line. It
+// returns the operations and the line each came from.
+func readBatch(r io.Reader) ([]content.Operation, []int, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var ops []content.Operation
+	var lines []int
 	for line := 1; sc.Scan(); line++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
@@ -82,15 +84,15 @@ func readBatch(r io.Reader) ([]content.Operation, error) {
 		d.UseNumber()
 		d.DisallowUnknownFields()
 		if err := d.Decode(&l); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		op, err := l.operation()
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		ops = append(ops, op)
+		ops, lines = append(ops, op), append(lines, line)
 	}
-	return ops, sc.Err()
+	return ops, lines, sc.Err()
 }
 
 func cmdBatch(ctx context.Context, e *env, args []string) error {
@@ -111,7 +113,7 @@ func cmdBatch(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	ops, err := readBatch(in)
+	ops, lines, err := readBatch(in)
 	if err != nil {
 		return usagef("batch %s: %v", pos[0], err)
 	}
@@ -122,9 +124,10 @@ func cmdBatch(ctx context.Context, e *env, args []string) error {
 	defer c.Close()
 	res, err := c.ApplyBatch(ctx, ops)
 	var we *content.WriteError
-	if errors.As(err, &we) && we.Index >= 0 {
-		return &explained{msg: fmt.Sprintf("operation %d (%s %s): %s; nothing was applied", we.Index,
-			ops[we.Index].Op, escapeControls(ops[we.Index].URI), providerMessage(we.Err)), err: err}
+	if errors.As(err, &we) && we.Index >= 0 && we.Index < int64(len(ops)) { // the client checked the range
+		i := we.Index
+		return &explained{msg: fmt.Sprintf("line %d (%s %s): %s; nothing was applied", lines[i],
+			ops[i].Op, escapeControls(ops[i].URI), providerMessage(we.Err)), err: err}
 	}
 	if err != nil {
 		return err

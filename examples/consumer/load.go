@@ -339,7 +339,12 @@ func cmdLoad(ctx context.Context, e *env, table, from, format string) error {
 	defer tick.Stop()
 	for {
 		select {
-		case batch := <-batches:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case batch, ok := <-batches:
+			if !ok { // the reader stopped: the command's context ended
+				return context.Cause(ctx)
+			}
 			for _, row := range batch.rows {
 				if len(row) != len(rr.Columns()) {
 					return fmt.Errorf("row %d has %d values for %d columns", b.Rows()+1, len(row), len(rr.Columns()))

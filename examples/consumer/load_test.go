@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,7 +138,7 @@ func TestBatchCommand(t *testing.T) {
 	}, "\n"))
 	_, errs, code = cli("--socket", sock, "batch", bad)
 	assert.Equal(t, exitFailed, code, errs)
-	assert.Contains(t, errs, "operation 2 (insert orders)")
+	assert.Contains(t, errs, "line 3 (insert orders)")
 	assert.Contains(t, errs, "nothing was applied")
 	assert.Equal(t, [][]any{{int64(0), "ann"}, {int64(1), "Bob"}}, tableRows(t, sock, "orders"))
 	assert.Len(t, tableRows(t, sock, "items"), 1)
@@ -144,5 +146,32 @@ func TestBatchCommand(t *testing.T) {
 	for _, line := range []string{`{"op": "select", "uri": "x"}`, `{"op": "insert"}`, `{"op": "insert", "uri": "x", "surprise": 1}`, `not json`} {
 		_, errs, code = cli("--socket", sock, "batch", writeFile(t, "x.jsonl", line))
 		assert.Equal(t, exitUsage, code, fmt.Sprintf("%s: %s", line, errs))
+	}
+}
+
+// An interrupted load stops at once, whatever its input is doing (a pipe
+// that sends nothing more, here).
+func TestInsertFromStopsWhenInterrupted(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("t", []string{"a", "b"}, nil)
+	_, sock := serve(t, p)
+	r, w := io.Pipe()
+	defer w.Close()
+	stdin = r
+	defer func() { stdin = os.Stdin }()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errs lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--socket", sock, "insert", "t", "--from", "-", "--format", "csv"}, &out, &errs)
+	}()
+	_, err := w.Write([]byte("a,b\n1,2\n")) // returns once the command has read it
+	require.NoError(t, err)
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, exitInterrupted, code, errs.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("the command did not stop when interrupted")
 	}
 }

@@ -191,8 +191,15 @@ func (b *bulkStmts) load(ctx context.Context, rows *content.BulkRows) (int64, er
 	return n, nil
 }
 
+// batchBytes bounds the text and blob bytes of one batch: rows up to the
+// largest window (64 MiB) would otherwise make a batch of 100 of them, and
+// three batches are in flight.
+const batchBytes = 1 << 20
+
 // read fills batches with the rows' values until the rows end or stop
-// is closed; the last batch carries rows.Err.
+// is closed (checked at every row: a failed load ends its transaction
+// without waiting for the consumer's next rows); the last batch carries
+// rows.Err. A batch holds b.per rows, or fewer past batchBytes.
 func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free chan []any, stop <-chan struct{}) {
 	send := func(bt bulkBatch) bool {
 		select {
@@ -203,6 +210,7 @@ func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free 
 		}
 	}
 	var bt bulkBatch
+	var size int
 	for {
 		if bt.args == nil {
 			select {
@@ -210,6 +218,11 @@ func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free 
 			case <-stop:
 				return
 			}
+		}
+		select {
+		case <-stop:
+			return
+		default:
 		}
 		if !rows.Next() {
 			bt.err = rows.Err()
@@ -225,11 +238,19 @@ func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free 
 			send(bt)
 			return
 		}
-		if len(bt.args) == cap(bt.args) {
+		for _, v := range bt.args[len(bt.args)-b.ncols:] {
+			switch v := v.(type) {
+			case string:
+				size += len(v)
+			case []byte:
+				size += len(v)
+			}
+		}
+		if len(bt.args) == cap(bt.args) || size > batchBytes {
 			if !send(bt) {
 				return
 			}
-			bt = bulkBatch{}
+			bt, size = bulkBatch{}, 0
 		}
 	}
 }
