@@ -143,7 +143,7 @@ func TestBatchOfTooManyURIs(t *testing.T) {
 	defer c.Close()
 	ops := make([]Operation, maxBatchURIs+1)
 	for i := range ops {
-		ops[i] = Operation{Op: OpDelete, URI: string(rune('a' + i%26)) + string(rune(i))}
+		ops[i] = Operation{Op: OpDelete, URI: string(rune('a'+i%26)) + string(rune(i))}
 	}
 	_, err = c.ApplyBatch(context.Background(), ops)
 	require.ErrorIs(t, err, ErrBadRequest)
