@@ -125,7 +125,7 @@ func requireSameRows(t *testing.T, want, got [][]any) {
 // database/sql on the SQLite file: the same values, NULLs and types.
 func TestRecordReaderMatchesSQLite(t *testing.T) {
 	p := startProvider(t, "--window-size", "16384") // many windows, many batches
-	c, err := content.Dial(context.Background(), p.socket)
+	c, err := content.Dial(context.Background(), p.Socket)
 	require.NoError(t, err)
 	defer c.Close()
 	for _, tt := range []struct {
@@ -138,7 +138,7 @@ func TestRecordReaderMatchesSQLite(t *testing.T) {
 			"SELECT id, tip, route_hash FROM trips WHERE tip IS NULL AND passengers >= 2"},
 	} {
 		t.Run(tt.sql, func(t *testing.T) {
-			want := sqliteTable(t, p.dbPath(), tt.sql)
+			want := sqliteTable(t, dbPath(p), tt.sql)
 			cur, err := c.Query(context.Background(), &tt.q)
 			require.NoError(t, err)
 			rr, err := cwarrow.NewReader(cur)
@@ -190,8 +190,8 @@ func TestConsumerArrow(t *testing.T) {
 		{[]string{"scan", "trips", "--format", "arrow"}, "SELECT * FROM trips"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			want := sqliteTable(t, p.dbPath(), tt.sql)
-			r := consumer(t, p.socket, tt.args...)
+			want := sqliteTable(t, dbPath(p), tt.sql)
+			r := consumer(t, p.Socket, tt.args...)
 			require.Equal(t, 0, r.code, r.stderr)
 			s, got := readIPC(t, []byte(r.stdout))
 			checkSchema(t, want, s)
@@ -217,13 +217,13 @@ func TestArrowMixedTypes(t *testing.T) {
 	require.NoError(t, db.Close())
 	p := startProvider(t, "--db", path)
 
-	r := consumer(t, p.socket, "query", "m", "--columns", "id,n", "--format", "arrow")
+	r := consumer(t, p.Socket, "query", "m", "--columns", "id,n", "--format", "arrow")
 	require.Equal(t, 0, r.code, r.stderr)
 	s, rows := readIPC(t, []byte(r.stdout))
 	assert.Equal(t, "float64", s.Field(1).Type.String())
 	assert.Equal(t, [][]any{{int64(1), 1.0}, {int64(2), 2.5}, {int64(3), 3.0}}, rows)
 
-	r = consumer(t, p.socket, "query", "m", "--format", "arrow")
+	r = consumer(t, p.Socket, "query", "m", "--format", "arrow")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "cwarrow: row 2, column 2 (u): an INT64 in a column of utf8")
 }
@@ -251,7 +251,7 @@ func TestConsumerArrowNode(t *testing.T) {
 	}
 
 	p := startProvider(t)
-	r := consumer(t, p.socket, "query", "trips", "--format", "arrow")
+	r := consumer(t, p.Socket, "query", "trips", "--format", "arrow")
 	require.Equal(t, 0, r.code, r.stderr)
 	stream := filepath.Join(dir, "trips.arrows")
 	require.NoError(t, os.WriteFile(stream, []byte(r.stdout), 0o600))
@@ -267,7 +267,7 @@ func TestConsumerArrowNode(t *testing.T) {
 		Rows   [][]json.RawMessage
 	}
 	require.NoError(t, json.Unmarshal(out, &got))
-	want := sqliteTable(t, p.dbPath(), "SELECT * FROM trips")
+	want := sqliteTable(t, dbPath(p), "SELECT * FROM trips")
 	require.Len(t, got.Fields, len(want.cols))
 	for i, f := range got.Fields {
 		assert.Equal(t, want.cols[i], f.Name)

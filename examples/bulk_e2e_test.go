@@ -16,15 +16,15 @@ import (
 func TestBulkInsertAndBatch(t *testing.T) {
 	p := startProvider(t)
 	sel := []string{"--where", "id <= ?", "--arg", "200", "--order", "id", "--columns", "id,started_at,city,distance_km,duration_s,passengers,fare,tip"}
-	csv := ok(t, p.socket, append([]string{"query", "trips", "--format", "csv"}, sel...)...)
+	csv := ok(t, p.Socket, append([]string{"query", "trips", "--format", "csv"}, sel...)...)
 	file := filepath.Join(t.TempDir(), "trips.csv")
 	require.NoError(t, os.WriteFile(file, []byte(csv), 0o600))
 
-	assert.Contains(t, ok(t, p.socket, "delete", "trips", "--where", "id <= ?", "--arg", "200"), "deleted 200 rows")
-	assert.Contains(t, ok(t, p.socket, "insert", "trips", "--from", file), "inserted 200 rows into trips")
-	assert.Equal(t, csv, ok(t, p.socket, append([]string{"query", "trips", "--format", "csv"}, sel...)...))
+	assert.Contains(t, ok(t, p.Socket, "delete", "trips", "--where", "id <= ?", "--arg", "200"), "deleted 200 rows")
+	assert.Contains(t, ok(t, p.Socket, "insert", "trips", "--from", file), "inserted 200 rows into trips")
+	assert.Equal(t, csv, ok(t, p.Socket, append([]string{"query", "trips", "--format", "csv"}, sel...)...))
 
-	r := consumer(t, p.socket, "insert", "trips", "--from", file) // the ids are taken now
+	r := consumer(t, p.Socket, "insert", "trips", "--from", file) // the ids are taken now
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "row 1 of the input")
 	assert.Contains(t, r.stderr, "UNIQUE constraint failed")
@@ -36,11 +36,11 @@ func TestBulkInsertAndBatch(t *testing.T) {
 		`{"op": "delete", "uri": "trips", "where": "id = ?", "args": [8]}`,
 		`{"op": "insert", "uri": "trips", "values": {"city": "no fare"}}`,
 	}, "\n")), 0o600))
-	r = consumer(t, p.socket, "batch", batch)
+	r = consumer(t, p.Socket, "batch", batch)
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "line 3 (insert trips)")
 	assert.Contains(t, r.stderr, "nothing was applied")
-	out := ok(t, p.socket, "query", "trips", "--where", "id >= ? AND id <= ?", "--arg", "7", "--arg", "8", "--columns", "id,tip", "--format", "csv")
+	out := ok(t, p.Socket, "query", "trips", "--where", "id >= ? AND id <= ?", "--arg", "7", "--arg", "8", "--columns", "id,tip", "--format", "csv")
 	assert.Equal(t, "id,tip\n"+strings.Join(csvColumns(csv, 7, 8), "\n")+"\n", out, "the batch changed nothing")
 }
 

@@ -50,81 +50,20 @@ func build(t testing.TB) bins {
 	return bins{b[0], b[1], b[2]}
 }
 
-// provider is a running provider process.
-type provider struct {
-	cmd    *exec.Cmd
-	socket string
-	cache  string // XDG_CACHE_HOME of the process
-	log    *syncBuffer
-	done   chan struct{}
-	err    error // the process's exit, once done is closed
-}
-
 // syncBuffer collects a process's output while the test reads it.
 type syncBuffer = exampletest.Buffer
 
-// startProvider runs the provider on a socket in a fresh directory with a
-// sample database of sampleRows trips, waits until it answers, and stops
+// startProvider runs the provider on a socket in a fresh directory with
+// a sample database of sampleRows trips, waits until it answers, and stops
 // it (SIGTERM) when the test ends.
-func startProvider(t *testing.T, extra ...string) *provider {
+func startProvider(t *testing.T, extra ...string) *exampletest.Provider {
 	t.Helper()
-	b := build(t)
-	dir := t.TempDir()
-	p := &provider{
-		socket: filepath.Join(dir, "run", "provider.sock"),
-		cache:  filepath.Join(dir, "cache"),
-		log:    &syncBuffer{},
-		done:   make(chan struct{}),
-	}
-	args := append([]string{"--socket", p.socket, "--rows", strconv.Itoa(sampleRows)}, extra...)
-	p.cmd = exec.Command(b.provider, args...)
-	p.cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+p.cache)
-	p.cmd.Stderr = p.log
-	require.NoError(t, p.cmd.Start())
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.stop(t) })
-
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c, err := net.Dial("unix", p.socket); err == nil {
-			c.Close()
-			return p
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("provider exited: %v\n%s", p.err, p.log)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("provider not listening after 30s\n%s", p.log)
-		}
-	}
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *provider) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Fatalf("provider ignored SIGTERM\n%s", p.log)
-	}
-	assert.NoError(t, p.err, "provider exit\n%s", p.log)
+	return exampletest.StartProvider(t, build(t).provider, nil, append([]string{"--rows", strconv.Itoa(sampleRows)}, extra...)...)
 }
 
 // dbPath returns the sample database the provider generated.
-func (p *provider) dbPath() string {
-	return filepath.Join(p.cache, "cursorwindow", fmt.Sprintf("sample-v1-%d.db", sampleRows))
+func dbPath(p *exampletest.Provider) string {
+	return filepath.Join(p.Cache, "cursorwindow", fmt.Sprintf("sample-v1-%d.db", sampleRows))
 }
 
 // result is what a consumer run printed and how it exited.
@@ -168,7 +107,7 @@ var knownQuery = []string{"query", "trips", "--columns", "id,started_at,city,dis
 
 func TestEndToEnd(t *testing.T) {
 	p := startProvider(t)
-	sock := p.socket
+	sock := p.Socket
 
 	t.Run("Table", func(t *testing.T) {
 		want := "" +
@@ -192,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 		assert.Equal(t, want, ok(t, sock, append(knownQuery, "--format", "csv")...))
 
 		// The same rows as SQLite itself reads them.
-		db, err := sql.Open("sqlite", "file:"+p.dbPath()+"?mode=ro")
+		db, err := sql.Open("sqlite", "file:"+dbPath(p)+"?mode=ro")
 		require.NoError(t, err)
 		defer db.Close()
 		rows, err := db.Query("SELECT id, started_at, city, distance_km, fare, tip, hex(route_hash) FROM trips WHERE id <= 4 ORDER BY id")
@@ -224,7 +163,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("ScanMatchesSQLite", func(t *testing.T) {
 		out := ok(t, sock, "scan", "trips")
 		summary, cols := parseScan(t, out)
-		db, err := sql.Open("sqlite", "file:"+p.dbPath()+"?mode=ro")
+		db, err := sql.Open("sqlite", "file:"+dbPath(p)+"?mode=ro")
 		require.NoError(t, err)
 		defer db.Close()
 		var rows int64
@@ -345,10 +284,10 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("StopRemovesSocket", func(t *testing.T) {
-		p.stop(t)
+		p.Stop(t)
 		_, err := os.Lstat(sock)
 		assert.ErrorIs(t, err, fs.ErrNotExist, "socket left behind")
-		assert.Contains(t, p.log.String(), "msg=stopped")
+		assert.Contains(t, p.Log.String(), "msg=stopped")
 		r := consumer(t, sock, "tables")
 		assert.Equal(t, 3, r.code)
 		assert.Equal(t, "consumer: no provider is listening on "+sock+" (no socket there; start one with: provider)\n", r.stderr)
@@ -377,12 +316,12 @@ func TestNoProvider(t *testing.T) {
 func TestRefusedUID(t *testing.T) {
 	other := strconv.Itoa(os.Geteuid() + 1000)
 	p := startProvider(t, "--allow-uid", other)
-	r := consumer(t, p.socket, "tables")
+	r := consumer(t, p.Socket, "tables")
 	assert.Equal(t, 5, r.code)
-	assert.Equal(t, fmt.Sprintf("consumer: the provider at %s refused access: permission denied: uid %d not allowed\n", p.socket, os.Geteuid()), r.stderr)
+	assert.Equal(t, fmt.Sprintf("consumer: the provider at %s refused access: permission denied: uid %d not allowed\n", p.Socket, os.Geteuid()), r.stderr)
 	assert.Empty(t, r.stdout)
-	p.stop(t)
-	assert.Contains(t, p.log.String(), "connection refused")
+	p.Stop(t)
+	assert.Contains(t, p.Log.String(), "connection refused")
 }
 
 // TestFilesystemRefusal: a consumer of another uid that the socket's
@@ -402,7 +341,7 @@ func TestFilesystemRefusal(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "consumer"), bin, 0o755))
 
-	cmd := exec.Command(filepath.Join(dir, "consumer"), "--socket", p.socket, "tables")
+	cmd := exec.Command(filepath.Join(dir, "consumer"), "--socket", p.Socket, "tables")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -413,7 +352,7 @@ func TestFilesystemRefusal(t *testing.T) {
 	}
 	require.Error(t, err, "the consumer connected: %s", stdout.String())
 	assert.Equal(t, 6, ee.ExitCode(), stderr.String())
-	assert.Equal(t, "consumer: cannot connect to "+p.socket+": permission denied by the filesystem: uid 65534 may not open the socket or search a directory above it (the provider did not refuse: it was never reached)\n", stderr.String())
+	assert.Equal(t, "consumer: cannot connect to "+p.Socket+": permission denied by the filesystem: uid 65534 may not open the socket or search a directory above it (the provider did not refuse: it was never reached)\n", stderr.String())
 	assert.Empty(t, stdout.String())
 }
 

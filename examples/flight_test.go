@@ -56,7 +56,7 @@ func flightRows(db *sql.DB, query string, args ...any) ([][]any, error) {
 // the rows equal those database/sql reads from the SQLite file.
 func TestFlightGateway(t *testing.T) {
 	p := startProvider(t, "--window-size", "16384")
-	g := startGateway(t, p.socket, nil)
+	g := startGateway(t, p.Socket, nil)
 	db, err := sql.Open("flightsql", "flightsql://"+g.addr+"?timeout=30s")
 	require.NoError(t, err)
 	defer db.Close()
@@ -71,7 +71,7 @@ func TestFlightGateway(t *testing.T) {
 		{"SELECT route_hash, started_at FROM trips WHERE tip IS NULL AND passengers >= ? ORDER BY started_at DESC, id", []any{int64(3)}},
 	} {
 		t.Run(tt.sql, func(t *testing.T) {
-			want := sqliteTable(t, p.dbPath(), tt.sql, tt.args...)
+			want := sqliteTable(t, dbPath(p), tt.sql, tt.args...)
 			requireSameRows(t, want.rows, flightTable(t, db, tt.sql, tt.args...))
 		})
 	}
@@ -83,7 +83,7 @@ func TestFlightGateway(t *testing.T) {
 		ctx := context.Background()
 		info, err := c.Execute(ctx, "SELECT * FROM trips")
 		require.NoError(t, err)
-		want := sqliteTable(t, p.dbPath(), "SELECT * FROM trips")
+		want := sqliteTable(t, dbPath(p), "SELECT * FROM trips")
 		var got [][]any
 		for _, ep := range info.Endpoint {
 			r, err := c.DoGet(ctx, ep.Ticket)
@@ -117,7 +117,7 @@ func TestFlightGateway(t *testing.T) {
 		n, err := res.RowsAffected()
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n)
-		want := sqliteTable(t, p.dbPath(), "SELECT id, city, fare FROM trips WHERE id > ?", int64(sampleRows))
+		want := sqliteTable(t, dbPath(p), "SELECT id, city, fare FROM trips WHERE id > ?", int64(sampleRows))
 		require.Len(t, want.rows, 1)
 		requireSameRows(t, want.rows, flightTable(t, db, "SELECT id, city, fare FROM trips WHERE id > ?", int64(sampleRows)))
 		res, err = db.Exec("DELETE FROM trips WHERE id > ?", int64(sampleRows))
@@ -127,7 +127,7 @@ func TestFlightGateway(t *testing.T) {
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
-		want := sqliteTable(t, p.dbPath(), "SELECT id, fare FROM trips")
+		want := sqliteTable(t, dbPath(p), "SELECT id, fare FROM trips")
 		var wg sync.WaitGroup
 		errs := make(chan error, 16)
 		for i := range 16 {
@@ -160,7 +160,7 @@ func TestFlightGateway(t *testing.T) {
 // without it, or with another, with Unauthenticated.
 func TestFlightGatewayToken(t *testing.T) {
 	p := startProvider(t)
-	g := startGateway(t, p.socket, []string{"CWFLIGHT_TOKEN=t0ken"})
+	g := startGateway(t, p.Socket, []string{"CWFLIGHT_TOKEN=t0ken"})
 	for token, code := range map[string]codes.Code{"": codes.Unauthenticated, "guess": codes.Unauthenticated, "t0ken": codes.OK} {
 		db, err := sql.Open("flightsql", "flightsql://"+g.addr+"?timeout=30s&token="+token)
 		require.NoError(t, err)

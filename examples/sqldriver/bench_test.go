@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/examples/internal/exampletest"
 	"github.com/cursorwindow/cursorwindow/sqldriver"
 )
 
@@ -40,7 +41,7 @@ var fresh atomic.Int64
 
 // tripsProvider starts the provider on the 1,000,000-trip sample
 // database and returns it and the database's path.
-func tripsProvider(b *testing.B) (*provider, string) {
+func tripsProvider(b *testing.B) (*exampletest.Provider, string) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = b.TempDir()
@@ -124,7 +125,7 @@ func measure(b *testing.B, read func() int) {
 
 func BenchmarkTrips(b *testing.B) {
 	p, path := tripsProvider(b)
-	ours := sql.OpenDB(sqldriver.NewConnector(p.socket))
+	ours := sql.OpenDB(sqldriver.NewConnector(p.Socket))
 	defer ours.Close()
 	direct := openSQLite(b, path, false)
 	for _, sc := range []struct {
@@ -153,7 +154,7 @@ func BenchmarkTrips(b *testing.B) {
 	}
 	b.Run("content/repeated", func(b *testing.B) {
 		ctx := context.Background()
-		c, err := content.Dial(ctx, p.socket)
+		c, err := content.Dial(ctx, p.Socket)
 		require.NoError(b, err)
 		defer c.Close()
 		var r raw
@@ -191,7 +192,7 @@ func BenchmarkOneRow(b *testing.B) {
 	p, _ := tripsProvider(b)
 	for _, ids := range []int{1, 1000} {
 		b.Run("ids="+strconv.Itoa(ids)+"/driver", func(b *testing.B) {
-			db := sql.OpenDB(sqldriver.NewConnector(p.socket))
+			db := sql.OpenDB(sqldriver.NewConnector(p.Socket))
 			defer db.Close()
 			t := newTyped()
 			for i := 0; b.Loop(); i++ {
@@ -203,7 +204,7 @@ func BenchmarkOneRow(b *testing.B) {
 		})
 		b.Run("ids="+strconv.Itoa(ids)+"/content", func(b *testing.B) {
 			ctx := context.Background()
-			c, err := content.Dial(ctx, p.socket)
+			c, err := content.Dial(ctx, p.Socket)
 			require.NoError(b, err)
 			defer c.Close()
 			var t typed

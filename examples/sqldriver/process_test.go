@@ -18,7 +18,7 @@ import (
 // reaches database/sql with its meaning and its message.
 func TestProviderRefusals(t *testing.T) {
 	p := startProvider(t, nil, "--rows", "300")
-	db := sql.OpenDB(sqldriver.NewConnector(p.socket))
+	db := sql.OpenDB(sqldriver.NewConnector(p.Socket))
 	defer db.Close()
 	for _, tt := range []struct {
 		sql  string
@@ -56,7 +56,7 @@ func TestProviderCancel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "edge.db")
 	createEdgeDB(t, path)
 	p := startProvider(t, nil, "--db", path, "--window-size", "16384")
-	db := sql.OpenDB(sqldriver.NewConnector(p.socket))
+	db := sql.OpenDB(sqldriver.NewConnector(p.Socket))
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 
@@ -86,7 +86,7 @@ func TestProviderCancel(t *testing.T) {
 // (it may have been applied), and the next write succeeds.
 func TestProviderRestart(t *testing.T) {
 	p := startProvider(t, nil, "--rows", "300")
-	connector := sqldriver.NewConnector(p.socket)
+	connector := sqldriver.NewConnector(p.Socket)
 	db := sql.OpenDB(connector)
 	defer db.Close()
 	db.SetMaxIdleConns(4)
@@ -102,7 +102,7 @@ func TestProviderRestart(t *testing.T) {
 	require.NoError(t, err)
 	defer dc.Close()
 
-	p.restart(t)
+	p.Restart(t)
 
 	_, err = dc.(driver.QueryerContext).QueryContext(context.Background(), "SELECT id FROM trips", nil)
 	require.ErrorIs(t, err, driver.ErrBadConn)
@@ -119,7 +119,7 @@ func TestProviderRestart(t *testing.T) {
 	r1, err = db.Query("SELECT id FROM trips")
 	require.NoError(t, err)
 	r1.Close()
-	p.restart(t)
+	p.Restart(t)
 	// The pool drops a connection whose client saw the provider go
 	// (Client.Err) before it sends a write; one that has not seen it yet
 	// fails the write with ErrProviderGone, never ErrBadConn: the write

@@ -179,7 +179,7 @@ func TestSQLiteEdges(t *testing.T) {
 	createEdgeDB(t, served)
 	copyFile(t, served, twin) // the writes run on the twin directly
 	p := startProvider(t, nil, "--db", served, "--window-size", "16384")
-	ours := sql.OpenDB(sqldriver.NewConnector(p.socket))
+	ours := sql.OpenDB(sqldriver.NewConnector(p.Socket))
 	defer ours.Close()
 	direct := openSQLite(t, served, false)
 
@@ -332,7 +332,7 @@ func TestSQLiteEdges(t *testing.T) {
 // serve (300 trips and 12 cities).
 func TestSQLiteSample(t *testing.T) {
 	p := startProvider(t, nil, "--rows", "300")
-	ours := sql.OpenDB(sqldriver.NewConnector(p.socket))
+	ours := sql.OpenDB(sqldriver.NewConnector(p.Socket))
 	defer ours.Close()
 	direct := openSQLite(t, sampleDB(p, 300), false)
 	for _, q := range []struct {
