@@ -98,9 +98,10 @@ func TestBulkInsertGivenUpIsAborted(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-called; cancel(); close(release) }()
-	_, err = c.BulkInsert(ctx, "t", []string{"i"})
+	go func() { <-called; cancel() }()
+	_, err = c.BulkInsert(ctx, "t", []string{"i"}) // no answer can come before release
 	require.ErrorIs(t, err, context.Canceled)
+	close(release)
 	require.ErrorIs(t, <-ended, ErrClosed, "the load ends as aborted")
 }
 
