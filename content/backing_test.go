@@ -93,7 +93,7 @@ func TestWindowsAnnouncedByNameOrKey(t *testing.T) {
 			assert.Empty(t, ownWindows(t), "the provider removes its names and segments")
 			// At most as many as before: an earlier test's connection may
 			// still have been closing when fds was counted.
-			assert.LessOrEqual(t, countFDs(t), fds, "no descriptor left open on either side")
+			assert.LessOrEqual(t, countFDs(t), fds, "no descriptor left open on either side: %v", fdTargets(t))
 		})
 	}
 }
