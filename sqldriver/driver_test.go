@@ -265,51 +265,18 @@ func TestWrites(t *testing.T) {
 	rows.Close()
 }
 
-// watched counts the rows the provider reads for each query and reports
-// how many when the server closes the query.
-type watched struct {
-	*contenttest.MemProvider
-	closed chan int64
-}
-
-func (p *watched) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
-	r, err := p.MemProvider.Query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return &watchedRows{Rows: r, closed: p.closed}, nil
-}
-
-type watchedRows struct {
-	content.Rows
-	n      int64
-	closed chan int64
-}
-
-func (r *watchedRows) Next() bool {
-	ok := r.Rows.Next()
-	if ok {
-		r.n++
-	}
-	return ok
-}
-
-func (r *watchedRows) Close() error {
-	r.closed <- r.n
-	return r.Rows.Close()
-}
-
 // TestCancelStopsProvider cancels a scan: the scan ends with the
 // context's error, the provider's query is closed long before its end,
 // and the connection serves the next query.
 func TestCancelStopsProvider(t *testing.T) {
 	const total = 100_000
-	p := &watched{MemProvider: contenttest.NewMemProvider(), closed: make(chan int64, 8)}
+	mp := contenttest.NewMemProvider()
+	p := contenttest.NewWatched(mp)
 	rows := make([][]any, total)
 	for i := range rows {
 		rows[i] = []any{i, fmt.Sprintf("row %d of a table too big to read at once", i)}
 	}
-	p.AddTable("big", []string{"id", "s"}, rows)
+	mp.AddTable("big", []string{"id", "s"}, rows)
 	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(16<<10))))
 	defer db.Close()
 	db.SetMaxOpenConns(1) // the next query must reuse the connection
@@ -336,7 +303,7 @@ func TestCancelStopsProvider(t *testing.T) {
 	assert.Less(t, read, total)
 	r.Close()
 	select {
-	case n := <-p.closed:
+	case n := <-p.Closed:
 		assert.Less(t, n, int64(total), "the provider read the whole table")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the provider's query was not closed")

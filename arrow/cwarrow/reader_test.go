@@ -283,7 +283,7 @@ func TestReleaseClosesCursor(t *testing.T) {
 		rows[i] = []any{i, "a row of some length to fill windows"}
 	}
 	mp.AddTable("t", []string{"id", "s"}, rows)
-	p := servetest.NewWatched(mp)
+	p := contenttest.NewWatched(mp)
 	sock, srv := servetest.Serve(t, p, content.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "t"})

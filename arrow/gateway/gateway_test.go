@@ -40,7 +40,7 @@ const tripRows = 3000
 
 // trips returns a provider of a table of tripRows rows with declared
 // types, NULLs and blobs, and the rows.
-func trips() (*servetest.Watched, [][]any) {
+func trips() (*contenttest.Watched, [][]any) {
 	mp := contenttest.NewMemProvider()
 	cities := []string{"Lisbon", "Paris", "Berlin", "Zürich"}
 	rows := make([][]any, tripRows)
@@ -57,7 +57,7 @@ func trips() (*servetest.Watched, [][]any) {
 		"id": {DatabaseType: "INTEGER"}, "city": {DatabaseType: "TEXT"}, "fare": {DatabaseType: "REAL"},
 		"tip": {DatabaseType: "REAL"}, "hash": {DatabaseType: "BLOB"},
 	}}
-	return servetest.NewWatched(typed), rows
+	return contenttest.NewWatched(typed), rows
 }
 
 // start serves p in this process and a gateway to it on loopback, until
@@ -400,7 +400,7 @@ func TestCancelReleasesCursor(t *testing.T) {
 		rows[i] = []any{i, "a row of some length, to fill many windows"}
 	}
 	mp.AddTable("big", []string{"id", "s"}, rows)
-	p := servetest.NewWatched(mp)
+	p := contenttest.NewWatched(mp)
 	addr, srv := start(t, p, gateway.WithBatchRows(500))
 	c := newClient(t, addr)
 
