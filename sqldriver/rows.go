@@ -18,18 +18,7 @@ type rows struct {
 	cur   *content.Cursor // nil when no row is to be read (LIMIT 0)
 	cols  []string
 	types []content.ColumnType // nil when the provider declared none
-	// run holds rows read ahead from the cursor's window with one
-	// ReadRows (every column, each field in the slice of its type): the
-	// cursor's current row is element at, and the run ends at n. It
-	// never spans two windows.
-	run   []window.Column
-	at, n int
-	size  int // the length of run's slices
 }
-
-// maxRun is the most rows a run holds; a run starts at 4 rows and
-// doubles, so a one-row query reads (and allocates) little.
-const maxRun = 128
 
 var (
 	_ driver.Rows                           = (*rows)(nil)
@@ -64,51 +53,36 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		return io.EOF
 	}
-	if r.at++; r.at >= r.n {
-		if err := r.readRun(); err != nil {
-			return err
-		}
+	// The row in place, through window.Row's inlined accessors; the
+	// Window's own accessor only for what they leave (an empty string, a
+	// damaged field, which it names).
+	w, i, _ := cur.Block()
+	row, ok := w.Row(i)
+	if !ok {
+		return fmt.Errorf("sqldriver: no row %d in the cursor's window", i)
 	}
-	i := r.at
 	for c := range dest {
-		col := &r.run[c]
-		switch t := col.Types[i]; t {
+		switch t := row.Type(c); t {
 		case window.TypeInt64:
-			dest[c] = col.Int64s[i]
+			dest[c], _ = row.Int64(c)
 		case window.TypeFloat64:
-			dest[c] = col.Float64s[i]
+			dest[c], _ = row.Float64(c)
 		case window.TypeString, window.TypeBlob:
-			dest[c] = col.Views[i]
+			b, ok := row.Bytes(c)
+			if !ok {
+				var err error
+				if b, err = w.Bytes(i, c); err != nil {
+					return err
+				}
+			}
+			dest[c] = b
 		case window.TypeNull:
 			dest[c] = nil
 		default:
-			return fmt.Errorf("sqldriver: column %d: %v", c, t)
+			_, err := w.Type(i, c)
+			return fmt.Errorf("sqldriver: column %d: %w", c, err)
 		}
 	}
-	return nil
-}
-
-// readRun reads a run of rows from the cursor's row to at most the end of
-// its window, every column in one ReadRows. A field ReadRows cannot read
-// ends the run before its row, and fails the Next that reaches it.
-func (r *rows) readRun() error {
-	if size := min(max(2*r.size, 4), maxRun); size != r.size {
-		r.size = size
-		r.run = make([]window.Column, len(r.cols))
-		for c := range r.run {
-			r.run[c] = window.Column{Types: make([]window.FieldType, size), Int64s: make([]int64, size),
-				Float64s: make([]float64, size), Views: make([][]byte, size)}
-		}
-	}
-	w, row, left := r.cur.Block()
-	n, err := w.ReadRows(row, r.run)
-	if n = min(n, left); n == 0 {
-		if err == nil {
-			err = fmt.Errorf("sqldriver: no row to read at %d", row)
-		}
-		return err
-	}
-	r.at, r.n = 0, n
 	return nil
 }
 

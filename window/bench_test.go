@@ -235,38 +235,6 @@ func scanWindow(r *window.Window) int64 {
 	return s + int64(f)
 }
 
-// runRows is the length of the runs scanRows reads.
-const runRows = 256
-
-// scanBuf holds one run of the benchmark's four columns.
-type scanBuf struct {
-	ints   [runRows]int64
-	floats [runRows]float64
-	strs   [runRows][]byte
-	blobs  [runRows][]byte
-	cols   [benchCols]window.Column
-}
-
-// scanRows reads every value of the window with ReadRows, a run of rows
-// at a time, and folds them as scanWindow does.
-func scanRows(r *window.Window, b *scanBuf) int64 {
-	b.cols = [benchCols]window.Column{{Int64s: b.ints[:]}, {Float64s: b.floats[:]}, {Views: b.strs[:]}, {Views: b.blobs[:]}}
-	var s int64
-	var f float64
-	for row := 0; row < r.NumRows(); {
-		n, err := r.ReadRows(row, b.cols[:])
-		if err != nil {
-			panic(err)
-		}
-		for i := range n {
-			s += b.ints[i] + int64(len(b.strs[i])) + int64(len(b.blobs[i]))
-			f += b.floats[i]
-		}
-		row += n
-	}
-	return s + int64(f)
-}
-
 // goRows holds the benchmark values in plain Go slices: the in-process
 // limit a window is compared with.
 type goRows struct {
@@ -320,30 +288,11 @@ func BenchmarkScan(b *testing.B) {
 		}
 		report(b)
 	})
-	b.Run(fmt.Sprintf("readrows/rows=%d", rows), func(b *testing.B) {
-		var buf scanBuf
-		require.Equal(b, g.scan(), scanRows(r, &buf))
+	b.Run(fmt.Sprintf("row/rows=%d", rows), func(b *testing.B) {
+		require.Equal(b, g.scan(), scanRowViews(r))
 		b.SetBytes(int64(r.Size()))
 		for b.Loop() {
-			sink = scanRows(r, &buf)
-		}
-		report(b)
-	})
-	b.Run(fmt.Sprintf("readrows-typed/rows=%d", rows), func(b *testing.B) {
-		var buf scanBuf
-		var types [benchCols][runRows]window.FieldType
-		for c := range buf.cols {
-			buf.cols[c] = window.Column{Types: types[c][:], Int64s: buf.ints[:], Float64s: buf.floats[:], Views: buf.strs[:]}
-		}
-		b.SetBytes(int64(r.Size()))
-		for b.Loop() {
-			for row := 0; row < r.NumRows(); {
-				n, err := r.ReadRows(row, buf.cols[:])
-				if err != nil {
-					b.Fatal(err)
-				}
-				row += n
-			}
+			sink = scanRowViews(r)
 		}
 		report(b)
 	})
@@ -435,4 +384,33 @@ func BenchmarkBackings(b *testing.B) {
 			b.ReportMetric(float64(read.Microseconds())/n, "map+read-µs")
 		})
 	}
+}
+
+// scanRowViews reads every value through Row's accessors, falling back to
+// the Window's for what they leave.
+func scanRowViews(r *window.Window) int64 {
+	var s int64
+	var f float64
+	for i := range r.NumRows() {
+		row, _ := r.Row(i)
+		id, ok := row.Int64(0)
+		if !ok {
+			id, _ = r.Int64(i, 0)
+		}
+		v, ok := row.Float64(1)
+		if !ok {
+			v, _ = r.Float64(i, 1)
+		}
+		str, ok := row.Bytes(2)
+		if !ok {
+			str, _ = r.Bytes(i, 2)
+		}
+		blob, ok := row.Bytes(3)
+		if !ok {
+			blob, _ = r.Bytes(i, 3)
+		}
+		s += id + int64(len(str)) + int64(len(blob))
+		f += v
+	}
+	return s + int64(f)
 }

@@ -66,17 +66,23 @@
 //		name, err := r.StringView(row, 1) // zero-copy
 //	}
 //
-// A scan reads runs of rows into its own slices, every column of a run in
-// one call (ReadRows; the batch reads Int64s, Float64s, Views and Types do
-// one column):
+// A scan reads each row through Row, whose accessors inline into the
+// loop: ok is true when the field has the accessor's type, and the
+// Window's accessor of the same name handles the rest (NULL, conversions,
+// errors):
 //
-//	ids, names := make([]int64, 256), make([][]byte, 256)
-//	cols := []window.Column{{Int64s: ids}, {Views: names}}
-//	for row := 0; row < r.NumRows(); {
-//		n, err := r.ReadRows(row, cols) // views: valid until Close
-//		... use ids[:n], names[:n]
-//		row += n
+//	for i := range r.NumRows() {
+//		row, _ := r.Row(i)
+//		id, ok := row.Int64(0)
+//		if !ok {
+//			id, err = r.Int64(i, 0)
+//		}
+//		name, ok := row.Bytes(1) // a view: valid until Close
+//		...
 //	}
+//
+// The batch reads (Int64s, Float64s, Views, Types) copy a run of one
+// column into a caller's slice, as a columnar consumer (Arrow) wants it.
 //
 // OpenBytes reads an inline window from a byte slice with the same
 // accessors. Every accessor checks the row, the column and the heap range
@@ -122,7 +128,7 @@
 //     segment rewritten: OpenLocation and Mappings.CopyLocation therefore
 //     return private copies (a fault while copying is ErrCorrupt, not a
 //     crash), and no reader this package returns maps such memory.
-//   - Views (Bytes, StringView, Views, ReadRows, and Writer.Bytes) point into the window's
+//   - Views (Bytes, StringView, Views, Row.Bytes, and Writer.Bytes) point into the window's
 //     memory: they are valid only until Close and must not be modified. Copy
 //     what you keep (String, AppendBytes). A copy from OpenLocation or
 //     CopyLocation is Go memory: its views stay valid until it is garbage.

@@ -210,9 +210,10 @@ func ExampleWriter_Row() {
 	// 2 grace 2.5
 }
 
-// A scan reads every column of a run of rows in one call, into its own
-// slices: numbers copied, strings and blobs as views into the window.
-func ExampleWindow_ReadRows() {
+// A scan reads each row through Row, whose accessors inline into the
+// loop; what they leave (here a NULL) goes to the Window's accessor of the
+// same name, which converts it or says what is wrong.
+func ExampleWindow_Row() {
 	w, err := window.New(3)
 	if err != nil {
 		log.Fatal(err)
@@ -236,22 +237,24 @@ func ExampleWindow_ReadRows() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var (
-		ids   = make([]int64, 2) // runs of 2 rows
-		names = make([][]byte, 2)
-		types = make([]window.FieldType, 2)
-		fares = make([]float64, 2)
-	)
-	cols := []window.Column{{Int64s: ids}, {Views: names}, {Types: types, Float64s: fares}}
-	for row := 0; row < r.NumRows(); {
-		n, err := r.ReadRows(row, cols)
+	for i := range r.NumRows() {
+		row, _ := r.Row(i)
+		id, ok := row.Int64(0)
+		if !ok {
+			log.Fatalf("row %d: column 0 is %s", i, row.Type(0))
+		}
+		name, ok := row.Bytes(1) // a view into the window: nothing copied
+		if !ok {
+			name, err = r.Bytes(i, 1)
+		}
+		fare, ok := row.Float64(2)
+		if !ok {
+			fare, err = r.Float64(i, 2) // NULL reads as 0
+		}
 		if err != nil {
 			log.Fatal(err)
 		}
-		for i := range n {
-			fmt.Println(ids[i], string(names[i]), types[i], fares[i])
-		}
-		row += n
+		fmt.Println(id, string(name), row.Type(2), fare)
 	}
 	// Output:
 	// 1 ada FLOAT64 0.5

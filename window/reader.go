@@ -21,6 +21,7 @@ import (
 // concurrently with reads.
 type Window struct {
 	b       []byte // the whole region; nil after Close
+	heapb   []byte // b[headerSize:dataEnd], for Row.Bytes; nil after Close
 	mapping []byte // the mapping to unmap on Close; nil for OpenBytes
 	// id is the identity of the memory mapped (a file's device and inode,
 	// a System V segment's id), the key of a Mappings cache.
@@ -230,6 +231,7 @@ func (w *Window) parse() error {
 	}
 	w.ncols, w.nrows, w.rowSize = ncols, nrows, rowSize
 	w.size, w.dataEnd, w.startPos = size, dataEnd, int64(start)
+	w.heapb = b[headerSize:dataEnd:dataEnd]
 	return nil
 }
 
@@ -243,7 +245,7 @@ func (w *Window) Close() error {
 	}
 	w.closed = true
 	m, shared := w.mapping, w.shared
-	w.b, w.mapping, w.shared = nil, nil, nil
+	w.b, w.heapb, w.mapping, w.shared = nil, nil, nil, nil
 	w.nrows, w.ncols = 0, 0
 	switch {
 	case shared != nil:

@@ -57,25 +57,23 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	cols := cur.Columns()
 	stats := make([]colStats, len(cols))
 	bar := progress.New(e.stderr, "scanning "+escapeControls(table), cur.Count())
-	bufs := newScanBuffers(len(cols))
 	var rows int64
-	// Block by block, a run of rows at a time: one ReadRows reads every
-	// column of the run (each field into the slice of its type), then
-	// each column's summary takes its run.
+	// Block by block, a tile of rows at a time, column by column: each
+	// column's rows are read through window.Row's inlined accessors, a
+	// stretch of one type at a time, while the tile's slots stay in the
+	// L1 cache for the next column.
 	for cur.NextBlock() {
 		w, row, left := cur.Block()
-		for left > 0 {
-			k, err := w.ReadRows(row, bufs)
-			if err != nil {
-				bar.Done()
-				return scanErr(err, cols, rows)
+		for lo, end := row, row+left; lo < end; lo += scanRun {
+			hi := min(lo+scanRun, end)
+			for c := range stats {
+				if err := stats[c].addRows(w, c, lo, hi); err != nil {
+					bar.Done()
+					return scanErr(err, cols, rows+int64(lo-row))
+				}
 			}
-			k = min(k, left)
-			for i := range stats {
-				stats[i].addRun(&bufs[i], k)
-			}
-			row, left, rows = row+k, left-k, rows+int64(k)
 		}
+		rows += int64(left)
 		bar.Update(rows)
 		e.wd.kick() // the provider keeps answering
 	}
@@ -87,24 +85,10 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	return printSummary(e.stdout, table, cols, stats, rows, elapsed)
 }
 
-// scanRun is how many rows a scan reads at a time: every column's run
-// of values stays in the L1 cache while the summaries take it.
+// scanRun is how many rows a scan reads at a time: the tile's slots (a
+// row of 9 columns is 144 bytes) stay in the L1 cache while each column
+// reads them.
 const scanRun = 128
-
-// newScanBuffers returns a run's buffers for ncols columns: each field
-// read into the slice of its type (window.Column with Types set).
-func newScanBuffers(ncols int) []window.Column {
-	cols := make([]window.Column, ncols)
-	for i := range cols {
-		cols[i] = window.Column{
-			Types:    make([]window.FieldType, scanRun),
-			Int64s:   make([]int64, scanRun),
-			Float64s: make([]float64, scanRun),
-			Views:    make([][]byte, scanRun),
-		}
-	}
-	return cols
-}
 
 // scanErr names the column and the row near which a scan failed.
 func scanErr(err error, cols []string, rows int64) error {
@@ -135,53 +119,57 @@ type colStats struct {
 	fcomp  float64 // fsum+fcomp is the floating-point sum
 }
 
-// addRun adds the first k values of a column's run (read with its
-// types) to the summary, each stretch of fields of one type at once.
-func (s *colStats) addRun(c *window.Column, k int) {
-	types := c.Types[:k]
-	for i := 0; i < k; {
-		t := types[i]
-		j := i + 1
-		for j < k && types[j] == t {
-			j++
+// addRows adds rows lo to hi-1 of column col of w to the summary, a
+// stretch of fields of one type at a time.
+func (s *colStats) addRows(w *window.Window, col, lo, hi int) error {
+	for i := lo; i < hi; {
+		row, _ := w.Row(i)
+		t := row.Type(col)
+		j := i
+		switch t {
+		case window.TypeInt64:
+			j = s.addInts(w, col, i, hi)
+		case window.TypeFloat64:
+			j = s.addFloats(w, col, i, hi)
+		case window.TypeString, window.TypeBlob:
+			var err error
+			if j, err = s.addBytes(w, col, i, hi, t); err != nil {
+				return err
+			}
+		case window.TypeNull:
+			for ; j < hi; j++ {
+				if r, _ := w.Row(j); r.Type(col) != window.TypeNull {
+					break
+				}
+			}
+			s.nulls += int64(j - i)
+		default:
+			_, err := w.Type(i, col) // names the damage
+			return err
 		}
-		if int(t) < len(s.seen) {
-			s.seen[t] = true
-		}
-		s.addTyped(c, i, j, t)
+		s.seen[t] = true
 		i = j
 	}
+	return nil
 }
 
-// addTyped adds fields i to j-1 of a column's run, all of type t.
-func (s *colStats) addTyped(c *window.Column, i, j int, t window.FieldType) {
-	switch t {
-	case window.TypeNull:
-		s.nulls += int64(j - i)
-	case window.TypeInt64:
-		s.addInts(c.Int64s[i:j])
-	case window.TypeFloat64:
-		for _, v := range c.Float64s[i:j] {
-			s.floatRange(v)
-			s.addFloat(v)
-			s.floats++
-		}
-		s.bytes += 8 * int64(j-i)
-	case window.TypeString, window.TypeBlob:
-		for _, v := range c.Views[i:j] { // views: nothing is copied
-			s.bytes += int64(len(v))
-		}
-	}
-}
-
-// addInts adds a run of integers.
-func (s *colStats) addInts(vs []int64) {
+// addInts adds the INT64 fields of column col from row i on, up to hi or
+// the first field of another type, and returns where it stopped.
+func (s *colStats) addInts(w *window.Window, col, i, hi int) int {
+	start := i
 	if s.ints == 0 {
-		s.imin, s.imax = vs[0], vs[0]
+		row, _ := w.Row(i)
+		s.imin, _ = row.Int64(col)
+		s.imax = s.imin
 	}
-	lo, hi, sum := s.imin, s.imax, s.isum
-	for _, v := range vs {
-		lo, hi = min(lo, v), max(hi, v)
+	lo, top, sum := s.imin, s.imax, s.isum
+	for ; i < hi; i++ {
+		row, _ := w.Row(i)
+		v, ok := row.Int64(col)
+		if !ok {
+			break
+		}
+		lo, top = min(lo, v), max(top, v)
 		if s.ovf {
 			s.addFloat(float64(v))
 			continue
@@ -196,9 +184,50 @@ func (s *colStats) addInts(vs []int64) {
 		}
 		sum = next
 	}
-	s.imin, s.imax, s.isum = lo, hi, sum
-	s.ints += int64(len(vs))
-	s.bytes += 8 * int64(len(vs))
+	s.imin, s.imax, s.isum = lo, top, sum
+	s.ints += int64(i - start)
+	s.bytes += 8 * int64(i-start)
+	return i
+}
+
+// addFloats adds the FLOAT64 fields of column col from row i on, as
+// addInts does the integers.
+func (s *colStats) addFloats(w *window.Window, col, i, hi int) int {
+	start := i
+	for ; i < hi; i++ {
+		row, _ := w.Row(i)
+		v, ok := row.Float64(col)
+		if !ok {
+			break
+		}
+		s.floatRange(v)
+		s.addFloat(v)
+		s.floats++
+	}
+	s.bytes += 8 * int64(i-start)
+	return i
+}
+
+// addBytes adds the lengths of the fields of type t (STRING or BLOB) of
+// column col from row i on: views, nothing copied. A field Row leaves
+// (an empty one, a damaged one) goes to the Window's Bytes, which reads
+// it or names the damage.
+func (s *colStats) addBytes(w *window.Window, col, i, hi int, t window.FieldType) (int, error) {
+	for ; i < hi; i++ {
+		row, _ := w.Row(i)
+		v, ok := row.Bytes(col)
+		if !ok {
+			if row.Type(col) != t {
+				break
+			}
+			var err error
+			if v, err = w.Bytes(i, col); err != nil {
+				return i, err
+			}
+		}
+		s.bytes += int64(len(v))
+	}
+	return i, nil
 }
 
 // addFloat adds a value to the floating-point sum (Neumaier), and a float
