@@ -250,41 +250,76 @@ func scanCursor(ctx context.Context, c *content.Client, tbl string, limit int, o
 func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 	var rows int64
 	var sum float64
-	var b batch
-	// Every column of a run of rows in one ReadRows: the row's slot
-	// cache line is fetched once for all four.
-	cols := []window.Column{{Int64s: b.ids[:]}, {Float64s: b.fares[:]}, {Views: b.cities[:]}, {Views: b.blobs[:]}}
-	if !wide {
-		cols = cols[:1]
-	}
 	for cur.NextBlock() {
 		w, row, left := cur.Block()
-		for left > 0 {
-			k, err := w.ReadRows(row, cols)
-			if err != nil {
-				return rows, sum, err
-			}
-			k = min(k, left)
-			for _, id := range b.ids[:k] {
-				sum += float64(id)
-			}
-			if wide {
-				for i := range k {
-					sum += b.fares[i] + float64(len(b.cities[i])+len(b.blobs[i]))
-				}
-			}
-			row, left, rows = row+k, left-k, rows+int64(k)
+		var n int
+		var s float64
+		var err error
+		if wide {
+			n, s, err = readWide(w, row, row+left)
+		} else {
+			n, s, err = readNarrow(w, row, row+left)
+		}
+		rows, sum = rows+int64(n), sum+s
+		if err != nil {
+			return rows, sum, err
 		}
 	}
 	return rows, sum, cur.Err()
 }
 
-// batch holds one run of the wide table's columns.
-type batch struct {
-	ids    [512]int64
-	fares  [512]float64
-	cities [512][]byte
-	blobs  [512][]byte
+// readWide reads rows lo to hi-1 of a wide window through window.Row's
+// inlined accessors, the Window's own for what they leave (an empty
+// string, a NULL), and folds them as scanSlices does.
+func readWide(w *window.Window, lo, hi int) (int, float64, error) {
+	var sum float64
+	for i := lo; i < hi; i++ {
+		r, _ := w.Row(i)
+		id, ok := r.Int64(0)
+		fare, ok2 := r.Float64(1)
+		city, ok3 := r.Bytes(2)
+		blob, ok4 := r.Bytes(3)
+		if !(ok && ok2 && ok3 && ok4) {
+			var err error
+			if id, fare, city, blob, err = readWideSlow(w, i); err != nil {
+				return i - lo, sum, err
+			}
+		}
+		sum += float64(id) + fare + float64(len(city)+len(blob))
+	}
+	return hi - lo, sum, nil
+}
+
+// readWideSlow reads row i of a wide window with the Window's accessors.
+func readWideSlow(w *window.Window, i int) (id int64, fare float64, city, blob []byte, err error) {
+	id, err = w.Int64(i, 0)
+	if err == nil {
+		fare, err = w.Float64(i, 1)
+	}
+	if err == nil {
+		city, err = w.Bytes(i, 2)
+	}
+	if err == nil {
+		blob, err = w.Bytes(i, 3)
+	}
+	return id, fare, city, blob, err
+}
+
+// readNarrow reads the id column of rows lo to hi-1.
+func readNarrow(w *window.Window, lo, hi int) (int, float64, error) {
+	var sum float64
+	for i := lo; i < hi; i++ {
+		r, _ := w.Row(i)
+		id, ok := r.Int64(0)
+		if !ok {
+			var err error
+			if id, err = w.Int64(i, 0); err != nil {
+				return i - lo, sum, err
+			}
+		}
+		sum += float64(id)
+	}
+	return hi - lo, sum, nil
 }
 
 // scanMsgpack is the msgpack consumer: decode each row into a struct. With

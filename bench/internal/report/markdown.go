@@ -205,7 +205,7 @@ func Markdown(w io.Writer, r *Results, chart string) error {
 		p("| %s | %s | %s | %s |\n", t.What, t.Want, t.Measured, verdict)
 	}
 
-	p("\n## (a) Full scan\n\nTime from sending the query to reading the last value, every value read (cursorwindow: block by block, every column of a run of rows with one `Window.ReadRows` (strings and blobs as zero-copy views); the copying transports decode into row structs).\n\n")
+	p("\n## (a) Full scan\n\nTime from sending the query to reading the last value, every value read (cursorwindow: block by block, row by row through `Window.Row`, whose accessors inline (strings and blobs as zero-copy views); the copying transports decode into row structs).\n\n")
 	for _, tbl := range []string{"wide", "narrow"} {
 		base := r.scan(tbl, "cursorwindow-filled")
 		p("### %s table\n\n| transport | median | rows/s | ns/row | cursorwindow (filled) is |\n|---|---:|---:|---:|---:|\n", tbl)
