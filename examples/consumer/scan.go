@@ -191,19 +191,32 @@ func (s *colStats) addInts(w *window.Window, col, i, hi int) int {
 }
 
 // addFloats adds the FLOAT64 fields of column col from row i on, as
-// addInts does the integers.
+// addInts does the integers. The range and the sum are kept in locals for
+// the loop (the stores through s would make each value wait on the last).
 func (s *colStats) addFloats(w *window.Window, col, i, hi int) int {
 	start := i
+	if s.floats == 0 {
+		row, _ := w.Row(i)
+		s.fmin, _ = row.Float64(col)
+		s.fmax = s.fmin
+	}
+	lo, top, sum, comp := s.fmin, s.fmax, s.fsum, s.fcomp
 	for ; i < hi; i++ {
 		row, _ := w.Row(i)
 		v, ok := row.Float64(col)
 		if !ok {
 			break
 		}
-		s.floatRange(v)
-		s.addFloat(v)
-		s.floats++
+		if v < lo { // not min: a NaN after the first value leaves the range
+			lo = v
+		}
+		if v > top {
+			top = v
+		}
+		sum, comp = neumaier(sum, comp, v)
 	}
+	s.fmin, s.fmax, s.fsum, s.fcomp = lo, top, sum, comp
+	s.floats += int64(i - start)
 	s.bytes += 8 * int64(i-start)
 	return i
 }
@@ -230,26 +243,19 @@ func (s *colStats) addBytes(w *window.Window, col, i, hi int, t window.FieldType
 	return i, nil
 }
 
-// addFloat adds a value to the floating-point sum (Neumaier), and a float
-// to the float range.
-func (s *colStats) addFloat(v float64) {
-	t := s.fsum + v
-	if math.Abs(s.fsum) >= math.Abs(v) {
-		s.fcomp += (s.fsum - t) + v
-	} else {
-		s.fcomp += (v - t) + s.fsum
-	}
-	s.fsum = t
-}
+// addFloat adds a value to the floating-point sum.
+func (s *colStats) addFloat(v float64) { s.fsum, s.fcomp = neumaier(s.fsum, s.fcomp, v) }
 
-// floatRange records a FLOAT64 field's range.
-func (s *colStats) floatRange(v float64) {
-	if s.floats == 0 || v < s.fmin {
-		s.fmin = v
+// neumaier adds v to the sum with compensation comp (Neumaier's
+// summation) and returns the new pair.
+func neumaier(sum, comp, v float64) (float64, float64) {
+	t := sum + v
+	if math.Abs(sum) >= math.Abs(v) {
+		comp += (sum - t) + v
+	} else {
+		comp += (v - t) + sum
 	}
-	if s.floats == 0 || v > s.fmax {
-		s.fmax = v
-	}
+	return t, comp
 }
 
 // kind names the field types the column held.
