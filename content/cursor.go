@@ -528,6 +528,19 @@ func (cur *Cursor) row() (*window.Window, int, error) {
 	return cur.rw, cur.ri, nil
 }
 
+// Row returns the current row for window.Row's inlined accessors, the
+// fastest way to read it, with ok false when the cursor is not on a row.
+// An accessor that says no (NULL, another type, an empty string, a damaged
+// field) leaves the field to the Cursor's accessor of the same name. The
+// Row and its views are valid until the cursor moves to another window or
+// is closed.
+func (cur *Cursor) Row() (r window.Row, ok bool) {
+	if cur.rw == nil {
+		return window.Row{}, false
+	}
+	return cur.rw.Row(cur.ri)
+}
+
 // Type returns the type of column col of the current row.
 func (cur *Cursor) Type(col int) (window.FieldType, error) {
 	w, r, err := cur.row()
@@ -559,6 +572,11 @@ func (cur *Cursor) IsNull(col int) (bool, error) {
 // parsed, and NULL reads as 0 — use IsNull or NullInt64 to tell a NULL
 // from a zero. A BLOB is an error matching window.ErrType.
 func (cur *Cursor) Int64(col int) (int64, error) {
+	if r, ok := cur.Row(); ok {
+		if v, ok := r.Int64(col); ok {
+			return v, nil
+		}
+	}
 	w, r, err := cur.row()
 	if err != nil {
 		return 0, err
@@ -573,6 +591,11 @@ func (cur *Cursor) Int64(col int) (int64, error) {
 // Float64 returns column col of the current row as a float64, converting
 // as Int64 does; NULL reads as 0 (see NullFloat64).
 func (cur *Cursor) Float64(col int) (float64, error) {
+	if r, ok := cur.Row(); ok {
+		if v, ok := r.Float64(col); ok {
+			return v, nil
+		}
+	}
 	w, r, err := cur.row()
 	if err != nil {
 		return 0, err
@@ -617,6 +640,11 @@ func (cur *Cursor) StringView(col int) (string, error) {
 // copying it. The bytes are valid only until the cursor moves to another
 // window or is closed; must not be modified.
 func (cur *Cursor) Bytes(col int) ([]byte, error) {
+	if r, ok := cur.Row(); ok {
+		if v, ok := r.Bytes(col); ok {
+			return v, nil
+		}
+	}
 	w, r, err := cur.row()
 	if err != nil {
 		return nil, err

@@ -51,3 +51,51 @@ func TestNullReportedAsNull(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "content: row 1, column 7: row or column out of range", err.Error(), "in the cursor's terms, one prefix")
 }
+
+// Cursor.Row reads the current row through window.Row: what its accessors
+// say yes to is what the Cursor's accessors return; off a row there is no
+// Row.
+func TestCursorRow(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("t", []string{"i", "f", "s"}, [][]any{{int64(7), 1.5, "seven"}, {nil, nil, ""}})
+	path, _ := startServer(t, p)
+	cur, err := dial(t, path).Query(context.Background(), &content.Query{URI: "t"})
+	require.NoError(t, err)
+	defer cur.Close()
+	_, ok := cur.Row()
+	assert.False(t, ok, "before the first row")
+
+	require.True(t, cur.Next())
+	r, ok := cur.Row()
+	require.True(t, ok)
+	i, ok := r.Int64(0)
+	assert.True(t, ok)
+	assert.Equal(t, int64(7), i)
+	f, ok := r.Float64(1)
+	assert.True(t, ok)
+	assert.Equal(t, 1.5, f)
+	s, ok := r.Bytes(2)
+	assert.True(t, ok)
+	assert.Equal(t, "seven", string(s))
+
+	require.True(t, cur.Next())
+	r, ok = cur.Row()
+	require.True(t, ok)
+	for col := range 3 {
+		_, ok1 := r.Int64(col)
+		_, ok2 := r.Float64(col)
+		_, ok3 := r.Bytes(col)
+		assert.False(t, ok1 || ok2 || ok3, "column %d: NULL or empty is the Cursor's accessors' to read", col)
+	}
+	b, err := cur.Bytes(2)
+	require.NoError(t, err)
+	assert.NotNil(t, b, "an empty string is empty, not NULL")
+	assert.Empty(t, b)
+
+	assert.False(t, cur.Next())
+	_, ok = cur.Row()
+	assert.False(t, ok, "after the last row")
+	require.NoError(t, cur.Close())
+	_, ok = cur.Row()
+	assert.False(t, ok, "after Close")
+}

@@ -40,6 +40,18 @@
 //	}
 //	err = cur.Err()
 //
+// The fastest read of a row is Cursor.Row: window.Row's accessors inline
+// into the loop, and say ok only for a field of their type, leaving NULL,
+// conversions and errors to the Cursor's accessors:
+//
+//	for cur.Next() {
+//		r, _ := cur.Row()
+//		id, ok := r.Int64(0)
+//		if !ok {
+//			id, err = cur.Int64(0)
+//		}
+//	}
+//
 // A forward scan is pipelined: while the consumer reads one window the
 // provider fills the next (WithPrefetch). Windows the cursor leaves go back
 // to the provider's pool; the consumer keeps their mappings, keyed by the
@@ -49,7 +61,7 @@
 //
 // # Caveats
 //
-//   - Views (Cursor.Bytes, Cursor.StringView) point into the current
+//   - Views (Cursor.Bytes, Cursor.StringView, Row.Bytes) point into the current
 //     window: they are valid only until the cursor moves to another window
 //     or is closed; must not be modified. Copy what you keep (String).
 //   - A Cursor is not safe for concurrent use; a Client is, and many
