@@ -63,6 +63,19 @@ func BenchmarkProfile(b *testing.B) {
 		}
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*profileRows), "ns/row")
 	})
+	b.Run("narrow-cached", func(b *testing.B) { // a repeated query of the narrow table
+		const n = 1_000_000
+		narrow, err := table.New(table.Narrow, n)
+		require.NoError(b, err)
+		c := cwServer(b, narrow)
+		scanCursor(ctx, c, table.Narrow, 0)
+		for b.Loop() {
+			if rows, _, err := scanCursor(ctx, c, table.Narrow, 0); err != nil || rows != n {
+				b.Fatal(rows, err)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*n), "ns/row")
+	})
 	b.Run("filled", func(b *testing.B) {
 		c := cwServer(b, wide, content.WithSharedWindows(false))
 		for b.Loop() {
