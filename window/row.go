@@ -1,6 +1,9 @@
 package window
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Row is one row of a window, for the fastest checked reads: Window.Row
 // and Row's accessors are small enough for the compiler to inline into
@@ -38,11 +41,17 @@ func (w *Window) Row(i int) (r Row, ok bool) {
 }
 
 // slot returns the 16 bytes of column col, or nil if there is none.
+//
+// The pointer arithmetic stays inside r.slots: Window.Row cut r.slots to
+// the row's ncols*SlotSize bytes (bounds-checked), and col < ncols is
+// checked here against the window's column count, which never changes
+// while the window is open and is 0 once it is closed. Doing it by hand
+// spares each field the slice's own bounds check and pointer masking.
 func (r Row) slot(col int) *[SlotSize]byte {
 	if uint64(uint(col)) >= r.w.ncols {
 		return nil
 	}
-	return (*[SlotSize]byte)(r.slots[uint(col)*SlotSize:])
+	return (*[SlotSize]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(r.slots)), uint(col)*SlotSize))
 }
 
 // Type returns the type of column col's field: a type byte outside the
@@ -82,7 +91,7 @@ func (r Row) Bytes(col int) (v []byte, ok bool) {
 	// Written to the compiler's inlining budget: TestRowInlines fails if
 	// a change makes it a call.
 	if uint64(uint(col)) < r.w.ncols {
-		s := (*[SlotSize]byte)(r.slots[uint(col)*SlotSize:])
+		s := (*[SlotSize]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(r.slots)), uint(col)*SlotSize)) // see slot
 		// [a, e) is the field's range within the heap, which starts at
 		// the header's end; e > a refuses an empty range and a wrap.
 		a := le.Uint64(s[:]) - headerSize

@@ -102,6 +102,14 @@ func TestRowAgreesWithSingleReads(t *testing.T) {
 	defer r.Close()
 	checkRow(t, r)
 
+	// An inline window need not be aligned: Row reads its slots as bytes
+	// (under -race, checkptr would refuse a misaligned *uint64).
+	odd := append(make([]byte, 1, len(b)+1), b...)[1:]
+	ro, err := window.OpenBytes(odd)
+	require.NoError(t, err)
+	checkRow(t, ro)
+	require.NoError(t, ro.Close())
+
 	// A Row kept past Close reads nothing.
 	row, ok := r.Row(0)
 	require.True(t, ok)
