@@ -1,6 +1,9 @@
 package window
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Batch reads copy one column of a run of rows into a caller's slice: one
 // call and one bounds check per run instead of per field, for scans that
@@ -18,12 +21,11 @@ func (w *Window) Int64s(col, from int, dst []int64) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	b, off := w.b, base // locals: stores into dst cannot change them
+	p := w.runStart(base) // a local: stores into dst cannot change it
 	for i := range dst[:n] {
-		s := b[off : off+SlotSize : off+SlotSize]
-		off -= stride
+		s := (*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))
 		if s[offSlotType] == byte(TypeInt64) {
-			dst[i] = int64(le.Uint64(s))
+			dst[i] = int64(le.Uint64(s[:]))
 			continue
 		}
 		v, err := w.int64Slow(from+i, col)
@@ -42,12 +44,11 @@ func (w *Window) Float64s(col, from int, dst []float64) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	b, off := w.b, base
+	p := w.runStart(base)
 	for i := range dst[:n] {
-		s := b[off : off+SlotSize : off+SlotSize]
-		off -= stride
+		s := (*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))
 		if s[offSlotType] == byte(TypeFloat64) {
-			dst[i] = math.Float64frombits(le.Uint64(s))
+			dst[i] = math.Float64frombits(le.Uint64(s[:]))
 			continue
 		}
 		v, err := w.float64Slow(from+i, col)
@@ -68,14 +69,13 @@ func (w *Window) Views(col, from int, dst [][]byte) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	b, off, dataEnd := w.b, base, w.dataEnd
+	b, p, dataEnd := w.b, w.runStart(base), w.dataEnd
 	for i := range dst[:n] {
-		s := b[off : off+SlotSize : off+SlotSize]
-		off -= stride
+		s := (*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))
 		if s[offSlotType]-byte(TypeString) <= 1 {
 			// A non-empty range inside the heap: k-1 < dataEnd-v is
 			// 0 < k <= dataEnd-v.
-			v, k := le.Uint64(s), uint64(le.Uint32(s[offSlotLen:]))
+			v, k := le.Uint64(s[:]), uint64(le.Uint32(s[offSlotLen:]))
 			if v >= headerSize && v <= dataEnd && k-1 < dataEnd-v {
 				dst[i] = b[v : v+k : v+k]
 				continue
@@ -97,10 +97,9 @@ func (w *Window) Types(col, from int, dst []FieldType) (int, error) {
 	if !ok {
 		return 0, w.runErr(col, from)
 	}
-	b, off := w.b, base
+	p := w.runStart(base)
 	for i := range dst[:n] {
-		t := FieldType(b[off+offSlotType])
-		off -= stride
+		t := FieldType((*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))[offSlotType])
 		if t > TypeBlob {
 			return i, w.typeErr(from+i, col, t, "a field")
 		}
@@ -122,6 +121,15 @@ func (w *Window) run(col, from, max int) (n int, base, stride uint64, ok bool) {
 		return 0, 0, w.rowSize, true
 	}
 	return n, w.size - (uint64(from)+1)*w.rowSize + uint64(col)*SlotSize, w.rowSize, true
+}
+
+// runStart returns the address of the first slot of a run that run
+// found, base. Every slot of the run, base - i*stride for i < n, lies
+// inside the region: run checked the rows and the column against the
+// window's, so a batch read addresses them by hand, sparing each field
+// the slice's bounds check and masking.
+func (w *Window) runStart(base uint64) unsafe.Pointer {
+	return unsafe.Pointer(&w.b[base : base+SlotSize][0])
 }
 
 // runErr is the error of a batch read whose column or start is out of
