@@ -508,15 +508,16 @@ func (f *filling) putRows() error {
 		if err != nil || !ok {
 			return err
 		}
-		err = q.putRow(f.w)
-		if errors.Is(err, window.ErrWindowFull) {
-			err = f.grow()
-		}
-		if errors.Is(err, window.ErrWindowFull) {
-			return nil // the window is full
-		}
-		if err != nil {
-			return err
+		if err = q.putRow(f.w); err != nil { // errors.Is only off the row path
+			if errors.Is(err, window.ErrWindowFull) {
+				err = f.grow()
+			}
+			if errors.Is(err, window.ErrWindowFull) {
+				return nil // the window is full
+			}
+			if err != nil {
+				return err
+			}
 		}
 		q.pending = false
 		q.cur++
