@@ -535,10 +535,7 @@ func (cur *Cursor) row() (*window.Window, int, error) {
 // Row and its views are valid until the cursor moves to another window or
 // is closed.
 func (cur *Cursor) Row() (r window.Row, ok bool) {
-	if cur.rw == nil {
-		return window.Row{}, false
-	}
-	return cur.rw.Row(cur.ri)
+	return cur.rw.Row(cur.ri) // a nil window (off a row) has no rows
 }
 
 // Type returns the type of column col of the current row.

@@ -80,6 +80,9 @@ func (r *rows) Next(dest []driver.Value) error {
 			dest[c] = nil
 		default:
 			_, err := w.Type(i, c)
+			if err == nil { // the slot was rewritten between two reads
+				err = fmt.Errorf("%w: field changed while read", window.ErrCorrupt)
+			}
 			return fmt.Errorf("sqldriver: column %d: %w", c, err)
 		}
 	}

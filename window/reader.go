@@ -143,7 +143,9 @@ func mapSealed(f *os.File, in shm.Info, cfg openConfig, populate bool) (*Window,
 // be mapped and faulted in again. The seals guarantee the size has not
 // changed. Views taken before reload now show the new contents. On error
 // the window reports every access out of range until a successful reload.
-// Mappings reloads a cached mapping it hands out again.
+// Mappings reloads a cached mapping it hands out again, and only its own
+// Window, which no reader holds: a reader's Window (a copy) must never be
+// reloaded, since its Rows rely on its column count (Row.slot).
 func (w *Window) reload() error {
 	if w.closed {
 		return ErrClosed
@@ -182,7 +184,7 @@ func (w *Window) park() error {
 		}
 	}
 	w.parked = true
-	w.nrows = 0
+	w.nrows, w.ncols = 0, 0 // reload's parse restores them; a Row of w reads nothing
 	return nil
 }
 

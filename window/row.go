@@ -24,17 +24,22 @@ import (
 type Row struct {
 	// Two fields of four words in all, which the compiler keeps in
 	// registers. Every access checks the column against w's column
-	// count, which Close sets to 0: a Row of a closed window reads
-	// nothing.
+	// count, which never changes while a reader's window is open and
+	// is 0 once it is closed: a Row of a closed window reads nothing.
 	w     *Window
 	slots []byte // the row's slots
 }
 
+// noWindow is the window of the Row that Row returns with ok false: no
+// columns, so every accessor says no.
+var noWindow Window
+
 // Row returns row i, with ok false if the window has no row i (or is
-// closed).
+// closed, or w is nil); that Row's accessors all say no. (The zero Row
+// has no window: take Rows from Row, never declare one.)
 func (w *Window) Row(i int) (r Row, ok bool) {
-	if uint64(uint(i)) >= w.nrows {
-		return Row{}, false
+	if w == nil || uint64(uint(i)) >= w.nrows {
+		return Row{w: &noWindow}, false
 	}
 	off := w.size - (uint64(i)+1)*w.rowSize
 	return Row{w, w.b[off : off+w.rowSize : off+w.rowSize]}, true
@@ -42,11 +47,12 @@ func (w *Window) Row(i int) (r Row, ok bool) {
 
 // slot returns the 16 bytes of column col, or nil if there is none.
 //
-// The pointer arithmetic stays inside r.slots: Window.Row cut r.slots to
-// the row's ncols*SlotSize bytes (bounds-checked), and col < ncols is
-// checked here against the window's column count, which never changes
-// while the window is open and is 0 once it is closed. Doing it by hand
-// spares each field the slice's own bounds check and pointer masking.
+// The pointer arithmetic stays inside r.slots, which Row cut
+// (bounds-checked) to the row's w.rowSize = w.ncols*SlotSize bytes, and
+// col < w.ncols is checked here. w.ncols is the count the slots were cut
+// for: only Close (to 0) changes a reader's, and only a cached mapping's
+// own Window (never one handed out) is parked or reloaded. Doing it by
+// hand spares each field the slice's bounds check and pointer masking.
 func (r Row) slot(col int) *[SlotSize]byte {
 	if uint64(uint(col)) >= r.w.ncols {
 		return nil

@@ -144,10 +144,18 @@ func (s *colStats) addRows(w *window.Window, col, lo, hi int) error {
 			}
 			s.nulls += int64(j - i)
 		default:
-			_, err := w.Type(i, col) // names the damage
-			return err
+			if _, err := w.Type(i, col); err != nil {
+				return err // names the damage
+			}
 		}
-		s.seen[t] = true
+		if j == i {
+			// The field's type changed between two reads of its slot: a
+			// provider rewriting a reusable window while it is read. Skip
+			// it; a wrong summary is all such a rewrite may cost.
+			j = i + 1
+		} else if int(t) < len(s.seen) {
+			s.seen[t] = true
+		}
 		i = j
 	}
 	return nil
