@@ -286,6 +286,10 @@ func TestOpenShmChecksNameOwnerAndMode(t *testing.T) {
 	require.NoError(t, r.Close())
 }
 
+// setUint stores v in a field whose width differs between platforms (a
+// System V mode is a uint16 on some 32-bit ones).
+func setUint[T ~uint16 | ~uint32](p *T, v uint32) { *p = T(v) }
+
 func TestOpenSysVChecksOwnerModeAndSize(t *testing.T) {
 	w, _ := writeSample(t, 3, backings(t)["sysv"]...)
 	id := w.Location().ID
@@ -293,7 +297,7 @@ func TestOpenSysVChecksOwnerModeAndSize(t *testing.T) {
 		var d unix.SysvShmDesc
 		_, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d)
 		require.NoError(t, err)
-		d.Perm.Mode = mode
+		setUint(&d.Perm.Mode, mode)
 		_, err = unix.SysvShmCtl(id, unix.IPC_SET, &d)
 		require.NoError(t, err)
 	}

@@ -291,7 +291,8 @@ func SysVStat(id int) (Info, error) {
 	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d); err != nil {
 		return Info{}, fmt.Errorf("shmctl %d IPC_STAT: %w", id, err)
 	}
-	return Info{Size: int64(d.Segsz), ID: SysVIdentity(id), UID: d.Perm.Uid, Mode: d.Perm.Mode & 0o777}, nil
+	// Mode is a uint16 on some 32-bit platforms.
+	return Info{Size: int64(d.Segsz), ID: SysVIdentity(id), UID: d.Perm.Uid, Mode: uint32(d.Perm.Mode) & 0o777}, nil
 }
 
 // SysVAttach maps the segment id, read-write or read-only (SHM_RDONLY).
