@@ -45,18 +45,16 @@ func (w *Window) Row(i int) (r Row, ok bool) {
 	return Row{w, w.b[off : off+w.rowSize : off+w.rowSize]}, true
 }
 
-// slot returns the 16 bytes of column col, or nil if there is none.
+// at returns the 16 bytes of column col, which the caller has checked:
+// col < r.w.ncols.
 //
 // The pointer arithmetic stays inside r.slots, which Row cut
-// (bounds-checked) to the row's w.rowSize = w.ncols*SlotSize bytes, and
-// col < w.ncols is checked here. w.ncols is the count the slots were cut
-// for: only Close (to 0) changes a reader's, and only a cached mapping's
-// own Window (never one handed out) is parked or reloaded. Doing it by
-// hand spares each field the slice's bounds check and pointer masking.
-func (r Row) slot(col int) *[SlotSize]byte {
-	if uint64(uint(col)) >= r.w.ncols {
-		return nil
-	}
+// (bounds-checked) to the row's w.rowSize = w.ncols*SlotSize bytes. w.ncols
+// is the count the slots were cut for: only Close (to 0) changes a
+// reader's, and only a cached mapping's own Window (never one handed out)
+// is parked or reloaded. Doing it by hand spares each field the slice's
+// bounds check and pointer masking.
+func (r Row) at(col int) *[SlotSize]byte {
 	return (*[SlotSize]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(r.slots)), uint(col)*SlotSize))
 }
 
@@ -64,30 +62,31 @@ func (r Row) slot(col int) *[SlotSize]byte {
 // format as it is (the Window's accessors report it as ErrCorrupt), and
 // 0xff, no type of the format, if the row has no column col.
 func (r Row) Type(col int) FieldType {
-	s := r.slot(col)
-	if s == nil {
-		return 0xff
+	if uint64(uint(col)) < r.w.ncols {
+		return FieldType(r.at(col)[offSlotType])
 	}
-	return FieldType(s[offSlotType])
+	return 0xff
 }
 
 // Int64 returns column col's INT64, with ok false if the field is not one.
 func (r Row) Int64(col int) (v int64, ok bool) {
-	s := r.slot(col)
-	if s == nil || s[offSlotType] != byte(TypeInt64) {
-		return 0, false
+	if uint64(uint(col)) < r.w.ncols {
+		if s := r.at(col); s[offSlotType] == byte(TypeInt64) {
+			return int64(le.Uint64(s[:])), true
+		}
 	}
-	return int64(le.Uint64(s[:])), true
+	return 0, false
 }
 
 // Float64 returns column col's FLOAT64, with ok false if the field is not
 // one.
 func (r Row) Float64(col int) (v float64, ok bool) {
-	s := r.slot(col)
-	if s == nil || s[offSlotType] != byte(TypeFloat64) {
-		return 0, false
+	if uint64(uint(col)) < r.w.ncols {
+		if s := r.at(col); s[offSlotType] == byte(TypeFloat64) {
+			return math.Float64frombits(le.Uint64(s[:])), true
+		}
 	}
-	return math.Float64frombits(le.Uint64(s[:])), true
+	return 0, false
 }
 
 // Bytes returns column col's STRING or BLOB as a view into the window,
@@ -97,7 +96,7 @@ func (r Row) Bytes(col int) (v []byte, ok bool) {
 	// Written to the compiler's inlining budget: TestRowInlines fails if
 	// a change makes it a call.
 	if uint64(uint(col)) < r.w.ncols {
-		s := (*[SlotSize]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(r.slots)), uint(col)*SlotSize)) // see slot
+		s := r.at(col)
 		// [a, e) is the field's range within the heap, which starts at
 		// the header's end; e > a refuses an empty range and a wrap.
 		a := le.Uint64(s[:]) - headerSize
