@@ -236,11 +236,11 @@ func (s *colStats) addFloats(w *window.Window, col, i, hi int) int {
 func (s *colStats) addBytes(w *window.Window, col, i, hi int, t window.FieldType) (int, error) {
 	for ; i < hi; i++ {
 		row, _ := w.Row(i)
+		if row.Type(col) != t { // a STRING after a BLOB is a stretch of its own
+			break
+		}
 		v, ok := row.Bytes(col)
 		if !ok {
-			if row.Type(col) != t {
-				break
-			}
 			var err error
 			if v, err = w.Bytes(i, col); err != nil {
 				return i, err
