@@ -104,37 +104,42 @@ var batchOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: O
 
 // checkBatch checks a batch before anything is applied: known
 // operations, back-references to earlier operations only, and the
-// peer's permission for each.
-func (c *serverConn) checkBatch(ops []batchOp) error {
+// peer's permission for each. It returns the URIs the batch writes, each
+// once, in the order they first appear.
+func (c *serverConn) checkBatch(ops []batchOp) ([]string, error) {
 	if len(ops) > maxBatchOps {
-		return fmt.Errorf("%w: a batch of %d operations (at most %d)", ErrBadRequest, len(ops), maxBatchOps)
+		return nil, fmt.Errorf("%w: a batch of %d operations (at most %d)", ErrBadRequest, len(ops), maxBatchOps)
 	}
-	uris := make(map[string]bool)
+	var uris []string
+	seen := make(map[string]bool)
 	for _, op := range ops {
-		if uris[op.URI] = true; len(uris) > maxBatchURIs {
-			return fmt.Errorf("%w: a batch writing more than %d URIs", ErrBadRequest, maxBatchURIs)
+		if !seen[op.URI] {
+			seen[op.URI] = true
+			if uris = append(uris, op.URI); len(uris) > maxBatchURIs {
+				return nil, fmt.Errorf("%w: a batch writing more than %d URIs", ErrBadRequest, maxBatchURIs)
+			}
 		}
 	}
 	for i, op := range ops {
 		kind, ok := batchOps[op.Op]
 		if !ok {
-			return &WriteError{Index: int64(i), Err: fmt.Errorf("%w: batch operation %q", ErrBadRequest, op.Op)}
+			return nil, &WriteError{Index: int64(i), Err: fmt.Errorf("%w: batch operation %q", ErrBadRequest, op.Op)}
 		}
 		for col, ref := range op.ValueRefs {
 			if ref < 0 || ref >= i {
-				return &WriteError{Index: int64(i), Err: fmt.Errorf("%w: column %q refers to operation %d", ErrBadRequest, col, ref)}
+				return nil, &WriteError{Index: int64(i), Err: fmt.Errorf("%w: column %q refers to operation %d", ErrBadRequest, col, ref)}
 			}
 		}
 		for arg, ref := range op.ArgRefs {
 			if ref < 0 || ref >= i || arg < 0 || arg >= len(op.Args) {
-				return &WriteError{Index: int64(i), Err: fmt.Errorf("%w: argument %d refers to operation %d", ErrBadRequest, arg, ref)}
+				return nil, &WriteError{Index: int64(i), Err: fmt.Errorf("%w: argument %d refers to operation %d", ErrBadRequest, arg, ref)}
 			}
 		}
 		if err := c.permit(kind, op.URI); err != nil {
-			return &WriteError{Index: int64(i), Err: err}
+			return nil, &WriteError{Index: int64(i), Err: err}
 		}
 	}
-	return nil
+	return uris, nil
 }
 
 // handleBatch applies a batch and answers it.
@@ -151,20 +156,13 @@ func (c *serverConn) handleBatch(ctx context.Context, m *batchMsg) {
 // of every URI they touch: watchers are told once per URI, and only if
 // the batch was committed.
 func (c *serverConn) runBatch(ctx context.Context, ops []batchOp) (res []int64, err error) {
-	if err := c.checkBatch(ops); err != nil {
+	uris, err := c.checkBatch(ops)
+	if err != nil {
 		return nil, err
 	}
 	t, ok := c.s.prov.(Transactor)
 	if !ok {
 		return nil, fmt.Errorf("%w: the provider cannot apply a batch atomically", ErrUnsupported)
-	}
-	var uris []string
-	seen := make(map[string]bool)
-	for _, op := range ops {
-		if !seen[op.URI] {
-			seen[op.URI] = true
-			uris = append(uris, op.URI)
-		}
 	}
 	for _, u := range uris {
 		c.s.cache.begin(u)

@@ -94,33 +94,25 @@ func (r *RowWriter) put(v, lenType uint64) {
 // String sets the next field to the string s (stored as it is; UTF-8 by
 // convention). If it does not fit, the row is rolled back and Err reports
 // ErrWindowFull.
-func (r *RowWriter) String(s string) {
-	w := r.w
-	n, at := uint64(len(s)), w.dataEnd
-	// n-1 >= room: n is 0 (no heap bytes) or more than the free space.
-	if r.next >= r.end || n-1 >= r.limit-at {
-		if !r.heapSlow(len(s), TypeString) {
-			return
-		}
-		at = w.dataEnd
-	}
-	copy(r.buf[at:at+n], s)
-	r.heapSlot(at, n, TypeString)
-}
+func (r *RowWriter) String(s string) { putRowHeap(r, s, TypeString) }
 
 // Blob sets the next field to a copy of b. If it does not fit, the row is
 // rolled back and Err reports ErrWindowFull.
-func (r *RowWriter) Blob(b []byte) {
-	w := r.w
-	n, at := uint64(len(b)), w.dataEnd
+func (r *RowWriter) Blob(b []byte) { putRowHeap(r, b, TypeBlob) }
+
+// putRowHeap sets the next field to v, of type t (STRING or BLOB): its bytes
+// copied to the heap's end, the slot pointed at them.
+func putRowHeap[T string | []byte](r *RowWriter, v T, t FieldType) {
+	n, at := uint64(len(v)), r.w.dataEnd
+	// n-1 >= room: n is 0 (no heap bytes) or more than the free space.
 	if r.next >= r.end || n-1 >= r.limit-at {
-		if !r.heapSlow(len(b), TypeBlob) {
+		var ok bool
+		if at, ok = r.heapSlow(len(v), t); !ok {
 			return
 		}
-		at = w.dataEnd
 	}
-	copy(r.buf[at:at+n], b)
-	r.heapSlot(at, n, TypeBlob)
+	copy(r.buf[at:at+n], v)
+	r.heapSlot(at, n, t)
 }
 
 // heapSlot points the next slot at the n heap bytes just copied to at,
@@ -134,9 +126,10 @@ func (r *RowWriter) heapSlot(at, n uint64, t FieldType) {
 // heapSlow handles a STRING or BLOB of n bytes that the fast path of
 // String and Blob cannot: no column left, an empty value (written here), a
 // value larger than the format allows, or one that needs the region to
-// grow. It reports whether there is now room for the value's n bytes at
-// the heap's end; false when an error stuck or the empty value is written.
-func (r *RowWriter) heapSlow(n int, t FieldType) bool {
+// grow. It returns the heap's end, with ok true, once there is room there
+// for the value's n bytes; ok is false when an error stuck or the empty
+// value is written.
+func (r *RowWriter) heapSlow(n int, t FieldType) (at uint64, ok bool) {
 	switch {
 	case r.next >= r.end:
 		r.put(0, 0) // records errTooManyFields unless an error stuck
@@ -152,12 +145,12 @@ func (r *RowWriter) heapSlow(n int, t FieldType) bool {
 				err = rerr
 			}
 			r.fail(err)
-			return false
+			return 0, false
 		}
 		r.at(col) // the slots moved to the region's new end
-		return true
+		return w.dataEnd, true
 	}
-	return false
+	return 0, false
 }
 
 // errTooManyFields is a RowWriter's error for a field beyond the last

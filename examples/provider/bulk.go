@@ -197,8 +197,10 @@ func (b *bulkStmts) load(ctx context.Context, rows *content.BulkRows) (int64, er
 const batchBytes = 1 << 20
 
 // read fills batches with the rows' values until the rows end or stop
-// is closed (checked at every row: a failed load ends its transaction
-// without waiting for the consumer's next rows); the last batch carries
+// is closed (checked at every row, so a failed load stops reading at
+// once; a reader already waiting in Next for the consumer's next window
+// waits for it, at most the server's write timeout, which bounds a load's
+// pace, and the failure then answers that window); the last batch carries
 // rows.Err. A batch holds b.per rows, or fewer past batchBytes.
 func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free chan []any, stop <-chan struct{}) {
 	send := func(bt bulkBatch) bool {
@@ -258,29 +260,30 @@ func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free 
 // insert runs a batch's rows: one statement for a full batch, one a row
 // for the rest.
 func (b *bulkStmts) insert(ctx context.Context, bt bulkBatch) error {
-	if len(bt.args) == b.per*b.ncols {
-		if _, err := b.many.ExecContext(ctx, bt.args...); err != nil {
-			return b.findFailure(ctx, bt.args, bt.first, err)
-		}
-		return nil
+	if len(bt.args) != b.per*b.ncols {
+		return b.eachRow(ctx, bt.args, bt.first, nil)
 	}
-	for i := 0; i < len(bt.args); i += b.ncols {
-		if _, err := b.one.ExecContext(ctx, bt.args[i:i+b.ncols]...); err != nil {
-			return &content.WriteError{Index: bt.first + int64(i/b.ncols), Err: sqlError(err)}
-		}
+	if _, err := b.many.ExecContext(ctx, bt.args...); err != nil {
+		// SQLite undid the statement whole: replay its rows one at a
+		// time to name the one that fails.
+		return b.eachRow(ctx, bt.args, bt.first, err)
 	}
 	return nil
 }
 
-// findFailure replays the rows of a failed statement (SQLite undid it
-// whole) one at a time, to name the row that fails.
-func (b *bulkStmts) findFailure(ctx context.Context, args []any, first int64, cause error) error {
+// eachRow inserts rows one statement each and names the row that fails.
+// cause, when the rows replay a failed multi-row statement, is that
+// statement's error: the load's failure if every row goes in alone.
+func (b *bulkStmts) eachRow(ctx context.Context, args []any, first int64, cause error) error {
 	for i := 0; i < len(args); i += b.ncols {
 		if _, err := b.one.ExecContext(ctx, args[i:i+b.ncols]...); err != nil {
 			return &content.WriteError{Index: first + int64(i/b.ncols), Err: sqlError(err)}
 		}
 	}
-	if errors.Is(cause, context.Canceled) {
+	switch {
+	case cause == nil:
+		return nil
+	case errors.Is(cause, context.Canceled):
 		return cause
 	}
 	return &content.WriteError{Index: first, Err: sqlError(cause)}
