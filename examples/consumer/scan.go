@@ -58,16 +58,19 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	stats := make([]colStats, len(cols))
 	bar := progress.New(e.stderr, "scanning "+escapeControls(table), cur.Count())
 	var rows int64
-	// Block by block, a tile of rows at a time, column by column: each
-	// column's rows are read through window.Row's inlined accessors, a
-	// stretch of one type at a time, while the tile's slots stay in the
-	// L1 cache for the next column.
+	var tile [scanRun]window.Row
+	// Block by block, a tile of rows at a time, column by column: the
+	// tile's Rows are found once, then each column's fields are read
+	// through window.Row's inlined accessors, a stretch of one type at a
+	// time, while the tile's slots stay in the L1 cache for the next
+	// column.
 	for cur.NextBlock() {
 		w, row, left := cur.Block()
 		for lo, end := row, row+left; lo < end; lo += scanRun {
 			hi := min(lo+scanRun, end)
+			t := tileRows(w, lo, tile[:hi-lo])
 			for c := range stats {
-				if err := stats[c].addRows(w, c, lo, hi); err != nil {
+				if err := stats[c].addRows(w, t, c, lo); err != nil {
 					bar.Done()
 					return scanErr(err, cols, rows+int64(lo-row))
 				}
@@ -89,6 +92,16 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 // row of 9 columns is 144 bytes) stay in the L1 cache while each column
 // reads them.
 const scanRun = 128
+
+// tileRows fills tile with the Rows of w from lo on and returns it: each
+// column of a tile reads its fields through them, instead of finding each
+// row again for every column.
+func tileRows(w *window.Window, lo int, tile []window.Row) []window.Row {
+	for k := range tile {
+		tile[k], _ = w.Row(lo + k)
+	}
+	return tile
+}
 
 // scanErr names the column and the row near which a scan failed.
 func scanErr(err error, cols []string, rows int64) error {
@@ -119,32 +132,32 @@ type colStats struct {
 	fcomp  float64 // fsum+fcomp is the floating-point sum
 }
 
-// addRows adds rows lo to hi-1 of column col of w to the summary, a
-// stretch of fields of one type at a time.
-func (s *colStats) addRows(w *window.Window, col, lo, hi int) error {
-	for i := lo; i < hi; {
-		row, _ := w.Row(i)
-		t := row.Type(col)
+// addRows adds column col of a tile of w's rows to the summary, a stretch
+// of fields of one type at a time. rows are the tile's Rows (tileRows),
+// the first of them w's row base.
+func (s *colStats) addRows(w *window.Window, rows []window.Row, col, base int) error {
+	for i := 0; i < len(rows); {
+		t := rows[i].Type(col)
 		j := i
 		switch t {
 		case window.TypeInt64:
-			j = s.addInts(w, col, i, hi)
+			j = s.addInts(rows, col, i)
 		case window.TypeFloat64:
-			j = s.addFloats(w, col, i, hi)
+			j = s.addFloats(rows, col, i)
 		case window.TypeString, window.TypeBlob:
 			var err error
-			if j, err = s.addBytes(w, col, i, hi, t); err != nil {
+			if j, err = s.addBytes(w, rows, col, i, base, t); err != nil {
 				return err
 			}
 		case window.TypeNull:
-			for ; j < hi; j++ {
-				if r, _ := w.Row(j); r.Type(col) != window.TypeNull {
+			for ; j < len(rows); j++ {
+				if rows[j].Type(col) != window.TypeNull {
 					break
 				}
 			}
 			s.nulls += int64(j - i)
 		default:
-			if _, err := w.Type(i, col); err != nil {
+			if _, err := w.Type(base+i, col); err != nil {
 				return err // names the damage
 			}
 		}
@@ -161,19 +174,18 @@ func (s *colStats) addRows(w *window.Window, col, lo, hi int) error {
 	return nil
 }
 
-// addInts adds the INT64 fields of column col from row i on, up to hi or
-// the first field of another type, and returns where it stopped.
-func (s *colStats) addInts(w *window.Window, col, i, hi int) int {
+// addInts adds the INT64 fields of column col from rows[i] on, up to the
+// tile's end or the first field of another type, and returns where it
+// stopped.
+func (s *colStats) addInts(rows []window.Row, col, i int) int {
 	start := i
 	if s.ints == 0 {
-		row, _ := w.Row(i)
-		s.imin, _ = row.Int64(col)
+		s.imin, _ = rows[i].Int64(col)
 		s.imax = s.imin
 	}
 	lo, top, sum := s.imin, s.imax, s.isum
-	for ; i < hi; i++ {
-		row, _ := w.Row(i)
-		v, ok := row.Int64(col)
+	for ; i < len(rows); i++ {
+		v, ok := rows[i].Int64(col)
 		if !ok {
 			break
 		}
@@ -198,20 +210,18 @@ func (s *colStats) addInts(w *window.Window, col, i, hi int) int {
 	return i
 }
 
-// addFloats adds the FLOAT64 fields of column col from row i on, as
+// addFloats adds the FLOAT64 fields of column col from rows[i] on, as
 // addInts does the integers. The range and the sum are kept in locals for
 // the loop (the stores through s would make each value wait on the last).
-func (s *colStats) addFloats(w *window.Window, col, i, hi int) int {
+func (s *colStats) addFloats(rows []window.Row, col, i int) int {
 	start := i
 	if s.floats == 0 {
-		row, _ := w.Row(i)
-		s.fmin, _ = row.Float64(col)
+		s.fmin, _ = rows[i].Float64(col)
 		s.fmax = s.fmin
 	}
 	lo, top, sum, comp := s.fmin, s.fmax, s.fsum, s.fcomp
-	for ; i < hi; i++ {
-		row, _ := w.Row(i)
-		v, ok := row.Float64(col)
+	for ; i < len(rows); i++ {
+		v, ok := rows[i].Float64(col)
 		if !ok {
 			break
 		}
@@ -230,19 +240,19 @@ func (s *colStats) addFloats(w *window.Window, col, i, hi int) int {
 }
 
 // addBytes adds the lengths of the fields of type t (STRING or BLOB) of
-// column col from row i on: views, nothing copied. A field Row leaves
+// column col from rows[i] (w's row base+i) on: views, nothing copied. A
+// field Row leaves
 // (an empty one, a damaged one) goes to the Window's Bytes, which reads
 // it or names the damage.
-func (s *colStats) addBytes(w *window.Window, col, i, hi int, t window.FieldType) (int, error) {
-	for ; i < hi; i++ {
-		row, _ := w.Row(i)
-		if row.Type(col) != t { // a STRING after a BLOB is a stretch of its own
+func (s *colStats) addBytes(w *window.Window, rows []window.Row, col, i, base int, t window.FieldType) (int, error) {
+	for ; i < len(rows); i++ {
+		if rows[i].Type(col) != t { // a STRING after a BLOB is a stretch of its own
 			break
 		}
-		v, ok := row.Bytes(col)
+		v, ok := rows[i].Bytes(col)
 		if !ok {
 			var err error
-			if v, err = w.Bytes(i, col); err != nil {
+			if v, err = w.Bytes(base+i, col); err != nil {
 				return i, err
 			}
 		}

@@ -39,8 +39,8 @@ func TestScanSummaryOfMixedColumn(t *testing.T) {
 
 	var s colStats
 	// Two tiles, split inside the first STRING stretch.
-	require.NoError(t, s.addRows(r, 0, 0, 1))
-	require.NoError(t, s.addRows(r, 0, 1, r.NumRows()))
+	require.NoError(t, s.addRows(r, tileRows(r, 0, make([]window.Row, 1)), 0, 0))
+	require.NoError(t, s.addRows(r, tileRows(r, 1, make([]window.Row, r.NumRows()-1)), 0, 1))
 	assert.Equal(t, "INT64+FLOAT64+STRING+BLOB", s.kind())
 	assert.Equal(t, int64(1), s.nulls)
 	assert.Equal(t, int64(2), s.ints)
