@@ -257,7 +257,7 @@ func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 		var s float64
 		var err error
 		if wide {
-			n, s, err = readWide(w, row, row+left)
+			n, s, err = table.ReadWide(w, row, row+left)
 		} else {
 			n, s, err = readNarrow(w, row, row+left, ids[:])
 		}
@@ -269,50 +269,13 @@ func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 	return rows, sum, cur.Err()
 }
 
-// readWide reads rows lo to hi-1 of a wide window through window.Row's
-// inlined accessors, the Window's own for what they leave (an empty
-// string, a NULL), and folds them as scanSlices does.
-func readWide(w *window.Window, lo, hi int) (int, float64, error) {
-	var sum float64
-	for i := lo; i < hi; i++ {
-		r, _ := w.Row(i)
-		id, ok := r.Int64(0)
-		fare, ok2 := r.Float64(1)
-		city, ok3 := r.Bytes(2)
-		blob, ok4 := r.Bytes(3)
-		if !(ok && ok2 && ok3 && ok4) {
-			var err error
-			if id, fare, city, blob, err = readWideSlow(w, i); err != nil {
-				return i - lo, sum, err
-			}
-		}
-		sum += float64(id) + fare + float64(len(city)+len(blob))
-	}
-	return hi - lo, sum, nil
-}
-
-// readWideSlow reads row i of a wide window with the Window's accessors.
-func readWideSlow(w *window.Window, i int) (id int64, fare float64, city, blob []byte, err error) {
-	id, err = w.Int64(i, 0)
-	if err == nil {
-		fare, err = w.Float64(i, 1)
-	}
-	if err == nil {
-		city, err = w.Bytes(i, 2)
-	}
-	if err == nil {
-		blob, err = w.Bytes(i, 3)
-	}
-	return id, fare, city, blob, err
-}
-
 // readNarrow reads the id column of rows lo to hi-1 with the window's
 // batch read of a column, a run of ids at a time into ids.
 func readNarrow(w *window.Window, lo, hi int, ids []int64) (int, float64, error) {
 	var sum float64
 	for i := lo; i < hi; {
 		n, err := w.Int64s(0, i, ids[:min(len(ids), hi-i)])
-		sum += sumIDs(ids[:n])
+		sum += table.SumIDs(ids[:n])
 		if err != nil {
 			return i + n - lo, sum, err
 		}
@@ -423,31 +386,13 @@ func scanSlices(t *table.Table, limit int) (int64, float64) {
 	}
 	var sum float64
 	if !t.Wide() {
-		return int64(n), sumIDs(t.IDs[:n])
+		return int64(n), table.SumIDs(t.IDs[:n])
 	}
 	ids, fares, cities, blobs := t.IDs[:n], t.Fares[:n], t.Cities[:n], t.Blobs[:n]
 	for i := range ids {
 		sum += float64(ids[i]) + fares[i] + float64(len(cities[i])+len(blobs[i]))
 	}
 	return int64(n), sum
-}
-
-// sumIDs folds a run of the narrow table's ids into its checksum, in two
-// sums, so that the loop is bound by reading the ids rather than by one
-// chain of floating-point adds. The in-process reader and the
-// cursorwindow reader of the narrow table both use it. (The ids' sum is
-// exact in any order: it stays below 2^53.)
-func sumIDs(ids []int64) float64 {
-	var a, b float64
-	for len(ids) >= 2 {
-		a += float64(ids[0])
-		b += float64(ids[1])
-		ids = ids[2:]
-	}
-	for _, id := range ids {
-		a += float64(id)
-	}
-	return a + b
 }
 
 // held keeps what a holding consumer read reachable until it exits.

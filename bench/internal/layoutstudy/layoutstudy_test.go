@@ -13,19 +13,16 @@ import (
 // keep both layouts well past the caches, so each benchmark reads memory.
 const studyRows = 400_000
 
-// v1 writes the rows into a format version 1 window, sealed and opened
-// as a consumer opens one.
-func v1(tb testing.TB, t *table.Table) *window.Window {
-	w, err := window.Create(4, window.WithMaxSize(128<<20), window.WithInitialSize(128<<20))
+// v1 writes the rows into a format version 1 window of ncols columns
+// (put sets row i's fields), sealed and opened as a consumer opens one.
+func v1(tb testing.TB, ncols int, size int64, put func(r *window.RowWriter, i int)) *window.Window {
+	w, err := window.Create(ncols, window.WithMaxSize(size), window.WithInitialSize(size))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { w.Close() })
 	for i := range studyRows {
 		require.NoError(tb, w.AllocRow())
 		r := w.Row()
-		r.Int64(t.IDs[i])
-		r.Float64(t.Fares[i])
-		r.String(t.Cities[i])
-		r.Blob(t.Blobs[i])
+		put(r, i)
 		require.NoError(tb, r.Err())
 	}
 	require.NoError(tb, w.Seal())
@@ -35,21 +32,19 @@ func v1(tb testing.TB, t *table.Table) *window.Window {
 	return r
 }
 
-// v1Narrow writes the ids alone into a one-column version 1 window, the
-// harness's narrow table.
+// v1Wide holds the wide rows; v1Narrow their ids alone, as the harness's
+// narrow table.
+func v1Wide(tb testing.TB, t *table.Table) *window.Window {
+	return v1(tb, 4, 128<<20, func(r *window.RowWriter, i int) {
+		r.Int64(t.IDs[i])
+		r.Float64(t.Fares[i])
+		r.String(t.Cities[i])
+		r.Blob(t.Blobs[i])
+	})
+}
+
 func v1Narrow(tb testing.TB, t *table.Table) *window.Window {
-	w, err := window.Create(1, window.WithMaxSize(16<<20), window.WithInitialSize(16<<20))
-	require.NoError(tb, err)
-	tb.Cleanup(func() { w.Close() })
-	for i := range studyRows {
-		require.NoError(tb, w.AllocRow())
-		w.Row().Int64(t.IDs[i])
-	}
-	require.NoError(tb, w.Seal())
-	r, err := window.Open(w.File())
-	require.NoError(tb, err)
-	tb.Cleanup(func() { r.Close() })
-	return r
+	return v1(tb, 1, 16<<20, func(r *window.RowWriter, i int) { r.Int64(t.IDs[i]) })
 }
 
 // region copies an encoded region to an 8-byte aligned buffer.
@@ -64,18 +59,7 @@ func region(t *table.Table) []byte {
 // The four scans fold every value as the harness's wide readers do.
 
 func scanV1(w *window.Window) float64 {
-	var sum float64
-	for i := range w.NumRows() {
-		r, _ := w.Row(i)
-		id, ok := r.Int64(0)
-		fare, ok2 := r.Float64(1)
-		city, ok3 := r.Bytes(2)
-		blob, ok4 := r.Bytes(3)
-		if !(ok && ok2 && ok3 && ok4) {
-			return -1 // the study's rows are all in the fast path
-		}
-		sum += float64(id) + fare + float64(len(city)+len(blob))
-	}
+	_, sum, _ := table.ReadWide(w, 0, w.NumRows())
 	return sum
 }
 
@@ -101,23 +85,10 @@ func sumV1IDs(w *window.Window, buf []int64) float64 {
 	var sum float64
 	for i := 0; i < w.NumRows(); {
 		n, _ := w.Int64s(0, i, buf)
-		sum += sumIDs(buf[:n])
+		sum += table.SumIDs(buf[:n])
 		i += n
 	}
 	return sum
-}
-
-func sumIDs(ids []int64) float64 {
-	var a, b float64
-	for len(ids) >= 2 {
-		a += float64(ids[0])
-		b += float64(ids[1])
-		ids = ids[2:]
-	}
-	for _, id := range ids {
-		a += float64(id)
-	}
-	return a + b
 }
 
 func wide(tb testing.TB) *table.Table {
@@ -132,7 +103,7 @@ func TestLayoutsAgree(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bt.AllValid)
 	want := scanSlices(tbl)
-	require.Equal(t, want, scanV1(v1(t, tbl)))
+	require.Equal(t, want, scanV1(v1Wide(t, tbl)))
 	require.Equal(t, want, scanStudy(bt))
 	require.Equal(t, tbl.Cities[7], string(bt.City(7)))
 }
@@ -162,7 +133,7 @@ func TestOpenRefusesDamage(t *testing.T) {
 // by side: run it with -count to pair them.
 func BenchmarkRead(b *testing.B) {
 	tbl := wide(b)
-	w := v1(b, tbl)
+	w := v1Wide(b, tbl)
 	bt, err := Open(region(tbl))
 	require.NoError(b, err)
 	per := func(b *testing.B) {
@@ -197,7 +168,7 @@ func BenchmarkRead(b *testing.B) {
 	})
 	b.Run("narrow/columns", func(b *testing.B) {
 		for b.Loop() {
-			sink += sumIDs(bt.IDs)
+			sink += table.SumIDs(bt.IDs)
 		}
 		per(b)
 	})
