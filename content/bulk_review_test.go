@@ -47,6 +47,28 @@ func (p *bulkOnly) BulkInsert(ctx context.Context, _ string, rows *BulkRows) (in
 	return p.bulk(ctx, rows)
 }
 
+// serveAndDial serves p (serveProvider) and returns a client of it,
+// closed when the test ends (before the server stops).
+func serveAndDial(t *testing.T, p Provider) *Client {
+	t.Helper()
+	path, _ := serveProvider(t, p)
+	c, err := Dial(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// loadOneRow bulk-inserts one row into "t" through c and returns the
+// load's answer.
+func loadOneRow(t *testing.T, c *Client) error {
+	t.Helper()
+	b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
+	require.NoError(t, err)
+	require.NoError(t, b.Append(1))
+	_, err = b.Close()
+	return err
+}
+
 // A BulkInserter returning a *WriteError without a cause costs its load,
 // answered as an internal error, not the provider process.
 func TestWriteErrorWithoutCause(t *testing.T) {
@@ -55,25 +77,14 @@ func TestWriteErrorWithoutCause(t *testing.T) {
 		}
 		return 0, &WriteError{Index: 0}
 	}}
-	path, _ := serveProvider(t, p)
-	c, err := Dial(context.Background(), path)
-	require.NoError(t, err)
-	defer c.Close()
-	b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
-	require.NoError(t, err)
-	require.NoError(t, b.Append(1))
-	_, err = b.Close()
-	require.ErrorIs(t, err, ErrInternal)
+	require.ErrorIs(t, loadOneRow(t, serveAndDial(t, p)), ErrInternal)
 }
 
 // A provider that refuses a load at once is answered with its own error,
 // every time: the load's first message is queued before the load runs.
 func TestImmediateRefusalKeepsItsMeaning(t *testing.T) {
 	p := &bulkOnly{bulk: func(context.Context, *BulkRows) (int64, error) { return 0, ErrNotFound }}
-	path, _ := serveProvider(t, p)
-	c, err := Dial(context.Background(), path)
-	require.NoError(t, err)
-	defer c.Close()
+	c := serveAndDial(t, p)
 	for range 300 {
 		_, err := c.BulkInsert(context.Background(), "nope", []string{"i"})
 		require.ErrorIs(t, err, ErrNotFound)
@@ -93,13 +104,10 @@ func TestBulkInsertGivenUpIsAborted(t *testing.T) {
 		ended <- rows.Err()
 		return 0, rows.Err()
 	}}
-	path, _ := serveProvider(t, p)
-	c, err := Dial(context.Background(), path)
-	require.NoError(t, err)
-	defer c.Close()
+	c := serveAndDial(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-called; cancel() }()
-	_, err = c.BulkInsert(ctx, "t", []string{"i"}) // no answer can come before release
+	_, err := c.BulkInsert(ctx, "t", []string{"i"}) // no answer can come before release
 	require.ErrorIs(t, err, context.Canceled)
 	close(release)
 	require.ErrorIs(t, <-ended, ErrClosed, "the load ends as aborted")
@@ -115,10 +123,7 @@ func TestPutRowFailures(t *testing.T) {
 		}
 		return rows.Load(), r.Err()
 	}}
-	path, _ := serveProvider(t, p)
-	c, err := Dial(context.Background(), path)
-	require.NoError(t, err)
-	defer c.Close()
+	c := serveAndDial(t, p)
 	b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
 	require.NoError(t, err)
 	require.NoError(t, b.Append(1))
@@ -138,15 +143,12 @@ func TestPutRowFailures(t *testing.T) {
 // A batch writing more URIs than one batch may is refused before
 // anything is applied.
 func TestBatchOfTooManyURIs(t *testing.T) {
-	path, _ := serveProvider(t, &bulkOnly{})
-	c, err := Dial(context.Background(), path)
-	require.NoError(t, err)
-	defer c.Close()
+	c := serveAndDial(t, &bulkOnly{})
 	ops := make([]Operation, maxBatchURIs+1)
 	for i := range ops {
 		ops[i] = Operation{Op: OpDelete, URI: string(rune('a'+i%26)) + string(rune(i))}
 	}
-	_, err = c.ApplyBatch(context.Background(), ops)
+	_, err := c.ApplyBatch(context.Background(), ops)
 	require.ErrorIs(t, err, ErrBadRequest)
 	assert.Contains(t, err.Error(), "more than 256 URIs")
 }
@@ -198,18 +200,11 @@ func (tx *panickyTx) end() error {
 func TestPanicInATransactionRollsItBack(t *testing.T) {
 	for _, inCommit := range []bool{false, true} {
 		p := &panicky{inCommit: inCommit}
-		path, _ := serveProvider(t, p)
-		c, err := Dial(context.Background(), path)
-		require.NoError(t, err)
-		b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
-		require.NoError(t, err)
-		require.NoError(t, b.Append(1))
-		_, err = b.Close()
-		require.ErrorIs(t, err, ErrInternal)
-		_, err = c.ApplyBatch(context.Background(), []Operation{{Op: OpInsert, URI: "t"}})
+		c := serveAndDial(t, p)
+		require.ErrorIs(t, loadOneRow(t, c), ErrInternal)
+		_, err := c.ApplyBatch(context.Background(), []Operation{{Op: OpInsert, URI: "t"}})
 		require.ErrorIs(t, err, ErrInternal)
 		assert.Equal(t, p.began.Load(), p.ended.Load(), "in commit %v: every transaction ended", inCommit)
 		assert.Equal(t, int64(2), p.began.Load())
-		c.Close()
 	}
 }

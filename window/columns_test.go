@@ -90,30 +90,11 @@ func checkRun(t *testing.T, r *window.Window, n int, err error, col, from, max i
 
 func TestBatchReadsAgreeWithSingleReads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	w, err := window.New(4)
-	require.NoError(t, err)
-	defer w.Close()
-	for i := range 40 {
-		require.NoError(t, w.AllocRow())
-		for col := range 4 {
-			switch rng.IntN(6) {
-			case 0:
-				require.NoError(t, w.PutNull(col))
-			case 1:
-				require.NoError(t, w.PutInt64(col, rng.Int64()-math.MaxInt64/2))
-			case 2:
-				require.NoError(t, w.PutFloat64(col, rng.NormFloat64()*1e6))
-			case 3:
-				require.NoError(t, w.PutString(col, []string{"", "12", "3.5", "not a number", "héllo"}[i%5]))
-			case 4:
-				require.NoError(t, w.PutBlob(col, []byte{byte(i), 0, 1}))
-			case 5:
-				require.NoError(t, w.PutBlob(col, nil))
-			}
-		}
-	}
-	b, err := w.AppendTo(nil)
-	require.NoError(t, err)
+	b := mixedWindow(t, 40, mixedValues{
+		float: func(int) float64 { return rng.NormFloat64() * 1e6 },
+		str:   func(i int) string { return []string{"", "12", "3.5", "not a number", "héllo"}[i%5] },
+		blob:  func(i int) []byte { return []byte{byte(i), 0, 1} },
+	}, rng)
 	r, err := window.OpenBytes(b)
 	require.NoError(t, err)
 	defer r.Close()

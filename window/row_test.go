@@ -71,12 +71,22 @@ func checkRowField(t *testing.T, r *window.Window, row window.Row, i, col int) {
 	}
 }
 
-func TestRowAgreesWithSingleReads(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
+// mixedValues are the values of a mixedWindow's fields, by row.
+type mixedValues struct {
+	float func(row int) float64
+	str   func(row int) string
+	blob  func(row int) []byte
+}
+
+// mixedWindow returns the bytes of a window of rows rows of 4 columns,
+// each field drawn by rng: NULL, a random INT64, or the float, string,
+// blob or empty BLOB of its row.
+func mixedWindow(t *testing.T, rows int, v mixedValues, rng *rand.Rand) []byte {
+	t.Helper()
 	w, err := window.New(4)
 	require.NoError(t, err)
 	defer w.Close()
-	for i := range 60 {
+	for i := range rows {
 		require.NoError(t, w.AllocRow())
 		for col := range 4 {
 			switch rng.IntN(6) {
@@ -85,11 +95,11 @@ func TestRowAgreesWithSingleReads(t *testing.T) {
 			case 1:
 				require.NoError(t, w.PutInt64(col, rng.Int64()-math.MaxInt64/2))
 			case 2:
-				require.NoError(t, w.PutFloat64(col, []float64{rng.NormFloat64(), math.NaN(), math.Copysign(0, -1)}[i%3]))
+				require.NoError(t, w.PutFloat64(col, v.float(i)))
 			case 3:
-				require.NoError(t, w.PutString(col, []string{"", "12", "héllo"}[i%3]))
+				require.NoError(t, w.PutString(col, v.str(i)))
 			case 4:
-				require.NoError(t, w.PutBlob(col, []byte{byte(i), 0, 0xff}))
+				require.NoError(t, w.PutBlob(col, v.blob(i)))
 			case 5:
 				require.NoError(t, w.PutBlob(col, nil))
 			}
@@ -97,6 +107,16 @@ func TestRowAgreesWithSingleReads(t *testing.T) {
 	}
 	b, err := w.AppendTo(nil)
 	require.NoError(t, err)
+	return b
+}
+
+func TestRowAgreesWithSingleReads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	b := mixedWindow(t, 60, mixedValues{
+		float: func(i int) float64 { return []float64{rng.NormFloat64(), math.NaN(), math.Copysign(0, -1)}[i%3] },
+		str:   func(i int) string { return []string{"", "12", "héllo"}[i%3] },
+		blob:  func(i int) []byte { return []byte{byte(i), 0, 0xff} },
+	}, rng)
 	r, err := window.OpenBytes(b)
 	require.NoError(t, err)
 	defer r.Close()
