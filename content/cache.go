@@ -89,8 +89,11 @@ func appendKeyString(b []byte, s string) []byte {
 	return append(append(b, ':'), s...)
 }
 
-// snapshot is the moment a query's rows were opened, as far as the cache
-// is concerned: stale once NotifyChange named a related URI after it.
+// snapshot is the version of the data a query reads, as far as the server
+// can tell: taken just before the query's rows were first opened, and
+// stale once a change of a related URI began after it (Change, a write
+// the server serves, or NotifyChange). While it is not stale, the cache's
+// windows and rows opened again hold that version.
 type snapshot struct {
 	uri   string
 	stale bool // guarded by the cache's mutex
@@ -158,6 +161,14 @@ func (c *windowCache) untrack(s *snapshot) {
 	c.mu.Unlock()
 }
 
+// current reports whether no change of the snapshot's URI began since it
+// was taken: the data is still the version the snapshot read.
+func (c *windowCache) current(s *snapshot) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !s.stale
+}
+
 // get returns the cached window for key with a new reference, or nil. A
 // query whose snapshot is stale gets nil: its rows are older than what the
 // cache holds, and mixing the two would mix versions of the table.
@@ -182,12 +193,12 @@ func (c *windowCache) get(key cacheKey, snap *snapshot) *sentWindow {
 
 // hold registers a window just sent, with one reference; a pooled window
 // filled in a snapshot that is still current is cached under key (unless
-// snap is nil: not cacheable).
+// key is zero: the query does not share its windows).
 func (c *windowCache) hold(sw *sentWindow, snap *snapshot, key cacheKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sw.refs = 1
-	if !sw.pooled || snap == nil || snap.stale {
+	if !sw.pooled || key.query == "" || snap.stale {
 		return
 	}
 	uri := snap.uri

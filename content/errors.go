@@ -33,6 +33,17 @@ var (
 	ErrProtocol = errors.New("content: protocol error")
 	// ErrInternal reports a provider failure with no better description.
 	ErrInternal = errors.New("content: provider error")
+	// ErrChanged reports a query whose data changed during the scan when
+	// the rows it needed next were no longer in the provider's hands (a
+	// provider without snapshots, or whose snapshot expired): the query
+	// ends rather than serve rows of two versions. Run it again.
+	ErrChanged = errors.New("content: changed")
+	// ErrSnapshotExpired is returned by a provider's Rows (from
+	// Reposition, Put, or Err after Next) that let their snapshot go, by
+	// a bound of the provider's own. It never reaches a consumer: the
+	// server opens the query again if its data is unchanged, and answers
+	// ErrChanged otherwise.
+	ErrSnapshotExpired = errors.New("content: snapshot expired")
 	// ErrShutdown reports a provider that closed the connection because
 	// it is shutting down (gracefully: the replies it had started were
 	// finished). It comes wrapped with ErrProviderGone.
@@ -52,6 +63,7 @@ var codeList = []struct {
 	{"unsupported", ErrUnsupported},
 	{"busy", ErrBusy},
 	{"closed", ErrClosed},
+	{"changed", ErrChanged},
 	{"protocol", ErrProtocol},
 	{"internal", ErrInternal},
 	{"shutdown", ErrShutdown},

@@ -30,7 +30,7 @@ type serverQuery struct {
 	q      Query
 	inline bool      // every window copied through the socket
 	key    string    // the query's cache key; "" when not shared
-	snap   *snapshot // when its rows were opened; nil when not shared
+	snap   *snapshot // the version of the data the query reads, from its first open to its end
 
 	reqs    chan request
 	mu      sync.Mutex // guards stopped and sends on reqs
@@ -48,7 +48,8 @@ type serverQuery struct {
 	next     int64        // start of the window after the last one sent
 	count    int64        // total rows, -1 while unknown
 	lastRows int          // rows in the last window, to place backward windows
-	broken   bool         // the provider panicked: the query ends
+	failed   error        // why the query ended (a provider failure, its data changed): every later request gets it
+	resumes  int          // re-opens after an expired snapshot since a row was last put (resume)
 }
 
 // startQuery opens a query; the caller then runs its first request
@@ -165,8 +166,8 @@ func (q *serverQuery) handle(r request) {
 		q.c.writeErr(r.req, fmt.Errorf("%w: query %d closed", ErrClosed, q.id))
 		return
 	}
-	if q.broken { // requests queued behind a failure: never re-run the query
-		q.c.writeErr(r.req, fmt.Errorf("%w: query %d failed", ErrInternal, q.id))
+	if q.failed != nil { // requests queued behind a failure: never re-run the query
+		q.c.writeErr(r.req, q.failed)
 		return
 	}
 	msg, sw, err := q.serve(r)
@@ -176,7 +177,7 @@ func (q *serverQuery) handle(r request) {
 	if err != nil {
 		q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
 		q.c.writeErr(r.req, err)
-		if r.first || q.broken {
+		if r.first || q.failed != nil {
 			q.c.closeQuery(q.id, false)
 		}
 		return
@@ -213,10 +214,9 @@ func (q *serverQuery) serve(r request) (msg *windowMsg, sw *sentWindow, err erro
 	defer func() {
 		if v := recover(); v != nil {
 			q.c.log.Error("provider panicked", "in", "query "+q.q.URI, "panic", v, "stack", string(debug.Stack()))
-			q.broken = true
 			q.closeRows()
 			msg, sw = nil, nil
-			err = fmt.Errorf("%w: the provider failed in query %s", ErrInternal, q.q.URI)
+			err = q.fail(fmt.Errorf("%w: the provider failed in query %s", ErrInternal, q.q.URI))
 		}
 	}()
 	return q.fill(r)
@@ -241,13 +241,21 @@ func (q *serverQuery) closeRows() {
 	}
 }
 
-// open (re)starts the provider's rows at position 0.
-func (q *serverQuery) open() error {
-	q.closeRows()
-	if q.key != "" {
-		q.c.s.cache.untrack(q.snap)
-		q.snap = q.c.s.cache.track(q.q.URI)
+// fail ends the query with err: this request and every later one are
+// answered with it, and the query is closed.
+func (q *serverQuery) fail(err error) error {
+	if q.failed == nil {
+		q.failed = err
 	}
+	return err
+}
+
+// open opens the query's rows for its first window: the provider's Query
+// fixes the version of the data the query reads (its snapshot) until it
+// ends.
+func (q *serverQuery) open() error {
+	q.c.s.cache.untrack(q.snap) // a first open that failed before
+	q.snap = q.c.s.cache.track(q.q.URI) // before Query: a change while it runs counts as after it
 	rows, err := q.c.s.prov.Query(q.ctx, &q.q)
 	if err != nil {
 		return err
@@ -255,20 +263,18 @@ func (q *serverQuery) open() error {
 	if rows == nil {
 		return fmt.Errorf("%w: the provider's Query returned no rows and no error", ErrInternal)
 	}
-	q.rows, q.cur, q.pending, q.done = rows, 0, false, false
-	if q.cols == nil {
-		cols := rows.Columns()
-		if len(cols) == 0 || len(cols) > window.MaxColumns {
-			return fmt.Errorf("%w: query has %d columns (at most %d)", ErrBadRequest, len(cols), window.MaxColumns)
-		}
-		q.cols = cols
-		if t, ok := rows.(Typed); ok {
-			if types := t.ColumnTypes(); len(types) == len(cols) {
-				q.types = types
-			}
+	q.rows = rows
+	cols := rows.Columns()
+	if len(cols) == 0 || len(cols) > window.MaxColumns {
+		return fmt.Errorf("%w: query has %d columns (at most %d)", ErrBadRequest, len(cols), window.MaxColumns)
+	}
+	q.cols = cols
+	if t, ok := rows.(Typed); ok {
+		if types := t.ColumnTypes(); len(types) == len(cols) {
+			q.types = types
 		}
 	}
-	if n, ok := rows.(Counter); ok && q.count < 0 {
+	if n, ok := rows.(Counter); ok {
 		q.count = n.Count()
 		if q.q.Limit > 0 {
 			q.count = min(q.count, q.q.Limit)
@@ -277,72 +283,160 @@ func (q *serverQuery) open() error {
 	return nil
 }
 
-// openAt (re)starts the provider's rows at position start, through its
-// Seeker.
-func (q *serverQuery) openAt(start int64) error {
+// reopen runs the query again, from position start on: through the
+// provider's Seeker, else from 0 stepping to start. New rows are rows of
+// the query's snapshot only while its data has not changed since it was
+// opened, which reopen checks once the provider has opened them (a
+// provider's rows read the data as it is when Query returns): otherwise
+// the consumer is told ErrChanged, never served rows of another version.
+func (q *serverQuery) reopen(start int64) error {
 	q.closeRows()
-	if q.key != "" {
-		q.c.s.cache.untrack(q.snap)
-		q.snap = q.c.s.cache.track(q.q.URI)
+	if !q.c.s.cache.current(q.snap) {
+		return q.changed()
 	}
-	rows, err := q.c.s.prov.(Seeker).QueryAt(q.ctx, &q.q, start)
+	var rows Rows
+	var err error
+	at := int64(0)
+	if sk, ok := q.c.s.prov.(Seeker); ok && start > 0 && (start <= q.cur || start <= q.count) {
+		rows, err = sk.QueryAt(q.ctx, &q.q, start)
+		at = start
+	} else {
+		rows, err = q.c.s.prov.Query(q.ctx, &q.q)
+	}
 	if err != nil {
 		return err
 	}
 	if rows == nil {
-		return fmt.Errorf("%w: the provider's QueryAt returned no rows and no error", ErrInternal)
+		return fmt.Errorf("%w: the provider's Query or QueryAt returned no rows and no error", ErrInternal)
+	}
+	q.rows, q.cur, q.pending, q.done = rows, at, false, false
+	if !q.c.s.cache.current(q.snap) {
+		q.closeRows()
+		return q.changed()
 	}
 	if got := len(rows.Columns()); got != len(q.cols) {
-		rows.Close()
-		return fmt.Errorf("%w: the provider's QueryAt returned %d columns, its Query %d", ErrInternal, got, len(q.cols))
+		q.closeRows()
+		return q.fail(fmt.Errorf("%w: the provider's rows of %s had %d columns, now %d", ErrInternal, q.q.URI, len(q.cols), got))
 	}
-	q.rows, q.cur, q.pending, q.done = rows, start, false, false
-	return nil
+	return q.skip(start)
 }
 
-// take makes the row at cur available; false at the end of the rows,
-// whose Rows are then closed.
+// changed ends the query: its data changed since it was opened, and the
+// rows it needs now are not in its snapshot's hands.
+func (q *serverQuery) changed() error {
+	return q.fail(fmt.Errorf("%w: %s changed during the scan, at row %d; run the query again", ErrChanged, q.q.URI, q.cur))
+}
+
+// maxResumes bounds the re-opens after an expired snapshot without a row
+// put in between: a provider whose snapshots always expire fails the
+// query instead of re-opening it forever.
+const maxResumes = 3
+
+// resume continues the query at cur after the provider let the rows'
+// snapshot go (err wraps ErrSnapshotExpired): in rows opened again, if
+// the data has not changed since; else the query ends with ErrChanged.
+func (q *serverQuery) resume(err error) error {
+	if q.resumes++; q.resumes > maxResumes {
+		return q.fail(fmt.Errorf("%w: the provider's snapshot of %s expired %d times in a row: %v", ErrInternal, q.q.URI, q.resumes, err))
+	}
+	return q.reopen(q.cur)
+}
+
+// take makes the row at cur available; false at the end of the rows. At
+// the end, rows that can reposition stay open (a move back reads the
+// same snapshot); others are closed.
 func (q *serverQuery) take() (bool, error) {
-	if q.pending {
-		return true, nil
-	}
-	if q.done || (q.q.Limit > 0 && q.cur >= q.q.Limit) {
-		q.done = true
-		q.closeRows()
-		return false, nil
-	}
-	if !q.rows.Next() {
-		q.done = true
+	for {
+		if q.pending {
+			return true, nil
+		}
+		if q.done || (q.q.Limit > 0 && q.cur >= q.q.Limit) {
+			q.end()
+			return false, nil
+		}
+		if q.rows.Next() {
+			q.pending = true
+			return true, nil
+		}
 		err := q.rows.Err()
-		q.closeRows()
+		if errors.Is(err, ErrSnapshotExpired) {
+			if err := q.resume(err); err != nil {
+				return false, err
+			}
+			continue
+		}
+		q.end()
 		if err != nil {
-			q.broken = true // not the end of the result: the query fails
-			return false, err
+			return false, q.fail(err) // not the end of the result: the query fails
 		}
 		if q.count < 0 {
 			q.count = q.cur
 		}
 		return false, nil
 	}
-	q.pending = true
-	return true, nil
 }
 
-// seekJump is how far ahead a Seeker provider re-runs the query at the
-// position rather than stepping through the rows.
+// end records that the rows have no more rows, and closes them unless
+// they can reposition inside their snapshot.
+func (q *serverQuery) end() {
+	q.done = true
+	if _, ok := q.rows.(Repositioner); !ok {
+		q.closeRows()
+	}
+}
+
+// seekJump is how far ahead a provider that can reposition (Repositioner,
+// or a Seeker while the data is unchanged) moves there rather than the
+// server stepping through the rows.
 const seekJump = 1024
 
-// seek positions the rows at start, re-running the query to go back (or,
-// with a Seeker provider, to jump far ahead).
+// seek positions the rows at start, inside the query's snapshot: forward
+// by stepping through the open rows, or a jump or a move back through
+// rows that reposition inside their snapshot, or by re-opening the query
+// while its data is unchanged.
 func (q *serverQuery) seek(start int64) error {
-	if _, ok := q.c.s.prov.(Seeker); ok && start > 0 && (start < q.cur || start-q.cur >= seekJump) && !(q.done && start >= q.cur) {
-		return q.openAt(start)
+	if q.count >= 0 {
+		start = min(start, q.count) // past the end: the end
 	}
-	if start < q.cur || (q.rows == nil && !q.done) {
-		if err := q.open(); err != nil {
-			return err
+	switch {
+	case q.done && start >= q.cur:
+		return nil // at the end already: an empty last window
+	case q.rows != nil && start >= q.cur && (start-q.cur < seekJump || !q.jumps()):
+		return q.skip(start)
+	}
+	if rp, ok := q.rows.(Repositioner); ok {
+		err := rp.Reposition(q.ctx, start)
+		if err == nil {
+			q.cur, q.pending, q.done = start, false, false
+			return nil
 		}
+		if !errors.Is(err, ErrSnapshotExpired) {
+			return q.fail(err)
+		}
+		q.closeRows() // expired: re-open while the data is unchanged
 	}
+	if q.rows != nil && start >= q.cur && !q.c.s.cache.current(q.snap) {
+		return q.skip(start) // only the open rows read the query's version
+	}
+	return q.reopen(start)
+}
+
+// jumps reports whether the query may move ahead without stepping
+// through the rows in between: to a position it knows is in the result
+// (so the count is known), inside its snapshot.
+func (q *serverQuery) jumps() bool {
+	if q.count < 0 {
+		return false
+	}
+	if _, ok := q.rows.(Repositioner); ok {
+		return true
+	}
+	_, ok := q.c.s.prov.(Seeker)
+	return ok && q.c.s.cache.current(q.snap)
+}
+
+// skip steps the open rows forward to start (or their end).
+func (q *serverQuery) skip(start int64) error {
 	for q.cur < start {
 		ok, err := q.take()
 		if err != nil || !ok {
@@ -379,7 +473,10 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	if err := f.putRows(); err != nil {
 		return nil, nil, err
 	}
-	msg := q.describe(r, start, f.w.NumRows())
+	msg, err := q.describe(r, start, f.w.NumRows())
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := f.finish(msg); err != nil {
 		return nil, nil, err
 	}
@@ -401,7 +498,7 @@ func (q *serverQuery) windowStart(r request) int64 {
 
 // describe returns the descriptor of a window of rows rows at start just
 // filled, and advances the query past it.
-func (q *serverQuery) describe(r request, start int64, rows int) *windowMsg {
+func (q *serverQuery) describe(r request, start int64, rows int) (*windowMsg, error) {
 	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
 	if r.first {
 		q.describeColumns(msg)
@@ -411,9 +508,34 @@ func (q *serverQuery) describe(r request, start int64, rows int) *windowMsg {
 		q.count = q.cur
 	}
 	msg.Count = q.count
+	if err := q.checkCount(start, rows, msg.Last, msg.Count); err != nil {
+		return nil, err
+	}
 	q.next = start + int64(rows)
 	q.lastRows = max(rows, 1)
-	return msg
+	return msg, nil
+}
+
+// checkCount fails the query if its count and its rows disagree (a window
+// ending past the count, or a last window ending before it): a provider
+// bug, logged here and answered ErrInternal to this query alone. Sent on,
+// it would be a protocol error that ends the consumer's whole connection.
+func (q *serverQuery) checkCount(start int64, rows int, last bool, count int64) error {
+	end := start + int64(rows)
+	switch {
+	case count >= 0 && end > count:
+		return q.providerBug(fmt.Sprintf("counted %d rows in %s, but sent rows up to row %d", count, q.q.URI, end))
+	case count >= 0 && last && end != count:
+		return q.providerBug(fmt.Sprintf("counted %d rows in %s, but its rows end at row %d", count, q.q.URI, end))
+	}
+	return nil
+}
+
+// providerBug fails the query with ErrInternal for a provider whose
+// answers contradict each other, and logs it on the provider's side.
+func (q *serverQuery) providerBug(what string) error {
+	q.c.log.Error("provider bug: the query fails", "uri", q.q.URI, "bug", what)
+	return q.fail(fmt.Errorf("%w: the provider %s", ErrInternal, what))
 }
 
 // describeColumns puts the columns, and their declared types if known,
@@ -509,8 +631,13 @@ func (f *filling) putRows() error {
 			return err
 		}
 		if err = q.putRow(f.w); err != nil { // errors.Is only off the row path
-			if errors.Is(err, window.ErrWindowFull) {
+			switch {
+			case errors.Is(err, window.ErrWindowFull):
 				err = f.grow()
+			case errors.Is(err, ErrSnapshotExpired):
+				if err = q.resume(err); err == nil {
+					continue // the row again, from the rows opened again
+				}
 			}
 			if errors.Is(err, window.ErrWindowFull) {
 				return nil // the window is full
@@ -521,6 +648,7 @@ func (f *filling) putRows() error {
 		}
 		q.pending = false
 		q.cur++
+		q.resumes = 0
 	}
 }
 
@@ -551,8 +679,7 @@ func (f *filling) grow() error {
 	f.sw, f.w = big, big.w
 	err = q.putRow(f.w)
 	if errors.Is(err, window.ErrWindowFull) {
-		q.broken = true
-		return fmt.Errorf("%w: row %d is larger than the largest window (%d bytes)", ErrInternal, q.cur, q.c.s.cfg.maxRowWindow)
+		return q.fail(fmt.Errorf("%w: row %d is larger than the largest window (%d bytes)", ErrInternal, q.cur, q.c.s.cfg.maxRowWindow))
 	}
 	return err
 }
@@ -659,17 +786,28 @@ func (c *serverConn) unreserveWindow() {
 
 // reuse answers a request with a cached window another fill made.
 func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg, *sentWindow, error) {
+	count := q.count
+	switch {
+	case count < 0 && sw.last:
+		count = start + int64(sw.rows)
+	case count < 0:
+		count = sw.count
+	case sw.count >= 0 && sw.count != count: // one version, two counts
+		q.c.s.cache.release(sw)
+		return nil, nil, q.providerBug(fmt.Sprintf("counted %d rows in %s, and %d in the same version", count, q.q.URI, sw.count))
+	}
+	if err := q.checkCount(start, sw.rows, sw.last, count); err != nil {
+		q.c.s.cache.release(sw)
+		return nil, nil, err
+	}
 	if err := q.c.reserveWindow(); err != nil {
 		q.c.s.cache.release(sw)
 		return nil, nil, err
 	}
-	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: max(sw.count, q.count)}
+	q.count = count
+	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: count}
 	if r.first {
 		q.describeColumns(msg)
-	}
-	if msg.Last && q.count < 0 {
-		q.count = start + int64(sw.rows)
-		msg.Count = q.count
 	}
 	q.next = start + int64(sw.rows)
 	q.lastRows = max(sw.rows, 1)

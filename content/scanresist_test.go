@@ -12,12 +12,33 @@ import (
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
 )
 
-// seekingProvider is a MemProvider that can start a query at a position;
-// it records where.
+// seekingProvider is a MemProvider that can start a query at a position
+// (a content.Seeker), and records where, but whose rows hold no snapshot
+// (they are not a content.Repositioner): a provider that re-runs its
+// query at an offset, as SQL providers without a read transaction do.
 type seekingProvider struct {
 	*contenttest.MemProvider
 	mu     sync.Mutex
 	starts []int64
+}
+
+// unpositioned are rows that know their count and nothing more: no
+// snapshot to reposition in.
+type unpositioned struct {
+	counted
+}
+
+type counted interface {
+	content.Rows
+	content.Counter
+}
+
+func (p *seekingProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	rows, err := p.MemProvider.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return unpositioned{rows.(counted)}, nil
 }
 
 func (p *seekingProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {

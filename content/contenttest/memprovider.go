@@ -14,7 +14,10 @@ import (
 )
 
 // MemProvider is a content.Provider serving tables held in memory: for
-// tests, examples and benchmarks, as net/http/httptest serves handlers. A table's URI is its name. Selections take the form
+// tests, examples and benchmarks, as net/http/httptest serves handlers.
+// A query reads a snapshot of its table, kept by copy-on-write for as
+// long as its rows are open (content.Repositioner), the model for
+// in-memory providers. A table's URI is its name. Selections take the form
 // "column OP ?" with OP one of = != < <= > >=; orders "column" or
 // "column DESC". Values are int64, float64, string, []byte or nil.
 type MemProvider struct {
@@ -212,6 +215,18 @@ func (r *memRows) Next() bool {
 	}
 	r.i++
 	return true
+}
+
+// Reposition implements content.Repositioner: the rows are a
+// copy-on-write version of the table (writes replace the slice or append
+// past its end), so every position of the query's own version stays
+// reachable whatever changed since.
+func (r *memRows) Reposition(_ context.Context, start int64) error {
+	if start < 0 {
+		return fmt.Errorf("%w: position %d", content.ErrBadRequest, start)
+	}
+	r.i = int(min(start, int64(len(r.rows)))) - 1
+	return nil
 }
 
 func (r *memRows) Put(w *window.Writer) error {
