@@ -254,7 +254,7 @@ func (q *serverQuery) fail(err error) error {
 // fixes the version of the data the query reads (its snapshot) until it
 // ends.
 func (q *serverQuery) open() error {
-	q.c.s.cache.untrack(q.snap) // a first open that failed before
+	q.c.s.cache.untrack(q.snap)         // a first open that failed before
 	q.snap = q.c.s.cache.track(q.q.URI) // before Query: a change while it runs counts as after it
 	rows, err := q.c.s.prov.Query(q.ctx, &q.q)
 	if err != nil {
