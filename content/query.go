@@ -257,6 +257,9 @@ func (q *serverQuery) open() error {
 	q.c.s.cache.untrack(q.snap)         // a first open that failed before
 	q.snap = q.c.s.cache.track(q.q.URI) // before Query: a change while it runs counts as after it
 	rows, err := q.c.s.prov.Query(q.ctx, &q.q)
+	if errors.Is(err, ErrSnapshotExpired) {
+		return fmt.Errorf("%w: the provider's snapshot of %s expired before its first row (%v)", ErrBusy, q.q.URI, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -332,14 +335,17 @@ func (q *serverQuery) changed() error {
 // query instead of re-opening it forever.
 const maxResumes = 3
 
-// resume continues the query at cur after the provider let the rows'
-// snapshot go (err wraps ErrSnapshotExpired): in rows opened again, if
-// the data has not changed since; else the query ends with ErrChanged.
-func (q *serverQuery) resume(err error) error {
-	if q.resumes++; q.resumes > maxResumes {
-		return q.fail(fmt.Errorf("%w: the provider's snapshot of %s expired %d times in a row: %v", ErrInternal, q.q.URI, q.resumes, err))
+// resume continues the query at position at after the provider let the
+// rows' snapshot go (err wraps ErrSnapshotExpired): in rows opened again,
+// if the data has not changed since; else the query ends with ErrChanged.
+func (q *serverQuery) resume(at int64, err error) error {
+	for errors.Is(err, ErrSnapshotExpired) {
+		if q.resumes++; q.resumes > maxResumes {
+			return q.fail(fmt.Errorf("%w: the provider's snapshot of %s expired %d times in a row: %v", ErrInternal, q.q.URI, q.resumes, err))
+		}
+		err = q.reopen(at)
 	}
-	return q.reopen(q.cur)
+	return err
 }
 
 // take makes the row at cur available; false at the end of the rows. At
@@ -360,7 +366,7 @@ func (q *serverQuery) take() (bool, error) {
 		}
 		err := q.rows.Err()
 		if errors.Is(err, ErrSnapshotExpired) {
-			if err := q.resume(err); err != nil {
+			if err := q.resume(q.cur, err); err != nil {
 				return false, err
 			}
 			continue
@@ -413,7 +419,8 @@ func (q *serverQuery) seek(start int64) error {
 		if !errors.Is(err, ErrSnapshotExpired) {
 			return q.fail(err)
 		}
-		q.closeRows() // expired: re-open while the data is unchanged
+		q.closeRows()
+		return q.resume(start, err) // re-open while the data is unchanged
 	}
 	if q.rows != nil && start >= q.cur && !q.c.s.cache.current(q.snap) {
 		return q.skip(start) // only the open rows read the query's version
@@ -635,7 +642,7 @@ func (f *filling) putRows() error {
 			case errors.Is(err, window.ErrWindowFull):
 				err = f.grow()
 			case errors.Is(err, ErrSnapshotExpired):
-				if err = q.resume(err); err == nil {
+				if err = q.resume(q.cur, err); err == nil {
 					continue // the row again, from the rows opened again
 				}
 			}

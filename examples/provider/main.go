@@ -29,6 +29,7 @@
 //	                     (a table); repeatable
 //	--share-windows      share the windows of identical queries (default true;
 //	                     turn off if other processes write the database)
+//	--snapshot-age D     how long a query may hold its snapshot (default 5m)
 //	--log-level LEVEL    debug, info, warn or error (default info)
 //	--print-socket       print the socket path and exit
 //
@@ -41,11 +42,21 @@
 // consumers watching the table. Call "tables" lists the tables and Call
 // "columns" (arg: a table) their columns.
 //
+// A query reads one snapshot of the database from its first window to
+// its Close: its rows, its count and every move back are read inside one
+// read transaction (the database is put in WAL mode, so that the snapshot
+// keeps no writer waiting). A snapshot lives at most --snapshot-age; the
+// server's query limits (56 in all, 28 per uid) bound how many are open.
+// Past its age a snapshot is rolled back: a scan still going on continues
+// in a new snapshot if its table has not changed since, and otherwise
+// fails with content.ErrChanged ("run the query again").
+//
 // Consumers running the same query share its sealed windows: one copy in
 // memory, and a repeated scan is served from the cache without reading
 // SQLite again. Writes made through the provider drop the table's cached
-// windows; writes made by other processes do not, so a database that
-// others write should be served with --share-windows=false.
+// windows and count as changes; writes made by other processes do not, so
+// a database that others write should be served with
+// --share-windows=false, and its scans should not outlive --snapshot-age.
 //
 // The provider logs with log/slog on stderr and stops cleanly on SIGINT or
 // SIGTERM: it stops accepting, lets the replies in flight finish, and
@@ -65,6 +76,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
@@ -89,6 +101,7 @@ type config struct {
 	logLevel     slog.Level
 	share        bool
 	print        bool
+	snapshotAge  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -123,6 +136,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.BoolVar(&cfg.share, "share-windows", true, "share the windows of identical queries between consumers and keep them cached until a write;\nturn off if other processes write the database")
 	fs.BoolVar(&cfg.print, "print-socket", false, "print the socket path and exit")
+	fs.DurationVar(&cfg.snapshotAge, "snapshot-age", defaultSnapshotAge, "how long a query may hold its read transaction (its snapshot of the database);\npast it, a scan goes on in a new one if its table is unchanged, and fails with \"changed\" if not")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: provider [flags]\n\nServes the tables of a SQLite database (by default a generated sample) to cursorwindow consumers.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -249,6 +263,7 @@ func serve(cfg *config, log *slog.Logger) error {
 	defer p.Close()
 
 	p.perm = cfg.permission()
+	p.snapshotAge = cfg.snapshotAge
 	auth := content.AllowUIDs(cfg.admitted()...)
 	mode := os.FileMode(0o600)
 	if cfg.servesOthers() {

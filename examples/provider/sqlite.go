@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/window"
 )
 
 // SQLite primary result codes the provider maps to consumer errors.
@@ -38,7 +40,16 @@ type sqliteProvider struct {
 	// perm, if set, is the server's per-URI check: Call lists only the
 	// tables the caller may query.
 	perm content.Permission
+	// snapshotAge bounds how long a query holds its read transaction
+	// (default defaultSnapshotAge).
+	snapshotAge time.Duration
+	snaps       sync.Map // *txRows -> struct{}: the open snapshots
 }
+
+// defaultSnapshotAge is how long a query's snapshot lives by default: a
+// scan slower than this goes on in a new snapshot if the table is
+// unchanged, and fails with content.ErrChanged if not.
+const defaultSnapshotAge = 5 * time.Minute
 
 var _ content.Provider = (*sqliteProvider)(nil)
 
@@ -110,12 +121,35 @@ func openSQLite(ctx context.Context, path string, readOnly bool, log *slog.Logge
 	db.SetMaxOpenConns(maxDBConns)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	p := &sqliteProvider{db: db, readOnly: readOnly, tables: map[string]*table{}, log: log}
+	p := &sqliteProvider{db: db, readOnly: readOnly, tables: map[string]*table{}, log: log, snapshotAge: defaultSnapshotAge}
+	if err := p.useWAL(ctx, path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if err := p.loadSchema(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// useWAL puts a database the provider writes in WAL mode: each query
+// holds a read transaction (its snapshot) until it is closed, which in a
+// rollback journal would keep every writer waiting. A read-only provider
+// leaves the journal as it is.
+func (p *sqliteProvider) useWAL(ctx context.Context, path string) error {
+	var mode string
+	if err := p.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if strings.EqualFold(mode, "wal") || p.readOnly {
+		return nil
+	}
+	if err := p.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return err
+	}
+	p.log.Info("switched the database to WAL, so that open queries do not keep writers waiting", "db", path, "journal_mode", mode)
+	return nil
 }
 
 // maxDBConns bounds the provider's SQLite connections; maxQueries (in
@@ -192,8 +226,9 @@ func (p *sqliteProvider) table(uri string) (*table, error) {
 }
 
 // Query implements content.Provider. The result is read in a read
-// transaction of its own, so the row count and the rows come from the
-// same snapshot.
+// transaction of its own, its snapshot: the count, the rows and every
+// later Reposition read the same version of the database, whatever is
+// written meanwhile (WAL: readers and writers do not block each other).
 func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
 	return p.QueryAt(ctx, q, 0)
 }
@@ -201,10 +236,65 @@ func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (content.R
 var _ content.Seeker = (*sqliteProvider)(nil)
 
 // QueryAt implements content.Seeker: the rows of q from row start on,
-// skipped inside SQLite (OFFSET) rather than stepped through in Go, so a
-// scan that continues past windows the server served from its cache
-// costs only the rows it reads.
+// skipped inside SQLite (OFFSET) rather than stepped through in Go, in a
+// read transaction of their own. The server calls it only while the
+// table is unchanged since the query's first rows; the rows it returns
+// reposition inside their own transaction (content.Repositioner).
 func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
+	pl, err := p.plan(q)
+	if err != nil {
+		return nil, err
+	}
+	// The snapshot's context: database/sql rolls the transaction back
+	// when it is cancelled, whatever the rows are doing, so a forgotten
+	// cursor cannot pin the WAL (and stall its checkpoints) past the age
+	// limit.
+	sctx, cancel := context.WithCancelCause(ctx)
+	tx, err := p.db.BeginTx(sctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	r := &txRows{plan: pl, p: p, ctx: sctx, cancel: cancel, tx: tx}
+	r.timer = time.AfterFunc(p.snapshotAge, r.expire)
+	p.snaps.Store(r, struct{}{})
+	// The transaction's first read starts its snapshot (BEGIN is
+	// deferred): the count is read first, so the rows opened after it and
+	// every Reposition read the version counted.
+	if err := tx.QueryRowContext(sctx, pl.count, pl.countArgs...).Scan(&r.count); err != nil {
+		r.Close()
+		return nil, r.expired(sqlError(err))
+	}
+	if err := r.Reposition(ctx, start); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// errSnapshotAge is the cause of an expired snapshot's cancellation.
+var errSnapshotAge = errors.New("the snapshot reached its age limit")
+
+// expireSnapshots ends every open snapshot now, as their age limit does.
+func (p *sqliteProvider) expireSnapshots() {
+	p.snaps.Range(func(r, _ any) bool {
+		r.(*txRows).expire()
+		return true
+	})
+}
+
+// plan is a query turned into SQL: the statement without its LIMIT and
+// OFFSET, and the statement that counts its rows.
+type plan struct {
+	stmt      string
+	args      []any
+	limit     int64 // 0 for none
+	count     string
+	countArgs []any
+}
+
+// plan checks q against the table's schema and builds its statements.
+func (p *sqliteProvider) plan(q *content.Query) (*plan, error) {
 	t, err := p.table(q.URI)
 	if err != nil {
 		return nil, err
@@ -232,71 +322,111 @@ func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start in
 	if where != "" {
 		from += " WHERE " + where
 	}
-	stmt := "SELECT " + proj + from
+	pl := &plan{stmt: "SELECT " + proj + from, args: args, limit: q.Limit,
+		count: "SELECT count(*)" + from, countArgs: args}
 	if order != "" {
-		stmt += " ORDER BY " + order
+		pl.stmt += " ORDER BY " + order
 		if t.tiebreak != "" {
-			stmt += ", " + t.tiebreak
+			pl.stmt += ", " + t.tiebreak
 		}
 	}
-	count := "SELECT count(*)" + from
-	countArgs := args
 	if q.Limit > 0 {
-		count = "SELECT count(*) FROM (SELECT 1" + from + " LIMIT ?)"
-		countArgs = append(slices.Clip(args), q.Limit)
+		pl.count = "SELECT count(*) FROM (SELECT 1" + from + " LIMIT ?)"
+		pl.countArgs = append(slices.Clip(args), q.Limit)
 	}
-	switch {
-	case q.Limit > 0:
-		stmt += " LIMIT ? OFFSET ?"
-		args = append(slices.Clip(args), max(q.Limit-start, 0), start)
-	case start > 0:
-		stmt += " LIMIT -1 OFFSET ?"
-		args = append(slices.Clip(args), start)
-	}
-	p.log.Debug("query", "sql", stmt, "args", args)
+	return pl, nil
+}
 
-	tx, err := p.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
+// at returns the statement and arguments of the rows from start on.
+func (pl *plan) at(start int64) (string, []any) {
+	switch {
+	case pl.limit > 0:
+		return pl.stmt + " LIMIT ? OFFSET ?", append(slices.Clip(pl.args), max(pl.limit-start, 0), start)
+	case start > 0:
+		return pl.stmt + " LIMIT -1 OFFSET ?", append(slices.Clip(pl.args), start)
 	}
-	r, err := tx.QueryContext(ctx, stmt, args...)
-	if err != nil {
-		tx.Rollback()
-		return nil, sqlError(err)
-	}
-	rows, err := content.SQLRows(r)
-	if err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return &txRows{Rows: rows, ctx: ctx, tx: tx, count: count, args: countArgs}, nil
+	return pl.stmt, pl.args
 }
 
 // txRows are the rows of one query and the read transaction they are read
-// in. They count the result lazily, in the same transaction, the first time
-// the server asks (content.Counter), so a consumer can show progress.
+// in, which they hold until closed, or until the snapshot's age limit
+// (--snapshot-age) rolls it back: they then report
+// content.ErrSnapshotExpired, and the server opens the query again if the
+// table is unchanged.
 type txRows struct {
-	content.Rows
-	ctx   context.Context
-	tx    *sql.Tx
-	count string
-	args  []any
+	*plan
+	p      *sqliteProvider
+	ctx    context.Context // the snapshot's: done at its age limit or when the query ends
+	cancel context.CancelCauseFunc
+	timer  *time.Timer // the age limit
+	tx     *sql.Tx
+	rows   content.Rows // the statement from the last Reposition
+	count  int64
 }
 
-var _ content.Counter = (*txRows)(nil)
+// expire ends the snapshot: database/sql rolls its transaction back.
+func (r *txRows) expire() { r.cancel(errSnapshotAge) }
 
-// Count returns the number of rows of the result, or -1 if counting fails.
-func (r *txRows) Count() int64 {
-	var n int64
-	if err := r.tx.QueryRowContext(r.ctx, r.count, r.args...).Scan(&n); err != nil {
-		return -1
+var (
+	_ content.Counter      = (*txRows)(nil)
+	_ content.Repositioner = (*txRows)(nil)
+	_ content.Typed        = (*txRows)(nil)
+)
+
+// Reposition implements content.Repositioner: the statement again, from
+// row start on, inside the same transaction.
+func (r *txRows) Reposition(_ context.Context, start int64) error {
+	if r.rows != nil {
+		r.rows.Close()
+		r.rows = nil
 	}
-	return n
+	stmt, args := r.at(start)
+	r.p.log.Debug("query", "sql", stmt, "args", args)
+	sr, err := r.tx.QueryContext(r.ctx, stmt, args...)
+	if err != nil {
+		return r.expired(sqlError(err))
+	}
+	r.rows, err = content.SQLRows(sr)
+	return r.expired(err)
 }
+
+// expired reports err as content.ErrSnapshotExpired when the snapshot's
+// age limit ended the transaction.
+func (r *txRows) expired(err error) error {
+	if err != nil && context.Cause(r.ctx) == errSnapshotAge {
+		return fmt.Errorf("%w: %v", content.ErrSnapshotExpired, err)
+	}
+	return err
+}
+
+func (r *txRows) Columns() []string { return r.rows.Columns() }
+func (r *txRows) Next() bool        { return r.rows.Next() }
+
+// Put writes the current row; a row the age limit took away is reported
+// expired.
+func (r *txRows) Put(w *window.Writer) error {
+	err := r.rows.Put(w)
+	if err != nil && !errors.Is(err, window.ErrWindowFull) {
+		return r.expired(err)
+	}
+	return err
+}
+
+// Err reports why Next stopped: the snapshot's age limit, or the rows'
+// own error.
+func (r *txRows) Err() error {
+	if err := r.rows.Err(); err != nil || context.Cause(r.ctx) != errSnapshotAge {
+		return r.expired(err)
+	}
+	return content.ErrSnapshotExpired
+}
+
+// Count returns the number of rows of the result, read in the snapshot.
+func (r *txRows) Count() int64 { return r.count }
 
 // ColumnTypes declares the columns' types as SQLite's schema gives them.
 func (r *txRows) ColumnTypes() []content.ColumnType {
-	if t, ok := r.Rows.(content.Typed); ok {
+	if t, ok := r.rows.(content.Typed); ok {
 		return t.ColumnTypes()
 	}
 	return nil
@@ -304,8 +434,14 @@ func (r *txRows) ColumnTypes() []content.ColumnType {
 
 // Close closes the rows and ends the read transaction.
 func (r *txRows) Close() error {
-	err := r.Rows.Close()
+	var err error
+	if r.rows != nil {
+		err = r.rows.Close()
+	}
 	r.tx.Rollback()
+	r.timer.Stop()
+	r.cancel(nil)
+	r.p.snaps.Delete(r)
 	return err
 }
 
