@@ -12,7 +12,8 @@
 //	srv := content.NewServer(myProvider, content.WithAuthorizer(content.SameUID))
 //	err = srv.Serve(ctx, ln) // until ctx is done; then nil
 //
-// The example "writingAProvider" is a guide to the Provider contract.
+// The example "writingAProvider" is a guide to the Provider contract,
+// including how a query keeps one version of its data (Repositioner).
 // SQLRows adapts any database/sql result; contenttest.MemProvider serves
 // in-memory tables for tests. The server fills windows of WithWindowSize
 // bytes (2 MiB by default) from a window.Pool bounded by
@@ -74,7 +75,9 @@
 //   - A Cursor garbage-collected without Close is reported (ClientStats,
 //     and a log line with its Query's stack under WithLeakStacks): its
 //     windows stay held until the client closes.
-//   - The provider re-runs a query to move a cursor backwards past the
-//     windows it has: a Provider must return the same rows in the same
-//     order while the data is unchanged.
+//   - A query reads one version of its data until it is closed, however
+//     the cursor moves and whatever is written meanwhile (a provider's
+//     Rows hold it: Repositioner). From a provider whose rows hold no
+//     snapshot, a move back after the data changed fails with
+//     ErrChanged: run the query again (Requery).
 package content

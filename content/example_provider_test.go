@@ -27,11 +27,18 @@ import (
 //     sees that meaning and the text after the sentinel's. Any other error
 //     reaches the consumer as ErrInternal without its text (it is logged):
 //     wrap a sentinel when the text is meant for the consumer.
-//   - The server enforces Query.Limit itself, and may call Query again for
-//     the same query to move backwards: return the same rows in the same
-//     order while the data has not changed (a snapshot: here, a copy).
+//   - A query reads one version of the data from Query to its end: Rows
+//     read the data as it is when Query returns (here, a copy). Rows that
+//     can start again at any position of that version implement
+//     content.Repositioner (here, an index into the copy): the server
+//     then serves every move of the cursor from them, whatever changed
+//     since. Without it, the server calls Query again to move backwards,
+//     only while the data is unchanged (return the same rows in the same
+//     order), and answers content.ErrChanged after a change.
+//   - The server enforces Query.Limit itself.
 //   - A change to the data goes through Server.Change (or is followed by
-//     NotifyChange), so that no consumer is served windows from before it.
+//     NotifyChange), so that no consumer is served windows from before it,
+//     and no query is continued on data newer than its own.
 //   - Rows implementing content.Typed declare their columns' types;
 //     content.Counter, their count.
 type sensors struct {
@@ -72,6 +79,13 @@ func (r *readingRows) Close() error      { return nil }
 func (r *readingRows) Count() int64      { return int64(len(r.vals)) }
 func (r *readingRows) ColumnTypes() []content.ColumnType {
 	return []content.ColumnType{{DatabaseType: "INTEGER", NullableKnown: true}, {DatabaseType: "REAL", NullableKnown: true}}
+}
+
+// Reposition implements content.Repositioner: the next Next yields row
+// start of the copy the query read.
+func (r *readingRows) Reposition(_ context.Context, start int64) error {
+	r.i = int(min(start, int64(len(r.vals)))) - 1
+	return nil
 }
 
 // Put writes the current row; it may be called twice for one row.

@@ -99,6 +99,12 @@
 // refusals match content.ErrNotFound, content.ErrPermission,
 // content.ErrBadRequest and so on.
 //
+// A query's Rows read one version of the provider's data, as a cursor
+// does, whatever is written meanwhile (through another connection of the
+// pool, say). From a provider whose rows hold no snapshot, a scan that
+// needs rows the provider no longer has ends with content.ErrChanged:
+// run the query again.
+//
 // When the provider has gone away (the connection ended:
 // content.ErrProviderGone, or content.ErrProtocol), the connection is
 // dropped from the pool (driver.Validator, driver.SessionResetter). A

@@ -375,3 +375,42 @@ func TestAllocs(t *testing.T) {
 	})
 	assert.Equal(t, 4.0, allocs, "big, s, b, f")
 }
+
+// A database/sql scan reads one version of the table, as every cursor
+// does: rows updated and inserted through another connection of the pool
+// in the middle of the scan are not in it.
+func TestRowsReadOneVersion(t *testing.T) {
+	const n = 3000
+	p := contenttest.NewMemProvider()
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{i, 1}
+	}
+	p.AddTable("t", []string{"i", "v"}, rows)
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))))
+	defer db.Close()
+
+	r, err := db.Query("SELECT i, v FROM t ORDER BY i DESC")
+	require.NoError(t, err)
+	defer r.Close()
+	want := int64(n - 1)
+	for r.Next() {
+		var i, v int64
+		require.NoError(t, r.Scan(&i, &v))
+		require.Equal(t, want, i)
+		require.Equal(t, int64(1), v, "row i %d of another version", i)
+		if want == n-200 { // a change in the middle of the scan, on another connection
+			_, err := db.Exec("UPDATE t SET v = ?", 2)
+			require.NoError(t, err)
+			_, err = db.Exec("INSERT INTO t (i, v) VALUES (?, ?)", n, 2)
+			require.NoError(t, err)
+		}
+		want--
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, int64(-1), want, "every row once")
+
+	var count int
+	require.NoError(t, db.QueryRow("SELECT i FROM t ORDER BY i DESC LIMIT 1").Scan(&count))
+	assert.Equal(t, n, count, "a query after the change sees it")
+}

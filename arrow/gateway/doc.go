@@ -37,8 +37,11 @@
 // Errors keep their text and get the gRPC code of their sentinel:
 // content.ErrNotFound NotFound, ErrBadRequest InvalidArgument,
 // ErrUnsupported (SQL outside the subset) Unimplemented, ErrPermission
-// PermissionDenied, ErrBusy ResourceExhausted, ErrProviderGone
-// Unavailable, a field that does not fit its column (cwarrow) Internal.
+// PermissionDenied, ErrBusy ResourceExhausted, ErrChanged Aborted (the
+// table changed under a provider without snapshots: run the statement
+// again), ErrProviderGone Unavailable, a field that does not fit its
+// column (cwarrow) Internal. A stream reads one version of its table, as
+// every cursor does (content: "One version per query").
 //
 // # Security
 //

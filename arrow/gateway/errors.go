@@ -28,6 +28,7 @@ var codeList = []struct {
 	{content.ErrUnsupported, codes.Unimplemented}, // also SQL outside the subset (sqlparse)
 	{content.ErrBadRequest, codes.InvalidArgument},
 	{content.ErrBusy, codes.ResourceExhausted},
+	{content.ErrChanged, codes.Aborted}, // a concurrency conflict: retry the whole statement
 	{content.ErrProviderGone, codes.Unavailable},
 	{content.ErrClosed, codes.Unavailable},
 	{cwarrow.ErrMixedTypes, codes.Internal},
