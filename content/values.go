@@ -83,7 +83,14 @@ func PutValue(w *window.Writer, col int, v any) error {
 // names (the example provider's "tables" and "columns"): absent or nil is
 // an empty list; anything but a list of strings is an error wrapping
 // ErrProtocol, naming what was found instead.
-func (v Values) Strings(key string) ([]string, error) {
+func (v Values) Strings(key string) ([]string, error) { return listOf[string](v, key, "string") }
+
+// Bools returns v[key] as a list of booleans (the example provider's
+// "notnull"), as Strings does strings.
+func (v Values) Bools(key string) ([]bool, error) { return listOf[bool](v, key, "bool") }
+
+// listOf returns v[key] as a list of T.
+func listOf[T any](v Values, key, kind string) ([]T, error) {
 	x, ok := v[key]
 	if !ok || x == nil {
 		return nil, nil
@@ -92,11 +99,11 @@ func (v Values) Strings(key string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q is a %T, not a list", ErrProtocol, key, x)
 	}
-	out := make([]string, len(list))
+	out := make([]T, len(list))
 	for i, e := range list {
-		s, ok := e.(string)
+		s, ok := e.(T)
 		if !ok {
-			return nil, fmt.Errorf("%w: %q holds a %T, not a string", ErrProtocol, key, e)
+			return nil, fmt.Errorf("%w: %q holds a %T, not a %s", ErrProtocol, key, e, kind)
 		}
 		out[i] = s
 	}

@@ -112,6 +112,19 @@ func checkSchema(t *testing.T, want table, s *arrow.Schema) {
 	}
 }
 
+// checkNullable checks that a schema of all the columns of a table says
+// of each what SQLite's schema says: NOT NULL, or the INTEGER PRIMARY
+// KEY (the rowid), may hold no NULL; any other column may.
+func checkNullable(t *testing.T, path, tableName string, s *arrow.Schema) {
+	t.Helper()
+	notNull := sqliteTable(t, path, `SELECT name, "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info(?)`, tableName)
+	require.Equal(t, len(notNull.rows), s.NumFields())
+	for i, f := range s.Fields() {
+		assert.Equal(t, notNull.rows[i][0], f.Name)
+		assert.Equal(t, notNull.rows[i][1] == int64(0), f.Nullable, "column %s of %s", f.Name, tableName)
+	}
+}
+
 func requireSameRows(t *testing.T, want, got [][]any) {
 	t.Helper()
 	require.Equal(t, len(want), len(got))
@@ -263,16 +276,24 @@ func TestConsumerArrowNode(t *testing.T) {
 	require.NoError(t, err, "node: %s", errOutput(err))
 
 	var got struct {
-		Fields []struct{ Name, Type string }
-		Rows   [][]json.RawMessage
+		Fields []struct {
+			Name, Type string
+			Nullable   bool
+		}
+		Rows [][]json.RawMessage
 	}
 	require.NoError(t, json.Unmarshal(out, &got))
 	want := sqliteTable(t, dbPath(p), "SELECT * FROM trips")
+	// What SQLite's schema says of each column: NOT NULL, or the INTEGER
+	// PRIMARY KEY (the rowid), may hold no NULL.
+	notNull := sqliteTable(t, dbPath(p), `SELECT "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info('trips')`)
 	require.Len(t, got.Fields, len(want.cols))
+	require.Len(t, notNull.rows, len(want.cols))
 	for i, f := range got.Fields {
 		assert.Equal(t, want.cols[i], f.Name)
 		ft, _ := cwarrow.DeclaredType(want.decl[i])
 		assert.Equal(t, jsTypeName(cwarrow.ArrowType(ft, false)), f.Type, "column %s", f.Name)
+		assert.Equal(t, notNull.rows[i][0] == int64(0), f.Nullable, "column %s: apache-arrow's field.nullable against SQLite's schema", f.Name)
 	}
 	require.Len(t, got.Rows, len(want.rows))
 	for i, row := range got.Rows {
@@ -288,7 +309,7 @@ const readJS = `
 const fs = require('fs');
 const { tableFromIPC } = require('apache-arrow');
 const table = tableFromIPC(fs.readFileSync(process.argv[2]));
-const fields = table.schema.fields.map(f => ({ Name: f.name, Type: String(f.type) }));
+const fields = table.schema.fields.map(f => ({ Name: f.name, Type: String(f.type), Nullable: f.nullable }));
 const rows = [];
 for (const row of table) {
   rows.push(table.schema.fields.map(f => {

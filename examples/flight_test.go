@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	_ "github.com/apache/arrow-go/v18/arrow/flight/flightsql/driver" // "flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -89,6 +91,7 @@ func TestFlightGateway(t *testing.T) {
 			r, err := c.DoGet(ctx, ep.Ticket)
 			require.NoError(t, err)
 			checkSchema(t, want, r.Schema())
+			checkNullable(t, dbPath(p), "trips", r.Schema())
 			for r.Next() {
 				got = append(got, arrowRows(t, r.RecordBatch())...)
 			}
@@ -109,6 +112,24 @@ func TestFlightGateway(t *testing.T) {
 			}
 		}
 		assert.Equal(t, []any{"cities", "trips"}, names)
+
+		// The tables' schemas, from the provider's "columns" call.
+		info, err = c.GetTables(ctx, &flightsql.GetTablesOpts{IncludeSchema: true})
+		require.NoError(t, err)
+		r2, err := c.DoGet(ctx, info.Endpoint[0].Ticket)
+		require.NoError(t, err)
+		defer r2.Release()
+		checked := 0
+		for r2.Next() {
+			for _, row := range arrowRows(t, r2.RecordBatch()) {
+				s, err := flight.DeserializeSchema(row[4].([]byte), memory.DefaultAllocator)
+				require.NoError(t, err)
+				checkNullable(t, dbPath(p), row[2].(string), s)
+				checked++
+			}
+		}
+		require.NoError(t, r2.Err())
+		assert.Equal(t, 2, checked)
 	})
 
 	t.Run("Write", func(t *testing.T) {

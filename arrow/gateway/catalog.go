@@ -100,8 +100,9 @@ func (g *Gateway) GetFlightInfoTables(_ context.Context, cmd flightsql.GetTables
 // DoGetTables lists the tables the provider's "tables" call names
 // (docs/PROTOCOL.md, "Listing tables and columns"), filtered as asked;
 // with include_schema, each table's schema is what SELECT * of it
-// streams: from the declared types its "columns" call reports, or, if
-// one does not decide a column's type, from the values of a first batch.
+// streams: from the declared types (and NOT NULL flags) its "columns"
+// call reports, or, if one does not decide a column's type, from the
+// values of a first batch.
 func (g *Gateway) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	s := schema_ref.Tables
 	if cmd.GetIncludeSchema() {
@@ -162,6 +163,13 @@ func (g *Gateway) tableSchema(ctx context.Context, c *content.Client, name strin
 	if len(types) != len(cols) {
 		return nil, status.Errorf(codes.Internal, "cwflight: the provider named %d columns and %d types for %q", len(cols), len(types), name)
 	}
+	notNull, err := res.Bools("notnull") // optional: nullability unknown without it
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "cwflight: the provider's answer: %v", err)
+	}
+	if notNull != nil && len(notNull) != len(cols) {
+		return nil, status.Errorf(codes.Internal, "cwflight: the provider named %d columns and %d NOT NULL flags for %q", len(cols), len(notNull), name)
+	}
 	fts := make([]window.FieldType, len(cols))
 	declared := make([]content.ColumnType, len(cols))
 	for i, t := range types {
@@ -170,6 +178,9 @@ func (g *Gateway) tableSchema(ctx context.Context, c *content.Client, name strin
 			return g.probe(ctx, &content.Query{URI: name})
 		}
 		fts[i], declared[i] = ft, content.ColumnType{DatabaseType: t}
+		if notNull != nil {
+			declared[i].Nullable, declared[i].NullableKnown = !notNull[i], true
+		}
 	}
 	return cwarrow.Schema(cols, fts, declared, false), nil
 }

@@ -20,6 +20,7 @@ var testTable = &table{
 	name:     "trips",
 	cols:     []string{"id", "city", "fare", "order", "and"},
 	types:    []string{"INTEGER", "TEXT", "REAL", "TEXT", "TEXT"},
+	notNull:  []bool{true, true, false, false, false},
 	tiebreak: "rowid",
 }
 
@@ -86,14 +87,16 @@ func TestOrderBy(t *testing.T) {
 }
 
 func TestProjection(t *testing.T) {
-	got, err := testTable.projection(nil)
+	got, _, err := testTable.projection(nil)
 	require.NoError(t, err)
 	assert.Equal(t, `"id", "city", "fare", "order", "and"`, got)
-	got, err = testTable.projection([]string{"FARE", "order"})
+	got, types, err := testTable.projection([]string{"FARE", "city"})
 	require.NoError(t, err)
-	assert.Equal(t, `"fare", "order"`, got)
+	assert.Equal(t, `"fare", "city"`, got)
+	assert.Equal(t, []content.ColumnType{{DatabaseType: "REAL", Nullable: true, NullableKnown: true},
+		{DatabaseType: "TEXT", Nullable: false, NullableKnown: true}}, types)
 	for _, p := range [][]string{{"*"}, {"id, city"}, {"count(*)"}, {`id" FROM trips; --`}} {
-		_, err := testTable.projection(p)
+		_, _, err := testTable.projection(p)
 		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", p)
 	}
 }

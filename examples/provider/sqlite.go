@@ -55,9 +55,10 @@ var _ content.Provider = (*sqliteProvider)(nil)
 
 // table is the schema of an exposed table, read once at open.
 type table struct {
-	name  string
-	cols  []string // column names in declared order
-	types []string // declared types
+	name    string
+	cols    []string // column names in declared order
+	types   []string // declared types
+	notNull []bool   // declared NOT NULL, or an INTEGER PRIMARY KEY (the rowid: never NULL)
 	// tiebreak is an alias of the rowid appended to every ORDER BY so
 	// that re-running a query returns rows in the same order (the server
 	// re-runs queries to move cursors backwards); "" for WITHOUT ROWID
@@ -78,20 +79,23 @@ func (t *table) column(name string) (string, error) {
 }
 
 // projection returns the SELECT list for the requested columns (all of
-// them when none are named).
-func (t *table) projection(names []string) (string, error) {
+// them when none are named), and their declared types and nullability.
+func (t *table) projection(names []string) (string, []content.ColumnType, error) {
 	if len(names) == 0 {
 		names = t.cols
 	}
 	quoted := make([]string, len(names))
+	types := make([]content.ColumnType, len(names))
 	for i, n := range names {
 		c, err := t.column(n)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
+		j := slices.Index(t.cols, c)
 		quoted[i] = quoteIdent(c)
+		types[i] = content.ColumnType{DatabaseType: strings.ToUpper(t.types[j]), Nullable: !t.notNull[j], NullableKnown: true}
 	}
-	return strings.Join(quoted, ", "), nil
+	return strings.Join(quoted, ", "), types, nil
 }
 
 // openSQLite opens the database at path (which must exist) and reads the
@@ -186,22 +190,32 @@ func (p *sqliteProvider) loadSchema(ctx context.Context) error {
 	}
 	for _, name := range p.names {
 		t := &table{name: name}
-		info, err := p.db.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, name)
+		info, err := p.db.QueryContext(ctx, `SELECT name, type, "notnull", pk FROM pragma_table_info(?)`, name)
 		if err != nil {
 			return err
 		}
+		var pks []int
 		for info.Next() {
 			var col, typ string
-			if err := info.Scan(&col, &typ); err != nil {
+			var notNull bool
+			var pk int
+			if err := info.Scan(&col, &typ, &notNull, &pk); err != nil {
 				info.Close()
 				return err
 			}
+			if pk > 0 {
+				pks = append(pks, len(t.cols))
+			}
 			t.cols = append(t.cols, col)
 			t.types = append(t.types, typ)
+			t.notNull = append(t.notNull, notNull)
 		}
 		info.Close()
 		if err := info.Err(); err != nil {
 			return err
+		}
+		if len(pks) == 1 && strings.EqualFold(t.types[pks[0]], "INTEGER") {
+			t.notNull[pks[0]] = true // an alias of the rowid (in a rowid table; WITHOUT ROWID needs NOT NULL on its key)
 		}
 		for _, alias := range []string{"rowid", "_rowid_", "oid"} {
 			if _, err := t.column(alias); err == nil {
@@ -287,6 +301,7 @@ func (p *sqliteProvider) expireSnapshots() {
 // OFFSET, and the statement that counts its rows.
 type plan struct {
 	stmt      string
+	types     []content.ColumnType // the projection's, from the schema
 	args      []any
 	limit     int64 // 0 for none
 	count     string
@@ -299,7 +314,7 @@ func (p *sqliteProvider) plan(q *content.Query) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	proj, err := t.projection(q.Projection)
+	proj, types, err := t.projection(q.Projection)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +337,7 @@ func (p *sqliteProvider) plan(q *content.Query) (*plan, error) {
 	if where != "" {
 		from += " WHERE " + where
 	}
-	pl := &plan{stmt: "SELECT " + proj + from, args: args, limit: q.Limit,
+	pl := &plan{stmt: "SELECT " + proj + from, types: types, args: args, limit: q.Limit,
 		count: "SELECT count(*)" + from, countArgs: args}
 	if order != "" {
 		pl.stmt += " ORDER BY " + order
@@ -424,13 +439,10 @@ func (r *txRows) Err() error {
 // Count returns the number of rows of the result, read in the snapshot.
 func (r *txRows) Count() int64 { return r.count }
 
-// ColumnTypes declares the columns' types as SQLite's schema gives them.
-func (r *txRows) ColumnTypes() []content.ColumnType {
-	if t, ok := r.rows.(content.Typed); ok {
-		return t.ColumnTypes()
-	}
-	return nil
-}
+// ColumnTypes declares the columns' types and nullability as the table's
+// schema gives them (PRAGMA table_info): NOT NULL, and an INTEGER
+// PRIMARY KEY, are not nullable.
+func (r *txRows) ColumnTypes() []content.ColumnType { return r.types }
 
 // Close closes the rows and ends the read transaction.
 func (r *txRows) Close() error {
@@ -575,7 +587,8 @@ func (p *sqliteProvider) exec(ctx context.Context, ex execer, t *table, op, stmt
 // Call implements content.Provider. Methods:
 //
 //   - "tables": {"tables": [names]}, the exposed tables;
-//   - "columns" with arg a table: {"columns": [names], "types": [declared types]}.
+//   - "columns" with arg a table: {"columns": [names], "types": [declared
+//     types], "notnull": [bools: NOT NULL, or an INTEGER PRIMARY KEY]}.
 func (p *sqliteProvider) Call(ctx context.Context, method, arg string, _ content.Values) (content.Values, error) {
 	switch method {
 	case "tables":
@@ -596,10 +609,11 @@ func (p *sqliteProvider) Call(ctx context.Context, method, arg string, _ content
 		}
 		cols := make([]any, len(t.cols))
 		types := make([]any, len(t.cols))
+		notNull := make([]any, len(t.cols))
 		for i := range t.cols {
-			cols[i], types[i] = t.cols[i], t.types[i]
+			cols[i], types[i], notNull[i] = t.cols[i], t.types[i], t.notNull[i]
 		}
-		return content.Values{"columns": cols, "types": types}, nil
+		return content.Values{"columns": cols, "types": types, "notnull": notNull}, nil
 	}
 	return nil, fmt.Errorf("%w: method %q (have tables, columns)", content.ErrUnsupported, method)
 }
