@@ -338,6 +338,7 @@ const maxResumes = 3
 // resume continues the query at position at after the provider let the
 // rows' snapshot go (err wraps ErrSnapshotExpired): in rows opened again,
 // if the data has not changed since; else the query ends with ErrChanged.
+// Any other err is returned as it is.
 func (q *serverQuery) resume(at int64, err error) error {
 	for errors.Is(err, ErrSnapshotExpired) {
 		if q.resumes++; q.resumes > maxResumes {
@@ -425,7 +426,7 @@ func (q *serverQuery) seek(start int64) error {
 	if q.rows != nil && start >= q.cur && !q.c.s.cache.current(q.snap) {
 		return q.skip(start) // only the open rows read the query's version
 	}
-	return q.reopen(start)
+	return q.resume(start, q.reopen(start)) // rows whose snapshot expired as they opened: again
 }
 
 // jumps reports whether the query may move ahead without stepping

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,7 +175,7 @@ func serveSQLite(t *testing.T, p *sqliteProvider, opts ...content.ServerOption) 
 	ln, err := content.Listen(path, 0o600)
 	require.NoError(t, err)
 	srv := content.NewServer(p, append([]content.ServerOption{
-		content.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)...)
+		content.WithLogger(slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))}, opts...)...)
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
@@ -240,4 +240,12 @@ func TestSnapshotExpiry(t *testing.T) {
 			assert.Equal(t, int64(n), id, "the move back reads the query's version")
 		})
 	}
+}
+
+// testLog writes the provider's warnings and errors to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
