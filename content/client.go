@@ -90,11 +90,56 @@ func WithCheckedViews() DialOption { return func(c *dialConfig) { c.checked = tr
 // and page tables, not memory of its own: the pages are the provider's.
 func WithMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
 
+// maxSocketPath is the longest path a unix socket's address holds
+// (sun_path, less its terminating NUL).
+const maxSocketPath = 107
+
+// dialError says why connecting to path failed (see Dial).
+func dialError(path string, err error) error {
+	var kind error
+	var why string
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%w: the filesystem does not let this process reach %s (the provider did not refuse: it was never reached): %w", ErrPermission, path, err)
+	case len(path) > maxSocketPath:
+		kind, why = syscall.ENAMETOOLONG, fmt.Sprintf("the socket path is %d bytes long; a unix socket's path has at most %d (use a shorter directory)", len(path), maxSocketPath)
+	case errors.Is(err, syscall.ENOENT):
+		kind, why = syscall.ENOENT, "no socket there: start the provider, or check the path"
+	case errors.Is(err, syscall.ECONNREFUSED) && !isSocket(path):
+		kind, why = syscall.ENOTSOCK, "it is not a socket"
+	case errors.Is(err, syscall.ECONNREFUSED) && path[0] == '@':
+		kind, why = syscall.ECONNREFUSED, "nothing listens on that abstract name: start the provider"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		kind, why = syscall.ECONNREFUSED, "a stale socket: no provider listens on it (one left it behind; it may be removed)"
+	default:
+		return fmt.Errorf("%w: dial %s: %w", ErrNoProvider, path, err)
+	}
+	return fmt.Errorf("%w at %s: %s: %w", ErrNoProvider, path, why, kind)
+}
+
+// isSocket reports whether path names a socket in the filesystem (an
+// abstract name, "@...", is one if anything listened).
+func isSocket(path string) bool {
+	if len(path) > 0 && path[0] == '@' {
+		return true
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().Type() == os.ModeSocket
+}
+
 // Dial connects to the provider listening at path (a filesystem path, or
-// "@name" for an abstract socket) and performs the handshake. A path
-// where no provider listens is ErrProviderGone; a socket the filesystem
-// does not let the caller reach wraps ErrPermission and os.ErrPermission
-// (not the provider's refusal, which is a *ProviderError).
+// "@name" for an abstract socket) and performs the handshake. Where it
+// reaches no provider, the error says why, in words that say what to do
+// and in errors.Is kinds:
+//
+//	nothing at the path (or no such directory)   ErrNoProvider, syscall.ENOENT: start the provider
+//	a socket no provider listens on (stale)      ErrNoProvider, syscall.ECONNREFUSED: a provider left it; it may be removed
+//	a file or directory that is not a socket     ErrNoProvider, syscall.ENOTSOCK
+//	a path longer than a socket's (107 bytes)    ErrNoProvider, syscall.ENAMETOOLONG
+//	the filesystem refuses this process          ErrPermission, os.ErrPermission (not the provider's refusal, a *ProviderError)
+//
+// ErrProviderGone is kept for a provider that was reached and then left
+// (during the handshake, or later).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
 	cfg := dialConfig{mappings: -1}
 	for _, o := range opts {
@@ -103,10 +148,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("%w: the filesystem does not let this process reach %s: %w", ErrPermission, path, err)
-		}
-		return nil, fmt.Errorf("%w: dial %s: %w", ErrProviderGone, path, err)
+		return nil, dialError(path, err)
 	}
 	pc, err := parcel.NewConn(nc.(*net.UnixConn), registry)
 	if err != nil {

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,9 +225,39 @@ func TestUnauthorisedUIDRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "not welcome")
 }
 
+// Each way of reaching no provider has its own kind and a message that
+// says what to do; none is "provider gone", which means a provider that
+// was there and left.
 func TestNoProvider(t *testing.T) {
-	_, err := content.Dial(context.Background(), filepath.Join(t.TempDir(), "absent.sock"))
-	require.ErrorIs(t, err, content.ErrProviderGone)
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
+	require.NoError(t, err)
+	ln.SetUnlinkOnClose(false)
+	ln.Close() // a provider killed without removing its socket
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	for _, tc := range []struct {
+		name, path string
+		kind       error
+		says       string
+	}{
+		{"no socket", filepath.Join(dir, "absent.sock"), syscall.ENOENT, "no socket there: start the provider"},
+		{"no directory", filepath.Join(dir, "absent", "p.sock"), syscall.ENOENT, "no socket there"},
+		{"stale socket", stale, syscall.ECONNREFUSED, "a stale socket"},
+		{"regular file", file, syscall.ENOTSOCK, "not a socket"},
+		{"directory", dir, syscall.ENOTSOCK, "not a socket"},
+		{"path too long", filepath.Join(dir, strings.Repeat("x", 120)), syscall.ENAMETOOLONG, "at most 107"},
+		{"abstract name", "@cursorwindow-test-absent-" + strconv.Itoa(os.Getpid()), syscall.ECONNREFUSED, "abstract name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := content.Dial(context.Background(), tc.path)
+			require.ErrorIs(t, err, content.ErrNoProvider)
+			assert.ErrorIs(t, err, tc.kind)
+			assert.NotErrorIs(t, err, content.ErrProviderGone)
+			assert.Contains(t, err.Error(), tc.says)
+		})
+	}
 }
 
 func TestSocketIsPrivateAndNotStolen(t *testing.T) {

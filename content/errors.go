@@ -15,6 +15,10 @@ var (
 	// (it exited, closed the connection, or sent garbage). Values of a
 	// window already mapped stay readable until the cursor is closed.
 	ErrProviderGone = errors.New("content: provider gone")
+	// ErrNoProvider reports a Dial that reached no provider at its path:
+	// nothing there, a stale socket, not a socket, a path too long for a
+	// socket (Dial says which).
+	ErrNoProvider = errors.New("content: no provider")
 	// ErrPermission reports a caller the provider's Authorizer refused.
 	ErrPermission = errors.New("content: permission denied")
 	// ErrNotFound reports an unknown URI or table.

@@ -310,7 +310,18 @@ func TestNoProvider(t *testing.T) {
 	ln.Close()
 	r = consumer(t, stale, "scan", "trips")
 	assert.Equal(t, 3, r.code)
-	assert.Equal(t, "consumer: no provider is listening on "+stale+" (a stale socket; start one with: provider)\n", r.stderr)
+	assert.Equal(t, "consumer: no provider is listening on "+stale+" (a stale socket, left by a provider that did not stop cleanly: it may be removed; start one with: provider)\n", r.stderr)
+
+	// A regular file, and a path longer than a socket's.
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	r = consumer(t, file, "tables")
+	assert.Equal(t, 3, r.code)
+	assert.Equal(t, "consumer: no provider at "+file+": it is not a socket: socket operation on non-socket\n", r.stderr)
+	long := filepath.Join(dir, strings.Repeat("x", 120))
+	r = consumer(t, long, "tables")
+	assert.Equal(t, 3, r.code)
+	assert.Contains(t, r.stderr, "a unix socket's path has at most 107")
 }
 
 func TestRefusedUID(t *testing.T) {

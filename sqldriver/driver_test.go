@@ -99,7 +99,7 @@ func TestOpenDSN(t *testing.T) {
 
 	nowhere := sql.OpenDB(sqldriver.NewConnector(filepath.Join(t.TempDir(), "none.sock")))
 	defer nowhere.Close()
-	assert.ErrorIs(t, nowhere.Ping(), content.ErrProviderGone)
+	assert.ErrorIs(t, nowhere.Ping(), content.ErrNoProvider)
 }
 
 // TestValues checks the Go values rows carry, the scans database/sql

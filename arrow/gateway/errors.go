@@ -30,6 +30,7 @@ var codeList = []struct {
 	{content.ErrBusy, codes.ResourceExhausted},
 	{content.ErrChanged, codes.Aborted}, // a concurrency conflict: retry the whole statement
 	{content.ErrProviderGone, codes.Unavailable},
+	{content.ErrNoProvider, codes.Unavailable},
 	{content.ErrClosed, codes.Unavailable},
 	{cwarrow.ErrMixedTypes, codes.Internal},
 	{cwarrow.ErrInvalidUTF8, codes.Internal},

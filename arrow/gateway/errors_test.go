@@ -23,6 +23,7 @@ func TestStatusCodes(t *testing.T) {
 		{content.ErrBusy, codes.ResourceExhausted},
 		{content.ErrChanged, codes.Aborted},
 		{content.ErrProviderGone, codes.Unavailable},
+		{content.ErrNoProvider, codes.Unavailable},
 		{fmt.Errorf("plain"), codes.Internal},
 	} {
 		err := fmt.Errorf("wrapped: %w", tc.err)

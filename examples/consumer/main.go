@@ -277,10 +277,12 @@ func (e *env) explain(ctx, cmdCtx context.Context, err error) (string, int) {
 		return fmt.Sprintf("the provider at %s refused access: %s", e.socket, providerMessage(err)), exitPermission
 	case errors.Is(err, content.ErrNotFound):
 		return providerMessage(err), exitNotFound
-	case errors.Is(err, content.ErrProviderGone) && errors.Is(err, syscall.ENOENT):
+	case errors.Is(err, content.ErrNoProvider) && errors.Is(err, syscall.ENOENT):
 		return fmt.Sprintf("no provider is listening on %s (no socket there; start one with: provider)", e.socket), exitNoProvider
-	case errors.Is(err, content.ErrProviderGone) && errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("no provider is listening on %s (a stale socket; start one with: provider)", e.socket), exitNoProvider
+	case errors.Is(err, content.ErrNoProvider) && errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("no provider is listening on %s (a stale socket, left by a provider that did not stop cleanly: it may be removed; start one with: provider)", e.socket), exitNoProvider
+	case errors.Is(err, content.ErrNoProvider):
+		return strings.TrimPrefix(err.Error(), "content: "), exitNoProvider
 	case errors.Is(err, content.ErrProviderGone):
 		return fmt.Sprintf("the provider at %s went away: %v", e.socket, err), exitNoProvider
 	}

@@ -223,12 +223,18 @@ func TestExplain(t *testing.T) {
 		{&content.ProviderError{Code: "not_found", Message: "content: not found: no table x"}, "not found: no table x", exitNotFound},
 		{&content.ProviderError{Code: "not_found"}, `not found (the provider sent error code "not_found" without a message)`, exitNotFound},
 		{&content.ProviderError{Code: "permission"}, `the provider at /run/p.sock refused access: permission denied (the provider sent error code "permission" without a message)`, exitPermission},
-		{fmt.Errorf("%w: dial /run/p.sock: %w", content.ErrProviderGone, syscall.EACCES),
+		{fmt.Errorf("%w: dial /run/p.sock: %w", content.ErrPermission, syscall.EACCES),
 			fmt.Sprintf("cannot connect to /run/p.sock: permission denied by the filesystem: uid %d may not open the socket or search a directory above it (the provider did not refuse: it was never reached)", os.Geteuid()),
 			exitFilesystem},
 		{&os.PathError{Op: "lstat", Path: "/run", Err: syscall.EACCES}, "", exitFilesystem},
-		{fmt.Errorf("%w: dial /run/p.sock: %w", content.ErrProviderGone, syscall.ENOENT),
+		{fmt.Errorf("%w: dial /run/p.sock: %w", content.ErrNoProvider, syscall.ENOENT),
 			"no provider is listening on /run/p.sock (no socket there; start one with: provider)", exitNoProvider},
+		{fmt.Errorf("%w: dial /run/p.sock: %w", content.ErrNoProvider, syscall.ECONNREFUSED),
+			"no provider is listening on /run/p.sock (a stale socket, left by a provider that did not stop cleanly: it may be removed; start one with: provider)", exitNoProvider},
+		{fmt.Errorf("%w at /run/p.sock: it is not a socket: %w", content.ErrNoProvider, syscall.ENOTSOCK),
+			"no provider at /run/p.sock: it is not a socket: socket operation on non-socket", exitNoProvider},
+		{fmt.Errorf("%w: dial /run/p.sock: %w", content.ErrProviderGone, syscall.EPIPE),
+			"the provider at /run/p.sock went away: content: provider gone: dial /run/p.sock: broken pipe", exitNoProvider},
 	} {
 		msg, code := e.explain(bg, bg, tc.err)
 		if tc.msg != "" {
