@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
@@ -34,8 +35,13 @@ type Client struct {
 	done  chan struct{}    // closed when the read loop ends
 	ctl   outbox
 
-	stacks bool         // record where each cursor was opened
-	leaked atomic.Int64 // cursors collected without Close
+	stacks   bool          // record where each cursor was opened
+	leaked   atomic.Int64  // cursors collected without Close
+	busyWait time.Duration // WithBusyWait
+
+	waiting atomic.Int64 // cursors waiting for a window (callTaking)
+	freedMu sync.Mutex
+	freed   chan struct{} // closed (and replaced) when a cursor gives back a window or a query
 
 	mu         sync.Mutex
 	nextReq    uint64
@@ -66,7 +72,23 @@ type dialConfig struct {
 	mappings int
 	checked  bool
 	stacks   bool
+	busyWait time.Duration
 }
+
+// DefaultBusyWait is how long a cursor waits for a window by default
+// (WithBusyWait).
+const DefaultBusyWait = 10 * time.Second
+
+// WithBusyWait sets how long a cursor waits for a window when the
+// provider answers busy (its limits on the windows a connection or a uid
+// holds, its window memory): the default is DefaultBusyWait, and the
+// query's context bounds it too. A program that shares one Client between
+// many goroutines, as it shares a sql.DB, then has its cursors take turns
+// instead of failing: a cursor that must wait gives back the window it
+// holds (it is moving on from it anyway) and asks again as soon as
+// another cursor of the client releases one. Past the wait the error is
+// ErrBusy, naming the limit. 0 fails at once, as the provider answered.
+func WithBusyWait(d time.Duration) DialOption { return func(c *dialConfig) { c.busyWait = max(d, 0) } }
 
 // WithCheckedViews makes every view a cursor returned fault (a crash, or
 // a panic under runtime/debug.SetPanicOnFault) if it is used after the
@@ -141,7 +163,7 @@ func isSocket(path string) bool {
 // ErrProviderGone is kept for a provider that was reached and then left
 // (during the handshake, or later).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
-	cfg := dialConfig{mappings: -1}
+	cfg := dialConfig{mappings: -1, busyWait: DefaultBusyWait}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -159,7 +181,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		pc: pc, done: make(chan struct{}),
 		nextReq: 1, pending: map[uint64]*call{}, abandoned: map[uint64]struct{}{},
 		watches: map[string][]*Watch{}, registered: map[string]bool{},
-		stacks: cfg.stacks || envStacks,
+		stacks: cfg.stacks || envStacks, busyWait: cfg.busyWait, freed: make(chan struct{}),
 	}
 	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
 	c.pending[1] = cl
@@ -338,6 +360,72 @@ func (c *Client) discard(msg parcel.Message, files []*os.File) {
 		// close crossed it): closing again is harmless. Request id 0 is
 		// never answered.
 		c.ctl.post(&closeQueryMsg{Query: w.Query})
+	}
+	c.gaveBack()
+}
+
+// gaveBack wakes the cursors waiting for a window: this client just
+// posted the release of one (or a query's close), which the provider
+// reads before any request posted after it.
+func (c *Client) gaveBack() {
+	if c.waiting.Load() == 0 {
+		return // nobody to wake: no allocation on the scan path
+	}
+	c.freedMu.Lock()
+	close(c.freed)
+	c.freed = make(chan struct{})
+	c.freedMu.Unlock()
+}
+
+// nextGiveBack returns a channel closed at the client's next gaveBack.
+func (c *Client) nextGiveBack() <-chan struct{} {
+	c.freedMu.Lock()
+	defer c.freedMu.Unlock()
+	return c.freed
+}
+
+// callTaking sends a window request (a query, or fillWindow) and waits
+// for its answer. A busy answer is asked again, within ctx and the busy
+// wait (WithBusyWait): as soon as a cursor of this client gives a window
+// back, or after a backoff of 1 ms doubling to 50 ms for windows other
+// clients hold. Before it waits, holding gives back the window the
+// cursor holds (the cursor is moving on from it), so that cursors sharing
+// a client never wait for each other's last window.
+func (c *Client) callTaking(ctx context.Context, mk func(req uint64) parcel.Message, holding func()) (uint64, reply, error) {
+	var deadline time.Time
+	backoff := time.Millisecond
+	for {
+		freed := c.nextGiveBack()
+		id, ch, err := c.start(ctx, codeWindow, mk)
+		if err != nil {
+			return 0, reply{}, err
+		}
+		r, err := c.wait(ctx, id, ch)
+		var pe *ProviderError
+		if err == nil || !errors.As(err, &pe) || !errors.Is(err, ErrBusy) || c.busyWait == 0 {
+			return id, r, err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.busyWait)
+			c.waiting.Add(1)
+			defer c.waiting.Add(-1)
+			holding()
+		}
+		wait := min(backoff, time.Until(deadline))
+		if wait <= 0 {
+			return id, reply{}, fmt.Errorf("%w (waited %v for it: close the cursors you are done with, or use more than one Client)", err, c.busyWait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-freed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return id, reply{}, fmt.Errorf("%w (waiting for it: %w)", err, ctx.Err())
+		case <-c.done:
+		}
+		t.Stop()
+		backoff = min(2*backoff, 50*time.Millisecond)
 	}
 }
 

@@ -67,7 +67,10 @@ type Cursor struct {
 	ri     int
 	rn     int
 	ahead  []pendingWindow
-	err    error // the first error of Next, Move or Requery
+	// squeezed counts the windows left before the cursor prefetches
+	// again, after a prefetch was answered busy.
+	squeezed int
+	err      error // the first error of Next, Move or Requery
 	done   bool  // after the last row
 	closed bool
 	guard  runtime.Cleanup // reports the cursor if it is collected unclosed
@@ -111,17 +114,13 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 
 // run sends the query and takes its first window.
 func (cur *Cursor) run() error {
-	id, ch, err := cur.c.start(cur.ctx, codeWindow, func(req uint64) parcel.Message {
+	id, r, err := cur.c.callTaking(cur.ctx, func(req uint64) parcel.Message {
 		m := cur.msg
 		m.Req = req
 		return &m
-	})
+	}, func() {})
 	if err != nil {
-		return err
-	}
-	r, err := cur.c.wait(cur.ctx, id, ch)
-	if err != nil {
-		if cur.ctx.Err() != nil {
+		if id != 0 && cur.ctx.Err() != nil {
 			// Abandoned: the query is known by its request id, so the
 			// provider can stop filling it now.
 			cur.c.ctl.post(&closeQueryMsg{Query: id})
@@ -261,12 +260,19 @@ func (cur *Cursor) drop(cw *clientWindow) {
 	}
 	if cw.win != 0 {
 		cur.c.ctl.post(&releaseMsg{Query: cur.query, Win: cw.win})
+		cur.c.gaveBack()
 	}
 }
 
-// prefetch asks for the windows after the newest one held or asked for.
+// prefetch asks for the windows after the newest one held or asked for,
+// unless a prefetch was answered busy in the last few windows: prefetch
+// gives way to other cursors' windows.
 func (cur *Cursor) prefetch() {
 	if cur.cur == nil || cur.cur.last {
+		return
+	}
+	if cur.squeezed > 0 {
+		cur.squeezed--
 		return
 	}
 	for len(cur.ahead) < cur.cfg.prefetch {
@@ -338,7 +344,8 @@ func (cur *Cursor) Next() bool {
 // past the end (the cursor then stands after the last row), if pos is
 // negative (the cursor then stands before the first row: Move(-1)
 // rewinds, as Android's moveToPosition(-1)), or on an error, which Err
-// reports; the cursor then stays on the row it was on, still readable.
+// reports; the cursor then stays on the row it was on, still readable
+// (unless it had to wait for a window: see WithBusyWait).
 // After an error (the provider gone, say), Move still reaches the rows of
 // the window the cursor holds. Moving backwards fetches a window that also
 // covers a few rows before pos, so stepping back again is cheap.
@@ -399,6 +406,11 @@ func (cur *Cursor) fetch(pos int64) error {
 		p := cur.ahead[0]
 		cur.ahead = cur.ahead[1:]
 		cw, err := cur.await(p)
+		var pe *ProviderError
+		if errors.As(err, &pe) && errors.Is(err, ErrBusy) {
+			cur.squeezed = squeezeWindows // asked again below, waiting its turn
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -411,8 +423,11 @@ func (cur *Cursor) fetch(pos int64) error {
 		cur.drop(cw) // a random move: the pipeline is of no use
 	}
 	for _, near := range []bool{true, false} {
-		r, err := cur.c.call(cur.ctx, codeWindow, func(req uint64) parcel.Message {
+		_, r, err := cur.c.callTaking(cur.ctx, func(req uint64) parcel.Message {
 			return &fillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
+		}, func() {
+			cur.drop(cur.cur) // moving on: its rows are read
+			cur.cur, cur.rw = nil, nil
 		})
 		if err != nil {
 			return err
@@ -431,6 +446,10 @@ func (cur *Cursor) fetch(pos int64) error {
 	}
 	return fmt.Errorf("%w: no window covers position %d", ErrProtocol, pos)
 }
+
+// squeezeWindows is how many windows a cursor reads without prefetching
+// after a prefetch was answered busy.
+const squeezeWindows = 16
 
 func (cur *Cursor) await(p pendingWindow) (*clientWindow, error) {
 	r, err := cur.c.wait(cur.ctx, p.id, p.ch)
@@ -474,6 +493,7 @@ func (cur *Cursor) closeQuery() {
 	if cur.query != 0 {
 		cur.c.ctl.post(&closeQueryMsg{Query: cur.query})
 		cur.query = 0
+		cur.c.gaveBack()
 	}
 }
 

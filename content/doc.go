@@ -66,7 +66,12 @@
 //     window: they are valid only until the cursor moves to another window
 //     or is closed; must not be modified. Copy what you keep (String).
 //   - A Cursor is not safe for concurrent use; a Client is, and many
-//     cursors may share one.
+//     cursors may share one, as goroutines share a sql.DB: when the
+//     provider's window limits are reached (16 windows a connection by
+//     default), cursors wait their turn (WithBusyWait, within the query's
+//     context) instead of failing busy. A cursor that must wait while
+//     moving on gives back the window it leaves first, so a failed move
+//     under that pressure leaves it on no window.
 //   - If the provider goes away, calls fail with ErrProviderGone (with
 //     ErrShutdown if it shut down gracefully), but the window the cursor
 //     holds stays mapped and readable until Close: Move reaches its rows.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,4 +414,51 @@ func TestRowsReadOneVersion(t *testing.T) {
 	var count int
 	require.NoError(t, db.QueryRow("SELECT i FROM t ORDER BY i DESC LIMIT 1").Scan(&count))
 	assert.Equal(t, n, count, "a query after the change sees it")
+}
+
+// 64 goroutines scan through one sql.DB at once, against a provider whose
+// per-uid window limit (32) is below what their cursors would hold
+// together: they take turns (content.WithBusyWait) instead of failing
+// busy.
+func TestOneDBManyGoroutines(t *testing.T) {
+	const n, goroutines = 3000, 64
+	p := contenttest.NewMemProvider()
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{i, fmt.Sprintf("row %d, long enough to fill windows", i)}
+	}
+	p.AddTable("t", []string{"i", "s"}, rows)
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(16<<10),
+		content.WithLimits(content.Limits{UIDWindows: 32}))))
+	defer db.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			r, err := db.Query("SELECT i, s FROM t")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer r.Close()
+			var want int64
+			for r.Next() {
+				var i int64
+				var s sql.RawBytes
+				if err := r.Scan(&i, &s); err != nil || i != want {
+					errs <- fmt.Errorf("goroutine %d: row %d is %d: %v", g, want, i, err)
+					return
+				}
+				want++
+			}
+			if err := r.Err(); err != nil || want != n {
+				errs <- fmt.Errorf("goroutine %d: %d rows: %v", g, want, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
