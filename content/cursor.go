@@ -63,17 +63,17 @@ type Cursor struct {
 	cur   *clientWindow
 	// The current row, resolved once per move: its window (nil when the
 	// cursor is not on a row), its index there and the window's rows.
-	rw     *window.Window
-	ri     int
-	rn     int
-	ahead  []pendingWindow
+	rw    *window.Window
+	ri    int
+	rn    int
+	ahead []pendingWindow
 	// squeezed counts the windows left before the cursor prefetches
 	// again, after a prefetch was answered busy.
 	squeezed int
 	err      error // the first error of Next, Move or Requery
-	done   bool  // after the last row
-	closed bool
-	guard  runtime.Cleanup // reports the cursor if it is collected unclosed
+	done     bool  // after the last row
+	closed   bool
+	guard    runtime.Cleanup // reports the cursor if it is collected unclosed
 }
 
 // clientWindow is a window the cursor holds.
