@@ -118,9 +118,9 @@ func (c *conn) exec(ctx context.Context, st *sqlparse.Statement, args []driver.N
 		res.id, err = c.c.Insert(ctx, st.Table, vals)
 		res.n = 1
 	case sqlparse.Update:
-		res.n, err = c.c.Update(ctx, st.Table, vals, st.Where, where...)
+		res.n, err = c.c.Update(ctx, st.Table, vals, st.Selection(), where...)
 	case sqlparse.Delete:
-		res.n, err = c.c.Delete(ctx, st.Table, st.Where, where...)
+		res.n, err = c.c.Delete(ctx, st.Table, st.Selection(), where...)
 	}
 	if err != nil {
 		// Never driver.ErrBadConn here: the provider may have applied the

@@ -60,7 +60,7 @@ var errReadInTx error = &refusal{"sqldriver: queries inside a transaction are no
 // add keeps a write of the transaction and returns its result, known once
 // the transaction commits.
 func (t *tx) add(st *sqlparse.Statement, vals content.Values, where []any) driver.Result {
-	op := content.Operation{URI: st.Table, Values: vals, Selection: st.Where, Args: where}
+	op := content.Operation{URI: st.Table, Values: vals, Selection: st.Selection(), Args: where}
 	switch st.Kind {
 	case sqlparse.Insert:
 		op.Op = content.OpInsert

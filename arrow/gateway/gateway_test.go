@@ -288,7 +288,7 @@ func TestRefusals(t *testing.T) {
 		{"SELEC * FROM trips", codes.InvalidArgument, "sqlparse"},
 		{"SELECT * FROM trips WHERE city = ?", codes.InvalidArgument, "1 placeholders: prepare it"},
 		{"SELECT * FROM nope", codes.NotFound, "nope"},
-		{"SELECT * FROM trips WHERE fare > 10", codes.InvalidArgument, `selection "fare > 10"`}, // the provider's refusal
+		{"SELECT * FROM trips WHERE fare > 10 AND tip < 3", codes.InvalidArgument, `selection "fare > ? AND tip < ?"`}, // the provider's refusal; literals bound
 	} {
 		t.Run(tt.sql, func(t *testing.T) {
 			info, err := c.Execute(ctx, tt.sql)
@@ -598,4 +598,33 @@ func selfSigned(t *testing.T) tls.Certificate {
 	leaf, err := x509.ParseCertificate(der)
 	require.NoError(t, err)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// TestLiteralSQL: SQL text with its values written in it, as BI tools and
+// notebooks send it; the values are bound as arguments, never spliced.
+func TestLiteralSQL(t *testing.T) {
+	p, rows := trips()
+	addr, _ := start(t, p)
+	c := newClient(t, addr)
+	ctx := context.Background()
+	n, err := c.ExecuteUpdate(ctx, "UPDATE trips SET tip = 1.5 WHERE id = 7")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	info, err := c.Execute(ctx, "SELECT id, tip FROM trips WHERE id = 7")
+	require.NoError(t, err)
+	_, got, err := fetch(ctx, c, info)
+	require.NoError(t, err)
+	assert.Equal(t, [][]any{{int64(7), 1.5}}, got)
+
+	info, err = c.Execute(ctx, "SELECT id FROM trips WHERE city = 'Zürich'")
+	require.NoError(t, err)
+	_, got, err = fetch(ctx, c, info)
+	require.NoError(t, err)
+	want := 0
+	for _, r := range rows {
+		if r[1] == "Zürich" {
+			want++
+		}
+	}
+	assert.Len(t, got, want)
 }

@@ -333,9 +333,9 @@ func (g *Gateway) write(ctx context.Context, st *sqlparse.Statement, args []any)
 		_, err = c.Insert(ctx, st.Table, vals)
 		n = 1
 	case sqlparse.Update:
-		n, err = c.Update(ctx, st.Table, vals, st.Where, where...)
+		n, err = c.Update(ctx, st.Table, vals, st.Selection(), where...)
 	case sqlparse.Delete:
-		n, err = c.Delete(ctx, st.Table, st.Where, where...)
+		n, err = c.Delete(ctx, st.Table, st.Selection(), where...)
 	default:
 		err = fmt.Errorf("%w: %v", content.ErrUnsupported, st.Kind)
 	}

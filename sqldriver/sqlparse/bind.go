@@ -21,10 +21,8 @@ func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error)
 	if err := s.checkArgs(args); err != nil {
 		return nil, false, err
 	}
-	q = &content.Query{URI: s.Table, Projection: s.Columns, Selection: s.Where, Order: s.Order}
-	if s.WhereParams > 0 {
-		q.Args = args[:s.WhereParams:s.WhereParams]
-	}
+	q = &content.Query{URI: s.Table, Projection: s.Columns, Selection: s.Selection(), Order: s.Order}
+	q.Args = s.whereArgs(args[:s.WhereParams:s.WhereParams])
 	limit := s.Limit
 	if s.LimitParam {
 		v, err := content.NormalizeValue(args[len(args)-1])
@@ -44,8 +42,9 @@ func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error)
 }
 
 // Write returns what an INSERT, UPDATE or DELETE writes: the values by
-// column (INSERT, UPDATE) and the arguments of the selection, from args
-// (one per placeholder, in order; whereArgs shares args' array).
+// column (INSERT, UPDATE) and the arguments of the selection (Selection),
+// from args (one per placeholder, in order) and the statement's
+// literals; whereArgs may share args' array.
 func (s *Statement) Write(args []any) (values content.Values, whereArgs []any, err error) {
 	if s.Kind != Insert && s.Kind != Update && s.Kind != Delete {
 		return nil, nil, fmt.Errorf("%w: %v is not a write", content.ErrBadRequest, s.Kind)
@@ -54,16 +53,31 @@ func (s *Statement) Write(args []any) (values content.Values, whereArgs []any, e
 		return nil, nil, err
 	}
 	if s.Kind != Delete {
+		var set []any
+		if s.sets != nil {
+			set, args = bind(s.sets, args)
+		} else {
+			set, args = args[:len(s.Columns)], args[len(s.Columns):]
+		}
 		values = make(content.Values, len(s.Columns))
 		for i, c := range s.Columns {
-			values[c] = args[i]
+			values[c] = set[i]
 		}
-		args = args[len(s.Columns):]
 	}
-	if len(args) > 0 {
-		whereArgs = args
+	return values, s.whereArgs(args), nil
+}
+
+// whereArgs returns the arguments of Selection: the caller's (one per ?
+// of Where) with the values of Where's literals in their places; nil for
+// none.
+func (s *Statement) whereArgs(args []any) []any {
+	if s.whereSlots != nil {
+		args, _ = bind(s.whereSlots, args)
 	}
-	return values, whereArgs, nil
+	if len(args) == 0 {
+		return nil
+	}
+	return args
 }
 
 func (s *Statement) checkArgs(args []any) error {

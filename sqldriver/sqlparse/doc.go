@@ -20,17 +20,26 @@
 //	q, noRows, err := st.Query([]any{"Lisbon"}) // a *content.Query
 //
 // The selection and the order are not interpreted: their text goes to
-// the provider verbatim (Statement.Where, Statement.Order), and the
-// provider checks them against its own grammar and schema, as it checks
-// every consumer's. Parse only finds where they end, counts their ?
+// the provider (Statement.Selection, Statement.Order), and the provider
+// checks them against its own grammar and schema, as it checks every
+// consumer's. Parse only finds where they end, counts their ?
 // placeholders, and refuses subqueries in them.
+//
+// Literal values become arguments, never spliced: a string ('it''s'), a
+// number (7, -1.5, 0x1F), a blob (X'00ff'), and in VALUES and SET also
+// NULL, TRUE and FALSE, are bound as arguments of their own in their
+// places among the ? placeholders (Query and Write do it), and the
+// selection the provider gets has a ? where each was. So tools that send
+// SQL text with its values in it (dashboards, notebooks, BI clients) work
+// as programs that pass arguments do, and nothing a value holds can
+// change the statement.
 //
 // Everything else is refused, never rewritten: joins, subqueries,
 // aggregates and other functions, expressions and aliases in the select
 // list, DISTINCT, GROUP BY, HAVING, compound queries (UNION...), OFFSET,
-// WITH, transactions, schema changes, multiple statements, literals and
-// expressions where a value goes (VALUES, SET: only ?), numbered and
-// named placeholders, upserts, RETURNING. The error is an *Error that
+// WITH, transactions, schema changes, multiple statements, expressions
+// where a value goes (VALUES, SET), numbered and named placeholders,
+// upserts, RETURNING. The error is an *Error that
 // names what is refused and where, and wraps ErrUnsupported (a valid
 // statement the model cannot express) or ErrSyntax (not a statement).
 // Those wrap content.ErrUnsupported and content.ErrBadRequest.

@@ -2,6 +2,7 @@ package sqlparse_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/cursorwindow/cursorwindow/sqldriver/sqlparse"
@@ -36,10 +37,34 @@ func FuzzParse(f *testing.F) {
 		if again.String() != text {
 			t.Fatalf("%q renders as %q", text, again.String())
 		}
+		if st.Selection() != again.Selection() || fmt.Sprintf("%#v", bound(st)) != fmt.Sprintf("%#v", bound(again)) {
+			t.Fatalf("Parse(%q) binds %q %#v, its rendering %q %#v", sql, st.Selection(), bound(st), again.Selection(), bound(again))
+		}
 		if n := st.NumParams(); n < 0 || n > len(sql) {
 			t.Fatalf("Parse(%q): %d params", sql, n)
 		}
 	})
+}
+
+// bound returns what st asks the provider for with an argument of 1 for
+// each placeholder: the statement's literals in their places.
+func bound(st *sqlparse.Statement) []any {
+	args := make([]any, st.NumParams())
+	for i := range args {
+		args[i] = int64(1)
+	}
+	if st.Kind == sqlparse.Select {
+		q, _, err := st.Query(args)
+		if err != nil {
+			return []any{err.Error()}
+		}
+		return q.Args
+	}
+	values, where, err := st.Write(args)
+	if err != nil {
+		return []any{err.Error()}
+	}
+	return []any{values, where}
 }
 
 func equal(a, b *sqlparse.Statement) bool {

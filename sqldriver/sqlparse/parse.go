@@ -50,9 +50,11 @@ type Statement struct {
 	Columns []string
 	// Where is the selection: the text between WHERE and the next clause,
 	// verbatim (comments inside kept, surrounding space dropped); "" for
-	// none. The provider checks it.
+	// none. The provider checks it, as Selection returns it: with every
+	// literal value a placeholder.
 	Where string
-	// WhereParams is the number of ? placeholders in Where.
+	// WhereParams is the number of ? placeholders in Where: the arguments
+	// it takes (its literals are bound by the statement itself).
 	WhereParams int
 	// Order is the text after ORDER BY, verbatim; "" for none. SELECT
 	// only.
@@ -61,6 +63,24 @@ type Statement struct {
 	Limit int64
 	// LimitParam reports LIMIT ?: the limit is the last argument.
 	LimitParam bool
+
+	// sets are INSERT's VALUES or UPDATE's SET, a slot per column; nil
+	// when every one is ?.
+	sets []slot
+	// selection is Where with its literals replaced by ?, and
+	// whereSlots its placeholders in order; both unset when Where has
+	// no literal.
+	selection  string
+	whereSlots []slot
+}
+
+// Selection returns the selection the provider gets: Where, with every
+// literal value in it a ? placeholder (Query and Write bind the values).
+func (s *Statement) Selection() string {
+	if s.whereSlots != nil {
+		return s.selection
+	}
+	return s.Where
 }
 
 // NumParams returns the number of ? placeholders, which is the number of
@@ -68,7 +88,10 @@ type Statement struct {
 // UPDATE's SET first, then those of WHERE, then LIMIT's.
 func (s *Statement) NumParams() int {
 	n := s.WhereParams
-	if s.Kind == Insert || s.Kind == Update {
+	switch {
+	case s.sets != nil:
+		n += params(s.sets)
+	case s.Kind == Insert || s.Kind == Update:
 		n += len(s.Columns)
 	}
 	if s.LimitParam {
@@ -101,8 +124,13 @@ func (s *Statement) String() string {
 		b.WriteString(" (")
 		writeNames(&b, s.Columns)
 		b.WriteString(") VALUES (")
-		b.WriteString(strings.Repeat("?, ", len(s.Columns)-1))
-		b.WriteString("?)")
+		for i := range s.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			s.writeSet(&b, i)
+		}
+		b.WriteString(")")
 	case Update:
 		b.WriteString("UPDATE ")
 		b.WriteString(quoteName(s.Table))
@@ -112,7 +140,8 @@ func (s *Statement) String() string {
 				b.WriteString(", ")
 			}
 			b.WriteString(quoteName(c))
-			b.WriteString(" = ?")
+			b.WriteString(" = ")
+			s.writeSet(&b, i)
 		}
 	case Delete:
 		b.WriteString("DELETE FROM ")
@@ -134,6 +163,16 @@ func (s *Statement) String() string {
 		b.WriteString(strconv.FormatInt(s.Limit, 10))
 	}
 	return b.String()
+}
+
+// writeSet writes the value of column i of VALUES or SET: ?, or its
+// literal.
+func (s *Statement) writeSet(b *strings.Builder, i int) {
+	if s.sets != nil && s.sets[i].lit {
+		render(b, s.sets[i].v)
+		return
+	}
+	b.WriteString("?")
 }
 
 func writeNames(b *strings.Builder, names []string) {
@@ -265,6 +304,9 @@ func Parse(sql string) (*Statement, error) {
 	}
 	if err := p.end(st.Kind); err != nil {
 		return nil, err
+	}
+	if params(st.sets) == len(st.sets) {
+		st.sets = nil // only ?: nothing to bind but the arguments
 	}
 	return st, nil
 }
@@ -596,7 +638,7 @@ func (p *parser) insertStmt() (*Statement, error) {
 		return nil, err
 	}
 	for i := 0; ; i++ {
-		if err := p.param("VALUES"); err != nil {
+		if err := p.param(st, "VALUES"); err != nil {
 			return nil, err
 		}
 		t := p.next()
@@ -616,21 +658,24 @@ func (p *parser) insertStmt() (*Statement, error) {
 	return st, nil
 }
 
-// param reads the ? a value must be in VALUES and SET, refusing anything
-// else by name.
-func (p *parser) param(where string) error {
+// param reads a value of VALUES or SET into st.sets: a ?, or a literal
+// (bound as an argument of its own), refusing anything else by name.
+func (p *parser) param(st *Statement, where string) error {
+	v, lit, err := p.literal()
+	if err != nil {
+		return err
+	}
+	if lit {
+		st.sets = append(st.sets, slot{lit: true, v: v})
+		return p.valueEnds(where)
+	}
 	t := p.next()
 	switch {
 	case t.kind == tParam:
-		if n := p.peek(); n.kind == tPunct && !n.punct(",") && !n.punct(")") && !n.punct(";") {
-			return unsupported(n.pos, "expressions in "+where, "pass each value as an argument of its own")
-		}
-		return nil
+		st.sets = append(st.sets, slot{})
+		return p.valueEnds(where)
 	case t.kind == tNamed:
 		return unsupported(t.pos, "numbered and named placeholders ("+t.text+")", "write ? and pass the arguments in order")
-	case t.kind == tString || t.kind == tNumber || t.is("NULL") || t.is("TRUE") || t.is("FALSE") ||
-		t.punct("-") || t.punct("+") || t.is("X") && p.peek().kind == tString:
-		return unsupported(t.pos, "literals in "+where, "write ? and pass the value as an argument")
 	case t.is("DEFAULT"):
 		return unsupported(t.pos, "DEFAULT in "+where, "leave the column out")
 	case t.punct("(") && (p.peek().is("SELECT") || p.peek().is("WITH")):
@@ -639,6 +684,15 @@ func (p *parser) param(where string) error {
 		return syntax(t.pos, "want ? in %s, found %s", where, t.describe())
 	}
 	return unsupported(t.pos, "expressions in "+where, "write ? and pass the value as an argument")
+}
+
+// valueEnds refuses a value of VALUES or SET that goes on as an
+// expression (? + 1).
+func (p *parser) valueEnds(where string) error {
+	if n := p.peek(); n.kind == tPunct && !n.punct(",") && !n.punct(")") && !n.punct(";") {
+		return unsupported(n.pos, "expressions in "+where, "pass each value as an argument of its own")
+	}
+	return nil
 }
 
 func (p *parser) updateStmt() (*Statement, error) {
@@ -673,7 +727,7 @@ func (p *parser) updateStmt() (*Statement, error) {
 		if err := p.expect("="); err != nil {
 			return nil, err
 		}
-		if err := p.param("SET"); err != nil {
+		if err := p.param(st, "SET"); err != nil {
 			return nil, err
 		}
 		if !p.peek().punct(",") {
@@ -690,14 +744,76 @@ func (p *parser) updateStmt() (*Statement, error) {
 	return st, nil
 }
 
-// where parses an optional WHERE clause into st.
+// where parses an optional WHERE clause into st, and its values: the
+// placeholders, and the literals that become placeholders in Selection.
 func (p *parser) where(st *Statement) error {
 	if !p.accept("WHERE") {
 		return nil
 	}
+	from := p.i
 	var err error
-	st.Where, st.WhereParams, err = p.clause("WHERE", true)
-	return err
+	if st.Where, st.WhereParams, err = p.clause("WHERE", true); err != nil {
+		return err
+	}
+	return st.bindWhere(p.src, p.toks[from:p.i])
+}
+
+// bindWhere finds the literal values among the WHERE clause's tokens: a
+// string, a number (negative after an operator, a keyword or an opening
+// parenthesis), a blob X'…'. If there are any, the selection is Where
+// with each of them a ?, and whereSlots every placeholder in order.
+func (st *Statement) bindWhere(src string, toks []token) error {
+	var sel strings.Builder
+	var slots []slot
+	lits, from := 0, toks[0].pos
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind == tParam {
+			slots = append(slots, slot{})
+			continue
+		}
+		start, n := t.pos, 0 // the literal's first byte and its tokens
+		switch {
+		case t.kind == tString, t.kind == tNumber:
+			n = 1
+		case (t.punct("-") || t.punct("+")) && i+1 < len(toks) && toks[i+1].kind == tNumber && (i == 0 || operand(toks[i-1])):
+			n = 2
+		case t.is("X") && i+1 < len(toks) && toks[i+1].kind == tString && toks[i+1].pos == t.end:
+			n = 2
+		default:
+			continue
+		}
+		p := &parser{src: src, toks: append(slices.Clip(toks[i:i+n]), token{kind: tEOF})}
+		v, _, err := p.literal()
+		if err != nil {
+			return err
+		}
+		slots = append(slots, slot{lit: true, v: v})
+		lits++
+		sel.WriteString(src[from:start])
+		sel.WriteString("?")
+		from = toks[i+n-1].end
+		i += n - 1
+	}
+	if lits == 0 {
+		return nil
+	}
+	sel.WriteString(src[from:toks[len(toks)-1].end])
+	st.selection, st.whereSlots = sel.String(), slots
+	return nil
+}
+
+// operand reports whether a value may follow t (a sign after it is a
+// negative number, not a subtraction): an operator, an opening
+// parenthesis, a comma, a keyword.
+func operand(t token) bool {
+	switch t.kind {
+	case tPunct:
+		return !t.punct(")")
+	case tWord:
+		return reserved[strings.ToUpper(t.text)]
+	}
+	return false
 }
 
 func (p *parser) deleteStmt() (*Statement, error) {
