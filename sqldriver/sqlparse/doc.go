@@ -25,7 +25,7 @@
 // consumer's. Parse only finds where they end, counts their ?
 // placeholders, and refuses subqueries in them.
 //
-// Literal values become arguments, never spliced: a string ('it”s'), a
+// Literal values become arguments, never spliced: a string ('Lisbon'), a
 // number (7, -1.5, 0x1F), a blob (X'00ff'), and in VALUES and SET also
 // NULL, TRUE and FALSE, are bound as arguments of their own in their
 // places among the ? placeholders (Query and Write do it), and the
