@@ -13,9 +13,14 @@
 // # What it answers
 //
 //   - CommandStatementQuery: a SELECT of the subset package sqlparse reads
-//     (one table; a selection of ? placeholders, an order, a limit), with
-//     no placeholder: a statement with placeholders is prepared and its
-//     parameters bound, as Flight SQL clients do when given arguments.
+//     (one table; a selection, an order, a limit), with no placeholder: a
+//     statement with placeholders is prepared and its parameters bound,
+//     as Flight SQL clients do when given arguments. Values written in
+//     the text ('Lisbon', 7) are bound as arguments too, never spliced.
+//     GetFlightInfo checks the statement with the provider as it is
+//     planned (a first batch's worth of rows, which the provider's cache
+//     then serves to the DoGet) and carries the result's schema, so a bad
+//     table or selection fails there, not only at DoGet.
 //     Each DoGet stream reads one provider cursor through a
 //     cwarrow.Reader, one record batch per window (cut to WithBatchBytes
 //     so that no message passes a client's 4 MiB default); cancelling
@@ -53,13 +58,10 @@
 //
 //   - To the provider the gateway is one consumer with one uid: every
 //     remote user has that uid's permissions and shares its quotas.
-//   - FlightInfo carries no schema (knowing it would take running the
-//     query twice): clients read it from the stream, or ask
-//     GetSchemaStatement, which runs the query for one batch.
+//   - Planning a query (GetFlightInfo, GetSchemaStatement) runs it for one
+//     batch of rows.
 //   - Statement handles carry the statement and its parameters; the
 //     gateway keeps no state for them, so ClosePreparedStatement does
 //     nothing. Transactions, Substrait plans, bulk ingestion and
 //     cancellation through CancelFlightInfo are not supported.
-//   - The selection takes no literal values (the provider's grammar): a
-//     client passes values as parameters of a prepared statement.
 package gateway

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	_ "github.com/apache/arrow-go/v18/arrow/flight/flightsql/driver" // "flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -612,9 +613,18 @@ func TestLiteralSQL(t *testing.T) {
 	assert.Equal(t, int64(1), n)
 	info, err := c.Execute(ctx, "SELECT id, tip FROM trips WHERE id = 7")
 	require.NoError(t, err)
-	_, got, err := fetch(ctx, c, info)
+	s, got, err := fetch(ctx, c, info)
 	require.NoError(t, err)
 	assert.Equal(t, [][]any{{int64(7), 1.5}}, got)
+	planned, err := flight.DeserializeSchema(info.Schema, memory.DefaultAllocator)
+	require.NoError(t, err, "the FlightInfo carries the result's schema")
+	assert.True(t, planned.Equal(s), "planned %v, streamed %v", planned, s)
+
+	// A bad table or selection fails as the statement is planned.
+	for _, bad := range []string{"SELECT * FROM nope", "SELECT * FROM trips WHERE nope = 1"} {
+		_, err = c.Execute(ctx, bad)
+		assert.Error(t, err, "%s: GetFlightInfo", bad)
+	}
 
 	info, err = c.Execute(ctx, "SELECT id FROM trips WHERE city = 'Zürich'")
 	require.NoError(t, err)

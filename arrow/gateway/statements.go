@@ -43,14 +43,25 @@ func parseQuery(sql string, args []any) (*sqlparse.Statement, error) {
 }
 
 // statementInfo returns the FlightInfo of a query: one endpoint, here,
-// whose ticket is the handle. The schema is left out (a client reads it
-// from the stream): knowing it would cost running the query twice.
-func statementInfo(desc *flight.FlightDescriptor, h []byte) (*flight.FlightInfo, error) {
+// whose ticket is the handle, and the result's schema. The query is
+// checked by the provider as it is planned (probe: a first batch's worth
+// of rows), so that a client learns of a bad table or selection from
+// GetFlightInfo, not only once it fetches, and gets the schema with it.
+func (g *Gateway) statementInfo(ctx context.Context, desc *flight.FlightDescriptor, h []byte, st *sqlparse.Statement, args []any) (*flight.FlightInfo, error) {
+	q, _, err := st.Query(args)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	s, err := g.probe(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	ticket, err := flightsql.CreateStatementQueryTicket(h)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "cwflight: ticket: %v", err)
 	}
 	return &flight.FlightInfo{
+		Schema:           flight.SerializeSchema(s, g.cfg.mem),
 		FlightDescriptor: desc,
 		Endpoint:         []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: ticket}}},
 		TotalRecords:     -1,
@@ -61,15 +72,16 @@ func statementInfo(desc *flight.FlightDescriptor, h []byte) (*flight.FlightInfo,
 // GetFlightInfoStatement answers CommandStatementQuery: a SELECT of the
 // subset without placeholders (a statement with placeholders is
 // prepared, and its parameters bound).
-func (g *Gateway) GetFlightInfoStatement(_ context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	if _, err := parseQuery(cmd.GetQuery(), nil); err != nil {
+func (g *Gateway) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	st, err := parseQuery(cmd.GetQuery(), nil)
+	if err != nil {
 		return nil, err
 	}
 	h, err := encodeHandle(cmd.GetQuery(), nil)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return statementInfo(desc, h)
+	return g.statementInfo(ctx, desc, h, st, nil)
 }
 
 // DoGetStatement streams a query's rows: one provider cursor for the
@@ -238,15 +250,16 @@ func (g *Gateway) DoPutPreparedStatementQuery(_ context.Context, cmd flightsql.P
 
 // GetFlightInfoPreparedStatement answers the execution of a prepared
 // query: its ticket carries the text and the bound parameters.
-func (g *Gateway) GetFlightInfoPreparedStatement(_ context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+func (g *Gateway) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	h, err := decodeHandle(cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if _, err := parseQuery(h.SQL, h.Args); err != nil {
+	st, err := parseQuery(h.SQL, h.Args)
+	if err != nil {
 		return nil, err
 	}
-	return statementInfo(desc, cmd.GetPreparedStatementHandle())
+	return g.statementInfo(ctx, desc, cmd.GetPreparedStatementHandle(), st, h.Args)
 }
 
 // DoGetPreparedStatement streams a prepared query's rows, for a client
