@@ -18,9 +18,9 @@
 //     as Flight SQL clients do when given arguments. Values written in
 //     the text ('Lisbon', 7) are bound as arguments too, never spliced.
 //     GetFlightInfo checks the statement with the provider as it is
-//     planned (a first batch's worth of rows, which the provider's cache
-//     then serves to the DoGet) and carries the result's schema, so a bad
-//     table or selection fails there, not only at DoGet.
+//     planned (it runs it for a first batch's worth of rows) and carries
+//     the result's schema, so a bad table or selection fails there, not
+//     only at DoGet.
 //     Each DoGet stream reads one provider cursor through a
 //     cwarrow.Reader, one record batch per window (cut to WithBatchBytes
 //     so that no message passes a client's 4 MiB default); cancelling
