@@ -39,7 +39,7 @@
 //     refuse; it cannot take back what w took (a caller writing to a
 //     file it opened should remove it).
 //   - Write buffers its output: w's error may surface a row group after
-//     the write that caused it. It is wrapped with ErrWrite.
+//     the write that caused it. It is a *WriteError (errors.Is ErrWrite).
 //   - Write reads rr to its end or its first error and does not release
 //     it. WithProgress's function runs on Write's goroutine.
 package cwparquet

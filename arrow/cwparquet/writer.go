@@ -85,7 +85,7 @@ type Stats struct {
 //
 // Write writes the file's footer only after the last batch, and returns
 // nil only once every byte of the file reached w. On any error — rr's
-// (Err), w's (wrapped with ErrWrite) or the Parquet writer's — it stops
+// (Err), w's (a *WriteError, matching ErrWrite) or the Parquet writer's — it stops
 // at once and writes nothing more: what w took is the start of a file
 // without its footer, which Parquet readers refuse, never a file of
 // fewer rows. Write does not release rr.
@@ -170,14 +170,14 @@ func (wr *writer) write(rec arrow.RecordBatch) error {
 }
 
 // abort makes w refuse every later write, so that no footer follows,
-// lets the Parquet writer go, and returns err: wrapped with ErrWrite if
-// w failed (the writer's own error then says no more than that).
+// lets the Parquet writer go, and returns err, or a *WriteError if w
+// failed (the Parquet writer's error then says no more than that).
 func (wr *writer) abort(err error) (Stats, error) {
 	wr.sink.closed = true
 	wr.fw.Close() // releases its buffers; its writes fail
 	wr.st.Bytes = wr.sink.n
 	if wr.sink.err != nil {
-		return wr.st, fmt.Errorf("%w after %d bytes: %w", ErrWrite, wr.sink.n, wr.sink.err)
+		return wr.st, &WriteError{Offset: wr.sink.n, Err: wr.sink.err}
 	}
 	return wr.st, err
 }

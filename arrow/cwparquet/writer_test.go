@@ -310,6 +310,9 @@ func TestWriteError(t *testing.T) {
 			}
 			assert.Equal(t, 1, w.after, "no write after the failure")
 			assert.Equal(t, int64(tt.limit), st.Bytes)
+			var we *cwparquet.WriteError
+			require.ErrorAs(t, err, &we)
+			assert.Equal(t, int64(tt.limit), we.Offset)
 			assert.Contains(t, err.Error(), fmt.Sprintf("after %d bytes", tt.limit))
 			requireNoFooter(t, w.Bytes())
 		})
