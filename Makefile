@@ -35,8 +35,9 @@ race:
 # (which also runs every fuzz target's seed corpus), a short
 # coverage-guided run of every fuzz target, then each other module's
 # tests: arrow (race), examples (the end-to-end tests of the real
-# binaries, the database/sql driver against SQLite, Arrow read back by
-# arrow-go and, if node and npm are here, by apache-arrow from npm) and
+# binaries, the database/sql driver against SQLite, Arrow and Parquet
+# read back by arrow-go and, if node and npm are here, by apache-arrow
+# and DuckDB from npm) and
 # the benchmark harness's smoke test.
 test: fmt-check vet race fuzz-short arrow-module examples-module bench-module
 

@@ -29,7 +29,8 @@
 //	--arg V            a value for the next placeholder (repeat per placeholder)
 //	--order COLS       e.g. 'fare DESC' or 'city, fare'
 //	--limit N          at most N rows
-//	--format F         table (default), csv, jsonl or arrow (query); arrow (scan)
+//	--format F         table (default), csv, jsonl, arrow or parquet (query);
+//	                   arrow or parquet (scan)
 //
 // --format arrow writes the rows as an Arrow IPC stream on stdout (never
 // to a terminal), for DuckDB, Polars, pyarrow or any Arrow reader:
@@ -37,6 +38,17 @@
 // NULL as null, one record batch per window (package cwarrow has the
 // rule for columns whose fields change type). scan --format arrow writes
 // the same stream, and its summary (rows, batches, rows/s) on stderr.
+//
+// --format parquet writes the same rows as a Parquet file on stdout
+// (never to a terminal), which DuckDB, Polars, Spark and pandas read
+// natively (package cwparquet): zstd-compressed row groups of 131,072
+// rows written as the rows arrive, a column declared NOT NULL a required
+// column, the declared types in the Arrow schema it keeps, and a
+// progress bar on stderr when that is a terminal. Its footer comes last:
+// if the rows or stdout fail (a closed pipe, a full disk), the command
+// says so and exits 1, and what it wrote is no Parquet file. scan
+// --format parquet writes the same file, and its summary (rows, row
+// groups, bytes, rows/s) on stderr.
 //
 // insert --from reads CSV with a header line naming the columns (an empty
 // field is NULL; a field that parses as an integer or a float is one;
@@ -126,9 +138,11 @@ const usage = `usage: consumer [--socket PATH] [--timeout D] COMMAND [ARGS]
 
 Commands:
   tables                      list the provider's tables and their columns
-  query TABLE [flags]         print rows (--columns, --where, --arg, --order, --limit, --format table|csv|jsonl|arrow)
+  query TABLE [flags]         print rows (--columns, --where, --arg, --order, --limit,
+                              --format table|csv|jsonl|arrow|parquet)
   scan TABLE [flags]          read every row in place and print a summary (--columns, --where, --arg;
-                              --format arrow: the rows as Arrow IPC on stdout, the summary on stderr)
+                              --format arrow|parquet: the rows as Arrow IPC or a Parquet file on stdout,
+                              the summary on stderr)
   watch URI [--count N] [--timeout D]
                               print a line per change notification of URI (for D at most)
   insert TABLE COL=VALUE...   insert a row

@@ -63,10 +63,10 @@ func oneTable(cmd string, pos []string) (string, error) {
 }
 
 func cmdQuery(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("query", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format table|csv|jsonl|arrow]")
+	fs := e.newFlagSet("query", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format table|csv|jsonl|arrow|parquet]")
 	var sel selectFlags
 	sel.register(fs)
-	format := fs.String("format", "table", "output format: table, csv, jsonl or arrow (an Arrow IPC stream)")
+	format := fs.String("format", "table", "output format: table, csv, jsonl, arrow (an Arrow IPC stream) or parquet (a Parquet file)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -88,8 +88,11 @@ func cmdQuery(ctx context.Context, e *env, args []string) error {
 	case "arrow":
 		_, err := queryArrow(ctx, e, sel.query(table), bw)
 		return err
+	case "parquet":
+		_, _, err := queryParquet(ctx, e, table, sel.query(table))
+		return err
 	default:
-		return usagef("unknown --format %q: want table, csv, jsonl or arrow", *format)
+		return usagef("unknown --format %q: want table, csv, jsonl, arrow or parquet", *format)
 	}
 	c, err := e.dial(ctx)
 	if err != nil {

@@ -23,10 +23,10 @@ import (
 var scanPrefetch = content.WithPrefetch(2)
 
 func cmdScan(ctx context.Context, e *env, args []string) error {
-	fs := e.newFlagSet("scan", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format arrow]")
+	fs := e.newFlagSet("scan", "TABLE [--columns a,b] [--where SEL --arg V...] [--order COLS] [--limit N] [--format arrow|parquet]")
 	var sel selectFlags
 	sel.register(fs)
-	format := fs.String("format", "", "arrow: write the rows as an Arrow IPC stream on stdout, the summary on stderr")
+	format := fs.String("format", "", "arrow or parquet: write the rows as an Arrow IPC stream or a Parquet file on stdout, the summary on stderr")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -39,8 +39,10 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	case "":
 	case "arrow":
 		return scanArrow(ctx, e, table, sel.query(table))
+	case "parquet":
+		return scanParquet(ctx, e, table, sel.query(table))
 	default:
-		return usagef("unknown --format %q: scan writes a summary, or with --format arrow the rows as Arrow IPC", *format)
+		return usagef("unknown --format %q: scan writes a summary, or with --format arrow or parquet the rows as Arrow IPC or a Parquet file", *format)
 	}
 	c, err := e.dial(ctx)
 	if err != nil {
