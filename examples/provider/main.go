@@ -36,9 +36,12 @@
 // Consumers name a table as the query's URI. Projections, selections and
 // orders are checked against the table's real columns and rebuilt from
 // them; values are always bound as parameters, never spliced into SQL.
-// A selection is conditions joined by AND, each "column OP ?" (OP one of
-// = != <> < <= > >= LIKE, NOT LIKE) or "column IS [NOT] NULL"; an order is
-// "column [ASC|DESC], ...". Inserts, updates and deletes notify the
+// A selection is conditions joined by AND and OR, with NOT and
+// parentheses; a condition is "column OP ?" (OP one of = != <> < <= > >=
+// LIKE, NOT LIKE), "column [NOT] IN (?, ...)", "column [NOT] BETWEEN ?
+// AND ?" or "column IS [NOT] NULL". Valid SQL beyond that (functions,
+// values written in the text, subqueries) is refused as unsupported,
+// naming it. An order is "column [ASC|DESC], ...". Inserts, updates and deletes notify the
 // consumers watching the table. Call "tables" lists the tables and Call
 // "columns" (arg: a table) their columns.
 //

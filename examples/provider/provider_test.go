@@ -39,6 +39,11 @@ func TestWhere(t *testing.T) {
 		{`"order" = ?`, 1, `"order" = ?`},
 		{`order = ? AND "and" IS NULL`, 1, `"order" = ? AND "and" IS NULL`},
 		{"city IS NULL AND fare IS NOT NULL", 0, `"city" IS NULL AND "fare" IS NOT NULL`},
+		// OR, NOT, parentheses, IN and BETWEEN, as sqlx.In and BI tools write them.
+		{"id IN (?, ?, ?)", 3, `"id" IN (?, ?, ?)`},
+		{"id NOT IN (?) OR fare NOT BETWEEN ? AND ?", 3, `"id" NOT IN (?) OR "fare" NOT BETWEEN ? AND ?`},
+		{"(city = ? OR city = ?) AND NOT (fare < ? OR fare IS NULL)", 3, `("city" = ? OR "city" = ?) AND NOT ("fare" < ? OR "fare" IS NULL)`},
+		{"id = ? OR fare = ? AND city = ?", 3, `"id" = ? OR "fare" = ? AND "city" = ?`}, // kept as written: SQLite's precedence
 	} {
 		got, err := testTable.where(tc.sel, tc.nargs)
 		require.NoError(t, err, tc.sel)
@@ -46,33 +51,44 @@ func TestWhere(t *testing.T) {
 	}
 }
 
+// Malformed selections are bad requests; valid SQL outside the grammar
+// is unsupported, naming what.
 func TestWhereRejects(t *testing.T) {
 	for _, tc := range []struct {
 		sel   string
 		nargs int
+		kind  error
 	}{
-		{"id = 1", 0},                   // a literal value
-		{"city = 'Paris'", 0},           // a string literal
-		{"id = ?", 0},                   // too few arguments
-		{"id = ?", 2},                   // too many
-		{"", 1},                         // arguments without a selection
-		{"id = ? OR 1 = 1", 1},          // OR is not in the grammar
-		{"id = ?; DROP TABLE trips", 1}, // a second statement
-		{"id = ? -- comment", 1},        // a comment
-		{"nope = ?", 1},                 // an unknown column
-		{`"nope" = ?`, 1},               // quoted, still unknown
-		{`"id" = ? AND "x"" = ?`, 2},    // unbalanced quotes
-		{"sqlite_version() = ?", 1},     // a function
-		{"(id = ?)", 1},                 // parentheses
-		{"id IN ?", 1},                  // IN is not in the grammar
-		{"id IS ?", 1},                  // IS only with NULL
-		{"id = ? AND", 1},               // dangling AND
-		{"id ! ?", 1},                   // unknown operator
-		{"id = ? AND fare > (SELECT max(fare))", 1}, // a subquery
-		{"id = ?\x00", 1}, // a NUL byte
+		{"id = 1", 0, content.ErrUnsupported},                                                      // a literal value (the driver binds them)
+		{"city = 'Paris'", 0, content.ErrUnsupported},                                              // a string literal
+		{"id = ? OR 1 = 1", 1, content.ErrUnsupported},                                             // a literal
+		{"sqlite_version() = ?", 1, content.ErrUnsupported},                                        // a function
+		{"id = ? AND fare > (SELECT max(fare))", 1, content.ErrUnsupported},                        // a subquery
+		{"id IN (SELECT id FROM cities)", 0, content.ErrUnsupported},                               // a subquery
+		{"fare + ? > ?", 2, content.ErrUnsupported},                                                // arithmetic
+		{"city GLOB ?", 1, content.ErrUnsupported},                                                 // GLOB
+		{"id = fare", 0, content.ErrUnsupported},                                                   // two columns compared
+		{"id = ?", 0, content.ErrBadRequest},                                                       // too few arguments
+		{"id = ?", 2, content.ErrBadRequest},                                                       // too many
+		{"", 1, content.ErrBadRequest},                                                             // arguments without a selection
+		{"id = ?; DROP TABLE trips", 1, content.ErrBadRequest},                                     // a second statement
+		{"id = ? -- comment", 1, content.ErrUnsupported},                                           // a comment: - is an operator here
+		{"nope = ?", 1, content.ErrBadRequest},                                                     // an unknown column
+		{`"nope" = ?`, 1, content.ErrBadRequest},                                                   // quoted, still unknown
+		{`"id" = ? AND "x"" = ?`, 2, content.ErrBadRequest},                                        // unbalanced quotes
+		{"(id = ?", 1, content.ErrBadRequest},                                                      // unclosed parenthesis
+		{"id = ?)", 1, content.ErrBadRequest},                                                      // unbalanced parenthesis
+		{"id IN ?", 1, content.ErrBadRequest},                                                      // IN without a list
+		{"id IN ()", 0, content.ErrBadRequest},                                                     // an empty list
+		{"id BETWEEN ? OR ?", 2, content.ErrBadRequest},                                            // BETWEEN without AND
+		{"id IS ?", 1, content.ErrBadRequest},                                                      // IS only with NULL
+		{"id = ? AND", 1, content.ErrBadRequest},                                                   // dangling AND
+		{"id ! ?", 1, content.ErrBadRequest},                                                       // unknown operator
+		{"id = ?\x00", 1, content.ErrBadRequest},                                                   // a NUL byte
+		{strings.Repeat("(", 200) + "id = ?" + strings.Repeat(")", 200), 1, content.ErrBadRequest}, // too deep
 	} {
 		_, err := testTable.where(tc.sel, tc.nargs)
-		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", tc.sel)
+		assert.ErrorIs(t, err, tc.kind, "%q", tc.sel)
 	}
 }
 
@@ -80,9 +96,13 @@ func TestOrderBy(t *testing.T) {
 	got, err := testTable.orderBy("fare DESC, city asc, id")
 	require.NoError(t, err)
 	assert.Equal(t, `"fare" DESC, "city" ASC, "id"`, got)
-	for _, o := range []string{"fare DESC;", "fare, ", "random()", "1", "fare DESC NULLS LAST", "nope", "fare collate nocase", "and"} {
+	for _, o := range []string{"fare DESC;", "fare, ", "fare DESC NULLS LAST", "nope", "fare collate nocase", "and"} {
 		_, err := testTable.orderBy(o)
 		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", o)
+	}
+	for _, o := range []string{"random()", "1"} { // valid SQL outside the grammar
+		_, err := testTable.orderBy(o)
+		assert.ErrorIs(t, err, content.ErrUnsupported, "%q", o)
 	}
 }
 
@@ -222,7 +242,7 @@ func TestProviderWrites(t *testing.T) {
 	_, err = p.Update(ctx, "trips", content.Values{}, "", nil)
 	assert.ErrorIs(t, err, content.ErrBadRequest)
 	_, err = p.Delete(ctx, "trips", "1 = 1", nil)
-	assert.ErrorIs(t, err, content.ErrBadRequest)
+	assert.ErrorIs(t, err, content.ErrUnsupported) // valid SQL outside the grammar
 
 	res, err := p.Call(ctx, "tables", "", nil)
 	require.NoError(t, err)

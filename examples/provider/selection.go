@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,10 +12,17 @@ import (
 // parsed against this grammar and rebuilt from the table's own column
 // names; values only ever reach SQLite as bound parameters:
 //
-//	selection = condition { "AND" condition }
-//	condition = column op "?" | column "IS" [ "NOT" ] "NULL"
-//	op        = "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "LIKE" | "NOT" "LIKE"
+//	selection = term { "OR" term }
+//	term      = factor { "AND" factor }
+//	factor    = "NOT" factor | "(" selection ")" | column condition
+//	condition = op "?" | [ "NOT" ] "LIKE" "?" | "IS" [ "NOT" ] "NULL"
+//	          | [ "NOT" ] "IN" "(" "?" { "," "?" } ")" | [ "NOT" ] "BETWEEN" "?" "AND" "?"
+//	op        = "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=")
 //	column    = name | '"' name '"'
+//
+// Valid SQL outside the grammar (functions, values written in the text,
+// subqueries, other operators) is refused with content.ErrUnsupported,
+// naming it; text that is not SQL with content.ErrBadRequest.
 //
 // An order is a list of columns, each optionally followed by ASC or DESC:
 //
@@ -29,6 +37,8 @@ const (
 	tokOp            // comparison operator
 	tokParam         // ?
 	tokComma         // ,
+	tokOpen          // (
+	tokClose         // )
 )
 
 type token struct {
@@ -50,6 +60,12 @@ func tokenize(s string) ([]token, error) {
 			i++
 		case c == ',':
 			toks = append(toks, token{tokComma, ","})
+			i++
+		case c == '(':
+			toks = append(toks, token{tokOpen, "("})
+			i++
+		case c == ')':
+			toks = append(toks, token{tokClose, ")"})
 			i++
 		case isIdentStart(c):
 			j := i + 1
@@ -95,7 +111,9 @@ func tokenize(s string) ([]token, error) {
 			toks = append(toks, token{tokOp, op})
 			i += n
 		case c == '\'' || c >= '0' && c <= '9' || c == '-' || c == '.':
-			return nil, fmt.Errorf("a value at offset %d: write ? and pass values as arguments", i)
+			return nil, unsupported("a value written in the text at offset %d: write ? and pass values as arguments", i)
+		case strings.ContainsRune("+*/%|&~", rune(c)):
+			return nil, unsupported("the operator %q at offset %d (compare a column with ?)", c, i)
 		default:
 			return nil, fmt.Errorf("unexpected %q at offset %d", c, i)
 		}
@@ -114,13 +132,14 @@ func (t token) keyword(kw string) bool { return t.kind == tokIdent && strings.Eq
 
 // reserved are the keywords that cannot be bare column names in a
 // selection or order; quote such a column ("order").
-var reserved = []string{"AND", "OR", "NOT", "IS", "NULL", "LIKE", "ASC", "DESC"}
+var reserved = []string{"AND", "OR", "NOT", "IS", "NULL", "LIKE", "IN", "BETWEEN", "ASC", "DESC", "SELECT"}
 
 // parser walks the tokens of one selection or order.
 type parser struct {
-	t    *table
-	toks []token
-	i    int
+	t      *table
+	toks   []token
+	i      int
+	params int // the ? read
 }
 
 func (p *parser) peek() (token, bool) {
@@ -146,6 +165,9 @@ func (p *parser) column() (string, error) {
 	}
 	switch t.kind {
 	case tokIdent:
+		if n, ok := p.peek(); ok && n.kind == tokOpen {
+			return "", unsupported("functions (%s)", strings.ToUpper(t.text))
+		}
 		for _, kw := range reserved {
 			if t.keyword(kw) {
 				return "", fmt.Errorf("want a column name, found %s", t.text)
@@ -173,78 +195,176 @@ func (t *table) where(selection string, nargs int) (string, error) {
 	}
 	toks, err := tokenize(selection)
 	if err != nil {
-		return "", badRequest("selection %q: %v", selection, err)
+		return "", refused("selection", selection, err)
 	}
 	p := &parser{t: t, toks: toks}
-	var conds []string
-	params := 0
-	for {
-		col, err := p.column()
-		if err != nil {
-			return "", badRequest("selection %q: %w", selection, err)
-		}
-		cond, n, err := p.condition(col)
-		if err != nil {
-			return "", badRequest("selection %q: %w", selection, err)
-		}
-		conds = append(conds, cond)
-		params += n
-		tok, ok := p.next()
-		if !ok {
-			break
-		}
-		if !tok.keyword("AND") {
-			return "", badRequest("selection %q: want AND or the end, found %q (conditions are joined by AND only)", selection, tok.text)
+	sql, err := p.expr(0)
+	if err == nil {
+		if tok, ok := p.next(); ok {
+			err = fmt.Errorf("want AND, OR or the end, found %q", tok.text)
 		}
 	}
-	if params != nargs {
-		return "", badRequest("selection %q has %d placeholders but %d arguments were given", selection, params, nargs)
+	if err != nil {
+		return "", refused("selection", selection, err)
 	}
-	return strings.Join(conds, " AND "), nil
+	if p.params != nargs {
+		return "", badRequest("selection %q has %d placeholders but %d arguments were given", selection, p.params, nargs)
+	}
+	return sql, nil
 }
 
-// condition parses what follows a column in a condition; it returns the
-// condition and its number of placeholders.
-func (p *parser) condition(col string) (string, int, error) {
+// maxDepth bounds the nesting of a selection (parentheses and NOT), far
+// below SQLite's own expression depth limit.
+const maxDepth = 100
+
+// expr reads terms joined by OR.
+func (p *parser) expr(depth int) (string, error) {
+	var terms []string
+	for {
+		t, err := p.term(depth)
+		if err != nil {
+			return "", err
+		}
+		terms = append(terms, t)
+		if n, ok := p.peek(); !ok || !n.keyword("OR") {
+			return strings.Join(terms, " OR "), nil
+		}
+		p.next()
+	}
+}
+
+// term reads factors joined by AND.
+func (p *parser) term(depth int) (string, error) {
+	var factors []string
+	for {
+		f, err := p.factor(depth)
+		if err != nil {
+			return "", err
+		}
+		factors = append(factors, f)
+		if n, ok := p.peek(); !ok || !n.keyword("AND") {
+			return strings.Join(factors, " AND "), nil
+		}
+		p.next()
+	}
+}
+
+// factor reads NOT factor, a parenthesised selection, or a condition.
+func (p *parser) factor(depth int) (string, error) {
+	if depth > maxDepth {
+		return "", fmt.Errorf("nested more than %d deep", maxDepth)
+	}
+	t, ok := p.peek()
+	switch {
+	case !ok:
+		return "", fmt.Errorf("want a condition, found the end")
+	case t.keyword("NOT"):
+		p.next()
+		f, err := p.factor(depth + 1)
+		return "NOT " + f, err
+	case t.kind == tokOpen:
+		p.next()
+		if n, ok := p.peek(); ok && n.keyword("SELECT") {
+			return "", unsupported("subqueries: a selection reads one table")
+		}
+		e, err := p.expr(depth + 1)
+		if err != nil {
+			return "", err
+		}
+		if c, ok := p.next(); !ok || c.kind != tokClose {
+			return "", fmt.Errorf("want ) to close (")
+		}
+		return "(" + e + ")", nil
+	}
+	col, err := p.column()
+	if err != nil {
+		return "", err
+	}
+	return p.condition(col)
+}
+
+// condition parses what follows a column in a condition and returns the
+// condition, counting its placeholders in p.params.
+func (p *parser) condition(col string) (string, error) {
 	tok, ok := p.next()
 	if !ok {
-		return "", 0, fmt.Errorf("want an operator after %s", col)
+		return "", fmt.Errorf("want an operator after %s", col)
+	}
+	not := ""
+	if tok.keyword("NOT") {
+		not = "NOT "
+		if tok, ok = p.next(); !ok || !(tok.keyword("LIKE") || tok.keyword("IN") || tok.keyword("BETWEEN")) {
+			return "", fmt.Errorf("want LIKE, IN or BETWEEN after NOT")
+		}
 	}
 	switch {
-	case tok.kind == tokOp:
-		return col + " " + tok.text + " ?", 1, p.param()
+	case tok.kind == tokOp && not == "":
+		return col + " " + tok.text + " ?", p.param()
 	case tok.keyword("LIKE"):
-		return col + " LIKE ?", 1, p.param()
-	case tok.keyword("NOT"):
-		if t, ok := p.next(); !ok || !t.keyword("LIKE") {
-			return "", 0, fmt.Errorf("want LIKE after NOT")
+		return col + " " + not + "LIKE ?", p.param()
+	case tok.keyword("IN"):
+		if t, ok := p.next(); !ok || t.kind != tokOpen {
+			return "", fmt.Errorf("want ( after IN")
 		}
-		return col + " NOT LIKE ?", 1, p.param()
-	case tok.keyword("IS"):
+		if t, ok := p.peek(); ok && t.keyword("SELECT") {
+			return "", unsupported("subqueries: a selection reads one table")
+		}
+		n := 0
+		for {
+			if err := p.param(); err != nil {
+				return "", err
+			}
+			n++
+			t, ok := p.next()
+			if ok && t.kind == tokClose {
+				break
+			}
+			if !ok || t.kind != tokComma {
+				return "", fmt.Errorf("want , or ) in IN (…)")
+			}
+		}
+		return col + " " + not + "IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")", nil
+	case tok.keyword("BETWEEN"):
+		if err := p.param(); err != nil {
+			return "", err
+		}
+		if t, ok := p.next(); !ok || !t.keyword("AND") {
+			return "", fmt.Errorf("want AND in BETWEEN ? AND ?")
+		}
+		return col + " " + not + "BETWEEN ? AND ?", p.param()
+	case tok.keyword("IS") && not == "":
 		t, ok := p.next()
-		not := ok && t.keyword("NOT")
-		if not {
+		isNot := ok && t.keyword("NOT")
+		if isNot {
 			t, ok = p.next()
 		}
 		if !ok || !t.keyword("NULL") {
-			return "", 0, fmt.Errorf("want NULL or NOT NULL after IS (compare values with = ?)")
+			return "", fmt.Errorf("want NULL or NOT NULL after IS (compare values with = ?)")
 		}
-		if not {
-			return col + " IS NOT NULL", 0, nil
+		if isNot {
+			return col + " IS NOT NULL", nil
 		}
-		return col + " IS NULL", 0, nil
+		return col + " IS NULL", nil
+	case tok.keyword("GLOB"), tok.keyword("REGEXP"), tok.keyword("MATCH"), tok.keyword("COLLATE"), tok.keyword("ESCAPE"):
+		return "", unsupported("%s (compare a column with =, <, LIKE, IN or BETWEEN)", strings.ToUpper(tok.text))
 	}
-	return "", 0, fmt.Errorf("want an operator after %s, found %q", col, tok.text)
+	return "", fmt.Errorf("want an operator after %s, found %q", col, tok.text)
 }
 
-// param reads the ? every comparison ends with: values are never part of
-// the selection.
+// param reads the ? a comparison takes: values are never part of the
+// selection.
 func (p *parser) param() error {
 	t, ok := p.next()
-	if !ok || t.kind != tokParam {
-		return fmt.Errorf("want ? (values are passed as arguments, not in the selection)")
+	switch {
+	case ok && t.kind == tokParam:
+		p.params++
+		return nil
+	case ok && t.kind == tokOpen:
+		return unsupported("subqueries and expressions where a value goes: compare a column with ?")
+	case ok && (t.kind == tokQuoted || t.kind == tokIdent && !t.keyword("AND") && !t.keyword("OR")):
+		return unsupported("comparing %s: compare a column with ?, a value passed as an argument", t.text)
 	}
-	return nil
+	return fmt.Errorf("want ? (values are passed as arguments, not in the selection)")
 }
 
 // orderBy parses an order into an SQL ORDER BY list (without ORDER BY).
@@ -254,14 +374,14 @@ func (t *table) orderBy(order string) (string, error) {
 	}
 	toks, err := tokenize(order)
 	if err != nil {
-		return "", badRequest("order %q: %v", order, err)
+		return "", refused("order", order, err)
 	}
 	p := &parser{t: t, toks: toks}
 	var terms []string
 	for {
 		col, err := p.column()
 		if err != nil {
-			return "", badRequest("order %q: %w", order, err)
+			return "", refused("order", order, err)
 		}
 		tok, ok := p.next()
 		if ok && (tok.keyword("ASC") || tok.keyword("DESC")) {
@@ -282,6 +402,30 @@ func (t *table) orderBy(order string) (string, error) {
 // quoteIdent quotes a name as an SQL identifier.
 func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// errUnsupported marks a refusal of valid SQL outside the grammar.
+type errUnsupported struct{ msg string }
+
+func (e *errUnsupported) Error() string { return e.msg }
+
+// unsupported returns a refusal of valid SQL the grammar does not take.
+func unsupported(format string, args ...any) error {
+	return &errUnsupported{fmt.Sprintf(format, args...)}
+}
+
+// refused returns why a selection or order was refused, as the consumer
+// sees it: content.ErrUnsupported for valid SQL outside the grammar,
+// content.ErrBadRequest for anything else.
+func refused(what, text string, err error) error {
+	var u *errUnsupported
+	if errors.As(err, &u) {
+		return fmt.Errorf("%w: %s %q: %v", content.ErrUnsupported, what, text, err)
+	}
+	if errors.Is(err, content.ErrBadRequest) || errors.Is(err, content.ErrUnsupported) {
+		return err // a column the table does not have, say: already says so
+	}
+	return badRequest("%s %q: %v", what, text, err)
 }
 
 // badRequest returns an error that reaches the consumer as

@@ -354,6 +354,11 @@ func TestSQLiteSample(t *testing.T) {
 		{"SELECT id, city, fare, tip FROM trips WHERE city = ? AND fare > ? ORDER BY fare DESC, id LIMIT 5", []any{"Paris", 20}},
 		{"SELECT route_hash, started_at FROM trips WHERE tip IS NULL AND passengers >= ? ORDER BY started_at DESC, id", []any{3}},
 		{"SELECT name, country, lat, lon FROM cities WHERE name LIKE ?", []any{"%a%"}},
+		// OR, NOT, parentheses, IN and BETWEEN (sqlx.In writes IN (?, ?, ?)), and literals.
+		{"SELECT id, city FROM trips WHERE id IN (?, ?, ?) ORDER BY id", []any{3, 17, 250}},
+		{"SELECT id FROM trips WHERE (city = ? OR city = ?) AND NOT fare BETWEEN ? AND ? ORDER BY id", []any{"Paris", "Rome", 10, 30}},
+		{"SELECT id FROM trips WHERE city NOT IN ('Paris', 'Lisbon') AND (tip IS NULL OR tip > 2.5) ORDER BY id", nil},
+		{"SELECT id, fare FROM trips WHERE id = 7 OR id BETWEEN 290 AND 1000 ORDER BY id DESC", nil},
 	} {
 		t.Run(q.sql, func(t *testing.T) { same(t, ours, direct, q.sql, q.args...) })
 	}
