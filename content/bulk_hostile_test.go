@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -149,6 +150,12 @@ func TestHostileBulkWindows(t *testing.T) {
 			w.Close()
 			return []*os.File{r}
 		}, window.ErrNotSealed, 0},
+		{"an O_PATH descriptor", 3, func(t *testing.T) []*os.File {
+			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_PATH)}
+		}, window.ErrNotSealed, 0},
+		{"a write-only descriptor", 3, func(t *testing.T) []*os.File {
+			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_WRONLY)}
+		}, window.ErrNotSealed, 0},
 		{"truncated", 3, func(t *testing.T) []*os.File {
 			return []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
 		}, window.ErrCorrupt, 0},
@@ -263,6 +270,16 @@ func TestHostileBulkWindows(t *testing.T) {
 	})
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && countFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
 		"descriptors and connections back to the baseline")
+}
+
+// reopen opens f again through /proc with flags (O_PATH, O_WRONLY), and
+// closes f.
+func reopen(t *testing.T, f *os.File, flags int) *os.File {
+	t.Helper()
+	defer f.Close()
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flags|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	return os.NewFile(uintptr(fd), f.Name())
 }
 
 // A consumer that starts a load and sends nothing more cannot keep the

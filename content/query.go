@@ -336,7 +336,19 @@ const seekJump = 1024
 // with a Seeker provider, to jump far ahead).
 func (q *serverQuery) seek(start int64) error {
 	if _, ok := q.c.s.prov.(Seeker); ok && start > 0 && (start < q.cur || start-q.cur >= seekJump) && !(q.done && start >= q.cur) {
-		return q.openAt(start)
+		count := q.count
+		if err := q.openAt(start); err != nil {
+			return err
+		}
+		if ok, err := q.take(); ok || err != nil {
+			return err
+		}
+		// No row at start: past the end, which only stepping from the
+		// first row finds (the count take just set is start, not the end).
+		q.count = count
+		if err := q.open(); err != nil {
+			return err
+		}
 	}
 	if start < q.cur || (q.rows == nil && !q.done) {
 		if err := q.open(); err != nil {
@@ -362,6 +374,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 			return nil, nil, err
 		}
 	}
+	start = q.clamp(start)
 	if q.key != "" {
 		if sw := q.c.s.cache.get(cacheKey{q.key, start}, q.snap); sw != nil {
 			return q.reuse(r, start, sw)
@@ -384,6 +397,19 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		return nil, nil, err
 	}
 	return msg, f.sw, nil
+}
+
+// clamp bounds a window's start by what is known of the result's end
+// (its limit, its count), so that a request past the end is answered
+// with the empty last window at the end, never at the position asked for.
+func (q *serverQuery) clamp(start int64) int64 {
+	if q.q.Limit > 0 {
+		start = min(start, q.q.Limit)
+	}
+	if q.count >= 0 {
+		start = min(start, q.count)
+	}
+	return start
 }
 
 // windowStart is where the window answering r starts.

@@ -505,6 +505,11 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	if err != nil {
 		switch {
 		case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
+			var de *parcel.DecodeError
+			if errors.As(err, &de) && providerOnly(de.Type) {
+				c.log.Warn("a provider's message sent by the consumer; closing the connection", "err", err)
+				return endConn
+			}
 			c.log.Warn("bad message", "err", err)
 			return keepReading
 		case errors.Is(err, io.EOF), ctx.Err() != nil:
@@ -704,7 +709,11 @@ func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
 	defer cancel()
 	err := c.pc.Write(ctx, m, files...)
 	if err != nil {
-		c.log.Debug("write failed", "err", err)
+		if errors.Is(err, parcel.ErrTooLarge) || errors.Is(err, parcel.ErrTooManyFDs) {
+			c.log.Warn("reply not sent", "type", fmt.Sprintf("%T", m), "err", err)
+		} else {
+			c.log.Debug("write failed", "err", err)
+		}
 		if !errors.Is(err, parcel.ErrTooLarge) && !errors.Is(err, parcel.ErrTooManyFDs) {
 			c.pc.Close() // the stream is unusable or the consumer stuck
 		}
@@ -736,9 +745,9 @@ func (c *serverConn) writeErr(req uint64, err error) {
 			m.At = &we.Index
 		}
 	}
-	m.Message = cause.Error()
+	m.Message = bounded(cause.Error(), maxErrorText)
 	if !shown(cause) {
-		c.log.Warn("request failed", "err", err)
+		c.log.Warn("request failed", "err", bounded(err.Error(), maxErrorText))
 		m.Message = ErrInternal.Error()
 	}
 	c.write(m)
