@@ -183,12 +183,20 @@ func (p *sqliteProvider) loadSchema(ctx context.Context) error {
 	return nil
 }
 
-// table returns the exposed table a URI names.
-func (p *sqliteProvider) table(uri string) (*table, error) {
+// table returns the exposed table a URI names. The tables an unknown
+// name's error lists are those the caller may query (as Call "tables"
+// lists them): a refusal never names a table the caller may not see.
+func (p *sqliteProvider) table(ctx context.Context, uri string) (*table, error) {
 	if t := p.tables[uri]; t != nil {
 		return t, nil
 	}
-	return nil, fmt.Errorf("%w: no table %q (tables: %s)", content.ErrNotFound, uri, strings.Join(p.names, ", "))
+	visible := make([]string, 0, len(p.names))
+	for _, n := range p.names {
+		if p.mayQuery(ctx, n) == nil {
+			visible = append(visible, n)
+		}
+	}
+	return nil, fmt.Errorf("%w: no table %q (tables: %s)", content.ErrNotFound, uri, strings.Join(visible, ", "))
 }
 
 // Query implements content.Provider. The result is read in a read
@@ -205,7 +213,7 @@ var _ content.Seeker = (*sqliteProvider)(nil)
 // scan that continues past windows the server served from its cache
 // costs only the rows it reads.
 func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
-	t, err := p.table(q.URI)
+	t, err := p.table(ctx, q.URI)
 	if err != nil {
 		return nil, err
 	}
@@ -333,11 +341,11 @@ func (t *table) assignments(values content.Values) ([]string, []any, error) {
 	return cols, args, nil
 }
 
-func (p *sqliteProvider) writable(uri string) (*table, error) {
+func (p *sqliteProvider) writable(ctx context.Context, uri string) (*table, error) {
 	if p.readOnly {
 		return nil, fmt.Errorf("%w: the provider is read-only", content.ErrUnsupported)
 	}
-	return p.table(uri)
+	return p.table(ctx, uri)
 }
 
 // Insert implements content.Provider: it adds a row to the table uri
@@ -348,7 +356,7 @@ func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.
 
 // insert runs an Insert on ex: the database, or a transaction.
 func (p *sqliteProvider) insert(ctx context.Context, ex execer, uri string, values content.Values) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}
@@ -379,7 +387,7 @@ func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.
 
 // update runs an Update on ex.
 func (p *sqliteProvider) update(ctx context.Context, ex execer, uri string, values content.Values, selection string, args []any) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}
@@ -405,7 +413,7 @@ func (p *sqliteProvider) Delete(ctx context.Context, uri string, selection strin
 
 // remove runs a Delete on ex.
 func (p *sqliteProvider) remove(ctx context.Context, ex execer, uri string, selection string, args []any) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}
@@ -454,7 +462,7 @@ func (p *sqliteProvider) Call(ctx context.Context, method, arg string, _ content
 		if err := p.mayQuery(ctx, arg); err != nil {
 			return nil, fmt.Errorf("%w: %v", content.ErrPermission, err)
 		}
-		t, err := p.table(arg)
+		t, err := p.table(ctx, arg)
 		if err != nil {
 			return nil, err
 		}
