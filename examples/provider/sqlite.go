@@ -20,10 +20,16 @@ import (
 // SQLite primary result codes the provider maps to consumer errors.
 const (
 	sqliteError      = 1  // SQLITE_ERROR: here, a statement SQLite will not run (an expression nested too deep, too many terms)
+	sqliteBusy       = 5  // SQLITE_BUSY: another writer (a bulk insert's transaction, say) held the lock past busy_timeout
+	sqliteLocked     = 6  // SQLITE_LOCKED: a conflict inside the database connection's own transactions
 	sqliteTooBig     = 18 // SQLITE_TOOBIG: a string, blob or statement over SQLite's limits
 	sqliteConstraint = 19 // SQLITE_CONSTRAINT: NOT NULL, UNIQUE, CHECK...
 	sqliteMismatch   = 20 // SQLITE_MISMATCH: a non-integer rowid
 )
+
+// busyTimeout is how long a writer waits for another's lock: the DSN's
+// busy_timeout(5000). Past it the write is refused busy.
+const busyTimeout = 5 * time.Second
 
 // sqliteProvider serves the tables of one SQLite database as a
 // content.Provider. A query's URI is a table name; projections, orders and
@@ -511,6 +517,8 @@ func sqlError(err error) error {
 		switch se.Code() & 0xff {
 		case sqliteConstraint, sqliteMismatch, sqliteTooBig, sqliteError:
 			return fmt.Errorf("%w: %v", content.ErrBadRequest, err)
+		case sqliteBusy, sqliteLocked:
+			return fmt.Errorf("%w: the database is locked by another writer (a bulk insert, say) for longer than %v; retry later", content.ErrBusy, busyTimeout)
 		}
 	}
 	return err
