@@ -21,6 +21,12 @@ type Limits struct {
 	UIDQueries  int // open queries of one peer uid (default 256)
 	UIDWindows  int // windows one peer uid holds (default half the budget's windows, at least ConnWindows)
 	Queries     int // open queries in total (default 1024)
+	// Registrations of change notifications (register): distinct URIs
+	// per connection (default 1024) and per peer uid over all its
+	// connections (default 4096). Past either, register is refused
+	// ErrBusy; re-registering a URI counts nothing more.
+	ConnWatches int
+	UIDWatches  int
 }
 
 // Default limits.
@@ -29,6 +35,8 @@ const (
 	DefaultConnWindows = 16
 	DefaultUIDQueries  = 256
 	DefaultQueries     = 1024
+	DefaultConnWatches = 1024
+	DefaultUIDWatches  = 4096
 )
 
 // WithLimits sets the limits on queries and windows; zero fields keep
@@ -45,6 +53,8 @@ func WithLimits(l Limits) ServerOption {
 		set(&c.limits.UIDQueries, l.UIDQueries)
 		set(&c.limits.UIDWindows, l.UIDWindows)
 		set(&c.limits.Queries, l.Queries)
+		set(&c.limits.ConnWatches, l.ConnWatches)
+		set(&c.limits.UIDWatches, l.UIDWatches)
 	}
 }
 
@@ -56,10 +66,32 @@ type quota struct {
 	queries map[uint32]int
 	total   int
 	windows map[uint32]int
+	watches map[uint32]int
 }
 
 func newQuota(lim Limits) *quota {
-	return &quota{lim: lim, queries: map[uint32]int{}, windows: map[uint32]int{}}
+	return &quota{lim: lim, queries: map[uint32]int{}, windows: map[uint32]int{}, watches: map[uint32]int{}}
+}
+
+// takeWatch counts a new registration of uid, or says it is over its
+// limit.
+func (q *quota) takeWatch(uid uint32) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := q.watches[uid]; n >= q.lim.UIDWatches {
+		return fmt.Errorf("%w: uid %d has %d registrations (the per-uid limit)", ErrBusy, uid, n)
+	}
+	q.watches[uid]++
+	return nil
+}
+
+// dropWatches counts n registrations of uid fewer.
+func (q *quota) dropWatches(uid uint32, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.watches[uid] -= n; q.watches[uid] <= 0 {
+		delete(q.watches, uid)
+	}
 }
 
 // takeQuery counts a new query of uid, or says which limit it is over.

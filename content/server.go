@@ -161,8 +161,10 @@ type Server struct {
 	backing []window.Option
 	cache   *windowCache
 	quota   *quota
-	inline  inlinePool
-	log     *slog.Logger
+	// watchers indexes the connections' registrations by URI.
+	watchers *registrations
+	inline   inlinePool
+	log      *slog.Logger
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
 	ids      atomic.Uint64
@@ -180,6 +182,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		limits: Limits{
 			ConnQueries: DefaultConnQueries, ConnWindows: DefaultConnWindows,
 			UIDQueries: DefaultUIDQueries, Queries: DefaultQueries,
+			ConnWatches: DefaultConnWatches, UIDWatches: DefaultUIDWatches,
 		},
 		poolWait:     DefaultPoolWait,
 		maxRowWindow: DefaultMaxRowWindow,
@@ -203,6 +206,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		log:      cfg.log,
 		conns:    make(map[*serverConn]struct{}),
 		bigSlots: make(chan struct{}, maxBigWindows),
+		watchers: newRegistrations(),
 	}
 	s.cache = newWindowCache(s.recycle)
 	switch cfg.backing {
@@ -314,16 +318,13 @@ func temporary(err error) bool {
 // windows cached before the change beside rows read after it. Change
 // closes that gap; the server uses it for every Insert, Update and Delete
 // it serves.
+//
+// Its cost grows with the registrations uri concerns (of uri and of its
+// ancestors), not with those of other URIs.
 func (s *Server) NotifyChange(uri string) {
 	s.cache.invalidate(uri)
-	s.mu.Lock()
-	conns := make([]*serverConn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.notify(uri)
+	for _, w := range s.watchers.match(uri) {
+		w.c.notify(uri, w.reg)
 	}
 }
 
@@ -592,18 +593,13 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			c.write(&okMsg{Req: m.Req})
 		}
 	case *registerMsg:
-		if err := c.permit(OpRegister, m.URI); err != nil {
+		if err := c.register(m.URI, m.Descendants); err != nil {
 			c.writeErr(m.Req, err)
 			return keepReading
 		}
-		c.mu.Lock()
-		c.watches[m.URI] = c.watches[m.URI] || m.Descendants // a second registration never narrows the first
-		c.mu.Unlock()
 		c.write(&okMsg{Req: m.Req})
 	case *unregisterMsg:
-		c.mu.Lock()
-		delete(c.watches, m.URI)
-		c.mu.Unlock()
+		c.unregister(m.URI)
 		if m.Req != 0 {
 			c.write(&okMsg{Req: m.Req})
 		}
@@ -626,15 +622,58 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	return keepReading
 }
 
-// watching returns the registration that uri's change concerns, if any;
-// the caller holds c.mu.
-func (c *serverConn) watching(uri string) (string, bool) {
-	for w, desc := range c.watches {
-		if w == uri || (desc && isDescendant(uri, w)) {
-			return w, true
+// maxWatchURI bounds the URI of a registration, so that the
+// registrations a uid may hold (Limits.UIDWatches) bound their memory.
+const maxWatchURI = 4096
+
+// register records a registration of uri (desc: with descendants), or
+// says why not: the Permission, a URI too long, a limit. Registering a
+// URI again widens it and counts nothing more.
+func (c *serverConn) register(uri string, desc bool) error {
+	if len(uri) > maxWatchURI {
+		return fmt.Errorf("%w: a registration of a URI of %d bytes (at most %d)", ErrBadRequest, len(uri), maxWatchURI)
+	}
+	if err := c.permit(OpRegister, uri); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was, had := c.watches[uri]
+	switch {
+	case c.closed:
+		return fmt.Errorf("%w: connection closing", ErrClosed)
+	case had:
+	case len(c.watches) >= c.s.cfg.limits.ConnWatches:
+		return fmt.Errorf("%w: the connection has %d registrations (the per-connection limit)", ErrBusy, len(c.watches))
+	default:
+		if err := c.s.quota.takeWatch(c.cred.UID); err != nil {
+			return err
 		}
 	}
-	return "", false
+	c.watches[uri] = was || desc // a second registration never narrows the first
+	c.s.watchers.add(c, uri, was || desc)
+	return nil
+}
+
+// unregister forgets a registration of uri, if there is one.
+func (c *serverConn) unregister(uri string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, had := c.watches[uri]; had && !c.closed {
+		delete(c.watches, uri)
+		c.s.watchers.remove(c, uri)
+		c.s.quota.dropWatches(c.cred.UID, 1)
+	}
+}
+
+// unregisterAll forgets every registration of the connection, which is
+// closed; the caller holds c.mu.
+func (c *serverConn) unregisterAll() {
+	for uri := range c.watches {
+		c.s.watchers.remove(c, uri)
+	}
+	c.s.quota.dropWatches(c.cred.UID, len(c.watches))
+	clear(c.watches)
 }
 
 // maxNotes bounds the notifications pending on one connection: past it a
@@ -642,18 +681,15 @@ func (c *serverConn) watching(uri string) (string, bool) {
 // every URI below it.
 const maxNotes = 256
 
-// notify queues a change notification for the consumer, if it watches
-// uri. Notifications are coalesced per URI: a consumer that reads slowly
+// notify queues a change notification of uri for the consumer, whose
+// registration reg covers it. Notifications are coalesced per URI: a consumer that reads slowly
 // has at most one pending per URI, and one goroutine per connection
 // writes them, so a slow watcher costs neither goroutines nor unbounded
 // memory. A watcher that does not read within the write timeout is
 // disconnected.
-func (c *serverConn) notify(uri string) {
-	c.mu.Lock()
-	reg, ok := c.watching(uri)
-	c.mu.Unlock()
-	if !ok || (uri != reg && c.permit(OpRegister, uri) != nil) {
-		return // not watched, or below the registration but not to be seen
+func (c *serverConn) notify(uri, reg string) {
+	if uri != reg && c.permit(OpRegister, uri) != nil {
+		return // below the registration but not to be seen
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -854,6 +890,7 @@ func (s *Server) recycle(sw *sentWindow) {
 func (c *serverConn) teardown() {
 	c.mu.Lock()
 	c.closed = true
+	c.unregisterAll()
 	qs := c.queries
 	c.queries = map[uint64]*serverQuery{}
 	c.mu.Unlock()
