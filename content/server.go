@@ -183,6 +183,8 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 			ConnQueries: DefaultConnQueries, ConnWindows: DefaultConnWindows,
 			UIDQueries: DefaultUIDQueries, Queries: DefaultQueries,
 			ConnWatches: DefaultConnWatches, UIDWatches: DefaultUIDWatches,
+			QueryReserve: unset, WindowReserve: unset, ConnReserve: unset,
+			PrivilegedQueries: unset, PrivilegedWindows: unset, PrivilegedConns: unset,
 		},
 		poolWait:     DefaultPoolWait,
 		maxRowWindow: DefaultMaxRowWindow,
@@ -224,9 +226,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		panic(fmt.Sprintf("content: NewServer: %v", err))
 	}
 	s.pool = pool
-	if s.cfg.limits.UIDWindows == 0 {
-		s.cfg.limits.UIDWindows = max(pool.Stats().MaxWindows/2, s.cfg.limits.ConnWindows)
-	}
+	s.cfg.limits.defaults(pool.Stats().MaxWindows)
 	s.quota = newQuota(s.cfg.limits)
 	if s.backing != nil {
 		removed, err := window.RemoveStale(window.DefaultName)
@@ -406,9 +406,11 @@ type serverConn struct {
 
 	// One goroutine at a time reads the connection (see inline); the one
 	// whose read ends the connection closes readEnd.
-	hello    bool        // the handshake is done; owned by the reader
-	helloBy  time.Time   // when the hello must have arrived (skipped frames do not extend it)
-	shutdown atomic.Bool // the server is shutting down
+	hello    bool         // the handshake is done; owned by the reader
+	counted  bool         // the connection counts against its uid's (quota.takeConn)
+	inflight atomic.Int32 // writes and batches being served
+	helloBy  time.Time    // when the hello must have arrived (skipped frames do not extend it)
+	shutdown atomic.Bool  // the server is shutting down
 	readEnd  chan struct{}
 	endOnce  sync.Once
 }
@@ -442,10 +444,16 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		c.log = s.log.With("pid", cred.PID, "uid", cred.UID)
 		if aerr := s.cfg.auth(cred); aerr != nil {
 			err = fmt.Errorf("%w: %v", ErrPermission, aerr)
+		} else if err = s.quota.takeConn(cred.UID); err == nil {
+			c.counted = true
 		}
 	}
 	if err != nil {
-		c.log.Warn("connection refused", "err", err)
+		if errors.Is(err, ErrBusy) { // a flood is not worth a line per connection
+			c.log.Debug("connection refused", "err", err)
+		} else {
+			c.log.Warn("connection refused", "err", err)
+		}
 		c.writeErr(1, err)
 		return
 	}
@@ -493,11 +501,23 @@ func (c *serverConn) readLoop(ctx context.Context) readNext {
 // readOne reads and handles one message.
 func (c *serverConn) readOne(ctx context.Context) readNext {
 	rctx, cancel := context.Background(), context.CancelFunc(func() {})
-	if !c.hello { // a caller that does not say hello in time is dropped
+	idle := false
+	switch {
+	case !c.hello: // a caller that does not say hello in time is dropped
 		rctx, cancel = context.WithDeadline(rctx, c.helloBy)
+	case c.idle(): // one that holds nothing may be, when connections are short
+		idle = true
+		rctx, cancel = context.WithTimeout(ctx, c.s.cfg.limits.IdleTimeout)
 	}
 	msg, files, err := c.pc.Read(rctx)
 	cancel()
+	if idle && err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		if c.idle() && c.s.quota.connsScarce() {
+			c.log.Info("closing a connection that holds nothing while connections are short", "idle", c.s.cfg.limits.IdleTimeout)
+			return endConn
+		}
+		return keepReading
+	}
 	if bm, ok := msg.(*bulkMsg); ok && err == nil && c.hello {
 		c.takeBulk(bm, files) // the windows of a bulk insert
 		return keepReading
@@ -605,14 +625,18 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 		}
 	case *writeMsg:
 		c.wg.Add(1)
+		c.inflight.Add(1)
 		return c.inline(ctx, func() {
 			defer c.wg.Done()
+			defer c.inflight.Add(-1)
 			c.handleWrite(c.ctx, m)
 		})
 	case *batchMsg:
 		c.wg.Add(1)
+		c.inflight.Add(1)
 		return c.inline(ctx, func() {
 			defer c.wg.Done()
+			defer c.inflight.Add(-1)
 			c.handleBatch(c.ctx, m)
 		})
 	default:
@@ -620,6 +644,15 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 		return endConn
 	}
 	return keepReading
+}
+
+// idle reports whether the connection holds nothing: no query, window,
+// load or registration, and no request being served.
+func (c *serverConn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queries) == 0 && len(c.windows) == 0 && c.reserved == 0 && len(c.bulks) == 0 &&
+		len(c.watches) == 0 && c.inflight.Load() == 0
 }
 
 // maxWatchURI bounds the URI of a registration, so that the
@@ -921,6 +954,9 @@ func (c *serverConn) teardown() {
 		c.s.cache.release(sw)
 	}
 	c.s.quota.holdWindows(c.cred.UID, -len(ws))
+	if c.counted {
+		c.s.quota.dropConn(c.cred.UID)
+	}
 	c.log.Debug("connection closed", "windows released", len(ws), "queries", len(qs))
 }
 
