@@ -22,8 +22,9 @@ import (
 // (the provider's own and Privileged); the Reserve before them only to
 // uids holding less than their fair share: (total − both reserves) / the
 // uids holding any, at least 2. However many uids misbehave together, a
-// privileged uid finds its reserve, and a uid holding nothing is served
-// while fewer uids than the reserve's units hold their shares of it.
+// privileged uid finds its reserve; a uid holding nothing is refused only
+// once uids below their fair share (each taking at most its share) have
+// drained the fair-share reserve, never by uids at or above theirs.
 //
 // The window memory budget (WithMemoryBudget) is the windows' total: one
 // uid may hold at most UIDWindows windows, by default half of what the
