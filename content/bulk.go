@@ -122,6 +122,9 @@ func (r *BulkRows) receive() bool {
 		r.err = fmt.Errorf("%w: the consumer sent nothing of the load for %v", ErrBusy, r.idle)
 	case <-r.ctx.Done():
 		r.err = fmt.Errorf("%w: the consumer went away", ErrClosed)
+		if refused := refusal(r.ctx); refused != nil {
+			r.err = refused
+		}
 	case <-r.quit:
 		r.err = fmt.Errorf("%w: the provider is shutting down", ErrShutdown)
 	}
@@ -211,6 +214,16 @@ func (r *BulkRows) failedRow(err error) int64 {
 	return r.Row()
 }
 
+// refusal returns the refusal that ended a load, the cause its context
+// was cancelled with; nil while it runs or when it ended otherwise.
+func refusal(ctx context.Context) error {
+	var we *WriteError
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &we) {
+		return we
+	}
+	return nil
+}
+
 // maxBulkColumns bounds the columns of a bulk insert.
 const maxBulkColumns = 1 << 12
 
@@ -221,6 +234,12 @@ type serverBulk struct {
 	cols []string
 	in   chan bulkWindow
 	quit chan struct{} // closed when the connection tears down
+	// ctx is the load's: the provider's BulkInsert runs under it. fail
+	// cancels it with the refusal that ends the load (a *WriteError
+	// naming the refused window's first row), and runBulk with nil once
+	// the load is over.
+	ctx  context.Context
+	fail context.CancelCauseFunc
 	// Owned by the connection's reader: rows announced so far, and
 	// whether the last message has come.
 	sent   int64
@@ -228,34 +247,20 @@ type serverBulk struct {
 }
 
 // takeBulk handles a message of a bulk insert, with the window it
-// carries (files, which it closes).
+// carries (files, which it closes). A message of a load under way that is
+// refused (a bad row count, descriptors it may not carry, a window that
+// fails its checks or the limits) ends the load at once: its context is
+// cancelled, so the provider's transaction is rolled back and any lock it
+// holds released without waiting for it to reach that message.
 func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 	defer closeFiles(files)
-	start := m.Req == m.Bulk && m.Req != 0
-	switch {
-	case len(files) > 1 || (m.Abort && len(files) > 0):
-		c.writeErr(m.Req, fmt.Errorf("%w: a bulk message carries %d descriptors", ErrBadRequest, len(files)))
-		return
-	case start && (len(files) > 0 || m.Last || m.Abort || m.Rows != 0):
-		c.writeErr(m.Req, fmt.Errorf("%w: a bulk insert's first message carries no window and does not end it", ErrBadRequest))
-		return
-	case len(files) == 1 && m.Rows <= 0:
-		c.writeErr(m.Req, fmt.Errorf("%w: a bulk window of %d rows (a window holds at least one)", ErrBadRequest, m.Rows))
+	if m.Req == m.Bulk && m.Req != 0 {
+		c.beginBulk(m, files)
 		return
 	}
-	var b *serverBulk
-	if start {
-		var err error
-		if b, err = c.startBulk(m); err != nil {
-			c.writeErr(m.Req, err)
-			return
-		}
-	} else {
-		c.mu.Lock()
-		b = c.bulks[m.Bulk]
-		c.mu.Unlock()
-	}
-	bw := bulkWindow{req: m.Req, last: m.Last || m.Abort, abort: m.Abort}
+	c.mu.Lock()
+	b := c.bulks[m.Bulk]
+	c.mu.Unlock()
 	switch {
 	case b == nil:
 		c.writeErr(m.Req, fmt.Errorf("%w: no bulk insert %d under way", ErrBadRequest, m.Bulk))
@@ -263,19 +268,25 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 	case b.closed:
 		c.writeErr(m.Req, fmt.Errorf("%w: bulk insert %d has ended", ErrBadRequest, m.Bulk))
 		return
+	}
+	bw := bulkWindow{req: m.Req, last: m.Last || m.Abort, abort: m.Abort}
+	switch {
+	case len(files) > 1 || (m.Abort && len(files) > 0):
+		bw.err = fmt.Errorf("%w: a bulk message carries %d descriptors", ErrBadRequest, len(files))
+	case len(files) == 1 && m.Rows <= 0:
+		bw.err = fmt.Errorf("%w: a bulk window of %d rows (a window holds at least one)", ErrBadRequest, m.Rows)
 	case len(files) == 1:
 		bw.w, bw.err = c.openBulkWindow(b, m, files[0])
 	case m.Rows != 0:
 		bw.err = fmt.Errorf("%w: %d rows announced without a window", ErrBadRequest, m.Rows)
-	case !bw.last && !start:
+	case !bw.last:
 		bw.err = fmt.Errorf("%w: a bulk message with neither a window nor an end", ErrBadRequest)
 	}
-	b.closed = bw.last
-	if start { // queued before the load starts, so its answer is the load's
-		b.in <- bw
-		go c.runBulk(b)
-		return
+	failed := bw.err
+	if failed != nil {
+		bw.last = true
 	}
+	b.closed = bw.last
 	queued := false
 	c.mu.Lock()
 	if c.bulks[b.id] == b { // else the load failed meanwhile
@@ -286,10 +297,33 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 		}
 	}
 	c.mu.Unlock()
+	if failed != nil { // queued first, so that the load answers it with its failure
+		b.fail(&WriteError{Index: b.sent, Err: failed})
+	}
 	if !queued {
 		c.dropBulkWindow(&bw)
-		c.writeErr(bw.req, fmt.Errorf("%w: bulk insert %d has ended or has too many windows queued", ErrBadRequest, m.Bulk))
+		err := error(&WriteError{Index: -1, Err: failed}) // its window check travels as wc
+		if failed == nil {
+			err = fmt.Errorf("%w: bulk insert %d has ended or has too many windows queued", ErrBadRequest, m.Bulk)
+		}
+		c.writeErr(bw.req, err)
 	}
+}
+
+// beginBulk handles a load's first message: it starts the load, or
+// refuses it (then no load exists).
+func (c *serverConn) beginBulk(m *bulkMsg, files []*os.File) {
+	if len(files) > 0 || m.Last || m.Abort || m.Rows != 0 {
+		c.writeErr(m.Req, fmt.Errorf("%w: a bulk insert's first message carries no window and does not end it", ErrBadRequest))
+		return
+	}
+	b, err := c.startBulk(m)
+	if err != nil {
+		c.writeErr(m.Req, err)
+		return
+	}
+	b.in <- bulkWindow{req: m.Req} // queued before the load starts, so its answer is the load's
+	go c.runBulk(b)
 }
 
 // startBulk registers a bulk insert, which takeBulk then starts: the
@@ -319,6 +353,7 @@ func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 		id: m.Bulk, uri: m.URI, cols: m.Columns, quit: c.bulkQuit,
 		in: make(chan bulkWindow, c.s.cfg.limits.ConnWindows+2),
 	}
+	b.ctx, b.fail = context.WithCancelCause(c.ctx)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -376,8 +411,9 @@ func (c *serverConn) dropBulkWindow(bw *bulkWindow) {
 // with the failure.
 func (c *serverConn) runBulk(b *serverBulk) {
 	defer c.wg.Done()
+	defer b.fail(nil)
 	rows := &BulkRows{
-		cols: b.cols, in: b.in, ctx: c.ctx, quit: b.quit, pos: -1, idle: c.s.cfg.writeTimeout,
+		cols: b.cols, in: b.in, ctx: b.ctx, quit: b.quit, pos: -1, idle: c.s.cfg.writeTimeout,
 		pass: func(bw *bulkWindow) {
 			c.dropBulkWindow(bw)
 			if !bw.last && bw.req != 0 {
@@ -385,9 +421,12 @@ func (c *serverConn) runBulk(b *serverBulk) {
 			}
 		},
 	}
-	n, err := c.bulkInsert(b.uri, rows)
+	n, err := c.bulkInsert(b.ctx, b.uri, rows)
 	if err == nil && !rows.ended {
 		err = fmt.Errorf("%w: the provider stopped reading the load at row %d", ErrInternal, rows.Row())
+	}
+	if refused := refusal(b.ctx); refused != nil && err != nil {
+		err = refused // what the provider saw was the cancellation it caused
 	}
 	c.mu.Lock()
 	delete(c.bulks, b.id)
@@ -421,13 +460,13 @@ func (c *serverConn) runBulk(b *serverBulk) {
 
 // bulkInsert runs a load on the provider as a change of uri; a panic in
 // the provider is recovered and fails the load alone.
-func (c *serverConn) bulkInsert(uri string, rows *BulkRows) (n int64, err error) {
+func (c *serverConn) bulkInsert(ctx context.Context, uri string, rows *BulkRows) (n int64, err error) {
 	s := c.s
 	s.cache.begin(uri)
 	func() {
 		defer s.cache.end(uri)
 		defer c.recovered("bulk insert", &err)
-		n, err = insertRows(c.ctx, s.prov, uri, rows)
+		n, err = insertRows(ctx, s.prov, uri, rows)
 	}()
 	if err == nil || n > 0 {
 		s.NotifyChange(uri)

@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -149,6 +150,12 @@ func TestHostileBulkWindows(t *testing.T) {
 			w.Close()
 			return []*os.File{r}
 		}, window.ErrNotSealed, 0},
+		{"an O_PATH descriptor", 3, func(t *testing.T) []*os.File {
+			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_PATH)}
+		}, window.ErrNotSealed, 0},
+		{"a write-only descriptor", 3, func(t *testing.T) []*os.File {
+			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_WRONLY)}
+		}, window.ErrNotSealed, 0},
 		{"truncated", 3, func(t *testing.T) []*os.File {
 			return []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
 		}, window.ErrCorrupt, 0},
@@ -217,7 +224,14 @@ func TestHostileBulkWindows(t *testing.T) {
 		healthy()
 	})
 	t.Run("more windows than the limits allow", func(t *testing.T) {
-		l := startRawLoad(t, path, "slow") // the provider waits at the first row
+		// The provider waits at the first row (its gate stays shut): the
+		// window past the limits ends the load at once, without waiting
+		// for the provider to reach it, and every message of the load is
+		// answered with that failure.
+		p.mu.Lock()
+		before := p.rows
+		p.mu.Unlock()
+		l := startRawLoad(t, path, "slow")
 		ctx := context.Background()
 		for i := range DefaultConnWindows + 2 {
 			w, err := window.Create(1, window.WithStartPos(int64(i)))
@@ -227,42 +241,36 @@ func TestHostileBulkWindows(t *testing.T) {
 			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: uint64(10 + i), Bulk: 2, Rows: 1}, w.File()))
 			require.NoError(t, w.Close())
 		}
-		queued := func() int { // the windows the server has taken and queued
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			for c := range s.conns {
-				c.mu.Lock()
-				b := c.bulks[2]
-				c.mu.Unlock()
-				if b != nil {
-					return len(b.in)
-				}
-			}
-			return 0
-		}
-		// The provider holds the first window; all the others are queued
-		// before it reads on.
-		require.Eventually(t, func() bool { return queued() == DefaultConnWindows+1 }, 10*time.Second, time.Millisecond)
-		close(p.gate)
-		var oks int
-		var codes []string
+		codes := map[string]int{}
+		answered := map[uint64]bool{}
 		for range DefaultConnWindows + 2 {
 			reply, _, err := l.pc.Read(ctx)
 			require.NoError(t, err)
-			switch m := reply.(type) {
-			case *okMsg:
-				oks++
-			case *errorMsg:
-				codes = append(codes, m.Code)
-			}
+			e, ok := reply.(*errorMsg)
+			require.True(t, ok, "no window of a failed load is read: %#v", reply)
+			assert.False(t, answered[e.Req], "request %d answered once", e.Req)
+			answered[e.Req] = true
+			codes[e.Code]++
 		}
-		assert.Equal(t, DefaultConnWindows, oks, "the windows within the limit are read")
-		require.NotEmpty(t, codes)
-		assert.Equal(t, "busy", codes[0], "the first past the limit is refused as such")
+		assert.Equal(t, DefaultConnWindows+1, codes["busy"], "the windows up to the refused one fail with it: %v", codes)
+		assert.Equal(t, 1, codes["bad_request"], "the window after it finds the load ended: %v", codes)
+		p.mu.Lock()
+		assert.Equal(t, before, p.rows, "nothing inserted")
+		p.mu.Unlock()
 		healthy()
 	})
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && countFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
 		"descriptors and connections back to the baseline")
+}
+
+// reopen opens f again through /proc with flags (O_PATH, O_WRONLY), and
+// closes f.
+func reopen(t *testing.T, f *os.File, flags int) *os.File {
+	t.Helper()
+	defer f.Close()
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flags|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	return os.NewFile(uintptr(fd), f.Name())
 }
 
 // A consumer that starts a load and sends nothing more cannot keep the
@@ -287,4 +295,72 @@ func TestIdleBulkLoadEnds(t *testing.T) {
 	err := l.window(3, memfdWith(t, windowBytes(t, 3), sealAll))
 	require.ErrorIs(t, err, ErrBadRequest, "the load is gone")
 	assert.Contains(t, err.Error(), "no bulk insert 2 under way")
+}
+
+// Any refused message of a load under way ends the load at once: the
+// provider, waiting inside its insert of an earlier window's row (its
+// gate never opens), sees its context cancelled, so a transaction it
+// holds is rolled back and its locks released; the messages the load had
+// received are answered with the refusal, and a later window of the load
+// is refused instead of committing.
+func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
+	path, s, p := serveSink(t)
+	valid := windowBytes(t, 3)
+	for _, tc := range []struct {
+		name  string
+		msg   bulkMsg
+		files func(t *testing.T) []*os.File
+	}{
+		{"k 0 with a window", bulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
+		{"k -1 with a window", bulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
+		{"k -1 without a window", bulkMsg{Rows: -1}, func(*testing.T) []*os.File { return nil }},
+		{"rows without a window", bulkMsg{Rows: 3}, func(*testing.T) []*os.File { return nil }},
+		{"neither a window nor an end", bulkMsg{}, func(*testing.T) []*os.File { return nil }},
+		{"two descriptors", bulkMsg{Rows: 3}, func(t *testing.T) []*os.File {
+			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
+		}},
+		{"an unsealed window", bulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, 0)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := startRawLoad(t, path, "slow")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hang guard only
+			defer cancel()
+			first, err := window.Create(1)
+			require.NoError(t, err)
+			for range 3 {
+				require.NoError(t, first.AllocRow())
+			}
+			require.NoError(t, first.Seal())
+			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: 3, Bulk: 2, Rows: 3}, first.File()))
+			require.NoError(t, first.Close())
+			m := tc.msg
+			m.Req, m.Bulk = 4, 2
+			files := tc.files(t)
+			require.NoError(t, l.pc.Write(ctx, &m, files...))
+			closeFiles(files)
+			for range 2 { // the window being inserted and the refused message
+				reply, _, err := l.pc.Read(ctx)
+				require.NoError(t, err)
+				e, ok := reply.(*errorMsg)
+				require.True(t, ok, "a %T answers a message of the refused load", reply)
+				assert.Contains(t, []uint64{3, 4}, e.Req)
+				assert.Equal(t, "bad_request", e.Code, e.Message)
+			}
+			last, err := window.Create(1, window.WithStartPos(3))
+			require.NoError(t, err)
+			require.NoError(t, last.AllocRow())
+			require.NoError(t, last.Seal())
+			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: 5, Bulk: 2, Rows: 1, Last: true}, last.File()))
+			require.NoError(t, last.Close())
+			reply, _, err := l.pc.Read(ctx)
+			require.NoError(t, err)
+			e, ok := reply.(*errorMsg)
+			require.True(t, ok, "a later window of the load does not commit: %#v", reply)
+			assert.Equal(t, "bad_request", e.Code)
+			p.mu.Lock()
+			assert.Zero(t, p.rows, "nothing inserted")
+			p.mu.Unlock()
+		})
+	}
+	require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, 10*time.Second, time.Millisecond)
 }

@@ -31,6 +31,10 @@ const (
 	childLimited  = "CURSORWINDOW_CONTENT_LIMITED"
 	childNofile   = "CURSORWINDOW_CONTENT_NOFILE"
 	childOtherUID = "CURSORWINDOW_CONTENT_OTHER_UID"
+	// childConns sets the child's connection limits, "total,per-uid"
+	// (content.Limits.Conns, UIDConns), for tests about descriptors
+	// rather than about connections' fair shares.
+	childConns = "CURSORWINDOW_CONTENT_CONNS"
 )
 
 func init() {
@@ -134,6 +138,14 @@ func runLimitedProvider(path string) int {
 			return 1
 		}
 		opts = append(opts, content.WithAuthorizer(content.AllowUIDs(uint32(os.Geteuid()), uint32(uid))))
+	}
+	if s := os.Getenv(childConns); s != "" {
+		var lim content.Limits
+		if _, err := fmt.Sscanf(s, "%d,%d", &lim.Conns, &lim.UIDConns); err != nil {
+			fmt.Println("conns:", err)
+			return 1
+		}
+		opts = append(opts, content.WithLimits(lim))
 	}
 	p.srv = content.NewServer(p, opts...)
 	ln, err := content.Listen(path, 0o600)
@@ -247,7 +259,8 @@ func TestAcceptOutOfDescriptors(t *testing.T) {
 	const nofile = 256
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard only
 	defer cancel()
-	path, cmd := startLimitedProvider(t, nofile)
+	// Connections allowed past the descriptors: accept runs out first.
+	path, cmd := startLimitedProvider(t, nofile, childConns+"=4096,4096")
 	pid := cmd.Process.Pid
 	ctl, err := content.Dial(ctx, path)
 	require.NoError(t, err)
@@ -365,7 +378,8 @@ func TestNeverReadQueriesOfAnotherUID(t *testing.T) {
 	const uidWindows = 16                                                   // half the child's budget
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard only
 	defer cancel()
-	path, cmd := startLimitedProvider(t, 1024, childOtherUID+"="+strconv.Itoa(other))
+	// Connections allowed for all 200: the point is queries and windows.
+	path, cmd := startLimitedProvider(t, 1024, childOtherUID+"="+strconv.Itoa(other), childConns+"=1024,256")
 	pid := cmd.Process.Pid
 	ctl, err := content.Dial(ctx, path)
 	require.NoError(t, err)

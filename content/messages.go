@@ -32,6 +32,16 @@ const (
 	codeBatchReply
 )
 
+// providerOnly reports the messages only a provider sends: a consumer
+// that sends one ends its connection, whether or not its body decodes.
+func providerOnly(code uint16) bool {
+	switch code {
+	case codeHelloReply, codeWindow, codeError, codeOK, codeNotify, codeWriteReply, codeBatchReply:
+		return true
+	}
+	return false
+}
+
 // helloMsg opens a session: the client's protocol version.
 type helloMsg struct {
 	Version int `msgpack:"v"`

@@ -56,7 +56,7 @@ func (c *serverConn) permit(op Op, uri string) (err error) {
 	}
 	defer c.recovered("Permission", &err)
 	if err := p(c.cred, op, uri); err != nil {
-		return fmt.Errorf("%w: uid %d may not %s %q: %v", ErrPermission, c.cred.UID, op, uri, err)
+		return fmt.Errorf("%w: uid %d may not %s %s: %v", ErrPermission, c.cred.UID, op, quoted(uri), err)
 	}
 	return nil
 }

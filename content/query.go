@@ -402,10 +402,7 @@ const seekJump = 1024
 // rows that reposition inside their snapshot, or by re-opening the query
 // while its data is unchanged.
 func (q *serverQuery) seek(start int64) error {
-	if q.count >= 0 {
-		start = min(start, q.count) // past the end: the end
-	}
-	switch {
+	switch { // start is clamped to the count already (fill)
 	case q.done && start >= q.cur:
 		return nil // at the end already: an empty last window
 	case q.rows != nil && start >= q.cur && (start-q.cur < seekJump || !q.jumps()):
@@ -464,6 +461,7 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 			return nil, nil, err
 		}
 	}
+	start = q.clamp(start)
 	if q.key != "" {
 		if sw := q.c.s.cache.get(cacheKey{q.key, start}, q.snap); sw != nil {
 			return q.reuse(r, start, sw)
@@ -489,6 +487,19 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 		return nil, nil, err
 	}
 	return msg, f.sw, nil
+}
+
+// clamp bounds a window's start by what is known of the result's end
+// (its limit, its count), so that a request past the end is answered
+// with the empty last window at the end, never at the position asked for.
+func (q *serverQuery) clamp(start int64) int64 {
+	if q.q.Limit > 0 {
+		start = min(start, q.q.Limit)
+	}
+	if q.count >= 0 {
+		start = min(start, q.count)
+	}
+	return start
 }
 
 // windowStart is where the window answering r starts.

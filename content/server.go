@@ -161,8 +161,10 @@ type Server struct {
 	backing []window.Option
 	cache   *windowCache
 	quota   *quota
-	inline  inlinePool
-	log     *slog.Logger
+	// watchers indexes the connections' registrations by URI.
+	watchers *registrations
+	inline   inlinePool
+	log      *slog.Logger
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
 	ids      atomic.Uint64
@@ -180,6 +182,9 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		limits: Limits{
 			ConnQueries: DefaultConnQueries, ConnWindows: DefaultConnWindows,
 			UIDQueries: DefaultUIDQueries, Queries: DefaultQueries,
+			ConnWatches: DefaultConnWatches, UIDWatches: DefaultUIDWatches,
+			QueryReserve: unset, WindowReserve: unset, ConnReserve: unset,
+			PrivilegedQueries: unset, PrivilegedWindows: unset, PrivilegedConns: unset,
 		},
 		poolWait:     DefaultPoolWait,
 		maxRowWindow: DefaultMaxRowWindow,
@@ -203,6 +208,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		log:      cfg.log,
 		conns:    make(map[*serverConn]struct{}),
 		bigSlots: make(chan struct{}, maxBigWindows),
+		watchers: newRegistrations(),
 	}
 	s.cache = newWindowCache(s.recycle)
 	switch cfg.backing {
@@ -220,9 +226,7 @@ func NewServer(p Provider, opts ...ServerOption) *Server {
 		panic(fmt.Sprintf("content: NewServer: %v", err))
 	}
 	s.pool = pool
-	if s.cfg.limits.UIDWindows == 0 {
-		s.cfg.limits.UIDWindows = max(pool.Stats().MaxWindows/2, s.cfg.limits.ConnWindows)
-	}
+	s.cfg.limits.defaults(pool.Stats().MaxWindows)
 	s.quota = newQuota(s.cfg.limits)
 	if s.backing != nil {
 		removed, err := window.RemoveStale(window.DefaultName)
@@ -314,16 +318,13 @@ func temporary(err error) bool {
 // windows cached before the change beside rows read after it. Change
 // closes that gap; the server uses it for every Insert, Update and Delete
 // it serves.
+//
+// Its cost grows with the registrations uri concerns (of uri and of its
+// ancestors), not with those of other URIs.
 func (s *Server) NotifyChange(uri string) {
 	s.cache.invalidate(uri)
-	s.mu.Lock()
-	conns := make([]*serverConn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.notify(uri)
+	for _, w := range s.watchers.match(uri) {
+		w.c.notify(uri, w.reg)
 	}
 }
 
@@ -405,9 +406,11 @@ type serverConn struct {
 
 	// One goroutine at a time reads the connection (see inline); the one
 	// whose read ends the connection closes readEnd.
-	hello    bool        // the handshake is done; owned by the reader
-	helloBy  time.Time   // when the hello must have arrived (skipped frames do not extend it)
-	shutdown atomic.Bool // the server is shutting down
+	hello    bool         // the handshake is done; owned by the reader
+	counted  bool         // the connection counts against its uid's (quota.takeConn)
+	inflight atomic.Int32 // writes and batches being served
+	helloBy  time.Time    // when the hello must have arrived (skipped frames do not extend it)
+	shutdown atomic.Bool  // the server is shutting down
 	readEnd  chan struct{}
 	endOnce  sync.Once
 }
@@ -441,10 +444,16 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		c.log = s.log.With("pid", cred.PID, "uid", cred.UID)
 		if aerr := s.cfg.auth(cred); aerr != nil {
 			err = fmt.Errorf("%w: %v", ErrPermission, aerr)
+		} else if err = s.quota.takeConn(cred.UID); err == nil {
+			c.counted = true
 		}
 	}
 	if err != nil {
-		c.log.Warn("connection refused", "err", err)
+		if errors.Is(err, ErrBusy) { // a flood is not worth a line per connection
+			c.log.Debug("connection refused", "err", err)
+		} else {
+			c.log.Warn("connection refused", "err", err)
+		}
 		c.writeErr(1, err)
 		return
 	}
@@ -492,11 +501,23 @@ func (c *serverConn) readLoop(ctx context.Context) readNext {
 // readOne reads and handles one message.
 func (c *serverConn) readOne(ctx context.Context) readNext {
 	rctx, cancel := context.Background(), context.CancelFunc(func() {})
-	if !c.hello { // a caller that does not say hello in time is dropped
+	idle := false
+	switch {
+	case !c.hello: // a caller that does not say hello in time is dropped
 		rctx, cancel = context.WithDeadline(rctx, c.helloBy)
+	case c.idle(): // one that holds nothing may be, when connections are short
+		idle = true
+		rctx, cancel = context.WithTimeout(ctx, c.s.cfg.limits.IdleTimeout)
 	}
 	msg, files, err := c.pc.Read(rctx)
 	cancel()
+	if idle && err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		if c.idle() && c.s.quota.connsScarce() {
+			c.log.Info("closing a connection that holds nothing while connections are short", "idle", c.s.cfg.limits.IdleTimeout)
+			return endConn
+		}
+		return keepReading
+	}
 	if bm, ok := msg.(*bulkMsg); ok && err == nil && c.hello {
 		c.takeBulk(bm, files) // the windows of a bulk insert
 		return keepReading
@@ -505,6 +526,11 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	if err != nil {
 		switch {
 		case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
+			var de *parcel.DecodeError
+			if errors.As(err, &de) && providerOnly(de.Type) {
+				c.log.Warn("a provider's message sent by the consumer; closing the connection", "err", err)
+				return endConn
+			}
 			c.log.Warn("bad message", "err", err)
 			return keepReading
 		case errors.Is(err, io.EOF), ctx.Err() != nil:
@@ -587,31 +613,30 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			c.write(&okMsg{Req: m.Req})
 		}
 	case *registerMsg:
-		if err := c.permit(OpRegister, m.URI); err != nil {
+		if err := c.register(m.URI, m.Descendants); err != nil {
 			c.writeErr(m.Req, err)
 			return keepReading
 		}
-		c.mu.Lock()
-		c.watches[m.URI] = c.watches[m.URI] || m.Descendants // a second registration never narrows the first
-		c.mu.Unlock()
 		c.write(&okMsg{Req: m.Req})
 	case *unregisterMsg:
-		c.mu.Lock()
-		delete(c.watches, m.URI)
-		c.mu.Unlock()
+		c.unregister(m.URI)
 		if m.Req != 0 {
 			c.write(&okMsg{Req: m.Req})
 		}
 	case *writeMsg:
 		c.wg.Add(1)
+		c.inflight.Add(1)
 		return c.inline(ctx, func() {
 			defer c.wg.Done()
+			defer c.inflight.Add(-1)
 			c.handleWrite(c.ctx, m)
 		})
 	case *batchMsg:
 		c.wg.Add(1)
+		c.inflight.Add(1)
 		return c.inline(ctx, func() {
 			defer c.wg.Done()
+			defer c.inflight.Add(-1)
 			c.handleBatch(c.ctx, m)
 		})
 	default:
@@ -621,15 +646,67 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	return keepReading
 }
 
-// watching returns the registration that uri's change concerns, if any;
-// the caller holds c.mu.
-func (c *serverConn) watching(uri string) (string, bool) {
-	for w, desc := range c.watches {
-		if w == uri || (desc && isDescendant(uri, w)) {
-			return w, true
+// idle reports whether the connection holds nothing: no query, window,
+// load or registration, and no request being served.
+func (c *serverConn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queries) == 0 && len(c.windows) == 0 && c.reserved == 0 && len(c.bulks) == 0 &&
+		len(c.watches) == 0 && c.inflight.Load() == 0
+}
+
+// maxWatchURI bounds the URI of a registration, so that the
+// registrations a uid may hold (Limits.UIDWatches) bound their memory.
+const maxWatchURI = 4096
+
+// register records a registration of uri (desc: with descendants), or
+// says why not: the Permission, a URI too long, a limit. Registering a
+// URI again widens it and counts nothing more.
+func (c *serverConn) register(uri string, desc bool) error {
+	if len(uri) > maxWatchURI {
+		return fmt.Errorf("%w: a registration of a URI of %d bytes (at most %d)", ErrBadRequest, len(uri), maxWatchURI)
+	}
+	if err := c.permit(OpRegister, uri); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was, had := c.watches[uri]
+	switch {
+	case c.closed:
+		return fmt.Errorf("%w: connection closing", ErrClosed)
+	case had:
+	case len(c.watches) >= c.s.cfg.limits.ConnWatches:
+		return fmt.Errorf("%w: the connection has %d registrations (the per-connection limit)", ErrBusy, len(c.watches))
+	default:
+		if err := c.s.quota.takeWatch(c.cred.UID); err != nil {
+			return err
 		}
 	}
-	return "", false
+	c.watches[uri] = was || desc // a second registration never narrows the first
+	c.s.watchers.add(c, uri, was || desc)
+	return nil
+}
+
+// unregister forgets a registration of uri, if there is one.
+func (c *serverConn) unregister(uri string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, had := c.watches[uri]; had && !c.closed {
+		delete(c.watches, uri)
+		c.s.watchers.remove(c, uri)
+		c.s.quota.dropWatches(c.cred.UID, 1)
+	}
+}
+
+// unregisterAll forgets every registration of the connection, which is
+// closed; the caller holds c.mu.
+func (c *serverConn) unregisterAll() {
+	for uri := range c.watches {
+		c.s.watchers.remove(c, uri)
+	}
+	c.s.quota.dropWatches(c.cred.UID, len(c.watches))
+	clear(c.watches)
 }
 
 // maxNotes bounds the notifications pending on one connection: past it a
@@ -637,18 +714,15 @@ func (c *serverConn) watching(uri string) (string, bool) {
 // every URI below it.
 const maxNotes = 256
 
-// notify queues a change notification for the consumer, if it watches
-// uri. Notifications are coalesced per URI: a consumer that reads slowly
+// notify queues a change notification of uri for the consumer, whose
+// registration reg covers it. Notifications are coalesced per URI: a consumer that reads slowly
 // has at most one pending per URI, and one goroutine per connection
 // writes them, so a slow watcher costs neither goroutines nor unbounded
 // memory. A watcher that does not read within the write timeout is
 // disconnected.
-func (c *serverConn) notify(uri string) {
-	c.mu.Lock()
-	reg, ok := c.watching(uri)
-	c.mu.Unlock()
-	if !ok || (uri != reg && c.permit(OpRegister, uri) != nil) {
-		return // not watched, or below the registration but not to be seen
+func (c *serverConn) notify(uri, reg string) {
+	if uri != reg && c.permit(OpRegister, uri) != nil {
+		return // below the registration but not to be seen
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -704,7 +778,11 @@ func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
 	defer cancel()
 	err := c.pc.Write(ctx, m, files...)
 	if err != nil {
-		c.log.Debug("write failed", "err", err)
+		if errors.Is(err, parcel.ErrTooLarge) || errors.Is(err, parcel.ErrTooManyFDs) {
+			c.log.Warn("reply not sent", "type", fmt.Sprintf("%T", m), "err", err)
+		} else {
+			c.log.Debug("write failed", "err", err)
+		}
 		if !errors.Is(err, parcel.ErrTooLarge) && !errors.Is(err, parcel.ErrTooManyFDs) {
 			c.pc.Close() // the stream is unusable or the consumer stuck
 		}
@@ -736,9 +814,9 @@ func (c *serverConn) writeErr(req uint64, err error) {
 			m.At = &we.Index
 		}
 	}
-	m.Message = cause.Error()
+	m.Message = bounded(cause.Error(), maxErrorText)
 	if !shown(cause) {
-		c.log.Warn("request failed", "err", err)
+		c.log.Warn("request failed", "err", bounded(err.Error(), maxErrorText))
 		m.Message = ErrInternal.Error()
 	}
 	c.write(m)
@@ -845,6 +923,7 @@ func (s *Server) recycle(sw *sentWindow) {
 func (c *serverConn) teardown() {
 	c.mu.Lock()
 	c.closed = true
+	c.unregisterAll()
 	qs := c.queries
 	c.queries = map[uint64]*serverQuery{}
 	c.mu.Unlock()
@@ -875,6 +954,9 @@ func (c *serverConn) teardown() {
 		c.s.cache.release(sw)
 	}
 	c.s.quota.holdWindows(c.cred.UID, -len(ws))
+	if c.counted {
+		c.s.quota.dropConn(c.cred.UID)
+	}
 	c.log.Debug("connection closed", "windows released", len(ws), "queries", len(qs))
 }
 

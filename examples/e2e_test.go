@@ -459,6 +459,10 @@ func TestServesAnotherUID(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "trips")
 	assert.NotContains(t, r.stdout, "cities", "a table uid 65534 may not read is not listed to it")
+	r = otherUID(t, env, "query", "CITIES")
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, `no table "CITIES" (tables: trips)`, "nor named in a not_found")
+	assert.NotContains(t, r.stderr, "cities", "nor named in a not_found")
 
 	r = otherUID(t, env, "insert", "trips", "city=Lyon")
 	assert.Equal(t, 5, r.code, r.stderr)

@@ -419,7 +419,17 @@ func (r *Registry) Decode(code uint16, body []byte) (Message, error) {
 }
 
 // decodeBody decodes body into a new message of type code; dec reads br.
-func decodeBody(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (msg Message, err error) {
+// A body that does not decode is a *DecodeError naming code.
+func decodeBody(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (Message, error) {
+	msg, err := decodeMessage(reg, code, body, br, dec)
+	if err != nil && errors.Is(err, ErrDecode) {
+		return nil, &DecodeError{Type: code, Err: err}
+	}
+	return msg, err
+}
+
+// decodeMessage is decodeBody without the *DecodeError.
+func decodeMessage(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (msg Message, err error) {
 	msg, err = reg.newMessage(code)
 	if err != nil {
 		return nil, err

@@ -48,3 +48,18 @@ var (
 	// ErrClosed reports use of a Conn after Close.
 	ErrClosed = errors.New("parcel: connection closed")
 )
+
+// DecodeError is the error of a parcel whose body did not decode: it
+// matches [ErrDecode] and names the parcel's type code, so that a
+// protocol can tell which message a peer sent (one it must never send,
+// say) even when its body was garbage.
+type DecodeError struct {
+	Type uint16 // the parcel's type code
+	Err  error  // why, wrapping ErrDecode
+}
+
+// Error implements error.
+func (e *DecodeError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, which wraps [ErrDecode].
+func (e *DecodeError) Unwrap() error { return e.Err }

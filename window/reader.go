@@ -65,11 +65,22 @@ func openFile(f *os.File, cfg openConfig, populate bool) (*Window, error) {
 	return mapSealed(f, in, cfg, populate)
 }
 
-// statSealed checks that f is a memfd sealed against shrinking, growing
-// and writing, and returns what fstat says of it.
+// statSealed checks that f is a memfd open for reading and sealed
+// against shrinking, growing and writing, and returns what fstat says of
+// it.
 func statSealed(f *os.File) (shm.Info, error) {
 	if f == nil {
 		return shm.Info{}, fmt.Errorf("%w: nil file", ErrNotSealed)
+	}
+	// A descriptor that cannot be mapped for reading (opened O_PATH or
+	// write-only) is refused as not a window before anything else.
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err == nil {
+		switch {
+		case fl&unix.O_PATH != 0:
+			return shm.Info{}, fmt.Errorf("%w: the descriptor is opened O_PATH (it cannot be read or mapped)", ErrNotSealed)
+		case fl&unix.O_ACCMODE == unix.O_WRONLY:
+			return shm.Info{}, fmt.Errorf("%w: the descriptor is opened write-only (it cannot be mapped for reading)", ErrNotSealed)
+		}
 	}
 	seals, err := shm.Seals(f)
 	if err != nil {

@@ -86,8 +86,10 @@
 //
 // --timeout D (default 30s, 0 for none) bounds the wait for the provider:
 // to connect and shake hands, then for each answer. A watch waits for
-// notifications as long as it runs: its own --timeout D ends it after D,
-// successfully.
+// notifications as long as it runs: its own --timeout D ends it D after it
+// starts, its connection and registration included: successfully once
+// registered, with status 124 if the provider had not registered it by
+// then.
 //
 // Table output and every message show control characters, bidirectional
 // controls and bytes that are not UTF-8 as escapes (\n, \x1b, \u202e,

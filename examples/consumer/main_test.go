@@ -203,6 +203,15 @@ func TestTimeout(t *testing.T) {
 	assert.Equal(t, exitOK, code, errs)
 	assert.GreaterOrEqual(t, time.Since(start), 400*time.Millisecond, "the watch ran for its own --timeout")
 
+	// A watch's own --timeout bounds its connection and registration too,
+	// not only its wait for notifications (the silent provider never
+	// answers the hello: the global --timeout of 1m would still be waiting).
+	start = time.Now()
+	_, errs, code = cli("--socket", silent, "--timeout", "1m", "watch", "trips", "--timeout", "200ms")
+	assert.Equal(t, exitTimedOut, code)
+	assert.Equal(t, "consumer: timed out after 200ms waiting for the provider at "+silent+" (--timeout)\n", errs)
+	assert.Less(t, time.Since(start), 30*time.Second, "ended by the watch's --timeout, not the global one")
+
 	_, errs, code = cli("--timeout", "soon", "tables")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errs, `--timeout wants a duration such as 30s or 2m (0: no limit), got "soon"`)

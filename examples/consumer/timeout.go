@@ -20,19 +20,34 @@ var errTimedOut = errors.New("timed out")
 // writing the output (to a pager the user has paused, say) is not
 // counted. Its methods are called from the command's goroutine only.
 type watchdog struct {
-	d     time.Duration
-	timer *time.Timer // nil: no timeout, or disarmed
+	d      time.Duration
+	timer  *time.Timer // nil: no timeout, or disarmed
+	cancel context.CancelCauseFunc
+	hard   *time.Timer // limit's, if set
 }
 
 // newWatchdog returns a context that ends with cause errTimedOut once
 // d passes without a kick (never if d is 0), and the watchdog.
 func newWatchdog(parent context.Context, d time.Duration) (context.Context, context.CancelFunc, *watchdog) {
 	ctx, cancel := context.WithCancelCause(parent)
-	w := &watchdog{d: d}
+	w := &watchdog{d: d, cancel: cancel}
 	if d > 0 {
 		w.timer = time.AfterFunc(d, func() { cancel(errTimedOut) })
 	}
-	return ctx, func() { w.disarm(); cancel(nil) }, w
+	return ctx, func() {
+		w.disarm()
+		if w.hard != nil {
+			w.hard.Stop()
+		}
+		cancel(nil)
+	}, w
+}
+
+// limit ends the command d from now, answers or not, with the same
+// cause: a watch's own --timeout, which bounds its connection and
+// registration too. disarm does not stop it.
+func (w *watchdog) limit(d time.Duration) {
+	w.hard = time.AfterFunc(d, func() { w.cancel(errTimedOut) })
 }
 
 // kick restarts the wait: the provider answered, or the output was written.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
 )
@@ -20,6 +19,13 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *timeout > 0 { // the whole command, the connection and the registration included
+		e.wd.limit(*timeout)
+		e.timeout = min(e.timeout, *timeout) // the one a timeout message names
+		if e.timeout == 0 {
+			e.timeout = *timeout
+		}
+	}
 	c, err := e.dial(ctx)
 	if err != nil {
 		return err
@@ -30,13 +36,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer w.Close()
-	e.wd.disarm() // registered: notifications may take as long as they take
-	var expired <-chan time.Time
-	if *timeout > 0 {
-		t := time.NewTimer(*timeout)
-		defer t.Stop()
-		expired = t.C
-	}
+	e.wd.disarm() // registered: notifications may take as long as they take (until --timeout)
 	fmt.Fprintf(e.stderr, "watching %s\n", escapeControls(uri))
 	for n := 0; *count == 0 || n < *count; n++ {
 		select {
@@ -47,10 +47,8 @@ func cmdWatch(ctx context.Context, e *env, args []string) error {
 			if _, err := fmt.Fprintf(e.stdout, "changed: %s\n", escapeControls(u)); err != nil {
 				return err
 			}
-		case <-expired:
-			return nil
 		case <-ctx.Done():
-			return nil // Ctrl-C is how a watch ends
+			return nil // Ctrl-C, or its --timeout, is how a watch ends
 		}
 	}
 	return nil

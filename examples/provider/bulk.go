@@ -89,7 +89,7 @@ const bulkRowsPerStatement = 100
 // one transaction, all or nothing, through a prepared multi-row INSERT.
 // A statement that fails is replayed a row at a time to name the row.
 func (p *sqliteProvider) BulkInsert(ctx context.Context, uri string, rows *content.BulkRows) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}

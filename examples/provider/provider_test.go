@@ -296,3 +296,21 @@ func TestEnsureSampleDropsStaleLog(t *testing.T) {
 	_, err = ensureSample(context.Background(), 0, log)
 	assert.Error(t, err)
 }
+
+// A writer that finds the database's write lock held (by a bulk insert's
+// transaction, say) past the busy timeout is refused busy, with the
+// reason, rather than internal.
+func TestWriterBehindALockIsBusy(t *testing.T) {
+	ctx := context.Background()
+	p := sampleProvider(t, 10)
+	tx, err := p.Begin(ctx) // BEGIN IMMEDIATE: the write lock
+	require.NoError(t, err)
+	defer tx.Rollback()
+	_, err = p.Insert(ctx, "trips", content.Values{"city": "Lyon"})
+	require.ErrorIs(t, err, content.ErrBusy)
+	assert.Contains(t, err.Error(), "locked by another writer")
+	require.NoError(t, tx.Rollback())
+	n, err := p.Update(ctx, "trips", content.Values{"city": "Lyon"}, "id = ?", []any{1})
+	require.NoError(t, err, "served once the lock is released")
+	assert.Equal(t, int64(1), n)
+}

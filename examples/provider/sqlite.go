@@ -22,10 +22,16 @@ import (
 // SQLite primary result codes the provider maps to consumer errors.
 const (
 	sqliteError      = 1  // SQLITE_ERROR: here, a statement SQLite will not run (an expression nested too deep, too many terms)
+	sqliteBusy       = 5  // SQLITE_BUSY: another writer (a bulk insert's transaction, say) held the lock past busy_timeout
+	sqliteLocked     = 6  // SQLITE_LOCKED: a conflict inside the database connection's own transactions
 	sqliteTooBig     = 18 // SQLITE_TOOBIG: a string, blob or statement over SQLite's limits
 	sqliteConstraint = 19 // SQLITE_CONSTRAINT: NOT NULL, UNIQUE, CHECK...
 	sqliteMismatch   = 20 // SQLITE_MISMATCH: a non-integer rowid
 )
+
+// busyTimeout is how long a writer waits for another's lock: the DSN's
+// busy_timeout(5000). Past it the write is refused busy.
+const busyTimeout = 5 * time.Second
 
 // sqliteProvider serves the tables of one SQLite database as a
 // content.Provider. A query's URI is a table name; projections, orders and
@@ -231,12 +237,20 @@ func (p *sqliteProvider) loadSchema(ctx context.Context) error {
 	return nil
 }
 
-// table returns the exposed table a URI names.
-func (p *sqliteProvider) table(uri string) (*table, error) {
+// table returns the exposed table a URI names. The tables an unknown
+// name's error lists are those the caller may query (as Call "tables"
+// lists them): a refusal never names a table the caller may not see.
+func (p *sqliteProvider) table(ctx context.Context, uri string) (*table, error) {
 	if t := p.tables[uri]; t != nil {
 		return t, nil
 	}
-	return nil, fmt.Errorf("%w: no table %q (tables: %s)", content.ErrNotFound, uri, strings.Join(p.names, ", "))
+	visible := make([]string, 0, len(p.names))
+	for _, n := range p.names {
+		if p.mayQuery(ctx, n) == nil {
+			visible = append(visible, n)
+		}
+	}
+	return nil, fmt.Errorf("%w: no table %q (tables: %s)", content.ErrNotFound, uri, strings.Join(visible, ", "))
 }
 
 // Query implements content.Provider. The result is read in a read
@@ -255,7 +269,7 @@ var _ content.Seeker = (*sqliteProvider)(nil)
 // table is unchanged since the query's first rows; the rows it returns
 // reposition inside their own transaction (content.Repositioner).
 func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
-	pl, err := p.plan(q)
+	pl, err := p.plan(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -309,8 +323,8 @@ type plan struct {
 }
 
 // plan checks q against the table's schema and builds its statements.
-func (p *sqliteProvider) plan(q *content.Query) (*plan, error) {
-	t, err := p.table(q.URI)
+func (p *sqliteProvider) plan(ctx context.Context, q *content.Query) (*plan, error) {
+	t, err := p.table(ctx, q.URI)
 	if err != nil {
 		return nil, err
 	}
@@ -481,11 +495,11 @@ func (t *table) assignments(values content.Values) ([]string, []any, error) {
 	return cols, args, nil
 }
 
-func (p *sqliteProvider) writable(uri string) (*table, error) {
+func (p *sqliteProvider) writable(ctx context.Context, uri string) (*table, error) {
 	if p.readOnly {
 		return nil, fmt.Errorf("%w: the provider is read-only", content.ErrUnsupported)
 	}
-	return p.table(uri)
+	return p.table(ctx, uri)
 }
 
 // Insert implements content.Provider: it adds a row to the table uri
@@ -496,7 +510,7 @@ func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.
 
 // insert runs an Insert on ex: the database, or a transaction.
 func (p *sqliteProvider) insert(ctx context.Context, ex execer, uri string, values content.Values) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}
@@ -527,7 +541,7 @@ func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.
 
 // update runs an Update on ex.
 func (p *sqliteProvider) update(ctx context.Context, ex execer, uri string, values content.Values, selection string, args []any) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}
@@ -553,7 +567,7 @@ func (p *sqliteProvider) Delete(ctx context.Context, uri string, selection strin
 
 // remove runs a Delete on ex.
 func (p *sqliteProvider) remove(ctx context.Context, ex execer, uri string, selection string, args []any) (int64, error) {
-	t, err := p.writable(uri)
+	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
 	}
@@ -603,7 +617,7 @@ func (p *sqliteProvider) Call(ctx context.Context, method, arg string, _ content
 		if err := p.mayQuery(ctx, arg); err != nil {
 			return nil, fmt.Errorf("%w: %v", content.ErrPermission, err)
 		}
-		t, err := p.table(arg)
+		t, err := p.table(ctx, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -653,6 +667,8 @@ func sqlError(err error) error {
 		switch se.Code() & 0xff {
 		case sqliteConstraint, sqliteMismatch, sqliteTooBig, sqliteError:
 			return fmt.Errorf("%w: %v", content.ErrBadRequest, err)
+		case sqliteBusy, sqliteLocked:
+			return fmt.Errorf("%w: the database is locked by another writer (a bulk insert, say) for longer than %v; retry later", content.ErrBusy, busyTimeout)
 		}
 	}
 	return err
