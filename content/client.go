@@ -456,7 +456,7 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 			return 0, nil, err
 		case errors.Is(err, parcel.ErrTooLarge), errors.Is(err, parcel.ErrTooManyFDs):
 			// Refused before a byte was sent: the connection goes on.
-			return 0, nil, fmt.Errorf("%w: the request is larger than a message may be (%d bytes): %w", ErrBadRequest, c.hello.MaxBody, err)
+			return 0, nil, &tooLarge{max: c.hello.MaxBody, err: err}
 		case errors.Is(err, parcel.ErrClosed), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
 			// The connection is ending: the reader says why (a
 			// provider that shut down says so before it closes).
@@ -538,9 +538,50 @@ func (c *Client) write(ctx context.Context, m *writeMsg) (*writeReplyMsg, error)
 	return r.msg.(*writeReplyMsg), nil
 }
 
-// Insert adds a row to uri and returns its id.
+// tooLarge is a request refused before it was sent, for being larger
+// than the provider takes in one message: in the caller's terms (the
+// wire's error stays in the chain, out of the text).
+type tooLarge struct {
+	max  int
+	hint string
+	err  error
+}
+
+func (e *tooLarge) Error() string {
+	return fmt.Sprintf("%v: the request is larger than the provider takes in one message (%d bytes)%s", ErrBadRequest, e.max, e.hint)
+}
+
+func (e *tooLarge) Unwrap() []error { return []error{ErrBadRequest, e.err} }
+
+// checkValues refuses, before anything is sent, a value no window can
+// store (a struct, a map, a pointer...), naming it in the caller's
+// terms: the provider would see only what msgpack made of it.
+func checkValues(values Values, args []any) error {
+	for k, v := range values {
+		if _, err := NormalizeValue(v); err != nil {
+			return fmt.Errorf("%w: value of %q: a %T (values are nil, integers, floats, bool, strings and []byte)", ErrBadRequest, k, v)
+		}
+	}
+	for i, v := range args {
+		if _, err := NormalizeValue(v); err != nil {
+			return fmt.Errorf("%w: argument %d: a %T (values are nil, integers, floats, bool, strings and []byte)", ErrBadRequest, i+1, v)
+		}
+	}
+	return nil
+}
+
+// Insert adds a row to uri and returns its id. Many rows, or rows larger
+// than a message (the handshake's limit), go faster and fit with
+// BulkInsert.
 func (c *Client) Insert(ctx context.Context, uri string, values Values) (int64, error) {
+	if err := checkValues(values, nil); err != nil {
+		return 0, err
+	}
 	r, err := c.write(ctx, &writeMsg{Op: opInsert, URI: uri, Values: values})
+	var tl *tooLarge
+	if errors.As(err, &tl) {
+		tl.hint = ": insert large or many rows with Client.BulkInsert"
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -550,6 +591,9 @@ func (c *Client) Insert(ctx context.Context, uri string, values Values) (int64, 
 // Update changes the rows of uri that match selection and returns how
 // many changed.
 func (c *Client) Update(ctx context.Context, uri string, values Values, selection string, args ...any) (int64, error) {
+	if err := checkValues(values, args); err != nil {
+		return 0, err
+	}
 	r, err := c.write(ctx, &writeMsg{Op: opUpdate, URI: uri, Values: values, Selection: selection, Args: args})
 	if err != nil {
 		return 0, err
@@ -559,6 +603,9 @@ func (c *Client) Update(ctx context.Context, uri string, values Values, selectio
 
 // Delete removes the rows of uri that match selection and returns how many.
 func (c *Client) Delete(ctx context.Context, uri string, selection string, args ...any) (int64, error) {
+	if err := checkValues(nil, args); err != nil {
+		return 0, err
+	}
 	r, err := c.write(ctx, &writeMsg{Op: opDelete, URI: uri, Selection: selection, Args: args})
 	if err != nil {
 		return 0, err

@@ -101,6 +101,12 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("%w: limit %d: want 0 (no limit) or more", ErrBadRequest, q.Limit)
+	}
+	if err := checkValues(nil, q.Args); err != nil {
+		return nil, err
+	}
 	cur := &Cursor{c: c, ctx: ctx, cfg: cfg, pos: -1, msg: queryMsg{
 		URI: q.URI, Projection: q.Projection, Selection: q.Selection, Args: q.Args,
 		Order: q.Order, Limit: q.Limit, Inline: cfg.inline,

@@ -67,6 +67,8 @@ func (c *serverConn) startQuery(m *queryMsg) *serverQuery {
 		err = fmt.Errorf("%w: connection closing", ErrClosed)
 	case dup || m.Req == 0:
 		err = fmt.Errorf("%w: query id %d in use", ErrProtocol, m.Req)
+	case m.Limit < 0:
+		err = fmt.Errorf("%w: limit %d: want 0 (no limit) or more", ErrBadRequest, m.Limit)
 	case len(c.queries)+len(c.bulks) >= lim.ConnQueries: // a bulk load counts as a query
 		err = fmt.Errorf("%w: the connection has %d queries open (the per-connection limit)", ErrBusy, len(c.queries)+len(c.bulks))
 	default:
