@@ -27,7 +27,10 @@
 //     the stream closes the cursor.
 //   - Prepared statements (queries and updates), with parameters of any
 //     integer, float, string, binary, boolean, date or timestamp type,
-//     one row of them for a query, one or more for an update.
+//     one row of them for a query, one or more for an update. Preparing
+//     gives the parameter schema (ADBC's GetParameterSchema): the type
+//     and nullability of the column a VALUES or SET placeholder sets,
+//     int64 for LIMIT ?, the null type (not known) for a selection's.
 //   - CommandStatementUpdate: INSERT, UPDATE and DELETE without
 //     placeholders; refused with codes.PermissionDenied under
 //     WithReadOnly.

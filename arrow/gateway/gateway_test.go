@@ -638,3 +638,34 @@ func TestLiteralSQL(t *testing.T) {
 	}
 	assert.Len(t, got, want)
 }
+
+// TestParameterSchema: a prepared statement says what its parameters are,
+// as ADBC's GetParameterSchema asks: the column's type for a value it
+// sets, int64 for LIMIT ?, the null type (unknown) for a selection's.
+func TestParameterSchema(t *testing.T) {
+	p, _ := trips()
+	addr, _ := start(t, p)
+	c := newClient(t, addr)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		sql    string
+		update bool
+		want   []string
+	}{
+		{"UPDATE trips SET tip = ?, city = 'Oslo' WHERE id = ?", true, []string{"tip: type=float64, nullable=true", "1: type=null, nullable=true"}},
+		{"INSERT INTO trips (id, city) VALUES (?, ?)", true, []string{"id: type=int64, nullable=true", "city: type=utf8, nullable=true"}},
+		{"SELECT * FROM trips WHERE city = ? LIMIT ?", false, []string{"0: type=null, nullable=true", "1: type=int64, nullable=false"}},
+		{"SELECT * FROM trips", false, nil},
+	} {
+		t.Run(tt.sql, func(t *testing.T) {
+			ps, err := c.Prepare(ctx, tt.sql)
+			require.NoError(t, err)
+			defer ps.Close(ctx)
+			var got []string
+			for _, f := range ps.ParameterSchema().Fields() {
+				got = append(got, fmt.Sprintf("%s: type=%s, nullable=%v", f.Name, f.Type, f.Nullable))
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}

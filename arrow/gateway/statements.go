@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -201,10 +202,15 @@ func (g *Gateway) probe(ctx context.Context, q *content.Query) (*arrow.Schema, e
 }
 
 // CreatePreparedStatement parses a statement of the subset. The handle
-// carries its text: the gateway keeps nothing.
-func (g *Gateway) CreatePreparedStatement(_ context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
+// carries its text: the gateway keeps nothing. The result says whether it
+// is an update, and gives the parameter schema: a field per ?, with the
+// type and nullability of the column a VALUES or SET placeholder sets
+// (from the provider's "columns" call), int64 for LIMIT ?, and Arrow's
+// null type, as ADBC has it for a type not known, for one in WHERE.
+func (g *Gateway) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
 	var res flightsql.ActionCreatePreparedStatementResult
-	if _, err := parse(req.GetQuery()); err != nil {
+	st, err := parse(req.GetQuery())
+	if err != nil {
 		return res, err
 	}
 	h, err := encodeHandle(req.GetQuery(), nil)
@@ -212,7 +218,41 @@ func (g *Gateway) CreatePreparedStatement(_ context.Context, req flightsql.Actio
 		return res, toStatus(err)
 	}
 	res.Handle = h
-	return res, nil
+	update := st.Kind != sqlparse.Select
+	res.IsUpdate = &update
+	res.ParameterSchema, err = g.paramSchema(ctx, st)
+	return res, err
+}
+
+// paramSchema returns the schema of a statement's parameters.
+func (g *Gateway) paramSchema(ctx context.Context, st *sqlparse.Statement) (*arrow.Schema, error) {
+	cols := st.ParamColumns()
+	fields := make([]arrow.Field, len(cols))
+	var table *arrow.Schema
+	for i, col := range cols {
+		fields[i] = arrow.Field{Name: strconv.Itoa(i), Type: arrow.Null, Nullable: true}
+		switch {
+		case col == "" && st.LimitParam && i == len(cols)-1:
+			fields[i].Type, fields[i].Nullable = arrow.PrimitiveTypes.Int64, false
+		case col != "":
+			if table == nil {
+				c, err := g.pool.get(ctx)
+				if err != nil {
+					return nil, toStatus(err)
+				}
+				table, err = g.tableSchema(ctx, c, st.Table)
+				g.pool.put(c)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if j := table.FieldIndices(col); len(j) == 1 {
+				f := table.Field(j[0])
+				fields[i] = arrow.Field{Name: col, Type: f.Type, Nullable: f.Nullable, Metadata: f.Metadata}
+			}
+		}
+	}
+	return arrow.NewSchema(fields, nil), nil
 }
 
 // ClosePreparedStatement does nothing: a handle holds no state.

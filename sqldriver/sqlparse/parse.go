@@ -100,6 +100,27 @@ func (s *Statement) NumParams() int {
 	return n
 }
 
+// ParamColumns returns, for each ? placeholder in order (NumParams of
+// them), the column its value is for: a column of VALUES or SET, or ""
+// for a placeholder of WHERE or LIMIT.
+func (s *Statement) ParamColumns() []string {
+	out := make([]string, 0, s.NumParams())
+	if s.Kind == Insert || s.Kind == Update {
+		for i, c := range s.Columns {
+			if s.sets == nil || !s.sets[i].lit {
+				out = append(out, c)
+			}
+		}
+	}
+	for range s.WhereParams {
+		out = append(out, "")
+	}
+	if s.LimitParam {
+		out = append(out, "")
+	}
+	return out
+}
+
 // String renders the statement in a canonical form that Parse reads back
 // into an identical Statement: keywords in upper case, names quoted when
 // they are not plain words, Where and Order as they were written.
