@@ -269,7 +269,7 @@ func (g *Gateway) registerSqlInfo() {
 		flightsql.SqlInfoFlightSqlServerSubstrait:     false,
 		flightsql.SqlInfoFlightSqlServerTransaction:   int32(flightsql.SqlTransactionNone),
 		flightsql.SqlInfoFlightSqlServerCancel:        false,
-		flightsql.SqlInfoFlightSqlServerBulkIngestion: false,
+		flightsql.SqlInfoFlightSqlServerBulkIngestion: true,
 		flightsql.SqlInfoTransactionsSupported:        false,
 		flightsql.SqlInfoDDLCatalog:                   false,
 		flightsql.SqlInfoDDLSchema:                    false,

@@ -27,13 +27,17 @@
 //     the stream closes the cursor.
 //   - Prepared statements (queries and updates), with parameters of any
 //     integer, float, string, binary, boolean, date or timestamp type,
-//     one row of them for a query, one or more for an update. Preparing
-//     gives the parameter schema (ADBC's GetParameterSchema): the type
-//     and nullability of the column a VALUES or SET placeholder sets,
-//     int64 for LIMIT ?, the null type (not known) for a selection's.
+//     one row of them for a query, one or more for an update. Under
+//     WithParameterTypes, preparing gives the parameter schema (ADBC's
+//     GetParameterSchema): the type of the column each ? sets or is
+//     compared with, int64 for LIMIT ?; none when one is not known.
 //   - CommandStatementUpdate: INSERT, UPDATE and DELETE without
 //     placeholders; refused with codes.PermissionDenied under
 //     WithReadOnly.
+//   - CommandStatementIngest (ADBC's bulk ingest, mode append): record
+//     batches appended to a table that exists through the provider's
+//     bulk insert, all or nothing where the provider can; creating or
+//     replacing a table is refused by name.
 //   - CommandGetTables (with each table's schema if asked: the one
 //     SELECT * streams), CommandGetDbSchemas (one schema, named "", and
 //     no catalog: a provider's tables are one flat namespace),
@@ -65,6 +69,7 @@
 //     batch of rows.
 //   - Statement handles carry the statement and its parameters; the
 //     gateway keeps no state for them, so ClosePreparedStatement does
-//     nothing. Transactions, Substrait plans, bulk ingestion and
+//     nothing. Transactions (SqlInfo reports none: each statement,
+//     and each ingest, is atomic by itself), Substrait plans and
 //     cancellation through CancelFlightInfo are not supported.
 package gateway

@@ -54,7 +54,16 @@ type config struct {
 	log        *slog.Logger
 	mem        memory.Allocator
 	version    string
+	paramTypes bool
 }
+
+// WithParameterTypes has prepared statements declare their parameters'
+// types (ADBC's GetParameterSchema), from the columns they set or are
+// compared with. Off by default: arrow-go's database/sql driver then
+// builds its parameters strictly to those types, refusing a Go int for a
+// REAL column that it otherwise sends as an integer (SQLite's columns take
+// either); turn it on for clients that ask for the schema.
+func WithParameterTypes(on bool) Option { return func(c *config) { c.paramTypes = on } }
 
 // WithTLS serves TLS with cfg (its Certificates, and ClientAuth with
 // ClientCAs for mutual TLS). Serving on an address other than loopback

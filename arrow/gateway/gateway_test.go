@@ -644,7 +644,7 @@ func TestLiteralSQL(t *testing.T) {
 // sets, int64 for LIMIT ?, the null type (unknown) for a selection's.
 func TestParameterSchema(t *testing.T) {
 	p, _ := trips()
-	addr, _ := start(t, p)
+	addr, _ := start(t, p, gateway.WithParameterTypes(true))
 	c := newClient(t, addr)
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -652,9 +652,11 @@ func TestParameterSchema(t *testing.T) {
 		update bool
 		want   []string
 	}{
-		{"UPDATE trips SET tip = ?, city = 'Oslo' WHERE id = ?", true, []string{"tip: type=float64, nullable=true", "1: type=null, nullable=true"}},
+		{"UPDATE trips SET tip = ?, city = 'Oslo' WHERE id = ?", true, []string{"tip: type=float64, nullable=true", "id: type=int64, nullable=true"}},
 		{"INSERT INTO trips (id, city) VALUES (?, ?)", true, []string{"id: type=int64, nullable=true", "city: type=utf8, nullable=true"}},
-		{"SELECT * FROM trips WHERE city = ? LIMIT ?", false, []string{"0: type=null, nullable=true", "1: type=int64, nullable=false"}},
+		{"SELECT * FROM trips WHERE city = ? AND fare BETWEEN ? AND ? LIMIT ?", false,
+			[]string{"city: type=utf8, nullable=true", "fare: type=float64, nullable=true", "fare: type=float64, nullable=true", "limit: type=int64, nullable=false"}},
+		{"SELECT * FROM trips WHERE ? = 1", false, nil}, // a type not known: no schema, typed by the values
 		{"SELECT * FROM trips", false, nil},
 	} {
 		t.Run(tt.sql, func(t *testing.T) {
@@ -662,10 +664,83 @@ func TestParameterSchema(t *testing.T) {
 			require.NoError(t, err)
 			defer ps.Close(ctx)
 			var got []string
+			if ps.ParameterSchema() == nil {
+				assert.Nil(t, tt.want, "no parameter schema")
+				return
+			}
 			for _, f := range ps.ParameterSchema().Fields() {
 				got = append(got, fmt.Sprintf("%s: type=%s, nullable=%v", f.Name, f.Type, f.Nullable))
 			}
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// TestIngest: ADBC's bulk ingest (DoPutCommandStatementIngest) appends a
+// stream of record batches to a table through the provider's bulk insert,
+// all or nothing; the modes the gateway cannot honour are refused by name.
+func TestIngest(t *testing.T) {
+	p, _ := trips()
+	addr, _ := start(t, p)
+	c := newClient(t, addr)
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "city", Type: arrow.BinaryTypes.String},
+		{Name: "fare", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil)
+	batch := func(from, n int) arrow.RecordBatch {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		defer b.Release()
+		for i := from; i < from+n; i++ {
+			b.Field(0).(*array.Int64Builder).Append(int64(i))
+			b.Field(1).(*array.StringBuilder).Append("Oslo")
+			if i%2 == 0 {
+				b.Field(2).(*array.Float64Builder).Append(float64(i) / 4)
+			} else {
+				b.Field(2).AppendNull()
+			}
+		}
+		return b.NewRecordBatch()
+	}
+	ingest := func(opts *flightsql.ExecuteIngestOpts, recs ...arrow.RecordBatch) (int64, error) {
+		rr, err := array.NewRecordReader(schema, recs)
+		require.NoError(t, err)
+		defer rr.Release()
+		return c.ExecuteIngest(ctx, rr, opts)
+	}
+	appendTo := func(table string) *flightsql.ExecuteIngestOpts {
+		return &flightsql.ExecuteIngestOpts{Table: table, TableDefinitionOptions: &flightsql.TableDefinitionOptions{
+			IfNotExist: flightsql.TableDefinitionOptionsTableNotExistOptionFail,
+			IfExists:   flightsql.TableDefinitionOptionsTableExistsOptionAppend}}
+	}
+	n, err := ingest(appendTo("trips"), batch(10_000, 700), batch(10_700, 300))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), n)
+	info, err := c.Execute(ctx, "SELECT id, fare FROM trips WHERE city = 'Oslo'")
+	require.NoError(t, err)
+	_, got, err := fetch(ctx, c, info)
+	require.NoError(t, err)
+	require.Len(t, got, 1000)
+	assert.Equal(t, []any{int64(10_000), 2500.0}, got[0])
+	assert.Equal(t, []any{int64(10_999), nil}, got[999])
+
+	_, err = ingest(appendTo("nope"), batch(0, 1))
+	assert.Equal(t, codes.NotFound, status.Code(err), "%v", err)
+	for _, tt := range []struct {
+		exists flightsql.TableDefinitionOptionsTableExistsOption
+		code   codes.Code
+	}{
+		{flightsql.TableDefinitionOptionsTableExistsOptionReplace, codes.Unimplemented},
+		{flightsql.TableDefinitionOptionsTableExistsOptionFail, codes.AlreadyExists},
+	} {
+		opts := appendTo("trips")
+		opts.TableDefinitionOptions.IfExists = tt.exists
+		_, err = ingest(opts, batch(20_000, 1))
+		assert.Equal(t, tt.code, status.Code(err), "%v", err)
+	}
+	info, err = c.Execute(ctx, "SELECT id FROM trips WHERE city = 'Oslo'")
+	require.NoError(t, err)
+	_, got, err = fetch(ctx, c, info)
+	require.NoError(t, err)
+	assert.Len(t, got, 1000, "the refused ingests inserted nothing")
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -203,10 +202,14 @@ func (g *Gateway) probe(ctx context.Context, q *content.Query) (*arrow.Schema, e
 
 // CreatePreparedStatement parses a statement of the subset. The handle
 // carries its text: the gateway keeps nothing. The result says whether it
-// is an update, and gives the parameter schema: a field per ?, with the
-// type and nullability of the column a VALUES or SET placeholder sets
-// (from the provider's "columns" call), int64 for LIMIT ?, and Arrow's
-// null type, as ADBC has it for a type not known, for one in WHERE.
+// is an update and, under WithParameterTypes, gives the parameter schema
+// (ADBC's GetParameterSchema): a field per ?, with the type and nullability of
+// the column it sets (VALUES, SET) or is compared with (WHERE: col = ?,
+// col IN (?, ?), col BETWEEN ? AND ?), from the provider's "columns"
+// call, and int64 for LIMIT ?. If any parameter's type is not known the
+// schema is left out, and clients type the parameters from their values
+// (a null-typed field would make some, arrow-go's driver among them,
+// refuse every value).
 func (g *Gateway) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
 	var res flightsql.ActionCreatePreparedStatementResult
 	st, err := parse(req.GetQuery())
@@ -220,7 +223,9 @@ func (g *Gateway) CreatePreparedStatement(ctx context.Context, req flightsql.Act
 	res.Handle = h
 	update := st.Kind != sqlparse.Select
 	res.IsUpdate = &update
-	res.ParameterSchema, err = g.paramSchema(ctx, st)
+	if g.cfg.paramTypes {
+		res.ParameterSchema, err = g.paramSchema(ctx, st)
+	}
 	return res, err
 }
 
@@ -230,27 +235,29 @@ func (g *Gateway) paramSchema(ctx context.Context, st *sqlparse.Statement) (*arr
 	fields := make([]arrow.Field, len(cols))
 	var table *arrow.Schema
 	for i, col := range cols {
-		fields[i] = arrow.Field{Name: strconv.Itoa(i), Type: arrow.Null, Nullable: true}
 		switch {
 		case col == "" && st.LimitParam && i == len(cols)-1:
-			fields[i].Type, fields[i].Nullable = arrow.PrimitiveTypes.Int64, false
-		case col != "":
-			if table == nil {
-				c, err := g.pool.get(ctx)
-				if err != nil {
-					return nil, toStatus(err)
-				}
-				table, err = g.tableSchema(ctx, c, st.Table)
-				g.pool.put(c)
-				if err != nil {
-					return nil, err
-				}
+			fields[i] = arrow.Field{Name: "limit", Type: arrow.PrimitiveTypes.Int64}
+			continue
+		case col == "":
+			return nil, nil // a type not known
+		case table == nil:
+			c, err := g.pool.get(ctx)
+			if err != nil {
+				return nil, toStatus(err)
 			}
-			if j := table.FieldIndices(col); len(j) == 1 {
-				f := table.Field(j[0])
-				fields[i] = arrow.Field{Name: col, Type: f.Type, Nullable: f.Nullable, Metadata: f.Metadata}
+			table, err = g.tableSchema(ctx, c, st.Table)
+			g.pool.put(c)
+			if err != nil {
+				return nil, err
 			}
 		}
+		j := table.FieldIndices(col)
+		if len(j) != 1 {
+			return nil, nil // not a column the provider names so (its case may differ): not known
+		}
+		f := table.Field(j[0])
+		fields[i] = arrow.Field{Name: col, Type: f.Type, Nullable: true, Metadata: f.Metadata} // a NULL binds anywhere: IS NULL aside, it matches nothing
 	}
 	return arrow.NewSchema(fields, nil), nil
 }

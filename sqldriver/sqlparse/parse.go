@@ -72,6 +72,9 @@ type Statement struct {
 	// no literal.
 	selection  string
 	whereSlots []slot
+	// whereCols are, for each ? of Where, the column named last before
+	// it (col = ?, col IN (?, ?), col BETWEEN ? AND ?); "" if none.
+	whereCols []string
 }
 
 // Selection returns the selection the provider gets: Where, with every
@@ -101,8 +104,10 @@ func (s *Statement) NumParams() int {
 }
 
 // ParamColumns returns, for each ? placeholder in order (NumParams of
-// them), the column its value is for: a column of VALUES or SET, or ""
-// for a placeholder of WHERE or LIMIT.
+// them), the column its value is for: a column of VALUES or SET; in
+// WHERE, the column named last before it (col = ?, col IN (?, ?), col
+// BETWEEN ? AND ?), "" if none; "" for LIMIT's. It is a hint (a
+// parameter's likely type), not a parse of the selection.
 func (s *Statement) ParamColumns() []string {
 	out := make([]string, 0, s.NumParams())
 	if s.Kind == Insert || s.Kind == Update {
@@ -112,9 +117,7 @@ func (s *Statement) ParamColumns() []string {
 			}
 		}
 	}
-	for range s.WhereParams {
-		out = append(out, "")
-	}
+	out = append(out, s.whereCols...)
 	if s.LimitParam {
 		out = append(out, "")
 	}
@@ -786,12 +789,17 @@ func (p *parser) where(st *Statement) error {
 func (st *Statement) bindWhere(src string, toks []token) error {
 	var sel strings.Builder
 	var slots []slot
-	lits, from := 0, toks[0].pos
+	lits, from, last := 0, toks[0].pos, ""
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
-		if t.kind == tParam {
+		switch {
+		case t.kind == tParam:
 			slots = append(slots, slot{})
+			st.whereCols = append(st.whereCols, last)
 			continue
+		case t.kind == tQuoted, t.kind == tWord && !reserved[strings.ToUpper(t.text)] &&
+			!(t.is("X") && i+1 < len(toks) && toks[i+1].kind == tString && toks[i+1].pos == t.end):
+			last = t.text
 		}
 		start, n := t.pos, 0 // the literal's first byte and its tokens
 		switch {

@@ -7,7 +7,7 @@
 // Usage:
 //
 //	cwflight [--socket PATH] [--listen ADDR] [--tls-cert FILE --tls-key FILE]
-//	         [--client-ca FILE] [--token-file FILE] [--read-only]
+//	         [--client-ca FILE] [--token-file FILE] [--read-only] [--parameter-types]
 //	         [--batch-bytes N] [--log-level debug|info|warn|error]
 //
 // It listens on 127.0.0.1:32010 by default, and logs the address it
@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string) error {
 		readOnly   = fs.Bool("read-only", false, "refuse INSERT, UPDATE and DELETE")
 		batchBytes = fs.Int64("batch-bytes", gateway.DefaultBatchBytes, "the most bytes of values in one record batch (one Flight message)")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
+		paramTypes = fs.Bool("parameter-types", false, "prepared statements declare their parameters' types (ADBC's GetParameterSchema);\narrow-go's database/sql driver then binds strictly to them")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -86,7 +87,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	opts := []gateway.Option{gateway.WithLogger(log), gateway.WithBatchBytes(*batchBytes)}
+	opts := []gateway.Option{gateway.WithLogger(log), gateway.WithBatchBytes(*batchBytes), gateway.WithParameterTypes(*paramTypes)}
 	if *readOnly {
 		opts = append(opts, gateway.WithReadOnly())
 	}
