@@ -62,15 +62,19 @@ func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption)
 
 var quiet = slog.New(slog.DiscardHandler)
 
+// noWait has a client return the provider's busy answers as they come,
+// for tests of the refusals themselves.
+var noWait = content.WithBusyWait(0)
+
 func newProvider(n int) *contenttest.MemProvider {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(n))
 	return p
 }
 
-func dial(t testing.TB, path string) *content.Client {
+func dial(t testing.TB, path string, opts ...content.DialOption) *content.Client {
 	t.Helper()
-	c, err := content.Dial(context.Background(), path)
+	c, err := content.Dial(context.Background(), path, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -484,7 +484,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 
 	t.Run("windows", func(t *testing.T) {
 		path, _ := startServer(t, newProvider(20_000), append(opts, content.WithLimits(content.Limits{ConnWindows: 2, UIDWindows: 3}))...)
-		a, b := dial(t, path), dial(t, path)
+		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
 		a1, err := open(a)
 		require.NoError(t, err)
 		_, err = open(a)
@@ -516,7 +516,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 
 	t.Run("queries per uid", func(t *testing.T) {
 		path, _ := startServer(t, newProvider(20_000), append(opts, content.WithLimits(content.Limits{ConnQueries: 2, UIDQueries: 3}))...)
-		a, b := dial(t, path), dial(t, path)
+		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
 		for range 2 {
 			_, err := open(a)
 			require.NoError(t, err)
@@ -534,7 +534,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 
 	t.Run("queries in total", func(t *testing.T) {
 		path, _ := startServer(t, newProvider(20_000), append(opts, content.WithLimits(content.Limits{ConnQueries: 2, UIDQueries: 10, Queries: 3}))...)
-		a, b := dial(t, path), dial(t, path)
+		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
 		for range 2 {
 			_, err := open(a)
 			require.NoError(t, err)

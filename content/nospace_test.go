@@ -73,7 +73,7 @@ func noSpaceChild() int {
 	go func() { done <- srv.Serve(ctx, ln) }()
 
 	defer stop()
-	c, err := content.Dial(context.Background(), filepath.Join(dir, "p.sock"))
+	c, err := content.Dial(context.Background(), filepath.Join(dir, "p.sock"), content.WithBusyWait(0))
 	if err != nil {
 		fmt.Println(err)
 		return 1
