@@ -245,23 +245,9 @@ func TestArrowMixedTypes(t *testing.T) {
 // write: the apache-arrow package from npm, installed into a temporary
 // directory when node and npm are here and the registry answers.
 func TestConsumerArrowNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short: no npm install")
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: the third-party reader's test needs node and npm", tool)
-		}
-	}
-	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	install := exec.CommandContext(ctx, "npm", "install", "--no-save", "--no-audit", "--no-fund", "--no-package-lock",
-		"--prefix", dir, "apache-arrow@21.2.0")
-	install.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Skipf("npm install apache-arrow failed (is the registry reachable?): %v\n%s", err, out)
-	}
+	dir := npmInstall(ctx, t, "apache-arrow@21.2.0")
 
 	p := startProvider(t)
 	r := consumer(t, p.Socket, "query", "trips", "--format", "arrow")
@@ -301,6 +287,29 @@ func TestConsumerArrowNode(t *testing.T) {
 			assert.Equal(t, want.rows[i][j], fromJS(t, raw, want.rows[i][j]), "row %d, column %s", i, want.cols[j])
 		}
 	}
+}
+
+// npmInstall installs an npm package (a reader we did not write) into a
+// temporary directory and returns it; it skips the test, saying why,
+// under -short, without node or npm, or when the registry does not
+// answer.
+func npmInstall(ctx context.Context, t *testing.T, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("short: no npm install")
+	}
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found: the test of a third-party reader (%s) needs node and npm", tool, pkg)
+		}
+	}
+	dir := t.TempDir()
+	install := exec.CommandContext(ctx, "npm", "install", "--no-save", "--no-audit", "--no-fund", "--no-package-lock", "--prefix", dir, pkg)
+	install.Env = append(os.Environ(), "npm_config_update_notifier=false")
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Skipf("npm install %s failed (is the registry reachable?): %v\n%s", pkg, err, out)
+	}
+	return dir
 }
 
 // readJS prints an Arrow IPC stream's schema and rows as JSON: 64-bit

@@ -190,23 +190,9 @@ func TestConsumerParquetFails(t *testing.T) {
 // has, each column required where SQLite's schema forbids NULL, and
 // refuses a file cut short, as a failed write leaves it.
 func TestConsumerParquetDuckDB(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short: no npm install")
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: the DuckDB test needs node and npm", tool)
-		}
-	}
-	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	install := exec.CommandContext(ctx, "npm", "install", "--no-save", "--no-audit", "--no-fund", "--no-package-lock",
-		"--prefix", dir, "@duckdb/node-api@1.5.6-r.1")
-	install.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Skipf("npm install @duckdb/node-api failed (is the registry reachable?): %v\n%s", err, out)
-	}
+	dir := npmInstall(ctx, t, "@duckdb/node-api@1.5.6-r.1")
 
 	p := startProvider(t)
 	r := consumer(t, p.Socket, "query", "trips", "--format", "parquet")

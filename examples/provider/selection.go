@@ -219,31 +219,25 @@ const maxDepth = 100
 
 // expr reads terms joined by OR.
 func (p *parser) expr(depth int) (string, error) {
-	var terms []string
-	for {
-		t, err := p.term(depth)
-		if err != nil {
-			return "", err
-		}
-		terms = append(terms, t)
-		if n, ok := p.peek(); !ok || !n.keyword("OR") {
-			return strings.Join(terms, " OR "), nil
-		}
-		p.next()
-	}
+	return p.joined("OR", depth, p.term)
 }
 
 // term reads factors joined by AND.
 func (p *parser) term(depth int) (string, error) {
-	var factors []string
+	return p.joined("AND", depth, p.factor)
+}
+
+// joined reads what read reads, one or more, joined by the keyword sep.
+func (p *parser) joined(sep string, depth int, read func(int) (string, error)) (string, error) {
+	var parts []string
 	for {
-		f, err := p.factor(depth)
+		s, err := read(depth)
 		if err != nil {
 			return "", err
 		}
-		factors = append(factors, f)
-		if n, ok := p.peek(); !ok || !n.keyword("AND") {
-			return strings.Join(factors, " AND "), nil
+		parts = append(parts, s)
+		if n, ok := p.peek(); !ok || !n.keyword(sep) {
+			return strings.Join(parts, " "+sep+" "), nil
 		}
 		p.next()
 	}
