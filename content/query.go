@@ -39,17 +39,18 @@ type serverQuery struct {
 	cancel  context.CancelFunc
 
 	// Worker state.
-	rows     Rows
-	cols     []string
-	types    []ColumnType // declared, if the Rows are Typed
-	cur      int64        // position of the row the next take yields
-	pending  bool         // rows holds the row at cur, read but not yet put
-	done     bool         // rows has no more rows
-	next     int64        // start of the window after the last one sent
-	count    int64        // total rows, -1 while unknown
-	lastRows int          // rows in the last window, to place backward windows
-	failed   error        // why the query ended (a provider failure, its data changed): every later request gets it
-	resumes  int          // re-opens after an expired snapshot since a row was last put (resume)
+	rows      Rows
+	cols      []string
+	types     []ColumnType // declared, if the Rows are Typed
+	cur       int64        // position of the row the next take yields
+	pending   bool         // rows holds the row at cur, read but not yet put
+	done      bool         // rows has no more rows
+	next      int64        // start of the window after the last one sent
+	count     int64        // total rows, -1 while unknown
+	lastRows  int          // rows in the last window, to place backward windows
+	failed    error        // why the query ended (a provider failure, its data changed): every later request gets it
+	resumes   int          // re-opens after an expired snapshot at resumedAt (resume)
+	resumedAt int64        // where the last expiry was resumed
 }
 
 // startQuery opens a query; the caller then runs its first request
@@ -332,9 +333,9 @@ func (q *serverQuery) changed() error {
 	return q.fail(fmt.Errorf("%w: %s changed during the scan, at row %d; run the query again", ErrChanged, q.q.URI, q.cur))
 }
 
-// maxResumes bounds the re-opens after an expired snapshot without a row
-// put in between: a provider whose snapshots always expire fails the
-// query instead of re-opening it forever.
+// maxResumes bounds the re-opens after an expired snapshot at one
+// position: a provider whose snapshots always expire fails the query
+// instead of re-opening it forever.
 const maxResumes = 3
 
 // resume continues the query at position at after the provider let the
@@ -342,6 +343,9 @@ const maxResumes = 3
 // if the data has not changed since; else the query ends with ErrChanged.
 // Any other err is returned as it is.
 func (q *serverQuery) resume(at int64, err error) error {
+	if at != q.resumedAt { // the query moved since the last expiry
+		q.resumes, q.resumedAt = 0, at
+	}
 	for errors.Is(err, ErrSnapshotExpired) {
 		if q.resumes++; q.resumes > maxResumes {
 			return q.fail(fmt.Errorf("%w: the provider's snapshot of %s expired %d times in a row: %v", ErrInternal, q.q.URI, q.resumes, err))
@@ -669,7 +673,6 @@ func (f *filling) putRows() error {
 		}
 		q.pending = false
 		q.cur++
-		q.resumes = 0
 	}
 }
 
