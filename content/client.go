@@ -453,7 +453,7 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 		c.forget(id)
 		switch {
 		case ctx.Err() != nil:
-			return 0, nil, err
+			return 0, nil, fmt.Errorf("sending the request: %w", ctx.Err()) // the caller's own deadline or cancel
 		case errors.Is(err, parcel.ErrTooLarge), errors.Is(err, parcel.ErrTooManyFDs):
 			// Refused before a byte was sent: the connection goes on.
 			return 0, nil, &tooLarge{max: c.hello.MaxBody, err: err}
@@ -462,7 +462,10 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 			// provider that shut down says so before it closes).
 			return 0, nil, c.failure()
 		}
-		return 0, nil, fmt.Errorf("%w: %w", ErrProviderGone, err)
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner // the system's error, without the frame's type code
+		}
+		return 0, nil, fmt.Errorf("%w: sending the request: %w", ErrProviderGone, err)
 	}
 	return id, cl.ch, nil
 }
