@@ -71,6 +71,10 @@ func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, erro
 		}
 	}
 	r, err := c.call(ctx, codeBatchReply, func(req uint64) parcel.Message { m.Req = req; return m })
+	var tl *tooLarge
+	if errors.As(err, &tl) {
+		tl.hint = ": split the batch, or load many rows with Client.BulkInsert"
+	}
 	if err != nil {
 		return nil, c.checkWriteError(err, int64(len(ops)))
 	}

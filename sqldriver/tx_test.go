@@ -105,6 +105,7 @@ func TestTxTooLarge(t *testing.T) {
 	}
 	err = tx.Commit()
 	require.ErrorIs(t, err, content.ErrBadRequest)
-	assert.Contains(t, err.Error(), "larger than a message may be")
+	assert.Contains(t, err.Error(), "larger than the provider takes in one message")
+	assert.Contains(t, err.Error(), "BulkInsert", "the error names the way out")
 	assert.Equal(t, 5, countPlanets(t, db), "nothing applied; the connection serves on")
 }
