@@ -1,7 +1,6 @@
 package contenttest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/selection"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -17,9 +17,9 @@ import (
 // tests, examples and benchmarks, as net/http/httptest serves handlers.
 // A query reads a snapshot of its table, kept by copy-on-write for as
 // long as its rows are open (content.Repositioner), the model for
-// in-memory providers. A table's URI is its name. Selections take the form
-// "column OP ?" with OP one of = != < <= > >=; orders "column" or
-// "column DESC". Values are int64, float64, string, []byte or nil.
+// in-memory providers. A table's URI is its name. Selections and orders
+// are those of package content/selection, evaluated by SQLite's rules.
+// Values are int64, float64, string, []byte or nil.
 type MemProvider struct {
 	mu     sync.RWMutex
 	tables map[string]*memTable
@@ -66,78 +66,12 @@ func colIndex(cols []string, name string) (int, error) {
 }
 
 // filter compiles a selection into a predicate.
-func (t *memTable) filter(selection string, args []any) (func([]any) bool, error) {
-	if selection == "" {
-		return func([]any) bool { return true }, nil
-	}
-	f := strings.Fields(selection)
-	if len(f) != 3 || f[2] != "?" || len(args) != 1 {
-		return nil, fmt.Errorf("%w: selection %q: want \"column OP ?\" and one argument", content.ErrBadRequest, selection)
-	}
-	c, err := colIndex(t.cols, f[0])
+func (t *memTable) filter(text string, args []any) (func([]any) bool, error) {
+	sel, err := selection.Parse(text)
 	if err != nil {
 		return nil, err
 	}
-	arg, err := content.NormalizeValue(args[0])
-	if err != nil {
-		return nil, err
-	}
-	var ok func(int) bool
-	switch f[1] {
-	case "=":
-		ok = func(c int) bool { return c == 0 }
-	case "!=":
-		ok = func(c int) bool { return c != 0 }
-	case "<":
-		ok = func(c int) bool { return c < 0 }
-	case "<=":
-		ok = func(c int) bool { return c <= 0 }
-	case ">":
-		ok = func(c int) bool { return c > 0 }
-	case ">=":
-		ok = func(c int) bool { return c >= 0 }
-	default:
-		return nil, fmt.Errorf("%w: operator %q", content.ErrBadRequest, f[1])
-	}
-	return func(row []any) bool { return ok(compare(row[c], arg)) }, nil
-}
-
-// compare orders values as SQLite does: NULL < numbers < strings < blobs.
-// Values of kinds a window cannot hold sort last, equal to each other.
-func compare(a, b any) int {
-	rank := func(v any) int {
-		switch v.(type) {
-		case nil:
-			return 0
-		case int64, float64:
-			return 1
-		case string:
-			return 2
-		case []byte:
-			return 3
-		}
-		return 4
-	}
-	if ra, rb := rank(a), rank(b); ra != rb {
-		return cmp.Compare(ra, rb)
-	}
-	switch x := a.(type) {
-	case int64:
-		if y, ok := b.(int64); ok {
-			return cmp.Compare(x, y)
-		}
-		return cmp.Compare(float64(x), b.(float64)) // rank 1: b is float64
-	case float64:
-		if y, ok := b.(int64); ok {
-			return cmp.Compare(x, float64(y))
-		}
-		return cmp.Compare(x, b.(float64))
-	case string:
-		return strings.Compare(x, b.(string))
-	case []byte:
-		return strings.Compare(string(x), string(b.([]byte)))
-	}
-	return 0
+	return sel.Compile(selection.ColumnIndex(t.cols), args)
 }
 
 // Query implements content.Provider.
@@ -174,21 +108,15 @@ func (p *MemProvider) Query(_ context.Context, q *content.Query) (content.Rows, 
 		}
 	}
 	if q.Order != "" {
-		f := strings.Fields(q.Order)
-		desc := len(f) == 2 && strings.EqualFold(f[1], "DESC")
-		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && !desc && !strings.EqualFold(f[1], "ASC")) {
-			return nil, fmt.Errorf("%w: order %q", content.ErrBadRequest, q.Order)
-		}
-		c, err := colIndex(t.cols, f[0])
+		o, err := selection.ParseOrder(q.Order)
 		if err != nil {
 			return nil, err
 		}
-		slices.SortStableFunc(rows, func(a, b []any) int {
-			if desc {
-				return compare(b[c], a[c])
-			}
-			return compare(a[c], b[c])
-		})
+		order, err := o.Compile(selection.ColumnIndex(t.cols))
+		if err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(rows, order)
 	}
 	if q.Limit > 0 && int64(len(rows)) > q.Limit {
 		rows = rows[:q.Limit]
