@@ -58,7 +58,7 @@ func (p *Provider) AddTable(name string, columns []Column, rows [][]any) error {
 		}
 		t.rows = append(t.rows, row)
 	}
-	t.lastID = int64(len(t.rows))
+	t.nextID = int64(len(t.rows))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tables[name] = t

@@ -41,7 +41,7 @@ type table struct {
 	names  []string
 	index  func(name string) (int, error)
 	rows   [][]any
-	lastID int64 // the id of the last row inserted
+	nextID int64 // the number of rows ever inserted: the next row's id
 }
 
 func newTable(name string, cols []Column) (*table, error) {

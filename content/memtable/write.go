@@ -50,8 +50,9 @@ func (p *Provider) Change(uri string, write func(tx *Tx) error) error {
 
 // Insert implements content.Provider: values are matched to columns by
 // name (case-insensitively), columns not named are NULL. The id returned
-// counts the rows inserted into the table from 1 (the rows given to
-// AddTable included), as SQLite's rowid would.
+// counts the rows inserted into the table from 0, the rows given to
+// AddTable included: ids are unique and increasing, and a row's id is
+// its position in the table while no row was deleted.
 func (p *Provider) Insert(_ context.Context, uri string, values content.Values) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -84,8 +85,9 @@ func (p *Provider) insert(uri string, values content.Values) (int64, error) {
 	}
 	// Past the end: the snapshots of open queries end before it.
 	t.rows = append(t.rows, row)
-	t.lastID++
-	return t.lastID, nil
+	id := t.nextID
+	t.nextID++
+	return id, nil
 }
 
 // selected returns the table of uri and the predicate of a selection on
@@ -200,7 +202,7 @@ func (p *Provider) BulkInsert(_ context.Context, uri string, in *content.BulkRow
 		return 0, fmt.Errorf("%w: table %q was replaced during the load", content.ErrBusy, uri)
 	}
 	t.rows = append(t.rows, add...)
-	t.lastID += int64(len(add))
+	t.nextID += int64(len(add))
 	return int64(len(add)), nil
 }
 
@@ -216,14 +218,14 @@ func (p *Provider) begin(only string) *Tx {
 	p.mu.Lock()
 	saved := make(map[string]savedTable, len(p.tables))
 	for name, t := range p.tables {
-		saved[name] = savedTable{t.rows, t.lastID} // writes copy on write: the old rows stay intact
+		saved[name] = savedTable{t.rows, t.nextID} // writes copy on write: the old rows stay intact
 	}
 	return &Tx{p: p, only: only, saved: saved}
 }
 
 type savedTable struct {
 	rows   [][]any
-	lastID int64
+	nextID int64
 }
 
 // Tx is a transaction on a Provider: its writes are seen by others only
@@ -291,7 +293,7 @@ func (tx *Tx) Rollback() error {
 func (tx *Tx) rollback() {
 	for name, s := range maps.All(tx.saved) {
 		t := tx.p.tables[name]
-		t.rows, t.lastID = s.rows, s.lastID
+		t.rows, t.nextID = s.rows, s.nextID
 	}
 	tx.done = true
 	tx.p.mu.Unlock()
