@@ -265,6 +265,14 @@ func TestBulkInsert(t *testing.T) {
 	_, err = b.Close()
 	require.ErrorIs(t, err, content.ErrBadRequest)
 	assert.Len(t, scan(t, c, &content.Query{URI: "trips"}), 1004)
+
+	b, err = c.BulkInsert(ctx, "trips", []string{"id", "ID"})
+	if err == nil { // refused at the start or at the end
+		require.NoError(t, b.Append(3000, 3001))
+		_, err = b.Close()
+	}
+	require.ErrorIs(t, err, content.ErrBadRequest, "a column named twice")
+	assert.Len(t, scan(t, c, &content.Query{URI: "trips"}), 1004)
 }
 
 func TestTx(t *testing.T) {

@@ -3,7 +3,7 @@ package memtable
 import (
 	"context"
 	"fmt"
-	"maps"
+	"slices"
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/selection"
@@ -23,9 +23,10 @@ func (p *Provider) OnChange(change func(uri string, change func() error) error) 
 // transaction (all of them or, if write returns an error or panics, none),
 // inside the OnChange hook: the server shares no window of uri while it
 // runs and then notifies the consumers watching uri. The transaction
-// refuses writes to other tables (content.ErrBadRequest); write must not
-// call its Commit or Rollback. Change returns write's error, or the
-// hook's.
+// refuses writes to other tables (content.ErrBadRequest). write must not
+// call the transaction's Commit or Rollback, nor the Provider's own
+// methods (they would wait for the transaction's lock). Change returns
+// write's error, or the hook's.
 func (p *Provider) Change(uri string, write func(tx *Tx) error) error {
 	run := func() (err error) {
 		tx := p.begin(uri)
@@ -176,6 +177,9 @@ func (p *Provider) BulkInsert(_ context.Context, uri string, in *content.BulkRow
 		if idx[i], err = t.index(n); err != nil {
 			return 0, fmt.Errorf("table %q: %w", t.name, err)
 		}
+		if slices.Contains(idx[:i], idx[i]) {
+			return 0, fmt.Errorf("%w: table %q: column %q named twice", content.ErrBadRequest, t.name, n)
+		}
 	}
 	var add [][]any
 	fields := make([]any, len(idx))
@@ -291,7 +295,7 @@ func (tx *Tx) Rollback() error {
 }
 
 func (tx *Tx) rollback() {
-	for name, s := range maps.All(tx.saved) {
+	for name, s := range tx.saved {
 		t := tx.p.tables[name]
 		t.rows, t.nextID = s.rows, s.nextID
 	}
