@@ -22,8 +22,10 @@ type Table struct {
 // uses the listing convention of docs/PROTOCOL.md ("Listing tables and
 // columns"): a call "tables", then a call "columns" per table. A provider
 // without the convention answers with an error wrapping ErrUnsupported;
-// an answer of another shape is an error wrapping ErrProtocol. A table
-// dropped between the two calls is left out.
+// an answer of another shape is an error wrapping ErrProtocol. An answer
+// without "types" declares none, one without "notnull" leaves
+// nullability unknown; a table dropped between the two calls is left
+// out.
 func (c *Client) Tables(ctx context.Context) ([]Table, error) {
 	res, err := c.Call(ctx, "tables", "", nil)
 	if err != nil {
@@ -65,13 +67,15 @@ func tableOf(name string, res Values) (Table, error) {
 	if err != nil {
 		return Table{}, err
 	}
-	if len(types) != len(cols) || notNull != nil && len(notNull) != len(cols) {
+	if types != nil && len(types) != len(cols) || notNull != nil && len(notNull) != len(cols) {
 		return Table{}, fmt.Errorf("%w: table %q: %d columns, %d types, %d NOT NULL flags",
 			ErrProtocol, name, len(cols), len(types), len(notNull))
 	}
 	t := Table{Name: name, Columns: cols, Types: make([]ColumnType, len(cols))}
 	for i := range cols {
-		t.Types[i].DatabaseType = types[i]
+		if types != nil {
+			t.Types[i].DatabaseType = types[i]
+		}
 		if notNull != nil {
 			t.Types[i].Nullable, t.Types[i].NullableKnown = !notNull[i], true
 		}
