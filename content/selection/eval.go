@@ -259,7 +259,10 @@ func compareIntFloat(i int64, f float64) int {
 	return cmp.Compare(0, f-t) // same integer part: the fraction decides
 }
 
-// text returns a value as LIKE reads it: numbers as SQLite prints them.
+// text returns a value as LIKE reads it: integers in decimal, floats
+// with 15 significant digits and ".0" when integral, as SQLite prints
+// them (SQLite writes an exponent as "1.0e+20" where this writes
+// "1e+20").
 func text(v any) string {
 	switch x := v.(type) {
 	case string:
