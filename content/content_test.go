@@ -524,5 +524,5 @@ func TestProviderErrorText(t *testing.T) {
 	c := dial(t, path)
 	_, err := c.Query(context.Background(), &content.Query{URI: "nope"})
 	require.Error(t, err)
-	assert.Equal(t, `content: provider: not found: table "nope"`, err.Error())
+	assert.Equal(t, `content: provider: not found: no table "nope" (tables: trips)`, err.Error())
 }

@@ -14,8 +14,10 @@
 //
 // The example "writingAProvider" is a guide to the Provider contract,
 // including how a query keeps one version of its data (Repositioner).
-// SQLRows adapts any database/sql result; contenttest.MemProvider serves
-// in-memory tables for tests. The server fills windows of WithWindowSize
+// SQLRows adapts any database/sql result; package content/memtable
+// serves in-memory tables (contenttest.MemProvider wraps it for tests);
+// package content/selection parses selections and orders for any
+// provider. The server fills windows of WithWindowSize
 // bytes (2 MiB by default) from a window.Pool bounded by
 // WithMemoryBudget, seals them and passes their memfds; a window smaller
 // than WithInlineLimit is copied inline instead, which is cheaper than

@@ -36,7 +36,8 @@
 // Consumers name a table as the query's URI. Projections, selections and
 // orders are checked against the table's real columns and rebuilt from
 // them; values are always bound as parameters, never spliced into SQL.
-// A selection is conditions joined by AND and OR, with NOT and
+// Selections and orders are parsed by package content/selection: a
+// selection is conditions joined by AND and OR, with NOT and
 // parentheses; a condition is "column OP ?" (OP one of = != <> < <= > >=
 // LIKE, NOT LIKE), "column [NOT] IN (?, ...)", "column [NOT] BETWEEN ?
 // AND ?" or "column IS [NOT] NULL". Valid SQL beyond that (functions,

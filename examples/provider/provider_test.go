@@ -24,6 +24,10 @@ var testTable = &table{
 	tiebreak: "rowid",
 }
 
+// The grammar itself is content/selection's (its tests hold the table of
+// accepted and refused selections); these check what the provider adds:
+// names resolved to the table's spelling, quoted, and the arguments
+// counted.
 func TestWhere(t *testing.T) {
 	for _, tc := range []struct {
 		sel   string
@@ -31,19 +35,9 @@ func TestWhere(t *testing.T) {
 		want  string
 	}{
 		{"", 0, ""},
-		{"id = ?", 1, `"id" = ?`},
 		{"ID==?", 1, `"id" = ?`},
-		{"fare >= ? and city != ?", 2, `"fare" >= ? AND "city" != ?`},
-		{"city LIKE ? AND city NOT LIKE ?", 2, `"city" LIKE ? AND "city" NOT LIKE ?`},
-		{"fare <> ? AND fare<? AND fare<=? AND fare>?", 4, `"fare" <> ? AND "fare" < ? AND "fare" <= ? AND "fare" > ?`},
-		{`"order" = ?`, 1, `"order" = ?`},
 		{`order = ? AND "and" IS NULL`, 1, `"order" = ? AND "and" IS NULL`},
-		{"city IS NULL AND fare IS NOT NULL", 0, `"city" IS NULL AND "fare" IS NOT NULL`},
-		// OR, NOT, parentheses, IN and BETWEEN, as sqlx.In and BI tools write them.
-		{"id IN (?, ?, ?)", 3, `"id" IN (?, ?, ?)`},
-		{"id NOT IN (?) OR fare NOT BETWEEN ? AND ?", 3, `"id" NOT IN (?) OR "fare" NOT BETWEEN ? AND ?`},
-		{"(city = ? OR city = ?) AND NOT (fare < ? OR fare IS NULL)", 3, `("city" = ? OR "city" = ?) AND NOT ("fare" < ? OR "fare" IS NULL)`},
-		{"id = ? OR fare = ? AND city = ?", 3, `"id" = ? OR "fare" = ? AND "city" = ?`}, // kept as written: SQLite's precedence
+		{"(city = ? OR city = ?) AND NOT fare IN (?, ?)", 4, `("city" = ? OR "city" = ?) AND NOT "fare" IN (?, ?)`},
 	} {
 		got, err := testTable.where(tc.sel, tc.nargs)
 		require.NoError(t, err, tc.sel)
@@ -59,33 +53,13 @@ func TestWhereRejects(t *testing.T) {
 		nargs int
 		kind  error
 	}{
-		{"id = 1", 0, content.ErrUnsupported},                                                      // a literal value (the driver binds them)
-		{"city = 'Paris'", 0, content.ErrUnsupported},                                              // a string literal
-		{"id = ? OR 1 = 1", 1, content.ErrUnsupported},                                             // a literal
-		{"sqlite_version() = ?", 1, content.ErrUnsupported},                                        // a function
-		{"id = ? AND fare > (SELECT max(fare))", 1, content.ErrUnsupported},                        // a subquery
-		{"id IN (SELECT id FROM cities)", 0, content.ErrUnsupported},                               // a subquery
-		{"fare + ? > ?", 2, content.ErrUnsupported},                                                // arithmetic
-		{"city GLOB ?", 1, content.ErrUnsupported},                                                 // GLOB
-		{"id = fare", 0, content.ErrUnsupported},                                                   // two columns compared
-		{"id = ?", 0, content.ErrBadRequest},                                                       // too few arguments
-		{"id = ?", 2, content.ErrBadRequest},                                                       // too many
-		{"", 1, content.ErrBadRequest},                                                             // arguments without a selection
-		{"id = ?; DROP TABLE trips", 1, content.ErrBadRequest},                                     // a second statement
-		{"id = ? -- comment", 1, content.ErrUnsupported},                                           // a comment: - is an operator here
-		{"nope = ?", 1, content.ErrBadRequest},                                                     // an unknown column
-		{`"nope" = ?`, 1, content.ErrBadRequest},                                                   // quoted, still unknown
-		{`"id" = ? AND "x"" = ?`, 2, content.ErrBadRequest},                                        // unbalanced quotes
-		{"(id = ?", 1, content.ErrBadRequest},                                                      // unclosed parenthesis
-		{"id = ?)", 1, content.ErrBadRequest},                                                      // unbalanced parenthesis
-		{"id IN ?", 1, content.ErrBadRequest},                                                      // IN without a list
-		{"id IN ()", 0, content.ErrBadRequest},                                                     // an empty list
-		{"id BETWEEN ? OR ?", 2, content.ErrBadRequest},                                            // BETWEEN without AND
-		{"id IS ?", 1, content.ErrBadRequest},                                                      // IS only with NULL
-		{"id = ? AND", 1, content.ErrBadRequest},                                                   // dangling AND
-		{"id ! ?", 1, content.ErrBadRequest},                                                       // unknown operator
-		{"id = ?\x00", 1, content.ErrBadRequest},                                                   // a NUL byte
-		{strings.Repeat("(", 200) + "id = ?" + strings.Repeat(")", 200), 1, content.ErrBadRequest}, // too deep
+		{"id = 1", 0, content.ErrUnsupported},                  // a literal value (the driver binds them)
+		{"id = ?", 0, content.ErrBadRequest},                   // too few arguments
+		{"id = ?", 2, content.ErrBadRequest},                   // too many
+		{"", 1, content.ErrBadRequest},                         // arguments without a selection
+		{"id = ?; DROP TABLE trips", 1, content.ErrBadRequest}, // a second statement
+		{"nope = ?", 1, content.ErrBadRequest},                 // an unknown column
+		{`"nope" = ?`, 1, content.ErrBadRequest},               // quoted, still unknown
 	} {
 		_, err := testTable.where(tc.sel, tc.nargs)
 		assert.ErrorIs(t, err, tc.kind, "%q", tc.sel)
@@ -93,17 +67,13 @@ func TestWhereRejects(t *testing.T) {
 }
 
 func TestOrderBy(t *testing.T) {
-	got, err := testTable.orderBy("fare DESC, city asc, id")
+	got, err := testTable.orderBy("FARE DESC, city asc, id")
 	require.NoError(t, err)
 	assert.Equal(t, `"fare" DESC, "city" ASC, "id"`, got)
-	for _, o := range []string{"fare DESC;", "fare, ", "fare DESC NULLS LAST", "nope", "fare collate nocase", "and"} {
-		_, err := testTable.orderBy(o)
-		assert.ErrorIs(t, err, content.ErrBadRequest, "%q", o)
-	}
-	for _, o := range []string{"random()", "1"} { // valid SQL outside the grammar
-		_, err := testTable.orderBy(o)
-		assert.ErrorIs(t, err, content.ErrUnsupported, "%q", o)
-	}
+	_, err = testTable.orderBy("nope")
+	assert.ErrorIs(t, err, content.ErrBadRequest)
+	_, err = testTable.orderBy("random()")
+	assert.ErrorIs(t, err, content.ErrUnsupported)
 }
 
 func TestProjection(t *testing.T) {
