@@ -31,6 +31,58 @@
 // each URI; Limits bound what a connection, a uid and everyone together
 // may hold. A panic in provider code costs its request, not the server.
 //
+// # Provider guide
+//
+// The life of a query: the server calls Query when it opens, on the goroutine that
+// read the request, and fills the first window from the Rows (Next, then
+// Put for the row the server allocated; Put again after
+// window.ErrWindowFull, in the next window). A result that fits in one
+// window ends there. Otherwise a worker goroutine of the query fills the
+// windows the consumer asks for next, one at a time, while the consumer
+// reads the one before (the pipeline), until the consumer closes the
+// query or leaves; then the Rows are closed, once. Rows are used by one
+// goroutine at a time; a Provider's methods are called concurrently.
+//
+// One version per query: Rows read the data as it is when Query returns
+// (one SQL statement or read transaction, a copy), and the query reads
+// that version until it ends, whatever changes meanwhile. Changes go
+// through the server (its writes, Server.Change) or are announced with
+// NotifyChange: then no shared window of the URI is served from before
+// the change, and no query is continued on data newer than its own.
+//
+// The optional interfaces, and when to implement them:
+//
+//   - Rows: Counter, when the count is cheap (the cursor knows it from the
+//     first window, and the server may then jump ahead); Typed, to declare
+//     the columns' types and NOT NULL; Repositioner, when the rows hold
+//     their snapshot and can restart at a position inside it: every move
+//     of the cursor (a jump past windows served from the cache, a move
+//     back to a released or evicted window) is then served in the query's
+//     version. Rows that let a snapshot go (a bound of the provider's own)
+//     return ErrSnapshotExpired.
+//   - Provider: Seeker, when the data can start a query at a position
+//     (OFFSET, a keyset); used only while the data is unchanged since the
+//     query began, so without Repositioner a move back after a change ends
+//     the query with ErrChanged. Transactor, for atomic batches
+//     (Client.ApplyBatch) and for bulk inserts all or nothing;
+//     BulkInserter, to read a bulk insert's rows straight from the
+//     consumer's windows.
+//
+// How they meet the cache: identical queries (URI, projection,
+// selection, arguments, order, limit) share their sealed windows. A query
+// is served a cached window only while its snapshot is current, so the
+// cache never mixes versions; a change drops the URI's windows.
+//
+// Errors: wrap ErrNotFound, ErrBadRequest, ErrUnsupported (valid but not
+// supported), ErrPermission or ErrBusy (retry later) for the consumer to
+// see that meaning and the text; any other error is logged and reaches
+// the consumer as ErrInternal without its text. A count that disagrees
+// with the rows, or a panic, costs that query ErrInternal.
+//
+// Limits and permissions are the server's (Limits, WithPermission,
+// WithAuthorizer): a provider sees only admitted requests, and can ask
+// PeerCred(ctx) who is asking.
+//
 // # Consumer
 //
 //	c, err := content.Dial(ctx, "/run/myservice/provider.sock")
