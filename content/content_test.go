@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,30 +33,11 @@ func tripRows(n int) [][]any {
 	return rows
 }
 
-// startServer serves p on a socket in a temporary directory and returns
-// its path. The server stops at the end of the test.
+// startServer serves p (contenttest.Serve) with the package's quiet
+// logger.
 func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption) (string, *content.Server) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "run", "provider.sock")
-	ln, err := content.Listen(path, 0o600)
-	require.NoError(t, err)
-	s := content.NewServer(p, append([]content.ServerOption{content.WithLogger(quiet)}, opts...)...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			var stacks strings.Builder
-			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-			t.Errorf("server did not stop within 10s; goroutines:\n%s", stacks.String())
-			<-done // a hang shows as the test binary's timeout, with every stack
-		}
-	})
-	return path, s
+	return contenttest.Serve(t, p, append([]content.ServerOption{content.WithLogger(quiet)}, opts...)...)
 }
 
 var quiet = slog.New(slog.DiscardHandler)

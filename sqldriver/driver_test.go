@@ -21,24 +21,11 @@ import (
 	"github.com/cursorwindow/cursorwindow/sqldriver/sqlparse"
 )
 
-// serve runs a content server for p in this process on a fresh socket
-// until the test ends, and returns the socket.
+// serve runs a content server for p in this process (contenttest.Serve)
+// and returns its socket.
 func serve(t testing.TB, p content.Provider, opts ...content.ServerOption) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "sqldriver") // short: a socket path has at most 107 bytes
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "p.sock")
-	ln, err := content.Listen(sock, 0o600)
-	require.NoError(t, err)
-	ctx, stop := context.WithCancel(context.Background())
-	srv := content.NewServer(p, append([]content.ServerOption{content.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
+	sock, _ := contenttest.Serve(t, p, opts...)
 	return sock
 }
 

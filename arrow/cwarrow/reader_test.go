@@ -23,7 +23,7 @@ import (
 // with a checked allocator that the test checks for leaks at its end.
 func open(t *testing.T, p content.Provider, q *content.Query, opts ...cwarrow.Option) (*cwarrow.Reader, error) {
 	t.Helper()
-	sock, _ := servetest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, _ := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), q)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestBatches(t *testing.T) {
 func TestStartsAfterCurrentRow(t *testing.T) {
 	mp := contenttest.NewMemProvider()
 	mp.AddTable("t", []string{"a"}, [][]any{{0}, {1}, {2}, {3}})
-	sock, _ := servetest.Serve(t, mp)
+	sock, _ := contenttest.Serve(t, mp)
 	cur, err := servetest.Dial(t, sock).Query(context.Background(), &content.Query{URI: "t"})
 	require.NoError(t, err)
 	require.True(t, cur.Next())
@@ -284,7 +284,7 @@ func TestReleaseClosesCursor(t *testing.T) {
 	}
 	mp.AddTable("t", []string{"id", "s"}, rows)
 	p := contenttest.NewWatched(mp)
-	sock, srv := servetest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, srv := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "t"})
 	require.NoError(t, err)
@@ -314,7 +314,7 @@ func TestCursorError(t *testing.T) {
 		rows[i] = []any{i, "a row of some length to fill windows"}
 	}
 	mp.AddTable("t", []string{"id", "s"}, rows)
-	sock, _ := servetest.Serve(t, mp, content.WithWindowSize(16<<10))
+	sock, _ := contenttest.Serve(t, mp, content.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

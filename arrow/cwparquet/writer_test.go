@@ -32,7 +32,7 @@ import (
 // a cwarrow.Reader over the cursor, released when the test ends.
 func open(t *testing.T, p content.Provider, q *content.Query) *cwarrow.Reader {
 	t.Helper()
-	sock, _ := servetest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, _ := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), q)
 	require.NoError(t, err)

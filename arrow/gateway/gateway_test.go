@@ -66,7 +66,7 @@ func trips() (*contenttest.Watched, [][]any) {
 // server.
 func start(t *testing.T, p content.Provider, opts ...gateway.Option) (string, *content.Server) {
 	t.Helper()
-	sock, srv := servetest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, srv := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
 	g := gateway.New(gateway.SocketDialer(sock), opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -3,8 +3,6 @@ package memtable_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -39,20 +38,10 @@ func newTrips(t testing.TB) *memtable.Provider {
 // end with the test.
 func serve(t testing.TB, p content.Provider, opts ...content.ServerOption) (*content.Client, *content.Server) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "provider.sock")
-	ln, err := content.Listen(path, 0o600)
-	require.NoError(t, err)
-	srv := content.NewServer(p, append([]content.ServerOption{content.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	path, srv := contenttest.Serve(t, p, opts...)
 	c, err := content.Dial(context.Background(), path)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		c.Close()
-		cancel()
-		assert.NoError(t, <-done)
-	})
+	t.Cleanup(func() { c.Close() })
 	return c, srv
 }
 

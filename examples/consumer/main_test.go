@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/examples/internal/exampletest"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -89,14 +89,7 @@ var hostile = &fakeProvider{
 // serve serves p on a socket in a fresh directory until the test ends.
 func serve(t *testing.T, p content.Provider) (*content.Server, string) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "provider.sock")
-	ln, err := content.Listen(sock, 0o600)
-	require.NoError(t, err)
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)), content.WithShutdownGrace(time.Second))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	sock, srv := contenttest.Serve(t, p, content.WithShutdownGrace(time.Second))
 	return srv, sock
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 )
 
 // soakTime is how long each snapshot stress run lasts: a few seconds in
@@ -171,18 +171,8 @@ func TestSnapshotsUnderAppends(t *testing.T) {
 // test ends, and returns the socket's path.
 func serveSQLite(t *testing.T, p *sqliteProvider, opts ...content.ServerOption) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "run", "provider.sock")
-	ln, err := content.Listen(path, 0o600)
-	require.NoError(t, err)
-	srv := content.NewServer(p, append([]content.ServerOption{
+	path, _ := contenttest.Serve(t, p, append([]content.ServerOption{
 		content.WithLogger(slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))}, opts...)...)
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		assert.NoError(t, <-served)
-	})
 	return path
 }
 

@@ -6,36 +6,12 @@ package servetest
 
 import (
 	"context"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
 )
-
-// Serve runs a content server for p on a fresh socket until the test
-// ends, and returns the socket and the server.
-func Serve(t testing.TB, p content.Provider, opts ...content.ServerOption) (string, *content.Server) {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "cwarrow") // short: a socket path has at most 107 bytes
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "p.sock")
-	ln, err := content.Listen(sock, 0o600)
-	require.NoError(t, err)
-	ctx, stop := context.WithCancel(context.Background())
-	srv := content.NewServer(p, append([]content.ServerOption{content.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
-	return sock, srv
-}
 
 // Dial connects to the provider at sock until the test ends.
 func Dial(t testing.TB, sock string) *content.Client {
