@@ -284,7 +284,8 @@ func readNarrow(w *window.Window, lo, hi int, ids []int64) (int, float64, error)
 	return hi - lo, sum, nil
 }
 
-// scanMsgpack is the msgpack consumer: decode each row into a struct. With
+// scanMsgpack is the msgpack consumer: decode each row into a struct,
+// field by field (mpstream.DecodeRow). With
 // hold, every row is kept (a new struct each), as a consumer that needs
 // the result in hand does; otherwise one struct is reused.
 func scanMsgpack(c *mpstream.Client, tbl string, limit int, hold bool) (int64, float64, error) {
@@ -297,7 +298,7 @@ func scanMsgpack(c *mpstream.Client, tbl string, limit int, hold bool) (int64, f
 		var kept []table.NarrowRow
 		var r table.NarrowRow
 		for i := range n {
-			if err := c.Decode(&r); err != nil {
+			if err := c.DecodeNarrow(&r); err != nil {
 				return i, sum, err
 			}
 			sum += float64(r.ID)
@@ -314,7 +315,7 @@ func scanMsgpack(c *mpstream.Client, tbl string, limit int, hold bool) (int64, f
 		if hold {
 			r = new(table.Row)
 		}
-		if err := c.Decode(r); err != nil {
+		if err := c.DecodeRow(r); err != nil {
 			return i, sum, err
 		}
 		sum += float64(r.ID) + r.Fare + float64(len(r.City)+len(r.Payload))

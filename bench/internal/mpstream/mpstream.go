@@ -1,10 +1,14 @@
-// Package mpstream is the harness's msgpack transport: what most Go
-// developers would write to ship rows between two processes. The consumer
+// Package mpstream is the harness's msgpack transport: the fastest stream
+// a Go developer who cares would write to ship rows between two
+// processes, so that every figure against it is honest. The consumer
 // sends a Request; the provider answers with the row count and then every
-// row as a msgpack-encoded struct (table.Row or table.NarrowRow), through a
-// buffered writer on a unix stream socket; the consumer decodes them one by
-// one. Requests and replies alternate on one connection, so the same code
-// is the bare msgpack request/response the small-query comparison uses.
+// row as a msgpack array (a wide row: [id, fare, city, payload]; a narrow
+// row: its id alone), encoded and decoded field by field with no
+// reflection, through 256 KiB buffers on a unix stream socket. Requests
+// and replies alternate on one connection, so the same code is the bare
+// msgpack request/response the small-query comparison uses. (An earlier
+// version encoded each row as a map through reflection, about 2.4× slower
+// to scan: every "× msgpack" figure before it is inflated by that much.)
 //
 // # Caveats
 //
@@ -27,7 +31,7 @@ import (
 )
 
 // BufSize is the size of the buffers on both sides of the stream.
-const BufSize = 64 << 10
+const BufSize = 256 << 10
 
 // Request asks for the first Limit rows (all if 0) of a table.
 type Request struct {
@@ -98,7 +102,7 @@ func writeRows(enc *msgpack.Encoder, t *table.Table, n int) error {
 	}
 	if !t.Wide() {
 		for i := range n {
-			if err := enc.Encode(&table.NarrowRow{ID: t.IDs[i]}); err != nil {
+			if err := enc.EncodeInt(t.IDs[i]); err != nil {
 				return err
 			}
 		}
@@ -106,11 +110,28 @@ func writeRows(enc *msgpack.Encoder, t *table.Table, n int) error {
 	}
 	for i := range n {
 		r := t.Row(i)
-		if err := enc.Encode(&r); err != nil {
+		if err := encodeRow(enc, &r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// encodeRow writes a wide row as the array [id, fare, city, payload].
+func encodeRow(enc *msgpack.Encoder, r *table.Row) error {
+	if err := enc.EncodeArrayLen(4); err != nil {
+		return err
+	}
+	if err := enc.EncodeInt(r.ID); err != nil {
+		return err
+	}
+	if err := enc.EncodeFloat64(r.Fare); err != nil {
+		return err
+	}
+	if err := enc.EncodeString(r.City); err != nil {
+		return err
+	}
+	return enc.EncodeBytes(r.Payload)
 }
 
 // Encode writes n rows of t to w as the provider does (for the fill
@@ -157,9 +178,38 @@ func (c *Client) Query(req *Request) (int64, error) {
 	return c.dec.DecodeInt64()
 }
 
-// Decode decodes the next row of the reply into v (a *table.Row or a
-// *table.NarrowRow).
-func (c *Client) Decode(v any) error { return c.dec.Decode(v) }
+// DecodeRow decodes the next wide row of the reply into r, field by
+// field. r.City and r.Payload are new for every row: a consumer may keep
+// them.
+func (c *Client) DecodeRow(r *table.Row) error { return decodeRow(c.dec, r) }
+
+// decodeRow reads a wide row written by encodeRow.
+func decodeRow(dec *msgpack.Decoder, r *table.Row) error {
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	if n != 4 {
+		return fmt.Errorf("mpstream: a row of %d fields, want 4", n)
+	}
+	if r.ID, err = dec.DecodeInt64(); err != nil {
+		return err
+	}
+	if r.Fare, err = dec.DecodeFloat64(); err != nil {
+		return err
+	}
+	if r.City, err = dec.DecodeString(); err != nil {
+		return err
+	}
+	r.Payload, err = dec.DecodeBytes()
+	return err
+}
+
+// DecodeNarrow decodes the next narrow row of the reply into r.
+func (c *Client) DecodeNarrow(r *table.NarrowRow) (err error) {
+	r.ID, err = c.dec.DecodeInt64()
+	return err
+}
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.c.Close() }
