@@ -37,20 +37,27 @@ func (c *Client) Tables(ctx context.Context) ([]Table, error) {
 	}
 	tables := make([]Table, 0, len(names))
 	for _, name := range names {
-		res, err := c.Call(ctx, "columns", name, nil)
+		t, err := c.Table(ctx, name)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		t, err := tableOf(name, res)
-		if err != nil {
-			return nil, err
-		}
 		tables = append(tables, t)
 	}
 	return tables, nil
+}
+
+// Table describes one table as Tables does, with the convention's
+// "columns" call. An unknown table is an error wrapping ErrNotFound (or
+// ErrPermission for one the caller may not query).
+func (c *Client) Table(ctx context.Context, name string) (Table, error) {
+	res, err := c.Call(ctx, "columns", name, nil)
+	if err != nil {
+		return Table{}, err
+	}
+	return tableOf(name, res)
 }
 
 // tableOf reads the answer to "columns" for the table name.

@@ -10,8 +10,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/cursorwindow/cursorwindow/arrow/cwarrow"
 	"github.com/cursorwindow/cursorwindow/content"
@@ -119,24 +117,20 @@ func (g *Gateway) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*ar
 		return nil, nil, toStatus(err)
 	}
 	defer g.pool.put(c)
-	res, err := c.Call(ctx, "tables", "", nil)
+	tables, err := c.Tables(ctx)
 	if err != nil {
-		return nil, nil, toStatus(fmt.Errorf("the provider's table list (call \"tables\"): %w", err))
+		return nil, nil, toStatus(fmt.Errorf("the provider's tables (calls \"tables\" and \"columns\"): %w", err))
 	}
-	names, err := stringList(res, "tables")
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, name := range names {
-		if !patternMatches(cmd.GetTableNameFilterPattern(), name) {
+	for _, t := range tables {
+		if !patternMatches(cmd.GetTableNameFilterPattern(), t.Name) {
 			continue
 		}
 		b.Field(0).AppendNull()
 		b.Field(1).(*array.StringBuilder).Append(schemaName)
-		b.Field(2).(*array.StringBuilder).Append(name)
+		b.Field(2).(*array.StringBuilder).Append(t.Name)
 		b.Field(3).(*array.StringBuilder).Append(tableType)
 		if cmd.GetIncludeSchema() {
-			ts, err := g.tableSchema(ctx, c, name)
+			ts, err := g.tableSchema(ctx, t)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -146,53 +140,19 @@ func (g *Gateway) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*ar
 	return s, one(b.NewRecordBatch()), nil
 }
 
-// tableSchema returns the schema SELECT * FROM name streams.
-func (g *Gateway) tableSchema(ctx context.Context, c *content.Client, name string) (*arrow.Schema, error) {
-	res, err := c.Call(ctx, "columns", name, nil)
-	if err != nil {
-		return nil, toStatus(fmt.Errorf("the columns of %q (call \"columns\"): %w", name, err))
-	}
-	cols, err := stringList(res, "columns")
-	if err != nil {
-		return nil, err
-	}
-	types, err := stringList(res, "types")
-	if err != nil {
-		return nil, err
-	}
-	if len(types) != len(cols) {
-		return nil, status.Errorf(codes.Internal, "cwflight: the provider named %d columns and %d types for %q", len(cols), len(types), name)
-	}
-	notNull, err := res.Bools("notnull") // optional: nullability unknown without it
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "cwflight: the provider's answer: %v", err)
-	}
-	if notNull != nil && len(notNull) != len(cols) {
-		return nil, status.Errorf(codes.Internal, "cwflight: the provider named %d columns and %d NOT NULL flags for %q", len(cols), len(notNull), name)
-	}
-	fts := make([]window.FieldType, len(cols))
-	declared := make([]content.ColumnType, len(cols))
-	for i, t := range types {
-		ft, ok := cwarrow.DeclaredType(t)
+// tableSchema returns the schema SELECT * FROM t streams: from the
+// declared types (Client.Tables), or from a first batch if one does not
+// decide a column's Arrow type.
+func (g *Gateway) tableSchema(ctx context.Context, t content.Table) (*arrow.Schema, error) {
+	fts := make([]window.FieldType, len(t.Columns))
+	for i, ct := range t.Types {
+		ft, ok := cwarrow.DeclaredType(ct.DatabaseType)
 		if !ok {
-			return g.probe(ctx, &content.Query{URI: name})
+			return g.probe(ctx, &content.Query{URI: t.Name})
 		}
-		fts[i], declared[i] = ft, content.ColumnType{DatabaseType: t}
-		if notNull != nil {
-			declared[i].Nullable, declared[i].NullableKnown = !notNull[i], true
-		}
+		fts[i] = ft
 	}
-	return cwarrow.Schema(cols, fts, declared, false), nil
-}
-
-// stringList returns res[key] as a list of strings
-// (content.Values.Strings); a malformed answer is codes.Internal.
-func stringList(res content.Values, key string) ([]string, error) {
-	list, err := res.Strings(key)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "cwflight: the provider's answer: %v", err)
-	}
-	return list, nil
+	return cwarrow.Schema(t.Columns, fts, t.Types, false), nil
 }
 
 // catalogMatches reports whether a catalog filter lets the tables, which

@@ -246,9 +246,12 @@ func (g *Gateway) paramSchema(ctx context.Context, st *sqlparse.Statement) (*arr
 			if err != nil {
 				return nil, toStatus(err)
 			}
-			table, err = g.tableSchema(ctx, c, st.Table)
+			t, err := c.Table(ctx, st.Table)
 			g.pool.put(c)
 			if err != nil {
+				return nil, toStatus(fmt.Errorf("the columns of %q (call \"columns\"): %w", st.Table, err))
+			}
+			if table, err = g.tableSchema(ctx, t); err != nil {
 				return nil, err
 			}
 		}
