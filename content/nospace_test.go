@@ -67,7 +67,8 @@ func noSpaceChild() int {
 		return 1
 	}
 	srv := content.NewServer(p, content.WithLogger(quiet), content.WithBacking(window.KindShm),
-		content.WithWindowSize(1<<20), content.WithSharedWindows(false))
+		content.WithWindowSize(1<<20), content.WithSharedWindows(false),
+		content.WithInlineLimit(0)) // every window shared: no inline window to fall back to
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()

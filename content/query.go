@@ -180,6 +180,9 @@ func (q *serverQuery) handle(r request) {
 	if err != nil {
 		q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
 		q.c.writeErr(r.req, err)
+		if r.first {
+			q.fail(err) // requests a peer queued behind the first get its answer, never a second Query
+		}
 		if r.first || q.failed != nil {
 			q.c.closeQuery(q.id, false)
 		}
@@ -420,7 +423,10 @@ func (q *serverQuery) seek(start int64) error {
 			q.cur, q.pending, q.done = start, false, false
 			return nil
 		}
-		if !errors.Is(err, ErrSnapshotExpired) {
+		switch {
+		case errors.Is(err, ErrBusy):
+			return err // the rows stay: the consumer may ask again
+		case !errors.Is(err, ErrSnapshotExpired):
 			return q.fail(err)
 		}
 		q.closeRows()
@@ -470,7 +476,12 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	start = q.clamp(start)
 	if q.key != "" {
 		if sw := q.c.s.cache.get(cacheKey{q.key, start}, q.snap); sw != nil {
-			return q.reuse(r, start, sw)
+			msg, sw, err := q.reuse(r, start, sw)
+			if !errors.Is(err, ErrBusy) || q.failed != nil {
+				return msg, sw, err
+			}
+			// Over the consumer's window limits: fill the window from the
+			// query's own rows instead, inline if need be (grow).
 		}
 	}
 	if err := q.seek(start); err != nil {
@@ -682,6 +693,13 @@ func (f *filling) grow() error {
 	q := f.q
 	if f.sw == nil && !q.inline { // outgrew the inline window
 		if err := f.share(); err != nil {
+			if errors.Is(err, ErrBusy) && f.w.NumRows() > 0 {
+				// No shared window to move into (the consumer's limits,
+				// the memory budget): send the rows read so far inline,
+				// which holds nothing on the server, rather than drop
+				// them and make the consumer's retry go back for them.
+				return window.ErrWindowFull
+			}
 			return err
 		}
 		if err := q.putRow(f.w); !errors.Is(err, window.ErrWindowFull) {

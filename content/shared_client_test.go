@@ -72,7 +72,7 @@ func TestOneClientManyCursors(t *testing.T) {
 func TestBusyWaitEnds(t *testing.T) {
 	for _, wait := range []time.Duration{0, 50 * time.Millisecond} {
 		t.Run(fmt.Sprint(wait), func(t *testing.T) {
-			path, _ := startServer(t, newProvider(5000), content.WithWindowSize(16<<10),
+			path, _ := startServer(t, newProvider(5000), content.WithWindowSize(16<<10), content.WithInlineLimit(0), // every window shared
 				content.WithLimits(content.Limits{ConnWindows: 4}))
 			c, err := content.Dial(context.Background(), path, content.WithBusyWait(wait))
 			require.NoError(t, err)

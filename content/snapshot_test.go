@@ -402,3 +402,54 @@ func TestCountDisagreesWithRows(t *testing.T) {
 		})
 	}
 }
+
+// countingProvider counts the Query calls of a provider without
+// snapshots.
+type countingProvider struct {
+	noSnapProvider
+	queries atomic.Int64
+}
+
+func (p *countingProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+	p.queries.Add(1)
+	return p.noSnapProvider.Query(ctx, q)
+}
+
+// Cursors sharing a client over the window limit: a fill that cannot get
+// a shared window sends the rows it has read inline instead of dropping
+// them, so the consumer's retry never makes a provider without snapshots
+// run its query again (nor fail ErrChanged after a change it had no
+// reason to see).
+func TestBusyFillKeepsItsRows(t *testing.T) {
+	const n = 20_000
+	mp := snapTable(n)
+	p := &countingProvider{noSnapProvider: noSnapProvider{mp, false}}
+	path, srv := startServer(t, p, content.WithWindowSize(64<<10), content.WithLimits(content.Limits{ConnWindows: 2}))
+	c := dial(t, path)
+	ctx := context.Background()
+	a, err := c.Query(ctx, &descQuery)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := c.Query(ctx, &descQuery)
+	require.NoError(t, err)
+	defer b.Close()
+	want := int64(n - 1)
+	for ok := true; ok; want-- {
+		for _, cur := range []*content.Cursor{a, b} {
+			require.True(t, cur.Next(), "row %d: %v", n-1-want, cur.Err())
+			i, err := cur.Int64(0)
+			require.NoError(t, err)
+			require.Equal(t, want, i)
+			v, err := cur.Int64(1)
+			require.NoError(t, err)
+			require.Equal(t, int64(1), v, "row i %d of another version", i)
+		}
+		if want == n-5000 {
+			changeTable(t, srv, mp)
+		}
+		ok = want > 0
+	}
+	assert.False(t, a.Next())
+	require.NoError(t, a.Err())
+	assert.Equal(t, int64(2), p.queries.Load(), "each query ran once")
+}

@@ -152,6 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if cfg.snapshotAge <= 0 {
+		return nil, fmt.Errorf("--snapshot-age %v: want a positive duration", cfg.snapshotAge)
+	}
 	if cfg.windowSize < 4096 {
 		return nil, fmt.Errorf("--window-size %d: want at least 4096", cfg.windowSize)
 	}

@@ -391,6 +391,9 @@ type txRows struct {
 	tx     *sql.Tx
 	rows   content.Rows // the statement from the last Reposition
 	count  int64
+	// endCause is why the snapshot's context was done when Next last
+	// returned false (nil if it was not).
+	endCause error
 }
 
 // expire ends the snapshot: database/sql rolls its transaction back.
@@ -409,6 +412,7 @@ func (r *txRows) Reposition(_ context.Context, start int64) error {
 		r.rows.Close()
 		r.rows = nil
 	}
+	r.endCause = nil
 	stmt, args := r.at(start)
 	r.p.log.Debug("query", "sql", stmt, "args", args)
 	sr, err := r.tx.QueryContext(r.ctx, stmt, args...)
@@ -429,7 +433,17 @@ func (r *txRows) expired(err error) error {
 }
 
 func (r *txRows) Columns() []string { return r.rows.Columns() }
-func (r *txRows) Next() bool        { return r.rows.Next() }
+
+// Next moves to the next row; at the end it notes whether the age limit
+// had ended the snapshot by then, so that Err tells a real end from one
+// the limit cut short even if the limit passes in between.
+func (r *txRows) Next() bool {
+	if r.rows.Next() {
+		return true
+	}
+	r.endCause = context.Cause(r.ctx)
+	return false
+}
 
 // Put writes the current row; a row the age limit took away is reported
 // expired.
@@ -444,7 +458,7 @@ func (r *txRows) Put(w *window.Writer) error {
 // Err reports why Next stopped: the snapshot's age limit, or the rows'
 // own error.
 func (r *txRows) Err() error {
-	if err := r.rows.Err(); err != nil || context.Cause(r.ctx) != errSnapshotAge {
+	if err := r.rows.Err(); err != nil || r.endCause != errSnapshotAge {
 		return r.expired(err)
 	}
 	return content.ErrSnapshotExpired
