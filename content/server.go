@@ -416,7 +416,7 @@ type serverConn struct {
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
-	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody))
+	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody), parcel.WithWriteTimeout(s.cfg.writeTimeout))
 	if err != nil {
 		uc.Close()
 		s.log.Warn("connection setup failed", "err", err)
@@ -772,11 +772,11 @@ func (c *serverConn) notifier() {
 // connection.
 // A consumer that stops reading cannot pin the provider: a write that
 // cannot finish within the write timeout closes the connection, which
-// releases everything the consumer held.
+// releases everything the consumer held. The timeout is the connection's
+// write deadline, refreshed lazily (parcel.WithWriteTimeout), not a timer
+// per reply: a reply the socket takes at once costs one sendmsg.
 func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.writeTimeout)
-	defer cancel()
-	err := c.pc.Write(ctx, m, files...)
+	err := c.pc.Write(context.Background(), m, files...)
 	if err != nil {
 		if errors.Is(err, parcel.ErrTooLarge) || errors.Is(err, parcel.ErrTooManyFDs) {
 			c.log.Warn("reply not sent", "type", fmt.Sprintf("%T", m), "err", err)
