@@ -40,6 +40,7 @@ type Client struct {
 	busyWait time.Duration // WithBusyWait
 
 	waiting atomic.Int64 // cursors waiting for a window (callTaking)
+	wakes   engineWakes  // replyHandoffs (TestSmallQueryCosts)
 	freedMu sync.Mutex
 	freed   chan struct{} // closed (and replaced) when a cursor gives back a window or a query
 
@@ -287,6 +288,7 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	c.mu.Unlock()
 	switch {
 	case cl != nil:
+		c.wakes.replyHandoffs.Add(1)
 		cl.ch <- reply{msg, files} // buffered: never blocks
 	case issued:
 		c.discard(msg, files) // its caller gave up
