@@ -608,7 +608,7 @@ type engineWakes struct {
 	watchdogArms   atomic.Int64 // the inline watchdog armed (a timer set)
 	watchdogFires  atomic.Int64 // the inline watchdog fired
 	readerHandoffs atomic.Int64 // a new goroutine took over reading a connection
-	replyHandoffs  atomic.Int64 // a reply handed from a client's reader to its caller
+	replyHandoffs  atomic.Int64 // a reply handed from a client's background reader to its caller
 }
 
 // inlineJob is a request running on the reading goroutine (inline).

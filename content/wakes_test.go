@@ -2,7 +2,10 @@ package content_test
 
 import (
 	"context"
+	"net"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,13 +41,42 @@ func TestSmallQueryCosts(t *testing.T) {
 	}
 	arms, fires, _ := s.WatchdogCounts()
 	arms, fires = arms-arms0, fires-fires0
+	t.Logf("%d queries: watchdog armed %d times, fired %d; %d replies handed over", n, arms, fires, c.ReplyHandoffs()-replies0)
 
 	// The provider arms its inline watchdog only when it is not armed:
 	// after the first, every arming follows a firing that found no
 	// request running. A timer per request would make arms n.
 	assert.LessOrEqual(t, arms, fires+1, "the inline watchdog is armed once per request (arms %d, fires %d, %d queries)", arms, fires, n)
 
-	// The consumer's reader hands each reply to its caller: one hand-off
-	// per query, which no other may join.
-	assert.LessOrEqual(t, c.ReplyHandoffs()-replies0, int64(n), "more than one reply hand-off per query")
+	// A lone request is read by its caller: no reply is handed from a
+	// background reader to a caller.
+	assert.Zero(t, c.ReplyHandoffs()-replies0, "replies handed over by a reader goroutine (%d queries)", n)
+}
+
+// A client that nobody reads (no request waits, no watch) still learns,
+// from Err, that its provider shut down: Err polls the socket and reads
+// what came (the goodbye, or the end of the stream). database/sql's pool relies on it (sqldriver's IsValid).
+func TestIdleClientSeesTheEnd(t *testing.T) {
+	ln, path := listen(t)
+	s := content.NewServer(newProvider(1), content.WithLogger(quiet))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	c := dial(t, path)
+	_, _, err := scan(context.Background(), c, &content.Query{URI: "trips"})
+	require.NoError(t, err)
+	require.NoError(t, c.Err(), "the provider is there")
+	stop()
+	require.NoError(t, <-done) // the goodbye is written and the socket closed
+	// Err never waits: a background reader still draining the query's
+	// last messages may be the one to read the goodbye, a moment later.
+	require.Eventually(t, func() bool { return c.Err() != nil }, 10*time.Second, time.Millisecond)
+	require.ErrorIs(t, c.Err(), content.ErrProviderGone)
+}
+
+func listen(t *testing.T) (*net.UnixListener, string) {
+	path := filepath.Join(t.TempDir(), "provider.sock")
+	ln, err := content.Listen(path, 0o600)
+	require.NoError(t, err)
+	return ln, path
 }

@@ -284,6 +284,34 @@ func (c *Conn) Read(ctx context.Context) (Message, []*os.File, error) {
 	return msg, files, nil
 }
 
+// Readable reports, without waiting, whether a Read would find bytes or
+// the end of the stream already there (or fail at once: a Conn closed or
+// broken). It is for a peer that reads only while it expects an answer, to
+// notice in between that the other end spoke or left. Descriptors are not
+// received: a Read that follows takes them with their frame.
+func (c *Conn) Readable() bool {
+	if !c.rmu.TryLock() {
+		return false // a Read is under way: it will see what comes
+	}
+	defer c.rmu.Unlock()
+	if c.rend > c.rpos || len(c.fdq) > 0 || c.rerr != nil || c.closed.Load() {
+		return true
+	}
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	ready := false
+	if err := rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+		n, err := unix.Poll(fds, 0)
+		ready = err != nil || (n > 0 && fds[0].Revents != 0)
+	}); err != nil {
+		return true
+	}
+	return ready
+}
+
 // readFrame returns the next frame's header, body (valid until the next
 // read) and descriptors, reading ahead as far as the kernel has bytes.
 // An interrupted read loses nothing: what arrived stays buffered.

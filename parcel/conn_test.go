@@ -465,6 +465,27 @@ func TestWriteTimeout(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 }
 
+// Readable says, without waiting, whether a Read would find something:
+// a parcel, the peer's end of the stream, or a closed Conn.
+func TestReadable(t *testing.T) {
+	checkNoLeak(t)
+	w, r := connPair(t)
+	assert.False(t, r.Readable(), "nothing sent")
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 1}))
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 2}))
+	assert.True(t, r.Readable(), "a parcel arrived") // a unix socket's write lands before it returns
+	_, _, err := r.Read(context.Background())
+	require.NoError(t, err)
+	assert.True(t, r.Readable(), "the second parcel was read ahead with the first")
+	_, _, err = r.Read(context.Background())
+	require.NoError(t, err)
+	assert.False(t, r.Readable(), "everything read")
+	require.NoError(t, w.Close())
+	assert.True(t, r.Readable(), "the peer left: a Read sees the end")
+	require.NoError(t, r.Close())
+	assert.True(t, r.Readable(), "closed: a Read fails at once")
+}
+
 func TestCloseUnblocksRead(t *testing.T) {
 	checkNoLeak(t)
 	_, r := connPair(t)
