@@ -659,6 +659,13 @@ func (c *Client) abandon(id uint64, ch chan reply) {
 		if r, ok := <-ch; ok {
 			c.discard(r.msg, r.files)
 		}
+		return
+	}
+	if c.takeRead() {
+		// Nobody reads: a background reader disposes of the answer when it
+		// comes, so that a window it carries goes back to the provider now,
+		// not at this client's next request.
+		go c.readLoop()
 	}
 }
 
