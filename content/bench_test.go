@@ -54,25 +54,38 @@ func BenchmarkScanProcess(b *testing.B) {
 
 // BenchmarkQueryRow is the round trip of a 1-row query: query, read the
 // row, close, against a provider in another process. It reports the
-// median and 99th percentile latency.
+// median and 99th percentile latency. "bare" is the same query and reads
+// through a bare msgpack request/response served by the same process
+// (bare_test.go): the floor the targets are ratios of.
 func BenchmarkQueryRow(b *testing.B) {
 	path, _ := startProvider(b, 1000)
 	c := dial(b, path)
+	bare := dialBare(b, path)
 	for _, limit := range []int64{1, 100} {
-		b.Run(fmt.Sprintf("rows=%d", limit), func(b *testing.B) {
-			b.ReportAllocs()
-			var lat []time.Duration
-			q := &content.Query{URI: "trips", Limit: limit}
-			for b.Loop() {
-				t := time.Now()
-				rows, _, err := scan(context.Background(), c, q)
-				if err != nil || rows != limit {
-					b.Fatalf("%d rows: %v", rows, err)
+		for _, tc := range []struct {
+			name  string
+			query func() (int64, float64, error)
+		}{
+			{"content", func() (int64, float64, error) {
+				return scan(context.Background(), c, &content.Query{URI: "trips", Limit: limit})
+			}},
+			{"bare", func() (int64, float64, error) { return bare.query(limit) }},
+		} {
+			b.Run(fmt.Sprintf("rows=%d/%s", limit, tc.name), func(b *testing.B) {
+				b.ReportAllocs()
+				var lat []time.Duration
+				want := wantSum(int(limit))
+				for b.Loop() {
+					t := time.Now()
+					rows, sum, err := tc.query()
+					if err != nil || rows != limit || sum != want {
+						b.Fatalf("%d rows, sum %v: %v", rows, sum, err)
+					}
+					lat = append(lat, time.Since(t))
 				}
-				lat = append(lat, time.Since(t))
-			}
-			reportLatency(b, lat)
-		})
+				reportLatency(b, lat)
+			})
+		}
 	}
 }
 

@@ -20,26 +20,32 @@ import (
 // Client is a consumer's connection to a provider: Android's
 // ContentResolver. It is safe for concurrent use.
 //
-// One goroutine reads the connection and hands each reply to the caller
-// waiting for it; a reply it cannot decode or route (an unknown request
-// id, a type the request cannot be answered with) ends the connection
-// with ErrProtocol for every pending request, since the stream can no
-// longer be trusted. Messages that need no answer (releases, closes,
-// unregistrations) are queued and written by a second goroutine, so
-// neither the reader nor Cursor.Close nor Watch.Close ever waits on a
-// provider that stopped reading. Both goroutines end when Close returns.
+// A caller whose request is the only one that needs reading reads its
+// reply itself: no goroutine wakes another for it. While other requests
+// wait, or a Watch is registered, one background goroutine reads the
+// connection instead and hands each reply to the caller waiting for it;
+// it ends once nothing needs reading. A reply that cannot be decoded or
+// routed (an unknown request id, a type the request cannot be answered
+// with) ends the connection with ErrProtocol for every pending request,
+// since the stream can no longer be trusted. Messages that need no answer
+// (releases, closes, unregistrations) are queued and written by a second
+// goroutine, so neither a reader nor Cursor.Close nor Watch.Close ever
+// waits on a provider that stopped reading. Both goroutines end when Close
+// returns.
 type Client struct {
 	pc    *parcel.Conn
 	hello helloReplyMsg
 	maps  *window.Mappings // nil until the handshake is done
-	done  chan struct{}    // closed when the read loop ends
+	done  chan struct{}    // closed when the connection has ended (finish)
 	ctl   outbox
+	fin   sync.Once
 
 	stacks   bool          // record where each cursor was opened
 	leaked   atomic.Int64  // cursors collected without Close
 	busyWait time.Duration // WithBusyWait
 
 	waiting atomic.Int64 // cursors waiting for a window (callTaking)
+	wakes   engineWakes  // replyHandoffs (TestSmallQueryCosts)
 	freedMu sync.Mutex
 	freed   chan struct{} // closed (and replaced) when a cursor gives back a window or a query
 
@@ -52,6 +58,9 @@ type Client struct {
 	err        error           // why the connection ended
 	closed     bool            // Close was called
 	aborted    error           // why the client itself ended the connection
+	// reading: a caller (wait) or the background reader (readLoop) holds
+	// the connection's read side; only the holder reads.
+	reading bool
 }
 
 // call is a request waiting for its reply.
@@ -186,7 +195,6 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
 	c.pending[1] = cl
 	c.ctl.start(pc, c.abort)
-	go c.readLoop()
 	// A provider that refuses the caller says why and hangs up, perhaps
 	// before the hello is written: its answer counts, not the write error.
 	werr := pc.Write(ctx, &helloMsg{Version: protocolVersion})
@@ -212,7 +220,15 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 // Err returns nil while the connection is open, and why it ended once it
 // has (ErrProviderGone, ErrShutdown, ErrProtocol, ErrClosed after Close).
 // It never waits: a pool can ask it before reusing a client.
+//
+// While nothing needs reading, nobody reads the connection: Err then looks
+// whether the provider said goodbye or left (a poll that does not wait)
+// and reads what arrived (waiting at most 10 ms for the rest of a message
+// that has begun to arrive).
 func (c *Client) Err() error {
+	if c.takeRead() {
+		c.readArrived()
+	}
 	select {
 	case <-c.done:
 		c.mu.Lock()
@@ -220,6 +236,68 @@ func (c *Client) Err() error {
 		return c.err
 	default:
 		return nil
+	}
+}
+
+// arrivedWait bounds Err's read of a message that has begun to arrive.
+const arrivedWait = 10 * time.Millisecond
+
+// readArrived reads what has arrived while nobody read, then gives the
+// read side back; the caller holds it.
+func (c *Client) readArrived() {
+	for c.pc.Readable() {
+		ctx, cancel := context.WithTimeout(context.Background(), arrivedWait)
+		msg, files, err := c.pc.Read(ctx)
+		late := ctx.Err() != nil
+		cancel()
+		if err != nil {
+			if late && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				break // a frame still arriving: a reader takes it
+			}
+			c.finish(err)
+			return
+		}
+		if err := c.route(msg, files); err != nil {
+			closeFiles(files)
+			c.finish(err)
+			return
+		}
+	}
+	c.giveRead()
+}
+
+// takeRead takes the connection's read side if nobody holds it.
+func (c *Client) takeRead() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reading {
+		return false
+	}
+	c.reading = true
+	return true
+}
+
+// needsReader reports whether the connection must be read though no
+// caller reads it: requests wait for answers (or their answers must be
+// disposed of), or watches wait for notifications. The caller holds mu.
+func (c *Client) needsReader() bool {
+	return len(c.pending) > 0 || len(c.abandoned) > 0 || len(c.watches) > 0
+}
+
+// giveRead gives back the read side, to the background reader if
+// something still needs reading.
+func (c *Client) giveRead() {
+	c.mu.Lock()
+	switch {
+	case c.closed || c.aborted != nil:
+		c.mu.Unlock()
+		c.finish(parcel.ErrClosed) // Close or abort counted on this reader to see the end
+	case c.needsReader():
+		c.mu.Unlock()
+		go c.readLoop() // keeps the read side
+	default:
+		c.reading = false
+		c.mu.Unlock()
 	}
 }
 
@@ -232,6 +310,9 @@ func (c *Client) Close() error {
 	c.closed = true
 	c.mu.Unlock()
 	err := c.pc.Close()
+	if c.takeRead() { // nobody reads: nobody else will see the end
+		c.finish(parcel.ErrClosed)
+	}
 	<-c.done
 	c.ctl.stop()
 	if c.maps != nil {
@@ -240,22 +321,58 @@ func (c *Client) Close() error {
 	return err
 }
 
+// readLoop is the background reader: it holds the read side and reads
+// until the connection ends or nothing needs reading (needsReader).
 func (c *Client) readLoop() {
-	defer close(c.done)
-	var err error
 	for {
-		var msg parcel.Message
-		var files []*os.File
-		msg, files, err = c.pc.Read(context.Background())
+		msg, files, err := c.pc.Read(context.Background())
 		if err != nil {
-			break
+			c.finish(err)
+			return
 		}
-		if err = c.route(msg, files); err != nil {
+		if err := c.route(msg, files); err != nil {
 			closeFiles(files)
-			break
+			c.finish(err)
+			return
+		}
+		c.mu.Lock()
+		if !c.needsReader() && !c.closed && c.aborted == nil {
+			c.reading = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+// readFor reads, as the holder of the read side, until ch has its reply,
+// ctx is done or the connection ends; then it gives the read side back.
+func (c *Client) readFor(ctx context.Context, ch chan reply) {
+	for len(ch) == 0 {
+		msg, files, err := c.pc.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				break // the stream is intact: the background reader goes on
+			}
+			c.finish(err)
+			return
+		}
+		if err := c.route(msg, files); err != nil {
+			closeFiles(files)
+			c.finish(err)
+			return
 		}
 	}
-	c.end(err)
+	c.giveRead()
+}
+
+// finish ends the connection once, for the reader that saw it end (or
+// Close, when nobody reads): every pending request fails, done closes.
+func (c *Client) finish(err error) {
+	c.fin.Do(func() {
+		c.end(err)
+		close(c.done)
+	})
 }
 
 // route hands a message to whoever waits for it. An error means the
@@ -307,6 +424,9 @@ func (c *Client) abort(err error) {
 	}
 	c.mu.Unlock()
 	c.pc.Close()
+	if c.takeRead() { // nobody reads: nobody else will see the end
+		c.finish(parcel.ErrClosed)
+	}
 }
 
 // end records why the connection ended and fails everything waiting on
@@ -471,8 +591,22 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 }
 
 // failure returns why the connection ended, waiting for the reader to
-// say so.
+// say so; if nobody reads, it reads to the end itself (a provider that
+// shut down says so before it closes).
 func (c *Client) failure() error {
+	if c.takeRead() {
+		for {
+			msg, files, err := c.pc.Read(context.Background())
+			if err == nil {
+				err = c.route(msg, files)
+			}
+			if err != nil {
+				closeFiles(files)
+				c.finish(err)
+				break
+			}
+		}
+	}
 	<-c.done
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -490,10 +624,17 @@ func (c *Client) forget(id uint64) {
 // wait waits for the reply to request id. An error reply becomes a
 // *ProviderError.
 func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, error) {
+	led := c.takeRead()
+	if led {
+		c.readFor(ctx, ch) // nobody else reads: no hand-off
+	}
 	select {
 	case r, ok := <-ch:
 		if !ok {
 			return reply{}, c.failure()
+		}
+		if !led {
+			c.wakes.replyHandoffs.Add(1)
 		}
 		if e, ok := r.msg.(*errorMsg); ok {
 			closeFiles(r.files)
@@ -521,6 +662,13 @@ func (c *Client) abandon(id uint64, ch chan reply) {
 		if r, ok := <-ch; ok {
 			c.discard(r.msg, r.files)
 		}
+		return
+	}
+	if c.takeRead() {
+		// Nobody reads: a background reader disposes of the answer when it
+		// comes, so that a window it carries goes back to the provider now,
+		// not at this client's next request.
+		go c.readLoop()
 	}
 }
 

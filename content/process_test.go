@@ -55,8 +55,9 @@ func benchTable(n int) [][]any {
 // runProvider is the child: it serves the benchmark table until SIGTERM.
 func runProvider(path string) int {
 	n, _ := strconv.Atoi(os.Getenv(childRows))
+	rows := benchTable(n)
 	p := contenttest.NewMemProvider()
-	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(n))
+	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, rows)
 	ln, err := content.Listen(path, 0o600)
 	if err != nil {
 		fmt.Println("listen:", err)
@@ -64,6 +65,10 @@ func runProvider(path string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	if err := serveBare(ctx, bareSocket(path), rows); err != nil { // BenchmarkQueryRow's baseline
+		fmt.Println("listen:", err)
+		return 1
+	}
 	fmt.Println("ready")
 	share := os.Getenv(childNoShare) == ""
 	srv := content.NewServer(p, content.WithLogger(quiet), content.WithSharedWindows(share))

@@ -168,6 +168,9 @@ type Server struct {
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
 	ids      atomic.Uint64
+	// wakes counts what costs a small request a thread wake-up, for the
+	// test that keeps them out (TestSmallQueryCosts).
+	wakes engineWakes
 
 	mu    sync.Mutex
 	conns map[*serverConn]struct{}
@@ -413,10 +416,15 @@ type serverConn struct {
 	shutdown atomic.Bool  // the server is shutting down
 	readEnd  chan struct{}
 	endOnce  sync.Once
+	// The request running inline and the watchdog timer that hands
+	// reading over if it runs long (see inline).
+	inlineJob   atomic.Pointer[inlineJob]
+	inlineArmed atomic.Bool
+	watchdog    *time.Timer
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
-	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody))
+	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody), parcel.WithWriteTimeout(s.cfg.writeTimeout))
 	if err != nil {
 		uc.Close()
 		s.log.Warn("connection setup failed", "err", err)
@@ -466,6 +474,9 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 	})
 	defer stop()
 	c.log.Debug("connection accepted")
+	c.watchdog = time.AfterFunc(inlineBudget, func() { c.watchInline(ctx) })
+	c.watchdog.Stop() // armed by inline
+	defer c.watchdog.Stop()
 	if c.readLoop(ctx) == handedOff {
 		<-c.readEnd // another goroutine reads now
 	}
@@ -570,23 +581,78 @@ const inlineBudget = 500 * time.Microsecond
 // slow provider never holds up the consumer's other requests (a close of
 // this very query, say); inline then reports handedOff: this goroutine
 // finishes job and no longer reads.
-func (c *serverConn) inline(ctx context.Context, job func()) readNext {
-	var state atomic.Int32 // 0 running, 1 done, 2 handed over
-	t := time.AfterFunc(inlineBudget, func() {
-		if state.CompareAndSwap(0, 2) {
+//
+// One timer per connection (the watchdog) notices a job past its budget,
+// armed only when it is not armed already: a stream of quick requests
+// arms it at most once per inlineBudget, not once a request, since arming
+// a timer sooner than every other one wakes a thread (the runtime's
+// wakeNetPoller) and that wake-up is what a small query costs.
+func (c *serverConn) inline(job func()) readNext {
+	j := &inlineJob{start: time.Now()}
+	c.inlineJob.Store(j)
+	if c.inlineArmed.CompareAndSwap(false, true) {
+		c.s.wakes.watchdogArms.Add(1)
+		c.watchdog.Reset(inlineBudget)
+	}
+	job()
+	c.inlineJob.CompareAndSwap(j, nil)
+	if j.state.CompareAndSwap(inlineRunning, inlineDone) {
+		return keepReading
+	}
+	return handedOff
+}
+
+// engineWakes counts the events that wake a thread in a small request's
+// round trip, which a quick request must not pay for (see inline).
+type engineWakes struct {
+	watchdogArms   atomic.Int64 // the inline watchdog armed (a timer set)
+	watchdogFires  atomic.Int64 // the inline watchdog fired
+	readerHandoffs atomic.Int64 // a new goroutine took over reading a connection
+	replyHandoffs  atomic.Int64 // a reply handed from a client's background reader to its caller
+}
+
+// inlineJob is a request running on the reading goroutine (inline).
+type inlineJob struct {
+	start time.Time
+	state atomic.Int32 // inlineRunning, then inlineDone or inlineHandedOff
+}
+
+const (
+	inlineRunning int32 = iota
+	inlineDone
+	inlineHandedOff // another goroutine took over reading
+)
+
+// watchInline is the watchdog: it hands reading to a new goroutine if the
+// job running inline is past its budget, re-arms itself for the budget
+// left of a job still within it, and disarms when no job runs (the next
+// inline arms it again).
+func (c *serverConn) watchInline(ctx context.Context) {
+	c.s.wakes.watchdogFires.Add(1)
+	for {
+		j := c.inlineJob.Load()
+		if j == nil {
+			c.inlineArmed.Store(false)
+			// A job that started as we disarmed saw us armed: watch it.
+			if c.inlineJob.Load() == nil || !c.inlineArmed.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		if left := inlineBudget - time.Since(j.start); left > 0 {
+			c.watchdog.Reset(left)
+			return
+		}
+		if j.state.CompareAndSwap(inlineRunning, inlineHandedOff) {
+			c.s.wakes.readerHandoffs.Add(1)
 			c.wg.Add(1) // job holds the count above zero: teardown waits
 			go func() {
 				defer c.wg.Done()
 				c.readLoop(ctx)
 			}()
 		}
-	})
-	job()
-	t.Stop()
-	if state.CompareAndSwap(0, 1) {
-		return keepReading
+		c.inlineJob.CompareAndSwap(j, nil) // done or handed off: look again
 	}
-	return handedOff
 }
 
 // dispatch handles one request.
@@ -594,7 +660,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	switch m := msg.(type) {
 	case *queryMsg:
 		if q := c.startQuery(m); q != nil {
-			return c.inline(ctx, q.first)
+			return c.inline(q.first)
 		}
 	case *fillWindowMsg:
 		c.mu.Lock()
@@ -626,7 +692,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	case *writeMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
-		return c.inline(ctx, func() {
+		return c.inline(func() {
 			defer c.wg.Done()
 			defer c.inflight.Add(-1)
 			c.handleWrite(c.ctx, m)
@@ -634,7 +700,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	case *batchMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
-		return c.inline(ctx, func() {
+		return c.inline(func() {
 			defer c.wg.Done()
 			defer c.inflight.Add(-1)
 			c.handleBatch(c.ctx, m)
@@ -772,11 +838,11 @@ func (c *serverConn) notifier() {
 // connection.
 // A consumer that stops reading cannot pin the provider: a write that
 // cannot finish within the write timeout closes the connection, which
-// releases everything the consumer held.
+// releases everything the consumer held. The timeout is the connection's
+// write deadline, refreshed lazily (parcel.WithWriteTimeout), not a timer
+// per reply: a reply the socket takes at once costs one sendmsg.
 func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.writeTimeout)
-	defer cancel()
-	err := c.pc.Write(ctx, m, files...)
+	err := c.pc.Write(context.Background(), m, files...)
 	if err != nil {
 		if errors.Is(err, parcel.ErrTooLarge) || errors.Is(err, parcel.ErrTooManyFDs) {
 			c.log.Warn("reply not sent", "type", fmt.Sprintf("%T", m), "err", err)

@@ -40,6 +40,9 @@ type Conn struct {
 	wbuf bytes.Buffer
 	enc  *msgpack.Encoder
 	werr error // sticky: the stream is broken for writing
+	// wdeadline is the socket's write deadline as WithWriteTimeout last
+	// set it (zero: none set, or a context's watch cleared it).
+	wdeadline time.Time
 
 	// Reader state, guarded by rmu. Bytes are read ahead into rbuf: one
 	// recvmsg takes as many frames as have arrived, and rbuf[rpos:rend]
@@ -193,6 +196,11 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	putHeader(frame, header{typ: typ, bodyLen: uint32(bodyLen), fdCount: uint16(len(files))})
 
 	stop := watch(ctx, c.uc, false)
+	if stop == nil {
+		c.refreshWriteDeadline()
+	} else {
+		c.wdeadline = time.Time{} // stop.done clears the socket's
+	}
 	n, err := c.fc.Send(frame, files...)
 	ctxErr := stop.done(err)
 	if err == nil {
@@ -212,6 +220,23 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 }
 
 var zeroHeader [HeaderSize]byte
+
+// refreshWriteDeadline keeps the socket's write deadline between half and
+// all of the write timeout ahead (WithWriteTimeout): it moves it only when
+// less than half is left, so most Writes set no deadline and arm no
+// timer. The caller holds wsem.
+func (c *Conn) refreshWriteDeadline() {
+	d := c.cfg.writeTimeout
+	if d == 0 {
+		return
+	}
+	now := time.Now()
+	if c.wdeadline.Sub(now) >= d/2 {
+		return
+	}
+	c.wdeadline = now.Add(d)
+	_ = c.uc.SetWriteDeadline(c.wdeadline)
+}
 
 // Read reads the next parcel and decodes its body into a new value of the
 // type registered for its code. The returned files are owned by the
@@ -257,6 +282,34 @@ func (c *Conn) Read(ctx context.Context) (Message, []*os.File, error) {
 		return nil, nil, err
 	}
 	return msg, files, nil
+}
+
+// Readable reports, without waiting, whether a Read would find bytes or
+// the end of the stream already there (or fail at once: a Conn closed or
+// broken). It is for a peer that reads only while it expects an answer, to
+// notice in between that the other end spoke or left. Descriptors are not
+// received: a Read that follows takes them with their frame.
+func (c *Conn) Readable() bool {
+	if !c.rmu.TryLock() {
+		return false // a Read is under way: it will see what comes
+	}
+	defer c.rmu.Unlock()
+	if c.rend > c.rpos || len(c.fdq) > 0 || c.rerr != nil || c.closed.Load() {
+		return true
+	}
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	ready := false
+	if err := rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+		n, err := unix.Poll(fds, 0)
+		ready = err != nil || (n > 0 && fds[0].Revents != 0)
+	}); err != nil {
+		return true
+	}
+	return ready
 }
 
 // readFrame returns the next frame's header, body (valid until the next

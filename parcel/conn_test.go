@@ -445,6 +445,47 @@ func TestWriteContext(t *testing.T) {
 	require.NoError(t, w2.Write(context.Background(), &ping{}))
 }
 
+// A peer that stops reading fails a Write made without a context within
+// the write timeout, and a Write with a context that is done is still
+// bounded by its context and leaves the next Write its timeout.
+func TestWriteTimeout(t *testing.T) {
+	checkNoLeak(t)
+	w, r := connPair(t, parcel.WithMaxBodySize(8<<20), parcel.WithWriteTimeout(50*time.Millisecond))
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 1}), "the socket takes a small parcel at once")
+	msg, _, err := r.Read(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, &ping{Seq: 1}, msg)
+
+	// A context's watch clears the socket's deadline as it ends: the
+	// next Write must set it again, or it would block forever.
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, w.Write(ctx, &ping{Seq: 2}))
+	cancel()
+	err = w.Write(context.Background(), &blob{Data: make([]byte, 4<<20)}) // nobody reads
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+}
+
+// Readable says, without waiting, whether a Read would find something:
+// a parcel, the peer's end of the stream, or a closed Conn.
+func TestReadable(t *testing.T) {
+	checkNoLeak(t)
+	w, r := connPair(t)
+	assert.False(t, r.Readable(), "nothing sent")
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 1}))
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 2}))
+	assert.True(t, r.Readable(), "a parcel arrived") // a unix socket's write lands before it returns
+	_, _, err := r.Read(context.Background())
+	require.NoError(t, err)
+	assert.True(t, r.Readable(), "the second parcel was read ahead with the first")
+	_, _, err = r.Read(context.Background())
+	require.NoError(t, err)
+	assert.False(t, r.Readable(), "everything read")
+	require.NoError(t, w.Close())
+	assert.True(t, r.Readable(), "the peer left: a Read sees the end")
+	require.NoError(t, r.Close())
+	assert.True(t, r.Readable(), "closed: a Read fails at once")
+}
+
 func TestCloseUnblocksRead(t *testing.T) {
 	checkNoLeak(t)
 	_, r := connPair(t)

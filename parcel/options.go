@@ -2,6 +2,7 @@ package parcel
 
 import (
 	"math"
+	"time"
 
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
@@ -16,8 +17,9 @@ const DefaultMaxBodySize = 1 << 20
 const defaultMaxFDs = 16
 
 type config struct {
-	maxBody int
-	maxFDs  int
+	maxBody      int
+	maxFDs       int
+	writeTimeout time.Duration
 }
 
 func defaultConfig() config {
@@ -41,4 +43,18 @@ func WithMaxBodySize(n int) Option {
 // descriptors); values above [fdpass.MaxFDs] (253) count as that.
 func WithMaxFDs(n int) Option {
 	return func(c *config) { c.maxFDs = min(max(n, 0), fdpass.MaxFDs) }
+}
+
+// WithWriteTimeout bounds how long a Write made with a context that is
+// never done (context.Background) waits for the peer to take its bytes:
+// a peer that stops reading fails the Write with an error matching
+// os.ErrDeadlineExceeded (and the stream, if part of the parcel went,
+// with [ErrProtocol]) within d, at least d/2, instead of blocking it
+// forever. It costs no timer per Write: the connection keeps one write
+// deadline, moved d ahead only when less than d/2 of it is left, so a
+// stream of writes refreshes it at most once per d/2. A Write made with a
+// context that can be done is bounded by that context instead. Default 0:
+// no bound.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) { c.writeTimeout = max(d, 0) }
 }
