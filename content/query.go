@@ -477,18 +477,18 @@ func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
 	if q.key != "" {
 		if sw := q.c.s.cache.get(cacheKey{q.key, start}, q.snap); sw != nil {
 			msg, sw, err := q.reuse(r, start, sw)
-			if !errors.Is(err, ErrBusy) || q.failed != nil {
+			if !errors.Is(err, ErrBusy) || q.failed != nil || r.first {
 				return msg, sw, err
 			}
-			// Over the consumer's window limits: fill the window from the
-			// query's own rows instead, inline if need be (grow).
+			// A scan over the consumer's window limits: fill the window
+			// from the query's own rows instead, inline if need be (grow).
 		}
 	}
 	if err := q.seek(start); err != nil {
 		return nil, nil, err
 	}
 	start = min(start, q.cur) // past the end: an empty last window
-	f := &filling{q: q, start: start}
+	f := &filling{q: q, start: start, first: r.first}
 	defer f.discard() // unless kept; also when the provider panics
 	if err := f.begin(); err != nil {
 		return nil, nil, err
@@ -600,6 +600,7 @@ func (q *serverQuery) describeColumns(msg *windowMsg) {
 // one for a row larger than a whole window.
 type filling struct {
 	q        *serverQuery
+	first    bool // the query's first answer
 	start    int64
 	w        *window.Writer
 	sw       *sentWindow // w's shared window; nil while w is inline
@@ -693,11 +694,15 @@ func (f *filling) grow() error {
 	q := f.q
 	if f.sw == nil && !q.inline { // outgrew the inline window
 		if err := f.share(); err != nil {
-			if errors.Is(err, ErrBusy) && f.w.NumRows() > 0 {
+			if errors.Is(err, ErrBusy) && f.w.NumRows() > 0 && !f.first {
 				// No shared window to move into (the consumer's limits,
-				// the memory budget): send the rows read so far inline,
-				// which holds nothing on the server, rather than drop
-				// them and make the consumer's retry go back for them.
+				// the memory budget) in the middle of a scan: send the
+				// rows read so far inline, which holds nothing on the
+				// server, rather than drop them and make the consumer's
+				// retry go back for them. (A first answer that fails
+				// closes its query: nothing is lost, and a consumer that
+				// never reads is not sent rows it asked for over its
+				// limits.)
 				return window.ErrWindowFull
 			}
 			return err

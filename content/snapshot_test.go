@@ -424,7 +424,9 @@ func TestBusyFillKeepsItsRows(t *testing.T) {
 	const n = 20_000
 	mp := snapTable(n)
 	p := &countingProvider{noSnapProvider: noSnapProvider{mp, false}}
-	path, srv := startServer(t, p, content.WithWindowSize(64<<10), content.WithLimits(content.Limits{ConnWindows: 2}))
+	// 3 windows: a's window and its prefetch, b's first window (from the
+	// cache); every prefetch after that is over the limit.
+	path, srv := startServer(t, p, content.WithWindowSize(64<<10), content.WithLimits(content.Limits{ConnWindows: 3}))
 	c := dial(t, path)
 	ctx := context.Background()
 	a, err := c.Query(ctx, &descQuery)
