@@ -81,7 +81,7 @@ type bareClient struct {
 // bareRow is a row of the table as the bare consumer decodes it: the
 // array the provider encodes, into typed fields.
 type bareRow struct {
-	_msgpack struct{} `msgpack:",as_array"`
+	_msgpack struct{} `msgpack:",as_array"` //lint:ignore U1000 read by msgpack through its tag
 	ID       int64
 	Fare     float64
 	City     string

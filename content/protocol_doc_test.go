@@ -37,7 +37,7 @@ func docMessages(t *testing.T) map[string]struct {
 	require.Greater(t, end, 0)
 	section := doc[start : start+1+end]
 
-	heading := regexp.MustCompile("^\\*\\*(\\w+)\\*\\* \\((\\d+)\\)(.*)$")
+	heading := regexp.MustCompile(`^\*\*(\w+)\*\* \((\d+)\)(.*)$`)
 	row := regexp.MustCompile("^\\| `(\\w+)` \\| ([^|]+?) \\| (req|opt|first) \\|")
 	inline := regexp.MustCompile("`(\\w+)` (\\w+), (req|opt)")
 	msgs := map[string]struct {
