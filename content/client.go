@@ -247,23 +247,37 @@ const arrivedWait = 10 * time.Millisecond
 func (c *Client) readArrived() {
 	for c.pc.Readable() {
 		ctx, cancel := context.WithTimeout(context.Background(), arrivedWait)
-		msg, files, err := c.pc.Read(ctx)
-		late := ctx.Err() != nil
+		ok, ended := c.readOne(ctx)
 		cancel()
-		if err != nil {
-			if late && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				break // a frame still arriving: a reader takes it
-			}
-			c.finish(err)
+		if ended {
 			return
 		}
-		if err := c.route(msg, files); err != nil {
-			closeFiles(files)
-			c.finish(err)
-			return
+		if !ok {
+			break // a frame still arriving: a reader takes it
 		}
 	}
 	c.giveRead()
+}
+
+// readOne reads and routes one message, as the holder of the read side.
+// It returns ok false when the holder must stop reading: ended when the
+// connection ended (finish has run), not ended when ctx ended with the
+// stream intact (the holder gives the read side back).
+func (c *Client) readOne(ctx context.Context) (ok, ended bool) {
+	msg, files, err := c.pc.Read(ctx)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, false
+		}
+		c.finish(err)
+		return false, true
+	}
+	if err := c.route(msg, files); err != nil {
+		closeFiles(files)
+		c.finish(err)
+		return false, true
+	}
+	return true, false
 }
 
 // takeRead takes the connection's read side if nobody holds it.
@@ -325,14 +339,7 @@ func (c *Client) Close() error {
 // until the connection ends or nothing needs reading (needsReader).
 func (c *Client) readLoop() {
 	for {
-		msg, files, err := c.pc.Read(context.Background())
-		if err != nil {
-			c.finish(err)
-			return
-		}
-		if err := c.route(msg, files); err != nil {
-			closeFiles(files)
-			c.finish(err)
+		if _, ended := c.readOne(context.Background()); ended {
 			return
 		}
 		c.mu.Lock()
@@ -349,18 +356,12 @@ func (c *Client) readLoop() {
 // ctx is done or the connection ends; then it gives the read side back.
 func (c *Client) readFor(ctx context.Context, ch chan reply) {
 	for len(ch) == 0 {
-		msg, files, err := c.pc.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				break // the stream is intact: the background reader goes on
-			}
-			c.finish(err)
+		ok, ended := c.readOne(ctx)
+		if ended {
 			return
 		}
-		if err := c.route(msg, files); err != nil {
-			closeFiles(files)
-			c.finish(err)
-			return
+		if !ok {
+			break // the stream is intact: the background reader goes on
 		}
 	}
 	c.giveRead()
@@ -596,13 +597,7 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 func (c *Client) failure() error {
 	if c.takeRead() {
 		for {
-			msg, files, err := c.pc.Read(context.Background())
-			if err == nil {
-				err = c.route(msg, files)
-			}
-			if err != nil {
-				closeFiles(files)
-				c.finish(err)
+			if _, ended := c.readOne(context.Background()); ended {
 				break
 			}
 		}
