@@ -266,7 +266,10 @@ func (c *Client) readArrived() {
 func (c *Client) readOne(ctx context.Context) (ok, ended bool) {
 	msg, files, err := c.pc.Read(ctx)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		// The read deadline parcel sets from ctx can fire a moment before
+		// ctx itself reports done: the error says which it was.
+		ctxDone := ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+		if ctxDone && !errors.Is(err, parcel.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return false, false
 		}
 		c.finish(err)
