@@ -117,12 +117,38 @@ func checkSchema(t *testing.T, want table, s *arrow.Schema) {
 // KEY (the rowid), may hold no NULL; any other column may.
 func checkNullable(t *testing.T, path, tableName string, s *arrow.Schema) {
 	t.Helper()
-	notNull := sqliteTable(t, path, `SELECT name, "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info(?)`, tableName)
-	require.Equal(t, len(notNull.rows), s.NumFields())
+	names, notNull := sqliteNotNull(t, path, tableName)
+	require.Equal(t, len(names), s.NumFields())
 	for i, f := range s.Fields() {
-		assert.Equal(t, notNull.rows[i][0], f.Name)
-		assert.Equal(t, notNull.rows[i][1] == int64(0), f.Nullable, "column %s of %s", f.Name, tableName)
+		assert.Equal(t, names[i], f.Name)
+		assert.Equal(t, !notNull[i], f.Nullable, "column %s of %s", f.Name, tableName)
 	}
+}
+
+// sqliteNotNull returns the columns of a table in declared order and
+// whether SQLite's schema says each may hold no NULL: NOT NULL, or the
+// INTEGER PRIMARY KEY (the rowid).
+func sqliteNotNull(t *testing.T, path, tableName string) (names []string, notNull []bool) {
+	t.Helper()
+	tb := sqliteTable(t, path, `SELECT name, "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info(?)`, tableName)
+	for _, row := range tb.rows {
+		names = append(names, row[0].(string))
+		notNull = append(notNull, row[1] != int64(0))
+	}
+	return names, notNull
+}
+
+// runNode runs a script of a third-party reader with node in dir (where
+// npmInstall put its package) and returns what it printed.
+func runNode(ctx context.Context, t *testing.T, dir, js string, args ...string) []byte {
+	t.Helper()
+	script := filepath.Join(dir, "read.js")
+	require.NoError(t, os.WriteFile(script, []byte(js), 0o600))
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd.Dir = dir // node finds node_modules from the script's directory
+	out, err := cmd.Output()
+	require.NoError(t, err, "node: %s", errOutput(err))
+	return out
 }
 
 func requireSameRows(t *testing.T, want, got [][]any) {
@@ -254,12 +280,7 @@ func TestConsumerArrowNode(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	stream := filepath.Join(dir, "trips.arrows")
 	require.NoError(t, os.WriteFile(stream, []byte(r.stdout), 0o600))
-	script := filepath.Join(dir, "read.js")
-	require.NoError(t, os.WriteFile(script, []byte(readJS), 0o600))
-	cmd := exec.CommandContext(ctx, "node", script, stream)
-	cmd.Dir = dir // node finds node_modules from the script's directory
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", errOutput(err))
+	out := runNode(ctx, t, dir, readJS, stream)
 
 	var got struct {
 		Fields []struct {
@@ -272,14 +293,14 @@ func TestConsumerArrowNode(t *testing.T) {
 	want := sqliteTable(t, dbPath(p), "SELECT * FROM trips")
 	// What SQLite's schema says of each column: NOT NULL, or the INTEGER
 	// PRIMARY KEY (the rowid), may hold no NULL.
-	notNull := sqliteTable(t, dbPath(p), `SELECT "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info('trips')`)
+	_, notNull := sqliteNotNull(t, dbPath(p), "trips")
 	require.Len(t, got.Fields, len(want.cols))
-	require.Len(t, notNull.rows, len(want.cols))
+	require.Len(t, notNull, len(want.cols))
 	for i, f := range got.Fields {
 		assert.Equal(t, want.cols[i], f.Name)
 		ft, _ := cwarrow.DeclaredType(want.decl[i])
 		assert.Equal(t, jsTypeName(cwarrow.ArrowType(ft, false)), f.Type, "column %s", f.Name)
-		assert.Equal(t, notNull.rows[i][0] == int64(0), f.Nullable, "column %s: apache-arrow's field.nullable against SQLite's schema", f.Name)
+		assert.Equal(t, !notNull[i], f.Nullable, "column %s: apache-arrow's field.nullable against SQLite's schema", f.Name)
 	}
 	require.Len(t, got.Rows, len(want.rows))
 	for i, row := range got.Rows {

@@ -56,13 +56,13 @@ func readParquet(t *testing.T, data []byte) (*metadata.FileMetaData, *arrow.Sche
 // PRIMARY KEY) is required, any other optional.
 func checkRequired(t *testing.T, path, tableName string, meta *metadata.FileMetaData) {
 	t.Helper()
-	notNull := sqliteTable(t, path, `SELECT name, "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info(?)`, tableName)
-	require.Equal(t, len(notNull.rows), meta.Schema.NumColumns())
-	for i, row := range notNull.rows {
+	names, notNull := sqliteNotNull(t, path, tableName)
+	require.Equal(t, len(names), meta.Schema.NumColumns())
+	for i, name := range names {
 		c := meta.Schema.Column(i)
-		assert.Equal(t, row[0], c.Name())
+		assert.Equal(t, name, c.Name())
 		want := parquet.Repetitions.Optional
-		if row[1] != int64(0) {
+		if notNull[i] {
 			want = parquet.Repetitions.Required
 		}
 		assert.Equal(t, want, c.SchemaNode().RepetitionType(), "column %s of %s", c.Name(), tableName)
@@ -201,12 +201,7 @@ func TestConsumerParquetDuckDB(t *testing.T) {
 	require.NoError(t, os.WriteFile(whole, []byte(r.stdout), 0o600))
 	cut := filepath.Join(dir, "cut.parquet")
 	require.NoError(t, os.WriteFile(cut, []byte(r.stdout[:len(r.stdout)/2]), 0o600))
-	script := filepath.Join(dir, "read.js")
-	require.NoError(t, os.WriteFile(script, []byte(duckdbJS), 0o600))
-	cmd := exec.CommandContext(ctx, "node", script, whole, cut)
-	cmd.Dir = dir // node finds node_modules from the script's directory
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", errOutput(err))
+	out := runNode(ctx, t, dir, duckdbJS, whole, cut)
 
 	var got struct {
 		Fields []struct {
@@ -220,11 +215,12 @@ func TestConsumerParquetDuckDB(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(out, &got))
 	want := sqliteTable(t, dbPath(p), "SELECT * FROM trips ORDER BY id")
-	notNull := sqliteTable(t, dbPath(p), `SELECT name, "notnull" OR (pk = 1 AND upper(type) = 'INTEGER') FROM pragma_table_info('trips')`)
+	_, notNull := sqliteNotNull(t, dbPath(p), "trips")
 	require.Len(t, got.Fields, len(want.cols))
+	require.Len(t, notNull, len(want.cols))
 	for i, f := range got.Fields {
 		assert.Equal(t, want.cols[i], f.Name)
-		assert.Equal(t, notNull.rows[i][1] != int64(0), f.Required, "column %s: DuckDB's parquet_schema against SQLite's schema", f.Name)
+		assert.Equal(t, notNull[i], f.Required, "column %s: DuckDB's parquet_schema against SQLite's schema", f.Name)
 	}
 	assert.Equal(t, []string{"BIGINT", "VARCHAR", "VARCHAR", "DOUBLE", "BIGINT", "BIGINT", "DOUBLE", "DOUBLE", "BLOB"}, got.Types)
 	assert.Equal(t, fmt.Sprint(len(want.rows)), got.Count)
