@@ -167,14 +167,15 @@ func TestHostileBulkWindows(t *testing.T) {
 		{"a header disagreeing with its message", 5, func(t *testing.T) []*os.File {
 			return []*os.File{memfdWith(t, valid, sealAll)}
 		}, ErrBadRequest, 0},
-		{"slots outside the heap", 1, func(t *testing.T) []*os.File {
+		{"offsets outside the data", 1, func(t *testing.T) []*os.File {
 			w, err := window.New(1)
 			require.NoError(t, err)
 			require.NoError(t, w.AllocRow())
 			require.NoError(t, w.PutString(0, "hello"))
 			b, err := w.AppendTo(nil)
 			require.NoError(t, err)
-			binary.LittleEndian.PutUint64(b[len(b)-window.SlotSize:], 1<<40)
+			offsets := binary.LittleEndian.Uint64(b[64+16:])    // column 0's values: docs/FORMAT.md
+			binary.LittleEndian.PutUint32(b[offsets+4:], 1<<30) // row 0 ends far past the data
 			return []*os.File{memfdWith(t, b, sealAll)}
 		}, window.ErrCorrupt, 0},
 		{"4 GiB announced", 3, func(t *testing.T) []*os.File {

@@ -250,15 +250,15 @@ func TestHugeNamedWindowRefused(t *testing.T) {
 	assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond)
 }
 
-func TestHostileSlotsOutsideTheHeap(t *testing.T) {
+func TestHostileOffsetsOutsideTheData(t *testing.T) {
 	w, err := window.New(1)
 	require.NoError(t, err)
 	require.NoError(t, w.AllocRow())
 	require.NoError(t, w.PutString(0, "hello"))
 	b, err := w.AppendTo(nil)
 	require.NoError(t, err)
-	slot := len(b) - window.SlotSize
-	binary.LittleEndian.PutUint64(b[slot:], 1<<40) // heap offset far outside
+	offsets := binary.LittleEndian.Uint64(b[64+16:])    // column 0's values: docs/FORMAT.md
+	binary.LittleEndian.PutUint32(b[offsets+4:], 1<<30) // row 0 ends far past the data
 	path := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
 		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"s"}, Count: 1, Win: 1, Rows: 1, Last: true},
 			[]*os.File{memfdWith(t, b, sealAll)}

@@ -87,8 +87,11 @@ func versionsOf(t testing.TB, cur *content.Cursor) (map[int64]int, int64) {
 // cached: here the first query's second window is filled while the table
 // changes, and a query opened after the change must see only new rows.
 func TestNoStaleWindowAfterNotifyChange(t *testing.T) {
-	const n = 100_000 // two windows of 16-byte slots at the default size
-	p := &versionedProvider{n: n, gateRow: 70_000, reached: make(chan struct{}), release: make(chan struct{})}
+	// Two INT64 columns take at least 16 bytes a row: the first window
+	// holds fewer than perWindow rows, and the gate is in the second.
+	const perWindow = content.DefaultWindowSize / 16
+	const n = 2 * perWindow
+	p := &versionedProvider{n: n, gateRow: perWindow + perWindow/4, reached: make(chan struct{}), release: make(chan struct{})}
 	p.version.Store(1)
 	path, srv := startServer(t, p)
 	c := dial(t, path)

@@ -64,9 +64,23 @@ func (r *rows) Next(dest []driver.Value) error {
 	for c := range dest {
 		switch t := row.Type(c); t {
 		case window.TypeInt64:
-			dest[c], _ = row.Int64(c)
+			v, ok := row.Int64(c)
+			if !ok { // a column of several types: the Window reads it
+				var err error
+				if v, err = w.Int64(i, c); err != nil {
+					return err
+				}
+			}
+			dest[c] = v
 		case window.TypeFloat64:
-			dest[c], _ = row.Float64(c)
+			v, ok := row.Float64(c)
+			if !ok {
+				var err error
+				if v, err = w.Float64(i, c); err != nil {
+					return err
+				}
+			}
+			dest[c] = v
 		case window.TypeString, window.TypeBlob:
 			b, ok := row.Bytes(c)
 			if !ok {

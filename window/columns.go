@@ -1,9 +1,6 @@
 package window
 
-import (
-	"math"
-	"unsafe"
-)
+import "math"
 
 // Batch reads copy one column of a run of rows into a caller's slice: one
 // call and one bounds check per run instead of per field, for scans that
@@ -17,18 +14,19 @@ import (
 // does (NULL reads as 0). It stops at the first field that Int64 would
 // refuse and returns its error with the count read before it.
 func (w *Window) Int64s(col, from int, dst []int64) (int, error) {
-	n, base, stride, ok := w.run(col, from, len(dst))
-	if !ok {
-		return 0, w.runErr(col, from)
+	n, c, err := w.run(col, from, len(dst))
+	if err != nil {
+		return 0, err
 	}
-	p := w.runStart(base) // a local: stores into dst cannot change it
-	for i := range dst[:n] {
-		s := (*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))
-		if s[offSlotType] == byte(TypeInt64) {
-			dst[i] = int64(le.Uint64(s[:]))
-			continue
+	if c.form == uint8(TypeInt64) && c.valid == nil {
+		vals := c.values[8*from:][:8*n]
+		for i := range dst[:n] {
+			dst[i] = int64(le.Uint64(vals[8*i:]))
 		}
-		v, err := w.int64Slow(from+i, col)
+		return n, nil
+	}
+	for i := range dst[:n] {
+		v, err := w.Int64(from+i, col)
 		if err != nil {
 			return i, err
 		}
@@ -40,18 +38,19 @@ func (w *Window) Int64s(col, from int, dst []int64) (int, error) {
 // Float64s reads column col of rows from.. into dst, converting as
 // Float64 does (NULL reads as 0).
 func (w *Window) Float64s(col, from int, dst []float64) (int, error) {
-	n, base, stride, ok := w.run(col, from, len(dst))
-	if !ok {
-		return 0, w.runErr(col, from)
+	n, c, err := w.run(col, from, len(dst))
+	if err != nil {
+		return 0, err
 	}
-	p := w.runStart(base)
-	for i := range dst[:n] {
-		s := (*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))
-		if s[offSlotType] == byte(TypeFloat64) {
-			dst[i] = math.Float64frombits(le.Uint64(s[:]))
-			continue
+	if c.form == uint8(TypeFloat64) && c.valid == nil {
+		vals := c.values[8*from:][:8*n]
+		for i := range dst[:n] {
+			dst[i] = math.Float64frombits(le.Uint64(vals[8*i:]))
 		}
-		v, err := w.float64Slow(from+i, col)
+		return n, nil
+	}
+	for i := range dst[:n] {
+		v, err := w.Float64(from+i, col)
 		if err != nil {
 			return i, err
 		}
@@ -65,19 +64,18 @@ func (w *Window) Float64s(col, from int, dst []float64) (int, error) {
 // Close, must not be modified. NULL and empty fields read as nil; INT64
 // and FLOAT64 are ErrType (use Types to tell fields apart first).
 func (w *Window) Views(col, from int, dst [][]byte) (int, error) {
-	n, base, stride, ok := w.run(col, from, len(dst))
-	if !ok {
-		return 0, w.runErr(col, from)
+	n, c, err := w.run(col, from, len(dst))
+	if err != nil {
+		return 0, err
 	}
-	b, p, dataEnd := w.b, w.runStart(base), w.dataEnd
 	for i := range dst[:n] {
-		s := (*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))
-		if s[offSlotType]-byte(TypeString) <= 1 {
-			// A non-empty range inside the heap: k-1 < dataEnd-v is
-			// 0 < k <= dataEnd-v.
-			v, k := le.Uint64(s[:]), uint64(le.Uint32(s[offSlotLen:]))
-			if v >= headerSize && v <= dataEnd && k-1 < dataEnd-v {
-				dst[i] = b[v : v+k : v+k]
+		r := uint64(from + i)
+		if isVar(c.form) && c.isValid(r) {
+			if b, err := c.span(r); err == nil {
+				dst[i] = nil
+				if len(b) > 0 {
+					dst[i] = b
+				}
 				continue
 			}
 		}
@@ -85,7 +83,10 @@ func (w *Window) Views(col, from int, dst [][]byte) (int, error) {
 		if err != nil {
 			return i, err
 		}
-		dst[i] = b
+		dst[i] = nil
+		if len(b) > 0 {
+			dst[i] = b
+		}
 	}
 	return n, nil
 }
@@ -93,15 +94,14 @@ func (w *Window) Views(col, from int, dst [][]byte) (int, error) {
 // Types reads the field types of column col of rows from.. into dst. A
 // type byte outside the format is ErrCorrupt.
 func (w *Window) Types(col, from int, dst []FieldType) (int, error) {
-	n, base, stride, ok := w.run(col, from, len(dst))
-	if !ok {
-		return 0, w.runErr(col, from)
+	n, _, err := w.run(col, from, len(dst))
+	if err != nil {
+		return 0, err
 	}
-	p := w.runStart(base)
 	for i := range dst[:n] {
-		t := FieldType((*[SlotSize]byte)(unsafe.Add(p, -i*int(stride)))[offSlotType])
-		if t > TypeBlob {
-			return i, w.typeErr(from+i, col, t, "a field")
+		t, err := w.Type(from+i, col)
+		if err != nil {
+			return i, err
 		}
 		dst[i] = t
 	}
@@ -109,34 +109,52 @@ func (w *Window) Types(col, from int, dst []FieldType) (int, error) {
 }
 
 // run returns how many rows from `from` a batch read of up to max rows
-// takes, the offset of the first row's slot of col, and the distance
-// between rows (slots grow down: row r+1 is stride bytes below row r). ok
-// is false for a column or start out of range.
-func (w *Window) run(col, from, max int) (n int, base, stride uint64, ok bool) {
+// takes, and the column, or the error of a column or start out of range.
+func (w *Window) run(col, from, max int) (int, *rcol, error) {
 	if uint64(uint(col)) >= w.ncols || uint64(uint(from)) > w.nrows || max < 0 {
-		return 0, 0, 0, false
+		if w.closed || w.parked {
+			return 0, nil, ErrClosed
+		}
+		return 0, nil, fieldErr(from, col, ErrOutOfRange)
 	}
-	n = int(min(uint64(max), w.nrows-uint64(from)))
-	if n == 0 {
-		return 0, 0, w.rowSize, true
-	}
-	return n, w.size - (uint64(from)+1)*w.rowSize + uint64(col)*SlotSize, w.rowSize, true
+	return int(min(uint64(max), w.nrows-uint64(from))), &w.cols[col], nil
 }
 
-// runStart returns the address of the first slot of a run that run
-// found, base. Every slot of the run, base - i*stride for i < n, lies
-// inside the region: run checked the rows and the column against the
-// window's, so a batch read addresses them by hand, sparing each field
-// the slice's bounds check and masking.
-func (w *Window) runStart(base uint64) unsafe.Pointer {
-	return unsafe.Pointer(&w.b[base : base+SlotSize][0])
+// Buffers is one column of a window as the buffers docs/FORMAT.md
+// describes, for a reader that hands them on whole (Arrow arrays over the
+// window's memory, say). Every slice is a view of the window, valid until
+// Close, and must not be modified.
+type Buffers struct {
+	// Type is the type of every non-NULL value of the column; TypeNull
+	// when every value is NULL (and there are no buffers).
+	Type FieldType
+	// Mixed reports a column whose values have several types: it has no
+	// buffers here; read it with the accessors.
+	Mixed bool
+	// Validity is the bitmap, a bit a row, least significant bit first,
+	// 1 for a value and 0 for NULL; nil when no value is NULL.
+	Validity []byte
+	// Values holds 8 bytes a row, little-endian, for INT64 and FLOAT64;
+	// for STRING and BLOB, numRows+1 little-endian uint32 offsets into
+	// Data. Offsets are checked by every accessor, not here: a caller
+	// reading them itself must check that they do not decrease and do
+	// not pass len(Data).
+	Values []byte
+	// Data holds the bytes of a STRING or BLOB column.
+	Data []byte
 }
 
-// runErr is the error of a batch read whose column or start is out of
-// range.
-func (w *Window) runErr(col, from int) error {
-	if w.closed || w.parked {
-		return ErrClosed
+// Buffers returns column col's buffers.
+func (w *Window) Buffers(col int) (Buffers, error) {
+	if uint64(uint(col)) >= w.ncols {
+		if w.closed || w.parked {
+			return Buffers{}, ErrClosed
+		}
+		return Buffers{}, fieldErr(0, col, ErrOutOfRange)
 	}
-	return fieldErr(from, col, ErrOutOfRange)
+	c := &w.cols[col]
+	if c.form == formMixed {
+		return Buffers{Mixed: true}, nil
+	}
+	return Buffers{Type: FieldType(c.form), Validity: c.valid, Values: c.values, Data: c.data}, nil
 }

@@ -2,6 +2,7 @@ package window
 
 import (
 	"os"
+	"slices"
 
 	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
@@ -61,9 +62,9 @@ func (w *Writer) SetNumColumns(n int) error { return w.setNumColumns(n) }
 // Sealed reports whether the window has been sealed and not Reset since.
 func (w *Writer) Sealed() bool { return w.state == stateSealed }
 
-// Used returns the bytes a compact copy of the window takes: header, heap
-// and slots.
-func (w *Writer) Used() int { return int(alignUp(w.dataEnd) + w.nrows*w.rowSize) }
+// Used returns the bytes a compact copy of the window takes: header,
+// directory and buffers.
+func (w *Writer) Used() int { return int(placeExact(slices.Clone(w.cols), w.nrows)) }
 
 // OpenPopulate is Open with MAP_POPULATE, for the benchmark that decides
 // whether pre-faulting the reader's mapping pays off.

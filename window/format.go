@@ -2,31 +2,22 @@ package window
 
 import "strconv"
 
-// Sizes and limits of the format that a caller sizing or shaping a window
-// needs.
-const (
-	// SlotSize is the size of one field slot in bytes: r rows of c
-	// columns take r*c*SlotSize bytes of slots, besides their strings and
-	// blobs.
-	SlotSize = 16
-	// MaxColumns is the largest column count a window accepts.
-	MaxColumns = 1 << 16
-)
+// MaxColumns is the largest column count a window accepts.
+const MaxColumns = 1 << 16
 
-// The layout of a window, documented byte by byte in docs/FORMAT.md. All
-// integers are little-endian; all offsets are relative to the start of the
-// region.
+// The layout of a window, format version 2, documented byte by byte in
+// docs/FORMAT.md. All integers are little-endian; all offsets are relative
+// to the start of the region.
 //
-//	[0, headerSize)            header
-//	[headerSize, dataEnd)      heap: string and blob bytes, growing up
-//	[dataEnd, slotsStart)      free space
-//	[slotsStart, size)         field slots, growing down: row r, column c at
-//	                           size - (r+1)*rowSize + c*SlotSize
+//	[0, 64)                    header
+//	[64, 64+48*numColumns)     directory: one entry per column
+//	then, per column in order  its buffers, each on an 8-byte boundary:
+//	                           validity bitmap, values, types, data
 const (
 	// magic is the first four bytes of every window: "CWIN".
 	magic uint32 = 'C' | 'W'<<8 | 'I'<<16 | 'N'<<24
 	// version is the format version this package writes and reads.
-	version uint16 = 1
+	version uint16 = 2
 
 	// headerSize is the size of the fixed header in bytes.
 	headerSize = 64
@@ -38,21 +29,39 @@ const (
 	offNumRows    = 12 // u32
 	offStartPos   = 16 // u64
 	offSize       = 24 // u64
-	offDataEnd    = 32 // u64
 	offChecksum   = 40 // u64: CRC-32C when flagChecksum is set, else 0
-	// bytes 48..63 are reserved and written as zero.
+	// bytes 32..39 and 48..63 are reserved and written as zero.
 
-	// Within a slot.
-	offSlotValue = 0  // u64: int64, float64 bits, or heap offset
-	offSlotLen   = 8  // u32: byte length of a string or blob
-	offSlotType  = 12 // u8: FieldType
-	// bytes 13..15 of a slot are reserved and written as zero.
+	// entrySize is the size of a directory entry.
+	entrySize = 48
 
-	// align is the alignment of the region size and of the slot area.
-	align = SlotSize
+	// Within a directory entry.
+	offEntryForm   = 0  // u8: the column's form
+	offEntryFlags  = 1  // u8: entryValidity
+	offEntryValid  = 8  // u64: offset of the validity bitmap, 0 if none
+	offEntryValues = 16 // u64: offset of the values (or string offsets)
+	offEntryTypes  = 24 // u64: offset of the type bytes of a mixed column
+	offEntryData   = 32 // u64: offset of the data buffer
+	offEntryLen    = 40 // u64: length of the data buffer
+	// bytes 2..7 of an entry are reserved and written as zero.
 
-	// maxFieldLen is the largest string or blob a field can hold.
+	// entryValidity, a bit of an entry's flags, says the column has a
+	// validity bitmap (some of its values are NULL).
+	entryValidity uint8 = 1 << 0
+
+	// formMixed is the form of a column whose values have several types:
+	// a type byte and an 8-byte value a row. Forms 0 to 4 are the
+	// FieldType every non-NULL value of the column has (0: every value is
+	// NULL, no buffers).
+	formMixed uint8 = 5
+
+	// align is the alignment of every buffer and of the region's size.
+	align = 8
+
+	// maxFieldLen is the largest string or blob a field can hold, and
+	// maxDataLen the largest data buffer of a column: offsets are u32.
 	maxFieldLen = 1<<32 - 1
+	maxDataLen  = 1<<32 - 1
 
 	// flagChecksum, a bit of the header's flags (the u16 at offset 6),
 	// says the header's checksum field holds the CRC-32C (Castagnoli) of
@@ -65,7 +74,7 @@ const (
 // FieldType is the type of the value stored in a field.
 type FieldType uint8
 
-// Field types. A zeroed slot reads as TypeNull.
+// Field types.
 const (
 	TypeNull    FieldType = 0
 	TypeInt64   FieldType = 1
@@ -93,3 +102,10 @@ func (t FieldType) String() string {
 
 // alignUp rounds n up to a multiple of align.
 func alignUp(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }
+
+// directoryEnd is the offset of the first buffer of a window of ncols
+// columns.
+func directoryEnd(ncols int) uint64 { return headerSize + uint64(ncols)*entrySize }
+
+// isVar reports whether a form stores strings or blobs: offsets and data.
+func isVar(form uint8) bool { return form == uint8(TypeString) || form == uint8(TypeBlob) }

@@ -24,9 +24,10 @@ func formatExample(t testing.TB) (example, badUTF8 []byte) {
 		require.NoError(t, w.AllocRow())
 		require.NoError(t, w.PutInt64(0, 7))
 		require.NoError(t, w.PutString(1, "hi"))
+		require.NoError(t, w.PutFloat64(2, 2.5))
 		require.NoError(t, w.AllocRow())
 		require.NoError(t, w.PutInt64(0, -1))
-		require.NoError(t, w.PutString(1, s))
+		require.NoError(t, w.PutString(2, s))
 		require.NoError(t, w.Seal())
 		b, err := w.AppendTo(nil)
 		require.NoError(t, err)
@@ -40,13 +41,18 @@ func formatExample(t testing.TB) (example, badUTF8 []byte) {
 func withReservedSet(b []byte) []byte {
 	b = append([]byte(nil), b...)
 	binary.LittleEndian.PutUint16(b[6:], binary.LittleEndian.Uint16(b[6:])|0xfffe)
+	for i := 32; i < 40; i++ {
+		b[i] = 0xff
+	}
 	for i := 48; i < 64; i++ {
 		b[i] = 0xff
 	}
 	ncols := int(binary.LittleEndian.Uint32(b[8:]))
-	nrows := int(binary.LittleEndian.Uint32(b[12:]))
-	for s := len(b) - nrows*ncols*window.SlotSize; s < len(b); s += window.SlotSize {
-		b[s+13], b[s+14], b[s+15] = 0xff, 0xff, 0xff
+	for e := 64; e < 64+48*ncols; e += 48 {
+		b[e+1] |= 0xfe
+		for i := 2; i < 8; i++ {
+			b[e+i] = 0xff
+		}
 	}
 	return b
 }
@@ -57,8 +63,8 @@ func TestReservedBytesAreIgnored(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	assertRows(t, r, [][]value{
-		{vInt(7), vStr("hi"), vNull()},
-		{vInt(-1), vStr("cursor"), vNull()},
+		{vInt(7), vStr("hi"), vFloat(2.5)},
+		{vInt(-1), vNull(), vStr("cursor")},
 	})
 }
 
@@ -98,17 +104,24 @@ for path in sys.argv[1:]:
 		b    []byte
 		want string
 	}{
-		{"example", example, "(10, [[7, 'hi', None], [-1, 'cursor', None]])"},
-		{"reserved set", withReservedSet(example), "(10, [[7, 'hi', None], [-1, 'cursor', None]])"},
-		{"invalid UTF-8", badUTF8, "(10, [[7, 'hi', None], [-1, 'cur\\ufffdsor', None]])"},
+		{"example", example, "(10, [[7, 'hi', 2.5], [-1, None, 'cursor']])"},
+		{"reserved set", withReservedSet(example), "(10, [[7, 'hi', 2.5], [-1, None, 'cursor']])"},
+		{"invalid UTF-8", badUTF8, "(10, [[7, 'hi', 2.5], [-1, None, 'cur\\ufffdsor']])"},
 		{"shorter than a header", example[:40], "CorruptWindow"},
 		{"empty", nil, "CorruptWindow"},
-		{"truncated", example[:len(example)-16], "CorruptWindow"},
+		{"truncated", example[:len(example)-8], "CorruptWindow"},
+		{"version 1", damaged(func(b []byte) []byte { le.PutUint16(b[4:], 1); return b }), "CorruptWindow"},
 		{"startPos above 2^63-1", damaged(func(b []byte) []byte { le.PutUint64(b[16:], 1<<63); return b }), "CorruptWindow"},
 		{"zero columns", damaged(func(b []byte) []byte { le.PutUint32(b[8:], 0); return b }), "CorruptWindow"},
 		{"too many rows", damaged(func(b []byte) []byte { le.PutUint32(b[12:], 3); return b }), "CorruptWindow"},
-		{"heap range", damaged(func(b []byte) []byte { le.PutUint64(b[0x90:], 0x47); return b }), "CorruptWindow"},
-		{"type 5", damaged(func(b []byte) []byte { b[0x8c] = 5; return b }), "CorruptWindow"},
+		{"form 6", damaged(func(b []byte) []byte { b[0x40] = 6; return b }), "CorruptWindow"},
+		{"unaligned buffer", damaged(func(b []byte) []byte { le.PutUint64(b[0x50:], 0xd1); return b }), "CorruptWindow"},
+		{"overlapping buffers", damaged(func(b []byte) []byte { le.PutUint64(b[0x78:], 0xd8); return b }), "CorruptWindow"},
+		{"buffer outside", damaged(func(b []byte) []byte { le.PutUint64(b[0xc8:], 9); return b }), "CorruptWindow"},
+		{"offsets past the data", damaged(func(b []byte) []byte { le.PutUint32(b[0xec:], 0x47); return b }), "CorruptWindow"},
+		{"decreasing offsets", damaged(func(b []byte) []byte { le.PutUint32(b[0xe8:], 2); le.PutUint32(b[0xec:], 1); return b }), "CorruptWindow"},
+		{"mixed data range", damaged(func(b []byte) []byte { le.PutUint32(b[0x108:], 3); return b }), "CorruptWindow"},
+		{"mixed type 9", damaged(func(b []byte) []byte { b[0x111] = 9; return b }), "CorruptWindow"},
 	}
 	var args []string
 	for i, c := range cases {

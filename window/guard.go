@@ -85,30 +85,45 @@ func (w *Window) guard(fn func() error) (err error) {
 	return fn()
 }
 
-// compactCopy returns a reader over a private copy of the window: its
-// header, heap and slots, not its free space, copied inside guard. The
-// header of the copy is written from the values validated at open, and
-// the copy is validated again as a window of its own, so a writer that
-// changes the window meanwhile makes the copy fail, never the reader.
+// compactCopy returns a reader over a compact private copy of the
+// window: its header, directory and buffers, without the room between
+// them, copied inside guard. The copy is validated again as a window of
+// its own, so a writer that changes the window meanwhile makes the copy
+// fail (or read other values), never the reader.
 func (w *Window) compactCopy() (*Window, error) {
 	if w.closed || w.parked {
 		return nil, ErrClosed
 	}
-	heap := alignUp(w.dataEnd)
-	slots := w.nrows * w.rowSize
-	b := make([]byte, heap+slots)
+	dir := directoryEnd(int(w.ncols))
+	size := dir
+	for i := range w.cols {
+		c := &w.cols[i]
+		size += alignUp(uint64(len(c.valid))) + alignUp(uint64(len(c.values))) +
+			alignUp(uint64(len(c.types))) + alignUp(uint64(len(c.data)))
+	}
+	b := make([]byte, size)
 	err := w.guard(func() error {
-		copy(b, w.b[:w.dataEnd])
-		copy(b[heap:], w.b[w.size-slots:w.size])
+		copy(b, w.b[:dir])
+		off := dir
+		for i := range w.cols {
+			c := &w.cols[i]
+			e := b[headerSize+uint64(i)*entrySize:][:entrySize]
+			for _, f := range [...]struct {
+				at  int
+				buf []byte
+			}{{offEntryValid, c.valid}, {offEntryValues, c.values}, {offEntryTypes, c.types}, {offEntryData, c.data}} {
+				if f.buf != nil {
+					le.PutUint64(e[f.at:], off)
+					off += alignUp(uint64(copy(b[off:], f.buf)))
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	le.PutUint32(b[offNumColumns:], uint32(w.ncols))
-	le.PutUint32(b[offNumRows:], uint32(w.nrows))
-	le.PutUint64(b[offSize:], heap+slots)
-	le.PutUint64(b[offDataEnd:], w.dataEnd)
+	le.PutUint64(b[offSize:], size)
 	le.PutUint16(b[offFlags:], le.Uint16(b[offFlags:])&^flagChecksum) // the file's, not the copy's
 	le.PutUint64(b[offChecksum:], 0)
 	return OpenBytes(b)

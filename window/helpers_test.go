@@ -106,13 +106,13 @@ func assertRows(t testing.TB, r *window.Window, rows [][]value) {
 }
 
 // checkInvariants asserts what must hold of a writer after every mutation:
-// its bytes open as a valid window that agrees with the writer, the slot
-// area is aligned and every string or blob lies inside the heap.
+// its bytes open as a valid window that agrees with the writer, the region
+// is aligned and every string or blob lies inside the heap.
 func checkInvariants(t testing.TB, w *window.Writer) {
 	t.Helper()
 	b, err := w.Bytes()
 	require.NoError(t, err)
-	assert.Zero(t, len(b)%window.SlotSize, "region size is aligned")
+	assert.Zero(t, len(b)%8, "region size is aligned")
 	r, err := window.OpenBytes(b)
 	require.NoError(t, err, "writer bytes open as a window")
 	defer r.Close()

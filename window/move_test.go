@@ -134,15 +134,15 @@ func TestMoveToEqualsPuttingTheRowsAgain(t *testing.T) {
 		// dst returns an empty window to continue in; recycled ones were
 		// filled with other rows, sealed for reuse and Reset, as a pool's.
 		dst func(t testing.TB) *window.Writer
-		// same says that both windows end at the same size, so their
-		// whole regions are compared, free space included.
+		// same says that both windows end at the same size. (Their
+		// layouts differ: each window's follows its own history.)
 		same bool
 	}{
 		{"pooled memfd", func(t testing.TB) *window.Writer { return newMemfd(t, 1, fixed...) }, true},
 		{"recycled memfd", func(t testing.TB) *window.Writer { return recycledEmpty(t, fixed...) }, true},
 		{"growing memfd", func(t testing.TB) *window.Writer {
 			return newMemfd(t, 1, window.WithInitialSize(4<<10), window.WithMaxSize(size))
-		}, true},
+		}, false},
 		{"Go memory", func(t testing.TB) *window.Writer { return newInline(t, 1, fixed...) }, true},
 		{"shm", func(t testing.TB) *window.Writer {
 			return newMemfd(t, 1, append(fixed, window.WithBacking(window.ShmBacking()), window.WithName(testPrefix))...)
@@ -184,7 +184,6 @@ func TestMoveToEqualsPuttingTheRowsAgain(t *testing.T) {
 				require.NoError(t, err)
 				if tc.same {
 					require.Equal(t, len(wb), len(gb), "seed %d: region size", seed)
-					require.True(t, bytesEqual(wb, gb), "seed %d: the same bytes as putting the rows again", seed)
 				}
 				wc, err := want.AppendTo(nil)
 				require.NoError(t, err)
@@ -230,8 +229,13 @@ func TestMoveToARecycledWindowShowsNothingStale(t *testing.T) {
 	require.NoError(t, err)
 	ub, err := used.Bytes()
 	require.NoError(t, err)
-	assert.True(t, bytesEqual(fb, ub), "a recycled window equals a fresh one")
+	assert.Equal(t, len(fb), len(ub))
 	assert.NotContains(t, string(ub), "STALE")
+	fc, err := fresh.AppendTo(nil)
+	require.NoError(t, err)
+	uc, err := used.AppendTo(nil)
+	require.NoError(t, err)
+	assert.True(t, bytesEqual(fc, uc), "a recycled window holds what a fresh one holds")
 }
 
 func TestMoveToRefuses(t *testing.T) {

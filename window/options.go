@@ -14,8 +14,9 @@ const (
 	defaultInitialSize = 16 << 10
 	// DefaultName is the memfd name shown in /proc/PID/fd and maps.
 	DefaultName = "cursorwindow"
-	// minSize is the smallest region: a header and one slot.
-	minSize = headerSize + SlotSize
+	// minSize is the smallest region: a header, the directory entry of
+	// one column and room for its first row.
+	minSize = headerSize + entrySize + 16
 )
 
 type config struct {

@@ -6,8 +6,9 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
 
 // ShmBacking returns a backing of POSIX shared memory objects: files in

@@ -7,9 +7,11 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cursorwindow/cursorwindow/window/internal/shm"
-	"golang.org/x/sys/unix"
 )
 
 // Window reads a window in place: the consumer side. Every accessor checks
@@ -21,16 +23,16 @@ import (
 // concurrently with reads.
 type Window struct {
 	b       []byte // the whole region; nil after Close
-	heapb   []byte // b[headerSize:dataEnd], for Row.Bytes; nil after Close
 	mapping []byte // the mapping to unmap on Close; nil for OpenBytes
+	// cols holds each column's form and buffers, as slices of b checked
+	// once at open.
+	cols []rcol
 	// id is the identity of the memory mapped (a file's device and inode,
 	// a System V segment's id), the key of a Mappings cache.
 	id       shm.Identity
 	ncols    uint64
 	nrows    uint64
-	rowSize  uint64
 	size     uint64
-	dataEnd  uint64
 	startPos int64
 	closed   bool
 	// parked reports a mapping made inaccessible by park.
@@ -210,8 +212,8 @@ func OpenBytes(b []byte) (*Window, error) {
 	return w, nil
 }
 
-// parse validates the header and caches its values. Nothing read here is
-// read from the shared memory again.
+// parse validates the header and the directory and caches their values.
+// Nothing read here is read from the shared memory again.
 func (w *Window) parse() error {
 	b := w.b
 	if len(b) < headerSize {
@@ -221,31 +223,124 @@ func (w *Window) parse() error {
 		return corruptf("bad magic %#x", m)
 	}
 	if v := le.Uint16(b[offVersion:]); v != version {
-		return corruptf("unsupported version %d", v)
+		return corruptf("unsupported format version %d (this reader reads version %d)", v, version)
 	}
 	ncols := uint64(le.Uint32(b[offNumColumns:]))
 	nrows := uint64(le.Uint32(b[offNumRows:]))
 	start := le.Uint64(b[offStartPos:])
 	size := le.Uint64(b[offSize:])
-	dataEnd := le.Uint64(b[offDataEnd:])
 	switch {
 	case size != uint64(len(b)):
 		return corruptf("header size %d, region %d bytes", size, len(b))
 	case ncols == 0 || ncols > MaxColumns:
 		return corruptf("%d columns", ncols)
-	case dataEnd < headerSize || dataEnd > size:
-		return corruptf("data end %d outside [%d, %d]", dataEnd, headerSize, size)
 	case start > math.MaxInt64:
 		return corruptf("start position %d", start)
+	case directoryEnd(int(ncols)) > size:
+		return corruptf("a directory of %d columns does not fit %d bytes", ncols, size)
 	}
-	rowSize := ncols * SlotSize
-	if nrows > (size-dataEnd)/rowSize {
-		return corruptf("%d rows of %d bytes do not fit between %d and %d", nrows, rowSize, dataEnd, size)
+	if cap(w.cols) < int(ncols) {
+		w.cols = make([]rcol, ncols)
 	}
-	w.ncols, w.nrows, w.rowSize = ncols, nrows, rowSize
-	w.size, w.dataEnd, w.startPos = size, dataEnd, int64(start)
-	w.heapb = b[headerSize:dataEnd:dataEnd]
+	cols := w.cols[:ncols]
+	next := directoryEnd(int(ncols)) // where the next buffer may start
+	for i := range cols {
+		var err error
+		next, err = cols[i].parse(b, b[headerSize+uint64(i)*entrySize:][:entrySize], nrows, next)
+		if err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	w.cols = cols
+	w.ncols, w.nrows = ncols, nrows
+	w.size, w.startPos = size, int64(start)
 	return nil
+}
+
+// rcol is a reader's column: its form and its buffers, checked.
+type rcol struct {
+	form uint8
+	// valid is the bitmap, nil when every value is valid; values the
+	// 8-byte values (4-byte offsets for a STRING or BLOB column); types
+	// the type bytes of a mixed column; data the data buffer.
+	valid, values, types, data []byte
+	// vp, xp and dp point at the first bytes of valid, values and data,
+	// dn is len(data), for Row's accessors, which address them by hand.
+	// Without a bitmap, vp points at a byte of ones and vmask is 0, so
+	// every row's bit is that byte's; with one, vmask is all ones.
+	vp, xp, dp unsafe.Pointer
+	vmask, dn  uint64
+	// tp points at the column's form, with tmask 0, so that every row's
+	// type byte is the form; for a mixed column, at its types, with tmask
+	// all ones. xstride is the bytes a row takes in values (8, or 4 for
+	// a STRING or BLOB column's offsets); lomask is all ones for a mixed
+	// column, whose values hold an offset and a length, not two offsets.
+	tp             unsafe.Pointer
+	tmask, xstride uint64
+	lomask         uint32
+}
+
+// allValid is the bitmap byte of every row of a column without NULLs.
+var allValid byte = 0xff
+
+// parse checks the directory entry e of a column of n rows against the
+// region b: each buffer it names lies inside b, starts on an 8-byte
+// boundary at or after next (the end of the buffer before it), and has
+// the length its form and n give. It returns the end of the column's
+// last buffer.
+func (c *rcol) parse(b, e []byte, n, next uint64) (uint64, error) {
+	*c = rcol{form: e[offEntryForm]}
+	buf := func(what string, off, size uint64) ([]byte, error) {
+		switch {
+		case off%align != 0:
+			return nil, corruptf("%s at %d, not on an 8-byte boundary", what, off)
+		case off < next:
+			return nil, corruptf("%s at %d overlaps the directory or the buffer before it (ending at %d)", what, off, next)
+		case off > uint64(len(b)) || size > uint64(len(b))-off:
+			return nil, corruptf("%s [%d, +%d) outside the region of %d bytes", what, off, size, len(b))
+		}
+		next = off + size
+		return b[off : off+size : off+size], nil
+	}
+	form, flags := c.form, e[offEntryFlags]
+	var err error
+	switch {
+	case form > formMixed:
+		return 0, corruptf("form %d", form)
+	case form == uint8(TypeNull):
+		return next, nil
+	case flags&entryValidity != 0 && form != formMixed:
+		if c.valid, err = buf("validity bitmap", le.Uint64(e[offEntryValid:]), validLen(n)); err != nil {
+			return 0, err
+		}
+	}
+	if c.values, err = buf("values", le.Uint64(e[offEntryValues:]), valuesLen(form, n)); err != nil {
+		return 0, err
+	}
+	if form == formMixed {
+		if c.types, err = buf("types", le.Uint64(e[offEntryTypes:]), n); err != nil {
+			return 0, err
+		}
+	}
+	c.xp = unsafe.Pointer(unsafe.SliceData(c.values))
+	if isVar(form) {
+		c.xstride = 4
+	}
+	c.vp = unsafe.Pointer(&allValid)
+	if c.valid != nil {
+		c.vp, c.vmask = unsafe.Pointer(unsafe.SliceData(c.valid)), math.MaxUint64
+	}
+	if isVar(form) || form == formMixed {
+		dataLen := le.Uint64(e[offEntryLen:])
+		if dataLen > maxDataLen {
+			return 0, corruptf("data buffer of %d bytes", dataLen)
+		}
+		if c.data, err = buf("data", le.Uint64(e[offEntryData:]), dataLen); err != nil {
+			return 0, err
+		}
+		c.dp, c.dn = unsafe.Pointer(unsafe.SliceData(c.data)), dataLen
+	}
+	return next, nil
 }
 
 // Close unmaps the window (or, for a window from Mappings.Open, gives its
@@ -258,7 +353,7 @@ func (w *Window) Close() error {
 	}
 	w.closed = true
 	m, shared := w.mapping, w.shared
-	w.b, w.heapb, w.mapping, w.shared = nil, nil, nil, nil
+	w.b, w.cols, w.mapping, w.shared = nil, nil, nil, nil
 	w.nrows, w.ncols = 0, 0
 	switch {
 	case shared != nil:
@@ -291,38 +386,71 @@ func (w *Window) accessErr(row, col int) error {
 	return fieldErr(row, col, ErrOutOfRange)
 }
 
-// field reads the slot of (row, col) once: its type, its value or heap
-// offset, and its length.
-func (w *Window) field(row, col int) (t FieldType, v uint64, n uint64, err error) {
-	s := w.slot(row, col)
-	if s == nil {
-		return 0, 0, 0, w.accessErr(row, col)
+// field reads the field at (row, col) once: its type, and its value (an
+// INT64 or FLOAT64) or its bytes (a STRING or BLOB), range-checked.
+func (w *Window) field(row, col int) (t FieldType, v uint64, b []byte, err error) {
+	if uint64(uint(row)) >= w.nrows || uint64(uint(col)) >= w.ncols {
+		return 0, 0, nil, w.accessErr(row, col)
 	}
-	// The type is byte 12 alone: bytes 13..15 are reserved and ignored.
-	return FieldType(s[offSlotType]), le.Uint64(s[offSlotValue:]), uint64(le.Uint32(s[offSlotLen:])), nil
+	c, r := &w.cols[col], uint64(row)
+	switch c.form {
+	case uint8(TypeNull):
+		return TypeNull, 0, nil, nil
+	case formMixed:
+		t, v = FieldType(c.types[r]), le.Uint64(c.values[8*r:])
+		if t >= TypeString {
+			if t > TypeBlob {
+				return 0, 0, nil, fieldErr(row, col, corruptf("field type %d", t))
+			}
+			off, n := v&math.MaxUint32, v>>32
+			if off > uint64(len(c.data)) || n > uint64(len(c.data))-off {
+				return 0, 0, nil, fieldErr(row, col, corruptf("data range [%d, +%d) outside the column's %d bytes", off, n, len(c.data)))
+			}
+			b = c.data[off : off+n : off+n]
+		}
+		return t, v, b, nil
+	}
+	if !c.isValid(r) {
+		return TypeNull, 0, nil, nil
+	}
+	t = FieldType(c.form)
+	if t <= TypeFloat64 {
+		return t, le.Uint64(c.values[8*r:]), nil, nil
+	}
+	b, err = c.span(r)
+	if err != nil {
+		return 0, 0, nil, fieldErr(row, col, err)
+	}
+	return t, 0, b, nil
 }
 
-// heap returns the heap bytes a string or blob slot refers to.
-func (w *Window) heap(row, col int, off, n uint64) ([]byte, error) {
-	if n == 0 {
-		return w.b[:0:0], nil
+// isValid reports whether row r of a typed column is not NULL.
+func (c *rcol) isValid(r uint64) bool {
+	return c.valid == nil || c.valid[r>>3]>>(r&7)&1 != 0
+}
+
+// span returns the bytes of row r of a STRING or BLOB column, its offsets
+// read once and checked against the data buffer: a writer rewriting the
+// offsets (a reusable window) yields wrong bytes, never bytes outside it.
+func (c *rcol) span(r uint64) ([]byte, error) {
+	lo, hi := le.Uint32(c.values[4*r:]), le.Uint32(c.values[4*r+4:])
+	if lo > hi || uint64(hi) > uint64(len(c.data)) {
+		return nil, corruptf("offsets [%d, %d) outside the column's %d data bytes", lo, hi, len(c.data))
 	}
-	if off < headerSize || off > w.dataEnd || n > w.dataEnd-off {
-		return nil, fieldErr(row, col, corruptf("heap range [%d, +%d) outside [%d, %d)", off, n, headerSize, w.dataEnd))
-	}
-	return w.b[off : off+n : off+n], nil
+	return c.data[lo:hi:hi], nil
 }
 
 // Type returns the type of the field at (row, col).
 func (w *Window) Type(row, col int) (FieldType, error) {
+	if uint64(uint(row)) >= w.nrows || uint64(uint(col)) >= w.ncols {
+		return 0, w.accessErr(row, col)
+	}
+	r, _ := w.Row(row)
+	if t := r.Type(col); t <= TypeBlob {
+		return t, nil
+	}
 	t, _, _, err := w.field(row, col)
-	if err != nil {
-		return 0, err
-	}
-	if t > TypeBlob {
-		return 0, fieldErr(row, col, corruptf("field type %d", t))
-	}
-	return t, nil
+	return t, err
 }
 
 // IsNull reports whether the field at (row, col) is NULL.
@@ -331,28 +459,31 @@ func (w *Window) IsNull(row, col int) (bool, error) {
 	return t == TypeNull, err
 }
 
+// typedValue returns the 8-byte value at (row, col) if the column holds
+// values of type t only and this one is not NULL. It is small enough to
+// be inlined into the accessors' fast paths.
+func (w *Window) typedValue(row, col int, t FieldType) (uint64, bool) {
+	if uint64(uint(row)) < w.nrows && uint64(uint(col)) < w.ncols {
+		c, r := &w.cols[col], uint64(row)
+		if c.form == uint8(t) && (c.valid == nil || c.valid[r>>3]>>(r&7)&1 != 0) {
+			return le.Uint64(c.values[8*r:]), true
+		}
+	}
+	return 0, false
+}
+
 // Int64 returns the field at (row, col) as an int64. As Android's
 // CursorWindow does, it converts: a FLOAT64 is truncated, a STRING is
 // parsed, NULL reads as 0. A BLOB is ErrType.
 func (w *Window) Int64(row, col int) (int64, error) {
-	if s := w.slot(row, col); s != nil && s[offSlotType] == byte(TypeInt64) {
-		return int64(le.Uint64(s)), nil
+	if v, ok := w.typedValue(row, col, TypeInt64); ok {
+		return int64(v), nil
 	}
 	return w.int64Slow(row, col)
 }
 
-// slot returns the 16 bytes of (row, col), or nil if it is out of range.
-// It is small enough to be inlined into the accessors' fast paths.
-func (w *Window) slot(row, col int) []byte {
-	if uint64(uint(row)) >= w.nrows || uint64(uint(col)) >= w.ncols {
-		return nil
-	}
-	off := w.size - (uint64(row)+1)*w.rowSize + uint64(col)*SlotSize
-	return w.b[off : off+SlotSize : off+SlotSize]
-}
-
 func (w *Window) int64Slow(row, col int) (int64, error) {
-	t, v, n, err := w.field(row, col)
+	t, v, b, err := w.field(row, col)
 	if err != nil {
 		return 0, err
 	}
@@ -364,10 +495,6 @@ func (w *Window) int64Slow(row, col int) (int64, error) {
 	case TypeFloat64:
 		return int64(math.Float64frombits(v)), nil
 	case TypeString:
-		b, err := w.heap(row, col, v, n)
-		if err != nil {
-			return 0, err
-		}
 		s := shm.String(b)
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i, nil
@@ -384,14 +511,14 @@ func (w *Window) int64Slow(row, col int) (int64, error) {
 // Float64 returns the field at (row, col) as a float64, converting an
 // INT64, parsing a STRING and reading NULL as 0. A BLOB is ErrType.
 func (w *Window) Float64(row, col int) (float64, error) {
-	if s := w.slot(row, col); s != nil && s[offSlotType] == byte(TypeFloat64) {
-		return math.Float64frombits(le.Uint64(s)), nil
+	if v, ok := w.typedValue(row, col, TypeFloat64); ok {
+		return math.Float64frombits(v), nil
 	}
 	return w.float64Slow(row, col)
 }
 
 func (w *Window) float64Slow(row, col int) (float64, error) {
-	t, v, n, err := w.field(row, col)
+	t, v, b, err := w.field(row, col)
 	if err != nil {
 		return 0, err
 	}
@@ -403,10 +530,6 @@ func (w *Window) float64Slow(row, col int) (float64, error) {
 	case TypeNull:
 		return 0, nil
 	case TypeString:
-		b, err := w.heap(row, col, v, n)
-		if err != nil {
-			return 0, err
-		}
 		f, err := strconv.ParseFloat(shm.String(b), 64)
 		if err != nil {
 			return 0, fieldErr(row, col, fmt.Errorf("%w: string is not a number", ErrType))
@@ -420,14 +543,13 @@ func (w *Window) float64Slow(row, col int) (float64, error) {
 // safe to keep. An INT64 or FLOAT64 is formatted, NULL reads as "". A BLOB
 // is ErrType.
 func (w *Window) String(row, col int) (string, error) {
-	t, v, n, err := w.field(row, col)
+	t, v, b, err := w.field(row, col)
 	if err != nil {
 		return "", err
 	}
 	switch t {
 	case TypeString:
-		b, err := w.heap(row, col, v, n)
-		return string(b), err
+		return string(b), nil
 	case TypeInt64:
 		return strconv.FormatInt(int64(v), 10), nil
 	case TypeFloat64:
@@ -442,11 +564,6 @@ func (w *Window) String(row, col int) (string, error) {
 // reads as "". The string is valid only until Close; it must not be kept
 // beyond it (copy it with strings.Clone or use String).
 func (w *Window) StringView(row, col int) (string, error) {
-	if s := w.slot(row, col); s != nil && s[offSlotType] == byte(TypeString) {
-		if b := w.heapFast(s); b != nil {
-			return shm.String(b), nil
-		}
-	}
 	b, err := w.view(row, col, TypeString)
 	return shm.String(b), err
 }
@@ -454,23 +571,15 @@ func (w *Window) StringView(row, col int) (string, error) {
 // Bytes returns the STRING or BLOB at (row, col) without copying it; NULL
 // reads as nil. The bytes are valid only until Close; must not be modified.
 func (w *Window) Bytes(row, col int) ([]byte, error) {
-	if s := w.slot(row, col); s != nil && s[offSlotType]-byte(TypeString) <= 1 {
-		if b := w.heapFast(s); b != nil {
-			return b, nil
+	if uint64(uint(row)) < w.nrows && uint64(uint(col)) < w.ncols {
+		c, r := &w.cols[col], uint64(row)
+		if isVar(c.form) && c.isValid(r) {
+			if b, err := c.span(r); err == nil {
+				return b, nil
+			}
 		}
 	}
 	return w.view(row, col, TypeBlob)
-}
-
-// heapFast returns the heap bytes of a non-empty STRING or BLOB slot whose
-// range is valid, or nil: the caller then takes the slow path, which
-// handles empty fields and reports errors.
-func (w *Window) heapFast(s []byte) []byte {
-	off, n := le.Uint64(s), uint64(le.Uint32(s[offSlotLen:]))
-	if off < headerSize || off > w.dataEnd || n > w.dataEnd-off || n == 0 {
-		return nil
-	}
-	return w.b[off : off+n : off+n]
 }
 
 // AppendBytes appends a copy of the STRING or BLOB at (row, col) to dst.
@@ -479,16 +588,16 @@ func (w *Window) AppendBytes(dst []byte, row, col int) ([]byte, error) {
 	return append(dst, b...), err
 }
 
-// view returns the heap bytes of a STRING (or, with want TypeBlob, a
-// STRING or BLOB) field.
+// view returns the bytes of a STRING (or, with want TypeBlob, a STRING or
+// BLOB) field.
 func (w *Window) view(row, col int, want FieldType) ([]byte, error) {
-	t, v, n, err := w.field(row, col)
+	t, _, b, err := w.field(row, col)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case t == TypeString || t == want:
-		return w.heap(row, col, v, n)
+		return b, nil
 	case t == TypeNull:
 		return nil, nil
 	}

@@ -181,12 +181,12 @@ func TestRemovedRowLeavesNothing(t *testing.T) {
 // them, so a later, smaller fill would otherwise show them.
 func TestGrowLeavesNoSlotCopies(t *testing.T) {
 	w := newMemfd(t, 3, window.WithInitialSize(16<<10), window.WithMaxSize(256<<10))
-	first := make([][]value, 1000) // 48 KB of slots: grown 16 → 32 → 64 KiB
+	first := make([][]value, 1000) // 24 KB of values: grown 16 → 32 KiB
 	for i := range first {
 		first[i] = []value{vInt(markerInt), vNull(), vNull()}
 	}
 	fillRows(t, w, first)
-	require.Equal(t, 64<<10, w.Size())
+	require.Equal(t, 32<<10, w.Size())
 	require.NoError(t, w.SealReusable())
 	require.NoError(t, w.Reset(0))
 	second := plainRows(10)

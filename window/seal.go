@@ -18,17 +18,14 @@ func (w *Writer) Seal() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
-	w.scrub()
 	w.reusable = false
 	if w.kernelSealed {
+		w.scrub()
+		putDirectory(w.buf, w.cols, w.nrows, w.size)
 		w.state = stateSealed
 		return nil
 	}
-	slots := w.nrows * w.rowSize
-	size := alignUp(w.dataEnd) + slots
-	clear(w.buf[w.dataEnd:alignUp(w.dataEnd)])
-	copy(w.buf[size-slots:size], w.buf[w.size-slots:w.size])
-	le.PutUint64(w.buf[offSize:], size)
+	size := w.compact()
 	if w.reg == nil {
 		w.buf = w.buf[:size:size]
 		w.size = size
@@ -61,6 +58,7 @@ func (w *Writer) SealReusable() error {
 		return err
 	}
 	w.scrub()
+	putDirectory(w.buf, w.cols, w.nrows, w.size)
 	if w.reg != nil && !w.kernelSealed {
 		if err := w.reg.seal(int64(w.size), true); err != nil {
 			return err
@@ -83,4 +81,21 @@ func (w *Writer) mapReadOnly() error {
 	}
 	w.buf = w.reg.mem()
 	return nil
+}
+
+// compact moves the buffers down into the exact layout (placeExact),
+// zeroes the padding between them, writes the directory and returns the
+// window's compact size. Every buffer moves down or stays, so the moves
+// never overwrite one another.
+func (w *Writer) compact() uint64 {
+	w.old = append(w.old[:0], w.cols...)
+	size := placeExact(w.cols, w.nrows)
+	w.spans = spans(w.spans[:0], w.old, w.cols, w.nrows, -1)
+	moveSpans(w.buf, exactLengths(w.spans, w.cols, w.nrows))
+	dir := directoryEnd(w.ncols)
+	w.spans = liveBuffers(w.spans[:0], w.cols, w.nrows)
+	clearExcept(w.buf[:size], []span{{from: dir, n: size - dir}}, w.spans)
+	w.capRows, w.end = w.nrows, size
+	putDirectory(w.buf, w.cols, w.nrows, size)
+	return size
 }

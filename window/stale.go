@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
 
 // RemoveStale removes what crashed writers of this user left behind, and

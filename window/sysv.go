@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
 
 // sysvKeyTag is the top byte of every System V key this package makes

@@ -1,12 +1,14 @@
 package window
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/cursorwindow/cursorwindow/window/internal/shm"
 )
@@ -33,9 +35,14 @@ const (
 // back too and is reported as an error wrapping syscall.ENOSPC (or
 // ENOMEM), not ErrWindowFull; the rows before it stay intact.
 type Writer struct {
-	cfg     config
-	ncols   int
-	rowSize uint64
+	cfg   config
+	ncols int
+	// cols holds each column's form and the places of its areas; capRows
+	// is the rows every column's areas hold, end the end of the last
+	// area.
+	cols    []column
+	capRows uint64
+	end     uint64
 
 	buf []byte // the region: Go memory while inline, else reg's mapping
 	reg region // the backing's region; nil while inline
@@ -43,17 +50,24 @@ type Writer struct {
 	size     uint64 // len(buf) while writable
 	maxSize  uint64
 	nrows    uint64
-	dataEnd  uint64
 	startPos int64
-	// rowMark is dataEnd before the last row's heap allocations, so the
-	// last row can be rolled back with its strings and blobs.
-	rowMark uint64
-	// heapHigh and slotHigh bound what rows since removed (FreeLastRow,
-	// Reset) may have left in the free space: [dataEnd, heapHigh) and the
-	// slotHigh bytes below the end of the region, above the live slots.
-	// The rest of the free space is zero. scrub clears these ranges
-	// before a seal shows the free space to readers.
-	heapHigh, slotHigh uint64
+
+	// rowsHigh and each column's dataHigh bound what the current layout's
+	// areas may hold beyond their rows (rows removed by FreeLastRow); dirty
+	// lists what earlier layouts and fills left elsewhere. scrub clears
+	// both, but not the live buffers, before a seal shows the region to
+	// readers.
+	rowsHigh uint64
+	dataHigh []uint64
+	dirty    []span
+	// replans counts the layouts made at the region's final size in this
+	// fill: a bound on relayouts near the end of a window.
+	replans int
+	// old, spans and scratch are makeRoom's working space, kept so that a
+	// relayout allocates nothing once a window has been filled.
+	old     []column
+	spans   []span
+	scratch []byte
 
 	state writerState
 	// reusable reports a seal that kept the writer's memory writable
@@ -102,11 +116,13 @@ func newWriter(numColumns int, opts []Option, shared bool) (*Writer, error) {
 	}
 	w := &Writer{
 		cfg:     cfg,
-		ncols:   numColumns,
-		rowSize: uint64(numColumns) * SlotSize,
 		maxSize: uint64(cfg.maxSize),
 	}
-	size := uint64(cfg.initialSize)
+	w.setShape(numColumns)
+	if w.minSize() > w.maxSize {
+		return nil, fmt.Errorf("%w: %d columns need a window of %d bytes at least, more than its maximum size %d", ErrTooLarge, numColumns, w.minSize(), w.maxSize)
+	}
+	size := max(uint64(cfg.initialSize), w.minSize())
 	if !shared {
 		w.buf = make([]byte, size)
 	} else if err := w.toRegion(min(uint64(shm.RoundUp(int64(size))), w.maxSize)); err != nil {
@@ -128,26 +144,33 @@ func (w *Writer) toRegion(size uint64) error {
 	return nil
 }
 
-// moveInto copies the header and heap to the bottom of dst and the slots
-// to its top.
-func (w *Writer) moveInto(dst []byte) {
-	copy(dst, w.buf[:w.dataEnd])
-	n := w.nrows * w.rowSize
-	copy(dst[uint64(len(dst))-n:], w.buf[w.size-n:w.size])
-	w.heapHigh, w.slotHigh = 0, 0 // dst was zero: nothing removed was copied
+// setShape gives the writer n columns, none of them typed yet.
+func (w *Writer) setShape(n int) {
+	w.ncols = n
+	if cap(w.cols) < n {
+		w.cols = make([]column, n)
+		w.dataHigh = make([]uint64, n)
+	}
+	w.cols, w.dataHigh = w.cols[:n], w.dataHigh[:n]
+	clear(w.cols)
+	clear(w.dataHigh)
+}
+
+// minSize returns the smallest region a window of the writer's columns
+// can have: its header, its directory and room for a row of 8-byte
+// values.
+func (w *Writer) minSize() uint64 {
+	return directoryEnd(w.ncols) + uint64(w.ncols)*16
 }
 
 // MoveTo moves the window's rows into dst, an open, empty writer (a
 // window from Pool.Get, say), and leaves w empty: how a fill that started
 // in Go memory (New with WithMaxSize at the inline limit) and met
 // ErrWindowFull continues in a shared window without putting its rows
-// again. The heap is copied to the bottom of dst and the slots to its top,
-// as the writer's own growth does, so every field's heap offset stays
-// valid: dst then holds the bytes that putting the same rows into it would
-// have written (for rows whose fields were each put once, in column
-// order). dst takes w's column count and start position, and grows as
+// again. Each column's buffers are copied into dst, laid out for dst's
+// size; dst takes w's column count and start position, and grows as
 // needed up to its maximum size; the last row can still be removed from
-// it with FreeLastRow, its heap with it.
+// it with FreeLastRow.
 //
 // If the rows do not fit dst at its maximum size, MoveTo returns
 // ErrWindowFull: w keeps its rows and dst stays empty.
@@ -164,50 +187,98 @@ func (w *Writer) MoveTo(dst *Writer) error {
 	case dst.nrows != 0:
 		return fmt.Errorf("window: MoveTo a window of %d rows (want an empty one)", dst.nrows)
 	}
-	heap := w.dataEnd - headerSize
-	slots := w.nrows * w.rowSize
 	dst.markRemoved()
-	dst.ncols, dst.rowSize = w.ncols, w.rowSize
+	dst.setShape(w.ncols)
 	dst.reset(w.startPos)
-	if dst.size-headerSize < heap+slots {
-		if err := dst.grow(heap + slots); err != nil {
-			return err
-		}
+	copy(dst.cols, w.cols)
+	dst.nrows = w.nrows
+	dst.old = append(dst.old[:0], w.cols...)
+	if err := dst.layOut(dst.nrows, -1, 0, false); err != nil {
+		dst.setShape(w.ncols)
+		dst.reset(w.startPos)
+		return err
 	}
-	copy(dst.buf[headerSize:w.dataEnd], w.buf[headerSize:w.dataEnd])
-	copy(dst.buf[dst.size-slots:dst.size], w.buf[w.size-slots:w.size])
-	dst.nrows, dst.dataEnd, dst.rowMark = w.nrows, w.dataEnd, w.rowMark
-	le.PutUint32(dst.buf[offNumRows:], uint32(dst.nrows))
-	le.PutUint64(dst.buf[offDataEnd:], dst.dataEnd)
+	dst.spans = spans(dst.spans[:0], w.cols, dst.cols, w.nrows, -1)
+	copySpans(dst.buf, w.buf, dst.spans)
+	dst.rowsHigh = dst.nrows
+	for i := range dst.cols {
+		dst.dataHigh[i] = dst.cols[i].dataLen
+	}
 	w.markRemoved()
 	w.reset(w.startPos)
 	return nil
 }
 
-// markRemoved records the live heap and slots as bytes that may be left
-// in the free space once rows are removed.
-func (w *Writer) markRemoved() {
-	w.heapHigh = max(w.heapHigh, w.dataEnd)
-	w.slotHigh = max(w.slotHigh, w.nrows*w.rowSize)
+// written appends to dst what the current layout's areas may hold: the
+// rows and data written since it was laid out, removed ones included.
+func (w *Writer) written(dst []span) []span {
+	rows := max(w.rowsHigh, w.nrows)
+	for i := range w.cols {
+		c := &w.cols[i]
+		dst = append(dst,
+			span{from: c.valid, n: validLen(rows)},
+			span{from: c.values, n: max(valuesLen(c.form, rows), 8*rows)},
+			span{from: c.data, n: max(w.dataHigh[i], c.dataLen)})
+		if c.form == formMixed {
+			dst = append(dst, span{from: c.types, n: rows})
+		}
+	}
+	return dst
 }
 
-// scrub zeroes what removed rows left in the free space (see heapHigh), so
-// that a window shows its readers nothing but its own rows: a pooled window
-// refilled with fewer rows would otherwise still hold the earlier fill's
-// strings and blobs. It clears only the stale ranges, not all the free
-// space.
+// markRemoved records what the window holds as bytes that may be left in
+// the region once its rows are removed.
+func (w *Writer) markRemoved() {
+	w.dirty = w.written(w.dirty)
+	w.rowsHigh = 0
+	clear(w.dataHigh)
+}
+
+// scrub zeroes what removed rows, earlier layouts and earlier fills left
+// in the region outside the live buffers, so that a window shows its
+// readers nothing but its own rows: a pooled window refilled with fewer
+// rows would otherwise still hold the earlier fill's strings and blobs.
+// It clears only what may be stale, not every byte outside the buffers,
+// so pages never written stay untouched.
 func (w *Writer) scrub() {
 	if !scrubFree {
+		w.dirty = w.dirty[:0]
 		return
 	}
-	slots := w.size - w.nrows*w.rowSize
-	if w.heapHigh > w.dataEnd {
-		clear(w.buf[w.dataEnd:min(w.heapHigh, slots)])
+	w.dirty = w.written(w.dirty)
+	w.spans = liveBuffers(w.spans[:0], w.cols, w.nrows)
+	clearExcept(w.buf[:w.size], w.dirty, w.spans)
+	w.dirty = w.dirty[:0]
+	w.rowsHigh = w.nrows
+	for i := range w.cols {
+		w.dataHigh[i] = w.cols[i].dataLen
 	}
-	if w.slotHigh > w.nrows*w.rowSize {
-		clear(w.buf[max(w.size-w.slotHigh, w.dataEnd):slots])
+}
+
+// clearExcept zeroes the bytes of b in the dirty spans (their from and n)
+// that are in no live span. The live spans are in ascending order and do
+// not overlap; dirty is sorted in place.
+func clearExcept(b []byte, dirty, live []span) {
+	slices.SortFunc(dirty, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	size := uint64(len(b))
+	j := 0
+	for _, d := range dirty {
+		lo, hi := min(d.from, size), min(d.from+d.n, size)
+		for j > 0 && live[j-1].from+live[j-1].n > lo {
+			j-- // an earlier dirty span reached further
+		}
+		for ; lo < hi; j++ {
+			for j < len(live) && live[j].from+live[j].n <= lo {
+				j++
+			}
+			if j == len(live) || live[j].from >= hi {
+				clear(b[lo:hi])
+				break
+			}
+			clear(b[lo:max(lo, live[j].from)])
+			lo = live[j].from + live[j].n
+		}
 	}
-	w.heapHigh, w.slotHigh = 0, 0
 }
 
 // scrubFree turns scrub off for the benchmark that measures its cost.
@@ -216,8 +287,11 @@ var scrubFree = true
 func (w *Writer) reset(startPos int64) {
 	w.nrows = 0
 	w.startPos = startPos
-	w.dataEnd = headerSize
-	w.rowMark = headerSize
+	w.replans = 0
+	for i := range w.cols {
+		c := &w.cols[i]
+		*c = column{hint: c.hint}
+	}
 	h := w.buf[:headerSize]
 	clear(h)
 	le.PutUint32(h[offMagic:], magic)
@@ -225,53 +299,179 @@ func (w *Writer) reset(startPos int64) {
 	le.PutUint32(h[offNumColumns:], uint32(w.ncols))
 	le.PutUint64(h[offStartPos:], uint64(startPos))
 	le.PutUint64(h[offSize:], w.size)
-	le.PutUint64(h[offDataEnd:], w.dataEnd)
+	w.plan(w.size, 1, -1, 0)
+	w.end = place(w.cols, w.capRows)
 }
 
-// grow makes room for need more bytes of heap or slots, doubling the region
-// up to the maximum size.
-func (w *Writer) grow(need uint64) error {
-	used := w.dataEnd + w.nrows*w.rowSize
-	if w.kernelSealed || used+need > w.maxSize {
-		return ErrWindowFull
+// layOut lays the window out again so that rows rows, and need more data
+// bytes of column col (none when col is -1), fit: in the region as it is
+// when that leaves room to spare, else in a region grown (doubled) up to
+// the maximum size. With conv, column col is converted to the mixed form.
+// The writer's columns are the new layout on return; w.old holds the one
+// they had, and no byte has moved yet. On ErrWindowFull (or a backing's
+// error) w.cols is w.old again.
+func (w *Writer) layOut(rows uint64, col int, need uint64, conv bool) error {
+	if conv {
+		w.cols[col].form = formMixed
 	}
+	tight := w.tight(rows, col, need)
 	size := w.size
-	for size-used < need {
-		size *= 2
+	switch {
+	case tight > w.maxSize:
+		copy(w.cols, w.old)
+		return ErrWindowFull
+	case w.kernelSealed || size == w.maxSize || tight <= size/2:
+		// Near full, a layout buys little room for its copy: once the
+		// room left is under a sixteenth of the region, or after many
+		// layouts, a column whose area is full makes the window full.
+		more := rows > w.nrows || need > 0
+		if tight > size || (w.nrows > 1 && more && !conv && (size-tight < size/16 || w.replans >= maxReplans)) {
+			copy(w.cols, w.old)
+			return ErrWindowFull
+		}
+		if !conv {
+			w.replans++
+		}
+	default:
+		for size < w.maxSize && tight > size/2 {
+			size *= 2
+		}
+		size = min(size, w.maxSize)
+		if err := w.growTo(size); err != nil {
+			copy(w.cols, w.old)
+			if errors.Is(err, errFixedSize) {
+				return ErrWindowFull
+			}
+			return err
+		}
 	}
-	size = min(size, w.maxSize)
+	w.plan(w.size, rows, col, need)
+	w.end = place(w.cols, w.capRows)
+	return nil
+}
+
+// maxReplans bounds the layouts made in a region that cannot grow (a
+// column's change of form aside): after that many, a column whose area
+// is full makes the window full.
+const maxReplans = 64
+
+// tight lays the columns out with room for exactly rows rows and their
+// data (and need more bytes of column col), and returns the end.
+func (w *Writer) tight(rows uint64, col int, need uint64) uint64 {
+	for i := range w.cols {
+		c := &w.cols[i]
+		c.dataCap = c.dataLen
+		if i == col {
+			c.dataCap += need
+		}
+	}
+	return place(w.cols, max(rows, 1))
+}
+
+// plan chooses the capacity of every column's areas for a region of size
+// bytes: room for rows rows (and need more data bytes of column col) at
+// least, and the rest of the region shared out in proportion to what a
+// row has taken in each area so far (or, for a window not yet written,
+// in the previous fill). It leaves the capacities tight if the region
+// has no room to share.
+func (w *Writer) plan(size, rows uint64, col int, need uint64) {
+	n := max(w.nrows, 1)
+	eighths := uint64(0)
+	for i := range w.cols {
+		c := &w.cols[i]
+		used := c.dataLen
+		if i == col {
+			used += need
+		}
+		est := (used + n - 1) / n
+		if w.nrows < 16 {
+			est = max(est, c.hint)
+		}
+		c.hint = est
+		eighths += c.fixedEighths() + 8*est
+	}
+	avail := size - min(size, directoryEnd(w.ncols)+uint64(w.ncols)*4*align)
+	capacity := min(max(avail*8/eighths, rows, 1), math.MaxUint32)
+	for range 4 {
+		for i := range w.cols {
+			c := &w.cols[i]
+			c.dataCap = min(max(c.dataLen+need*b2u(i == col), c.hint*capacity), maxDataLen)
+		}
+		if place(w.cols, capacity) <= size || capacity <= rows {
+			break
+		}
+		capacity = max(capacity*7/8, rows)
+	}
+	if place(w.cols, capacity) > size {
+		w.tight(rows, col, need)
+		capacity = max(rows, 1)
+	}
+	w.capRows = capacity
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// growTo grows the region to size bytes (page rounded for a backing's
+// region), the layout unchanged.
+func (w *Writer) growTo(size uint64) error {
 	if w.reg == nil {
 		b := make([]byte, size)
-		w.moveInto(b)
+		copy(b, w.buf[:w.end])
 		w.buf = b
-	} else if err := w.growRegion(size); err != nil {
-		return err
+	} else {
+		size = min(uint64(shm.RoundUp(int64(size))), w.maxSize)
+		if err := w.reg.grow(int64(size)); err != nil {
+			if errors.Is(err, errFixedSize) {
+				return err
+			}
+			return fmt.Errorf("window: growing a %s region to %d bytes: %w", w.cfg.backing.Kind(), size, err)
+		}
+		w.buf = w.reg.mem()
 	}
 	w.size = uint64(len(w.buf))
 	le.PutUint64(w.buf[offSize:], w.size)
 	return nil
 }
 
-// growRegion grows the backing's region in place to size bytes (page
-// rounded, at most the maximum) and moves the slots to its new end.
-func (w *Writer) growRegion(size uint64) error {
-	size = min(uint64(shm.RoundUp(int64(size))), w.maxSize)
-	if err := w.reg.grow(int64(size)); err != nil {
-		if errors.Is(err, errFixedSize) {
-			return ErrWindowFull
-		}
-		return fmt.Errorf("window: growing a %s region to %d bytes: %w", w.cfg.backing.Kind(), size, err)
+// makeRoom makes room for rows rows and need more data bytes of column
+// col (-1: none), converting it to the mixed form with conv: a new layout,
+// and the buffers moved into it.
+func (w *Writer) makeRoom(rows uint64, col int, need uint64, conv bool) error {
+	w.old = append(w.old[:0], w.cols...)
+	// What the old layout holds is stale once it has moved: scrub clears
+	// what the new buffers do not cover.
+	w.dirty = w.written(w.dirty)
+	var saved []byte
+	if conv {
+		// The typed buffers of the column are rewritten in the mixed
+		// form: keep its bitmap and values aside.
+		o := &w.old[col]
+		nv := alignUp(validLen(w.nrows))
+		w.scratch = append(w.scratch[:0], w.buf[o.valid:o.valid+nv]...)
+		saved = append(w.scratch, w.buf[o.values:o.values+valuesLen(o.form, w.nrows)]...)
+		w.scratch = saved
 	}
-	b := w.reg.mem()
-	n := w.nrows * w.rowSize
-	copy(b[size-n:], b[w.size-n:w.size])
-	// The slots' old place, and any removed rows' slots below it, are
-	// free space now: zero what the new slots did not cover.
-	if lo, hi := max(w.size-max(w.slotHigh, n), w.dataEnd), min(w.size, size-n); lo < hi {
-		clear(b[lo:hi])
+	if err := w.layOut(rows, col, need, conv); err != nil {
+		return err
 	}
-	w.slotHigh = 0
-	w.buf = b
+	conv1 := -1
+	if conv {
+		conv1 = col
+	}
+	w.rowsHigh = w.nrows
+	for i := range w.cols {
+		w.dataHigh[i] = w.cols[i].dataLen
+	}
+	w.spans = spans(w.spans[:0], w.old, w.cols, w.nrows, conv1)
+	moveSpans(w.buf, w.spans)
+	if conv {
+		toMixed(w.buf, &w.old[col], &w.cols[col], saved, w.nrows)
+	}
 	return nil
 }
 
@@ -286,7 +486,7 @@ func (w *Writer) writable() error {
 }
 
 // AllocRow appends an empty row whose fields are all NULL. The Put methods
-// then fill it. It returns ErrWindowFull if the row's slots do not fit.
+// then fill it. It returns ErrWindowFull if the row does not fit.
 func (w *Writer) AllocRow() error {
 	if err := w.writable(); err != nil {
 		return err
@@ -294,20 +494,32 @@ func (w *Writer) AllocRow() error {
 	if w.nrows >= math.MaxUint32 {
 		return fmt.Errorf("%w: row count", ErrWindowFull)
 	}
-	if w.size-w.dataEnd-w.nrows*w.rowSize < w.rowSize {
-		if err := w.grow(w.rowSize); err != nil {
+	if w.nrows >= w.capRows {
+		if err := w.makeRoom(w.nrows+1, -1, 0, false); err != nil {
 			return err
 		}
 	}
+	r := w.nrows
 	w.nrows++
-	w.rowMark = w.dataEnd
-	start := w.size - w.nrows*w.rowSize
-	clear(w.buf[start : start+w.rowSize])
-	le.PutUint32(w.buf[offNumRows:], uint32(w.nrows))
+	b := w.buf
+	for i := range w.cols {
+		c := &w.cols[i]
+		b[c.valid+r>>3] &^= 1 << (r & 7)
+		switch {
+		case isVar(c.form):
+			le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
+		case c.form == formMixed:
+			b[c.types+r] = 0
+			le.PutUint64(b[c.values+8*r:], 0)
+		default:
+			le.PutUint64(b[c.values+8*r:], 0)
+		}
+		c.mark = c.dataLen
+	}
 	return nil
 }
 
-// FreeLastRow removes the last row. The heap bytes of the row most
+// FreeLastRow removes the last row. The data bytes of the row most
 // recently allocated are reclaimed with it.
 func (w *Writer) FreeLastRow() error {
 	if err := w.writable(); err != nil {
@@ -316,103 +528,181 @@ func (w *Writer) FreeLastRow() error {
 	if w.nrows == 0 {
 		return ErrNoRow
 	}
-	w.markRemoved()
+	for i := range w.cols {
+		w.setNull(i)
+	}
+	w.rowsHigh = max(w.rowsHigh, w.nrows)
 	w.nrows--
-	w.dataEnd = w.rowMark
-	le.PutUint32(w.buf[offNumRows:], uint32(w.nrows))
-	le.PutUint64(w.buf[offDataEnd:], w.dataEnd)
+	for i := range w.cols {
+		c := &w.cols[i]
+		if isVar(c.form) && w.nrows > 0 {
+			c.mark = uint64(le.Uint32(w.buf[c.values+4*(w.nrows-1):]))
+		} else {
+			c.mark = c.dataLen // a mixed column's earlier rows keep their data
+		}
+	}
 	return nil
 }
 
-// slot returns the offset of column col of the last row, or an error.
-func (w *Writer) slot(col int) (uint64, error) {
+// field checks that column col of the last row can be written.
+func (w *Writer) field(col int) error {
 	if w.state != stateOpen {
-		return 0, w.writable()
+		return w.writable()
 	}
 	if w.nrows == 0 {
-		return 0, ErrNoRow
+		return ErrNoRow
 	}
 	if uint(col) >= uint(w.ncols) {
-		return 0, fmt.Errorf("%w: column %d of %d", ErrOutOfRange, col, w.ncols)
+		return fmt.Errorf("%w: column %d of %d", ErrOutOfRange, col, w.ncols)
 	}
-	return w.size - w.nrows*w.rowSize + uint64(col)*SlotSize, nil
+	return nil
 }
 
-func (w *Writer) putSlot(off, value uint64, n uint32, t FieldType) {
-	s := w.buf[off : off+SlotSize]
-	le.PutUint64(s[offSlotValue:], value)
-	le.PutUint64(s[offSlotLen:], uint64(n)|uint64(t)<<32)
+// setNull makes column col of the last row NULL, giving back its data.
+func (w *Writer) setNull(col int) {
+	c, r, b := &w.cols[col], w.nrows-1, w.buf
+	switch {
+	case c.form == formMixed:
+		if b[c.types+r] != 0 {
+			c.nonNull--
+			b[c.types+r] = 0
+			le.PutUint64(b[c.values+8*r:], 0)
+		}
+	case b[c.valid+r>>3]>>(r&7)&1 != 0:
+		c.nonNull--
+		b[c.valid+r>>3] &^= 1 << (r & 7)
+		if isVar(c.form) {
+			le.PutUint32(b[c.values+4*r+4:], uint32(c.mark))
+		} else {
+			le.PutUint64(b[c.values+8*r:], 0)
+		}
+	}
+	w.dataHigh[col] = max(w.dataHigh[col], c.dataLen)
+	c.dataLen = c.mark
+}
+
+// typed prepares column col of the last row for a value of type t with
+// need data bytes: it decides the column's form at its first value, turns
+// it mixed at a value of another type, and makes room for the data. It
+// returns the column, whose value the caller then stores.
+func (w *Writer) typed(col int, t FieldType, need uint64) (*column, error) {
+	w.setNull(col)
+	c := &w.cols[col]
+	switch {
+	case c.form == uint8(t) || c.form == formMixed:
+	case c.form == uint8(TypeNull):
+		c.form = uint8(t)
+	default:
+		if err := w.makeRoom(w.nrows, col, need, true); err != nil {
+			return nil, w.rollback(err)
+		}
+		c = &w.cols[col]
+	}
+	if need > 0 && c.dataLen+need > c.dataCap {
+		if c.dataLen+need > maxDataLen {
+			return nil, w.rollback(ErrWindowFull)
+		}
+		if err := w.makeRoom(w.nrows, col, need, false); err != nil {
+			return nil, w.rollback(err)
+		}
+		c = &w.cols[col]
+	}
+	return c, nil
+}
+
+// rollback removes the last row, which did not fit, and returns err (or
+// the removal's error).
+func (w *Writer) rollback(err error) error {
+	if rerr := w.FreeLastRow(); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// putFixed stores the 8-byte value v of type t in column col of the last
+// row.
+func (w *Writer) putFixed(col int, t FieldType, v uint64) error {
+	if err := w.field(col); err != nil {
+		return err
+	}
+	c, err := w.typed(col, t, 0)
+	if err != nil {
+		return err
+	}
+	w.store(c, t, v, 0)
+	return nil
+}
+
+// store sets the last row's field of column c, whose form takes a value
+// of type t and whose data holds the value's n bytes from c.dataLen-n
+// (for a STRING or BLOB), to v (an INT64 or FLOAT64).
+func (w *Writer) store(c *column, t FieldType, v, n uint64) {
+	r, b := w.nrows-1, w.buf
+	c.nonNull++
+	switch {
+	case c.form == formMixed:
+		b[c.types+r] = uint8(t)
+		if n > 0 || t >= TypeString {
+			v = (c.dataLen - n) | n<<32
+		}
+		le.PutUint64(b[c.values+8*r:], v)
+	case isVar(c.form):
+		b[c.valid+r>>3] |= 1 << (r & 7)
+		le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
+	default:
+		b[c.valid+r>>3] |= 1 << (r & 7)
+		le.PutUint64(b[c.values+8*r:], v)
+	}
 }
 
 // PutNull sets column col of the last row to NULL.
 func (w *Writer) PutNull(col int) error {
-	off, err := w.slot(col)
-	if err != nil {
+	if err := w.field(col); err != nil {
 		return err
 	}
-	w.putSlot(off, 0, 0, TypeNull)
+	w.setNull(col)
 	return nil
 }
 
 // PutInt64 sets column col of the last row to v.
 func (w *Writer) PutInt64(col int, v int64) error {
-	off, err := w.slot(col)
-	if err != nil {
-		return err
-	}
-	w.putSlot(off, uint64(v), 0, TypeInt64)
-	return nil
+	return w.putFixed(col, TypeInt64, uint64(v))
 }
 
 // PutFloat64 sets column col of the last row to v.
 func (w *Writer) PutFloat64(col int, v float64) error {
-	off, err := w.slot(col)
-	if err != nil {
-		return err
-	}
-	w.putSlot(off, math.Float64bits(v), 0, TypeFloat64)
-	return nil
+	return w.putFixed(col, TypeFloat64, math.Float64bits(v))
 }
 
-// PutString sets column col of the last row to the UTF-8 string s. If s
-// does not fit, the whole row is rolled back and ErrWindowFull returned.
+// PutString sets column col of the last row to the string s (stored as
+// it is; UTF-8 by convention). If s does not fit, the whole row is rolled
+// back and ErrWindowFull returned.
 func (w *Writer) PutString(col int, s string) error {
-	return putHeap(w, col, s, TypeString)
+	return putData(w, col, s, TypeString)
 }
 
 // PutBlob sets column col of the last row to a copy of b. If b does not
 // fit, the whole row is rolled back and ErrWindowFull returned.
 func (w *Writer) PutBlob(col int, b []byte) error {
-	return putHeap(w, col, b, TypeBlob)
+	return putData(w, col, b, TypeBlob)
 }
 
-func putHeap[T string | []byte](w *Writer, col int, v T, t FieldType) error {
-	if _, err := w.slot(col); err != nil {
+func putData[T string | []byte](w *Writer, col int, v T, t FieldType) error {
+	if err := w.field(col); err != nil {
 		return err
 	}
 	n := uint64(len(v))
 	if n > maxFieldLen {
 		return fmt.Errorf("%w: field of %d bytes", ErrTooLarge, n)
 	}
-	if n == 0 {
-		off, _ := w.slot(col)
-		w.putSlot(off, 0, 0, t)
-		return nil
+	c, err := w.typed(col, t, n)
+	if err != nil {
+		return err
 	}
-	if w.size-w.dataEnd-w.nrows*w.rowSize < n {
-		if err := w.grow(n); err != nil {
-			if rerr := w.FreeLastRow(); rerr != nil {
-				return rerr
-			}
-			return err
-		}
-	}
-	at := w.dataEnd
+	at := c.data + c.dataLen
 	copy(w.buf[at:at+n], v)
-	w.dataEnd += n
-	le.PutUint64(w.buf[offDataEnd:], w.dataEnd)
-	off, _ := w.slot(col) // the slot moves when the region grows
-	w.putSlot(off, at, uint32(n), t)
+	c.dataLen += n
+	w.store(c, t, 0, n)
 	return nil
 }
 
@@ -461,25 +751,33 @@ func (w *Writer) Bytes() ([]byte, error) {
 	if err := w.mapReadOnly(); err != nil {
 		return nil, err
 	}
+	if w.state == stateOpen {
+		putDirectory(w.buf, w.cols, w.nrows, w.size)
+	}
 	return w.buf[:w.size], nil
 }
 
-// AppendTo appends a compact copy of the window (header, heap, slots; no
-// free space) to dst and returns the extended slice. The copy is a valid
-// window for OpenBytes.
+// AppendTo appends a compact copy of the window (its header, directory
+// and buffers, with no room to spare) to dst and returns the extended
+// slice. The copy is a valid window for OpenBytes.
 func (w *Writer) AppendTo(dst []byte) ([]byte, error) {
 	src, err := w.Bytes()
 	if err != nil {
 		return dst, err
 	}
-	heap := alignUp(w.dataEnd)
-	slots := w.nrows * w.rowSize
-	size := heap + slots
+	w.old = append(w.old[:0], w.cols...)
+	size := placeExact(w.old, w.nrows)
 	start := len(dst)
-	dst = append(dst, src[:w.dataEnd]...)
-	dst = append(dst, make([]byte, heap-w.dataEnd)...)
-	dst = append(dst, src[w.size-slots:w.size]...)
-	le.PutUint64(dst[start+offSize:], size)
+	dst = slices.Grow(dst, int(size))[:start+int(size)]
+	b := dst[start:]
+	clear(b)
+	copy(b[:headerSize], src[:headerSize])
+	w.spans = spans(w.spans[:0], w.cols, w.old, w.nrows, -1)
+	w.spans = exactLengths(w.spans, w.old, w.nrows)
+	copySpans(b, src, w.spans)
+	putDirectory(b, w.old, w.nrows, size)
+	le.PutUint16(b[offFlags:], 0)
+	le.PutUint64(b[offChecksum:], 0)
 	return dst, nil
 }
 
@@ -517,8 +815,16 @@ func (w *Writer) setNumColumns(n int) error {
 	if n < 1 || n > MaxColumns {
 		return fmt.Errorf("%w: %d columns (want 1..%d)", ErrOutOfRange, n, MaxColumns)
 	}
-	w.ncols, w.rowSize = n, uint64(n)*SlotSize
-	le.PutUint32(w.buf[offNumColumns:], uint32(n))
+	if n == w.ncols {
+		return nil
+	}
+	if need := directoryEnd(n) + uint64(n)*16; need > w.size {
+		return fmt.Errorf("%w: %d columns need a window of %d bytes at least, more than its size %d", ErrTooLarge, n, need, w.size)
+	}
+	w.markRemoved()
+	w.dirty = append(w.dirty, span{from: headerSize, n: directoryEnd(w.ncols) - headerSize})
+	w.setShape(n)
+	w.reset(w.startPos)
 	return nil
 }
 

@@ -138,6 +138,11 @@ type colStats struct {
 // of fields of one type at a time. rows are the tile's Rows (tileRows),
 // the first of them w's row base.
 func (s *colStats) addRows(w *window.Window, rows []window.Row, col, base int) error {
+	if b, err := w.Buffers(col); err != nil || b.Mixed {
+		// A column whose values have several types in this window:
+		// Row's accessors say no to its fields, the Window's read them.
+		return s.addMixed(w, col, base, len(rows))
+	}
 	for i := 0; i < len(rows); {
 		t := rows[i].Type(col)
 		j := i
@@ -192,24 +197,72 @@ func (s *colStats) addInts(rows []window.Row, col, i int) int {
 			break
 		}
 		lo, top = min(lo, v), max(top, v)
-		if s.ovf {
-			s.addFloat(float64(v))
-			continue
-		}
-		next := sum + v
-		if (v > 0 && next < sum) || (v < 0 && next > sum) {
-			s.ovf = true // from now on, in floating point
-			s.addFloat(float64(sum))
-			s.addFloat(float64(v))
-			sum = 0
-			continue
-		}
-		sum = next
+		sum = s.addInt(sum, v)
 	}
 	s.imin, s.imax, s.isum = lo, top, sum
 	s.ints += int64(i - start)
 	s.bytes += 8 * int64(i-start)
 	return i
+}
+
+// addInt adds v to the exact integer sum and returns it, or, once the sum
+// has overflowed, to the floating-point sum.
+func (s *colStats) addInt(sum, v int64) int64 {
+	if s.ovf {
+		s.addFloat(float64(v))
+		return sum
+	}
+	next := sum + v
+	if (v > 0 && next < sum) || (v < 0 && next > sum) {
+		s.ovf = true // from now on, in floating point
+		s.addFloat(float64(sum))
+		s.addFloat(float64(v))
+		return 0
+	}
+	return next
+}
+
+// addMixed adds the fields of column col of w's rows base.. base+n-1, one
+// at a time through the Window's accessors: a mixed column.
+func (s *colStats) addMixed(w *window.Window, col, base, n int) error {
+	for r := base; r < base+n; r++ {
+		t, err := w.Type(r, col)
+		if err != nil {
+			return err
+		}
+		switch t {
+		case window.TypeNull:
+			s.nulls++
+		case window.TypeInt64:
+			v, _ := w.Int64(r, col)
+			if s.ints == 0 {
+				s.imin, s.imax = v, v
+			}
+			s.imin, s.imax = min(s.imin, v), max(s.imax, v)
+			s.isum = s.addInt(s.isum, v)
+			s.ints++
+			s.bytes += 8
+		case window.TypeFloat64:
+			v, _ := w.Float64(r, col)
+			if s.floats == 0 || v < s.fmin {
+				s.fmin = v
+			}
+			if s.floats == 0 || v > s.fmax {
+				s.fmax = v
+			}
+			s.addFloat(v)
+			s.floats++
+			s.bytes += 8
+		default:
+			b, err := w.Bytes(r, col)
+			if err != nil {
+				return err
+			}
+			s.bytes += int64(len(b))
+		}
+		s.seen[t] = true
+	}
+	return nil
 }
 
 // addFloats adds the FLOAT64 fields of column col from rows[i] on, as

@@ -471,16 +471,16 @@ const (
 	fillRecycled = "window-recycled" // one pooled window, Reset and refilled
 	fillMsgpack  = "msgpack-encode"  // the msgpack provider's encoding
 	fillGRPC     = "grpc-encode"     // the gRPC provider's batches, encoded
-	// The memory floors, measured in the same run: a wide row's 153
+	// The memory floors, measured in the same run: a wide row's 113
 	// window bytes copied into a 2 MiB buffer (what a refill must at least
 	// write), and the same bytes read (what a reader must at least fetch).
 	fillMemCopy = "memory-copy"
 	fillMemRead = "memory-read"
 )
 
-// wideRowBytes is what a wide row takes in a window: four 16-byte slots,
-// a 25-byte string and a 64-byte blob.
-const wideRowBytes = 4*window.SlotSize + table.CityLen + table.BlobLen
+// wideRowBytes is what a wide row takes in a window (docs/FORMAT.md): two
+// 8-byte values, two 4-byte offsets, a 25-byte string and a 64-byte blob.
+const wideRowBytes = 2*8 + 2*4 + table.CityLen + table.BlobLen
 
 // memoryFloor copies the bytes of src into dst, a 2 MiB buffer, 2 MiB at
 // a time (the cost no refill can go below), or with dst nil reads them,
