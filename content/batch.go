@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
 
@@ -58,19 +59,19 @@ const maxBatchOps = 1 << 16
 // reported as a *WriteError naming it (Kept is 0). Watchers are told
 // once per batch of each URI it changed.
 func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, error) {
-	m := &batchMsg{Ops: make([]batchOp, len(ops))}
+	m := &wire.BatchMsg{Ops: make([]wire.BatchOp, len(ops))}
 	for i, op := range ops {
 		switch op.Op {
 		case OpInsert, OpUpdate, OpDelete:
 		default:
 			return nil, fmt.Errorf("%w: batch operation %d is a %v", ErrBadRequest, i, op.Op)
 		}
-		m.Ops[i] = batchOp{
+		m.Ops[i] = wire.BatchOp{
 			Op: op.Op.String(), URI: op.URI, Values: op.Values, Selection: op.Selection,
 			Args: op.Args, ValueRefs: op.ValueRefs, ArgRefs: op.ArgRefs,
 		}
 	}
-	r, err := c.call(ctx, codeBatchReply, func(req uint64) parcel.Message { m.Req = req; return m })
+	r, err := c.call(ctx, wire.CodeBatchReply, func(req uint64) parcel.Message { m.Req = req; return m })
 	var tl *tooLarge
 	if errors.As(err, &tl) {
 		tl.hint = ": split the batch, or load many rows with Client.BulkInsert"
@@ -78,7 +79,7 @@ func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, erro
 	if err != nil {
 		return nil, c.checkWriteError(err, int64(len(ops)))
 	}
-	res := r.msg.(*batchReplyMsg).Results
+	res := r.msg.(*wire.BatchReplyMsg).Results
 	if len(res) != len(ops) {
 		return nil, fmt.Errorf("%w: %d results for a batch of %d", ErrProtocol, len(res), len(ops))
 	}
@@ -104,13 +105,13 @@ func (c *Client) checkWriteError(err error, n int64) error {
 const maxBatchURIs = 256
 
 // batchOps are the operations a batch may hold.
-var batchOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: OpDelete}
+var batchOps = map[string]Op{wire.WriteInsert: OpInsert, wire.WriteUpdate: OpUpdate, wire.WriteDelete: OpDelete}
 
 // checkBatch checks a batch before anything is applied: known
 // operations, back-references to earlier operations only, and the
 // peer's permission for each. It returns the URIs the batch writes, each
 // once, in the order they first appear.
-func (c *serverConn) checkBatch(ops []batchOp) ([]string, error) {
+func (c *serverConn) checkBatch(ops []wire.BatchOp) ([]string, error) {
 	if len(ops) > maxBatchOps {
 		return nil, fmt.Errorf("%w: a batch of %d operations (at most %d)", ErrBadRequest, len(ops), maxBatchOps)
 	}
@@ -147,19 +148,19 @@ func (c *serverConn) checkBatch(ops []batchOp) ([]string, error) {
 }
 
 // handleBatch applies a batch and answers it.
-func (c *serverConn) handleBatch(ctx context.Context, m *batchMsg) {
+func (c *serverConn) handleBatch(ctx context.Context, m *wire.BatchMsg) {
 	res, err := c.runBatch(ctx, m.Ops)
 	if err != nil {
 		c.writeErr(m.Req, err)
 		return
 	}
-	c.write(&batchReplyMsg{Req: m.Req, Results: res})
+	c.write(&wire.BatchReplyMsg{Req: m.Req, Results: res})
 }
 
 // runBatch applies ops in one transaction of the provider, as a change
 // of every URI they touch: watchers are told once per URI, and only if
 // the batch was committed.
-func (c *serverConn) runBatch(ctx context.Context, ops []batchOp) (res []int64, err error) {
+func (c *serverConn) runBatch(ctx context.Context, ops []wire.BatchOp) (res []int64, err error) {
 	uris, err := c.checkBatch(ops)
 	if err != nil {
 		return nil, err
@@ -189,7 +190,7 @@ func (c *serverConn) runBatch(ctx context.Context, ops []batchOp) (res []int64, 
 
 // applyBatch runs the operations in a transaction of t; a panic in the
 // provider rolls it back and fails the batch alone.
-func (c *serverConn) applyBatch(ctx context.Context, t Transactor, ops []batchOp) (res []int64, err error) {
+func (c *serverConn) applyBatch(ctx context.Context, t Transactor, ops []wire.BatchOp) (res []int64, err error) {
 	defer c.recovered("batch", &err)
 	tx, err := t.Begin(ctx)
 	if err != nil {
@@ -218,7 +219,7 @@ func (c *serverConn) applyBatch(ctx context.Context, t Transactor, ops []batchOp
 
 // applyOp applies one operation, its back-references resolved against
 // the results before it.
-func applyOp(ctx context.Context, tx Tx, op *batchOp, before []int64) (int64, error) {
+func applyOp(ctx context.Context, tx Tx, op *wire.BatchOp, before []int64) (int64, error) {
 	values := op.Values
 	if len(op.ValueRefs) > 0 {
 		values = maps.Clone(values)
@@ -237,9 +238,9 @@ func applyOp(ctx context.Context, tx Tx, op *batchOp, before []int64) (int64, er
 		}
 	}
 	switch op.Op {
-	case opInsert:
+	case wire.WriteInsert:
 		return tx.Insert(ctx, op.URI, values)
-	case opUpdate:
+	case wire.WriteUpdate:
 		return tx.Update(ctx, op.URI, values, op.Selection, args)
 	}
 	return tx.Delete(ctx, op.URI, op.Selection, args)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -252,8 +253,8 @@ type serverBulk struct {
 // fails its checks or the limits) ends the load at once: its context is
 // cancelled, so the provider's transaction is rolled back and any lock it
 // holds released without waiting for it to reach that message.
-func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
-	defer closeFiles(files)
+func (c *serverConn) takeBulk(m *wire.BulkMsg, files []*os.File) {
+	defer wire.CloseFiles(files)
 	if m.Req == m.Bulk && m.Req != 0 {
 		c.beginBulk(m, files)
 		return
@@ -312,7 +313,7 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 
 // beginBulk handles a load's first message: it starts the load, or
 // refuses it (then no load exists).
-func (c *serverConn) beginBulk(m *bulkMsg, files []*os.File) {
+func (c *serverConn) beginBulk(m *wire.BulkMsg, files []*os.File) {
 	if len(files) > 0 || m.Last || m.Abort || m.Rows != 0 {
 		c.writeErr(m.Req, fmt.Errorf("%w: a bulk insert's first message carries no window and does not end it", ErrBadRequest))
 		return
@@ -329,7 +330,7 @@ func (c *serverConn) beginBulk(m *bulkMsg, files []*os.File) {
 // startBulk registers a bulk insert, which takeBulk then starts: the
 // provider's BulkInsert runs on a goroutine of its own, fed the windows as
 // they come. A load counts as an open query against the limits.
-func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
+func (c *serverConn) startBulk(m *wire.BulkMsg) (*serverBulk, error) {
 	if len(m.Columns) == 0 || len(m.Columns) > maxBulkColumns {
 		return nil, fmt.Errorf("%w: a bulk insert of %d columns", ErrBadRequest, len(m.Columns))
 	}
@@ -369,7 +370,7 @@ func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 // openBulkWindow maps a window of a bulk insert after reserving it
 // against the consumer's window limits, and checks it against its
 // message and the load.
-func (c *serverConn) openBulkWindow(b *serverBulk, m *bulkMsg, f *os.File) (*window.Window, error) {
+func (c *serverConn) openBulkWindow(b *serverBulk, m *wire.BulkMsg, f *os.File) (*window.Window, error) {
 	if err := c.reserveWindow(); err != nil {
 		return nil, err
 	}
@@ -417,7 +418,7 @@ func (c *serverConn) runBulk(b *serverBulk) {
 		pass: func(bw *bulkWindow) {
 			c.dropBulkWindow(bw)
 			if !bw.last && bw.req != 0 {
-				c.write(&okMsg{Req: bw.req})
+				c.write(&wire.OKMsg{Req: bw.req})
 			}
 		},
 	}
@@ -437,7 +438,7 @@ func (c *serverConn) runBulk(b *serverBulk) {
 	}
 	if err == nil {
 		if rows.unanswered != 0 {
-			c.write(&writeReplyMsg{Req: rows.unanswered, Count: n})
+			c.write(&wire.WriteReplyMsg{Req: rows.unanswered, Count: n})
 		}
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -78,13 +79,13 @@ type rawLoad struct {
 func startRawLoad(t *testing.T, path, uri string) *rawLoad {
 	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	require.NoError(t, err)
-	pc, err := parcel.NewConn(uc, registry)
+	pc, err := parcel.NewConn(uc, wire.Registry)
 	require.NoError(t, err)
 	t.Cleanup(func() { pc.Close() })
 	l := &rawLoad{t: t, pc: pc}
-	_, ok := l.send(&helloMsg{Version: protocolVersion}).(*helloReplyMsg)
+	_, ok := l.send(&wire.HelloMsg{Version: wire.Version}).(*wire.HelloReplyMsg)
 	require.True(t, ok)
-	_, ok = l.send(&bulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*okMsg)
+	_, ok = l.send(&wire.BulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*wire.OKMsg)
 	require.True(t, ok, "the load starts")
 	return l
 }
@@ -93,7 +94,7 @@ func (l *rawLoad) send(m parcel.Message, files ...*os.File) parcel.Message {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(l.t, l.pc.Write(ctx, m, files...))
-	closeFiles(files)
+	wire.CloseFiles(files)
 	reply, rf, err := l.pc.Read(ctx)
 	require.NoError(l.t, err)
 	require.Empty(l.t, rf)
@@ -103,8 +104,8 @@ func (l *rawLoad) send(m parcel.Message, files ...*os.File) parcel.Message {
 // window sends a window announced with rows rows and returns the error
 // the provider answers with.
 func (l *rawLoad) window(rows int, f ...*os.File) error {
-	reply := l.send(&bulkMsg{Req: 3, Bulk: 2, Rows: rows, Last: true}, f...)
-	e, ok := reply.(*errorMsg)
+	reply := l.send(&wire.BulkMsg{Req: 3, Bulk: 2, Rows: rows, Last: true}, f...)
+	e, ok := reply.(*wire.ErrorMsg)
 	require.True(l.t, ok, "a %T answers a hostile window", reply)
 	return replyError(e)
 }
@@ -217,8 +218,8 @@ func TestHostileBulkWindows(t *testing.T) {
 	}
 	t.Run("a window for no load", func(t *testing.T) {
 		l := startRawLoad(t, path, "t")
-		reply := l.send(&bulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, memfdWith(t, valid, sealAll))
-		e, ok := reply.(*errorMsg)
+		reply := l.send(&wire.BulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, memfdWith(t, valid, sealAll))
+		e, ok := reply.(*wire.ErrorMsg)
 		require.True(t, ok)
 		require.ErrorIs(t, replyError(e), ErrBadRequest)
 		healthy()
@@ -238,7 +239,7 @@ func TestHostileBulkWindows(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, w.AllocRow())
 			require.NoError(t, w.Seal())
-			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: uint64(10 + i), Bulk: 2, Rows: 1}, w.File()))
+			require.NoError(t, l.pc.Write(ctx, &wire.BulkMsg{Req: uint64(10 + i), Bulk: 2, Rows: 1}, w.File()))
 			require.NoError(t, w.Close())
 		}
 		codes := map[string]int{}
@@ -246,7 +247,7 @@ func TestHostileBulkWindows(t *testing.T) {
 		for range DefaultConnWindows + 2 {
 			reply, _, err := l.pc.Read(ctx)
 			require.NoError(t, err)
-			e, ok := reply.(*errorMsg)
+			e, ok := reply.(*wire.ErrorMsg)
 			require.True(t, ok, "no window of a failed load is read: %#v", reply)
 			assert.False(t, answered[e.Req], "request %d answered once", e.Req)
 			answered[e.Req] = true
@@ -308,18 +309,18 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 	valid := windowBytes(t, 3)
 	for _, tc := range []struct {
 		name  string
-		msg   bulkMsg
+		msg   wire.BulkMsg
 		files func(t *testing.T) []*os.File
 	}{
-		{"k 0 with a window", bulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
-		{"k -1 with a window", bulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
-		{"k -1 without a window", bulkMsg{Rows: -1}, func(*testing.T) []*os.File { return nil }},
-		{"rows without a window", bulkMsg{Rows: 3}, func(*testing.T) []*os.File { return nil }},
-		{"neither a window nor an end", bulkMsg{}, func(*testing.T) []*os.File { return nil }},
-		{"two descriptors", bulkMsg{Rows: 3}, func(t *testing.T) []*os.File {
+		{"k 0 with a window", wire.BulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
+		{"k -1 with a window", wire.BulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
+		{"k -1 without a window", wire.BulkMsg{Rows: -1}, func(*testing.T) []*os.File { return nil }},
+		{"rows without a window", wire.BulkMsg{Rows: 3}, func(*testing.T) []*os.File { return nil }},
+		{"neither a window nor an end", wire.BulkMsg{}, func(*testing.T) []*os.File { return nil }},
+		{"two descriptors", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File {
 			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
 		}},
-		{"an unsealed window", bulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, 0)} }},
+		{"an unsealed window", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, 0)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startRawLoad(t, path, "slow")
@@ -331,17 +332,17 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 				require.NoError(t, first.AllocRow())
 			}
 			require.NoError(t, first.Seal())
-			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: 3, Bulk: 2, Rows: 3}, first.File()))
+			require.NoError(t, l.pc.Write(ctx, &wire.BulkMsg{Req: 3, Bulk: 2, Rows: 3}, first.File()))
 			require.NoError(t, first.Close())
 			m := tc.msg
 			m.Req, m.Bulk = 4, 2
 			files := tc.files(t)
 			require.NoError(t, l.pc.Write(ctx, &m, files...))
-			closeFiles(files)
+			wire.CloseFiles(files)
 			for range 2 { // the window being inserted and the refused message
 				reply, _, err := l.pc.Read(ctx)
 				require.NoError(t, err)
-				e, ok := reply.(*errorMsg)
+				e, ok := reply.(*wire.ErrorMsg)
 				require.True(t, ok, "a %T answers a message of the refused load", reply)
 				assert.Contains(t, []uint64{3, 4}, e.Req)
 				assert.Equal(t, "bad_request", e.Code, e.Message)
@@ -350,11 +351,11 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, last.AllocRow())
 			require.NoError(t, last.Seal())
-			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: 5, Bulk: 2, Rows: 1, Last: true}, last.File()))
+			require.NoError(t, l.pc.Write(ctx, &wire.BulkMsg{Req: 5, Bulk: 2, Rows: 1, Last: true}, last.File()))
 			require.NoError(t, last.Close())
 			reply, _, err := l.pc.Read(ctx)
 			require.NoError(t, err)
-			e, ok := reply.(*errorMsg)
+			e, ok := reply.(*wire.ErrorMsg)
 			require.True(t, ok, "a later window of the load does not commit: %#v", reply)
 			assert.Equal(t, "bad_request", e.Code)
 			p.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -20,10 +21,10 @@ import (
 func TestWriteErrorOutOfRangeIsAProtocolError(t *testing.T) {
 	at := int64(1000)
 	path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
-		if b, ok := m.(*batchMsg); ok {
-			pc, err := parcel.NewConn(uc, registry)
+		if b, ok := m.(*wire.BatchMsg); ok {
+			pc, err := parcel.NewConn(uc, wire.Registry)
 			require.NoError(t, err)
-			require.NoError(t, pc.Write(context.Background(), &errorMsg{Req: b.Req, Code: "bad_request", Message: "no", At: &at}))
+			require.NoError(t, pc.Write(context.Background(), &wire.ErrorMsg{Req: b.Req, Code: "bad_request", Message: "no", At: &at}))
 		}
 		return true
 	})

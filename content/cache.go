@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -282,7 +283,7 @@ func (c *windowCache) evictIdle() bool {
 // related reports whether a change to one URI changes the other: the same
 // URI, or one below the other ("trips/7" changes "trips" and "trips/7/x").
 func related(a, b string) bool {
-	return a == b || isDescendant(a, b) || isDescendant(b, a)
+	return a == b || wire.IsDescendant(a, b) || wire.IsDescendant(b, a)
 }
 
 // invalidate forgets the windows of the URIs related to uri: idle ones are

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -34,7 +35,7 @@ import (
 // returns.
 type Client struct {
 	pc    *parcel.Conn
-	hello helloReplyMsg
+	hello wire.HelloReplyMsg
 	maps  *window.Mappings // nil until the handshake is done
 	done  chan struct{}    // closed when the connection has ended (finish)
 	ctl   outbox
@@ -181,7 +182,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	if err != nil {
 		return nil, dialError(path, err)
 	}
-	pc, err := parcel.NewConn(nc.(*net.UnixConn), registry)
+	pc, err := parcel.NewConn(nc.(*net.UnixConn), wire.Registry)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -192,12 +193,12 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		watches: map[string][]*Watch{}, registered: map[string]bool{},
 		stacks: cfg.stacks || envStacks, busyWait: cfg.busyWait, freed: make(chan struct{}),
 	}
-	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
+	cl := &call{ch: make(chan reply, 1), want: wire.CodeHelloReply}
 	c.pending[1] = cl
 	c.ctl.start(pc, c.abort)
 	// A provider that refuses the caller says why and hangs up, perhaps
 	// before the hello is written: its answer counts, not the write error.
-	werr := pc.Write(ctx, &helloMsg{Version: protocolVersion})
+	werr := pc.Write(ctx, &wire.HelloMsg{Version: wire.Version})
 	r, err := c.wait(ctx, 1, cl.ch)
 	if err != nil {
 		c.Close()
@@ -207,10 +208,10 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		}
 		return nil, err
 	}
-	h := r.msg.(*helloReplyMsg) // the reader checked the type
-	if h.Version != protocolVersion {
+	h := r.msg.(*wire.HelloReplyMsg) // the reader checked the type
+	if h.Version != wire.Version {
 		c.Close()
-		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, protocolVersion)
+		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, wire.Version)
 	}
 	c.hello = *h
 	c.maps = window.NewMappings(mappingLimit(cfg.mappings, h), mapOptions(cfg.checked, h)...)
@@ -276,7 +277,7 @@ func (c *Client) readOne(ctx context.Context) (ok, ended bool) {
 		return false, true
 	}
 	if err := c.route(msg, files); err != nil {
-		closeFiles(files)
+		wire.CloseFiles(files)
 		c.finish(err)
 		return false, true
 	}
@@ -383,23 +384,23 @@ func (c *Client) finish(err error) {
 // message breaks the protocol: the connection must end.
 func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	if len(files) > 0 {
-		if _, ok := msg.(*windowMsg); !ok {
+		if _, ok := msg.(*wire.WindowMsg); !ok {
 			return fmt.Errorf("%w: %d descriptors sent with a %T", ErrProtocol, len(files), msg)
 		}
 	}
-	if n, ok := msg.(*notifyMsg); ok {
+	if n, ok := msg.(*wire.NotifyMsg); ok {
 		return c.notify(n.URI)
 	}
-	if e, ok := msg.(*errorMsg); ok && e.Req == 0 && e.Code == "shutdown" {
+	if e, ok := msg.(*wire.ErrorMsg); ok && e.Req == 0 && e.Code == "shutdown" {
 		return errShutdown // the provider says goodbye
 	}
-	id := reqID(msg)
+	id := wire.ReqID(msg)
 	c.mu.Lock()
 	cl := c.pending[id]
 	_, issued := c.abandoned[id]
 	delete(c.abandoned, id)
 	if cl != nil {
-		if _, isErr := msg.(*errorMsg); !isErr && msg.ParcelType() != cl.want {
+		if _, isErr := msg.(*wire.ErrorMsg); !isErr && msg.ParcelType() != cl.want {
 			c.mu.Unlock()
 			return fmt.Errorf("%w: request %d answered with a %T", ErrProtocol, id, msg)
 		}
@@ -471,19 +472,19 @@ func (c *Client) end(err error) {
 
 // discard disposes of a reply nobody waits for.
 func (c *Client) discard(msg parcel.Message, files []*os.File) {
-	closeFiles(files)
-	w, ok := msg.(*windowMsg)
+	wire.CloseFiles(files)
+	w, ok := msg.(*wire.WindowMsg)
 	if !ok {
 		return
 	}
 	if w.Win != 0 {
-		c.ctl.post(&releaseMsg{Query: w.Query, Win: w.Win})
+		c.ctl.post(&wire.ReleaseMsg{Query: w.Query, Win: w.Win})
 	}
 	if w.Columns != nil && !w.Done {
 		// The answer to an abandoned query (closed already, unless the
 		// close crossed it): closing again is harmless. Request id 0 is
 		// never answered.
-		c.ctl.post(&closeQueryMsg{Query: w.Query})
+		c.ctl.post(&wire.CloseQueryMsg{Query: w.Query})
 	}
 	c.gaveBack()
 }
@@ -520,7 +521,7 @@ func (c *Client) callTaking(ctx context.Context, mk func(req uint64) parcel.Mess
 	backoff := time.Millisecond
 	for {
 		freed := c.nextGiveBack()
-		id, ch, err := c.start(ctx, codeWindow, mk)
+		id, ch, err := c.start(ctx, wire.CodeWindow, mk)
 		if err != nil {
 			return 0, reply{}, err
 		}
@@ -550,12 +551,6 @@ func (c *Client) callTaking(ctx context.Context, mk func(req uint64) parcel.Mess
 		}
 		t.Stop()
 		backoff = min(2*backoff, 50*time.Millisecond)
-	}
-}
-
-func closeFiles(files []*os.File) {
-	for _, f := range files {
-		f.Close()
 	}
 }
 
@@ -634,8 +629,8 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 		if !led {
 			c.wakes.replyHandoffs.Add(1)
 		}
-		if e, ok := r.msg.(*errorMsg); ok {
-			closeFiles(r.files)
+		if e, ok := r.msg.(*wire.ErrorMsg); ok {
+			wire.CloseFiles(r.files)
 			return reply{}, replyError(e)
 		}
 		return r, nil
@@ -679,12 +674,12 @@ func (c *Client) call(ctx context.Context, want uint16, mk func(req uint64) parc
 	return c.wait(ctx, id, ch)
 }
 
-func (c *Client) write(ctx context.Context, m *writeMsg) (*writeReplyMsg, error) {
-	r, err := c.call(ctx, codeWriteReply, func(req uint64) parcel.Message { m.Req = req; return m })
+func (c *Client) write(ctx context.Context, m *wire.WriteMsg) (*wire.WriteReplyMsg, error) {
+	r, err := c.call(ctx, wire.CodeWriteReply, func(req uint64) parcel.Message { m.Req = req; return m })
 	if err != nil {
 		return nil, err
 	}
-	return r.msg.(*writeReplyMsg), nil
+	return r.msg.(*wire.WriteReplyMsg), nil
 }
 
 // tooLarge is a request refused before it was sent, for being larger
@@ -726,7 +721,7 @@ func (c *Client) Insert(ctx context.Context, uri string, values Values) (int64, 
 	if err := checkValues(values, nil); err != nil {
 		return 0, err
 	}
-	r, err := c.write(ctx, &writeMsg{Op: opInsert, URI: uri, Values: values})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteInsert, URI: uri, Values: values})
 	var tl *tooLarge
 	if errors.As(err, &tl) {
 		tl.hint = ": insert large or many rows with Client.BulkInsert"
@@ -743,7 +738,7 @@ func (c *Client) Update(ctx context.Context, uri string, values Values, selectio
 	if err := checkValues(values, args); err != nil {
 		return 0, err
 	}
-	r, err := c.write(ctx, &writeMsg{Op: opUpdate, URI: uri, Values: values, Selection: selection, Args: args})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteUpdate, URI: uri, Values: values, Selection: selection, Args: args})
 	if err != nil {
 		return 0, err
 	}
@@ -755,7 +750,7 @@ func (c *Client) Delete(ctx context.Context, uri string, selection string, args 
 	if err := checkValues(nil, args); err != nil {
 		return 0, err
 	}
-	r, err := c.write(ctx, &writeMsg{Op: opDelete, URI: uri, Selection: selection, Args: args})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteDelete, URI: uri, Selection: selection, Args: args})
 	if err != nil {
 		return 0, err
 	}
@@ -764,7 +759,7 @@ func (c *Client) Delete(ctx context.Context, uri string, selection string, args 
 
 // Call runs a provider-defined method.
 func (c *Client) Call(ctx context.Context, method, arg string, extras Values) (Values, error) {
-	r, err := c.write(ctx, &writeMsg{Op: opCall, Method: method, Arg: arg, Values: extras})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteCall, Method: method, Arg: arg, Values: extras})
 	if err != nil {
 		return nil, err
 	}
@@ -787,8 +782,8 @@ func (c *Client) Register(ctx context.Context, uri string, descendants bool) (*W
 	c.watches[uri] = append(c.watches[uri], w)
 	c.registered[uri] = c.registered[uri] || descendants
 	c.mu.Unlock()
-	if _, err := c.call(ctx, codeOK, func(req uint64) parcel.Message {
-		return &registerMsg{Req: req, URI: uri, Descendants: descendants}
+	if _, err := c.call(ctx, wire.CodeOK, func(req uint64) parcel.Message {
+		return &wire.RegisterMsg{Req: req, URI: uri, Descendants: descendants}
 	}); err != nil {
 		c.unwatch(w)
 		w.end(nil)
@@ -822,7 +817,7 @@ func (c *Client) notify(uri string) error {
 	defer c.mu.Unlock()
 	known := false
 	for reg, desc := range c.registered {
-		if reg == uri || (desc && isDescendant(uri, reg)) {
+		if reg == uri || (desc && wire.IsDescendant(uri, reg)) {
 			known = true
 			break
 		}
@@ -831,7 +826,7 @@ func (c *Client) notify(uri string) error {
 		return fmt.Errorf("%w: notification for %q, which was never registered", ErrProtocol, uri)
 	}
 	for reg, ws := range c.watches {
-		if reg != uri && !isDescendant(uri, reg) {
+		if reg != uri && !wire.IsDescendant(uri, reg) {
 			continue
 		}
 		for _, w := range ws {
@@ -841,18 +836,10 @@ func (c *Client) notify(uri string) error {
 	return nil
 }
 
-func isDescendant(uri, reg string) bool {
-	p := reg
-	if len(p) == 0 || p[len(p)-1] != '/' {
-		p += "/"
-	}
-	return len(uri) > len(p) && uri[:len(p)] == p
-}
-
 // mappingLimit is how many idle mappings a client keeps: as many as
 // WithMappings says or, by default, as many as the provider's budget holds
 // windows (plus a few, at most 16384); at least 64 either way.
-func mappingLimit(n int, h *helloReplyMsg) int {
+func mappingLimit(n int, h *wire.HelloReplyMsg) int {
 	if n < 0 && h.WindowSize > 0 {
 		n = int(min(h.Budget/h.WindowSize+16, 1<<14))
 	}
@@ -864,7 +851,7 @@ func mappingLimit(n int, h *helloReplyMsg) int {
 // larger than one), so that a window announced larger is refused before
 // it is mapped or copied; and, with WithCheckedViews, views that fault
 // once their window is released.
-func mapOptions(checked bool, h *helloReplyMsg) []window.OpenOption {
+func mapOptions(checked bool, h *wire.HelloReplyMsg) []window.OpenOption {
 	largest := h.MaxRowWindow // 0 from providers older than mr
 	if largest == 0 {
 		largest = DefaultMaxRowWindow

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
@@ -72,4 +73,4 @@ func PeerCred(ctx context.Context) (fdpass.Cred, bool) {
 }
 
 // writeOps maps the write messages' operations onto Ops.
-var writeOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: OpDelete, opCall: OpCall}
+var writeOps = map[string]Op{wire.WriteInsert: OpInsert, wire.WriteUpdate: OpUpdate, wire.WriteDelete: OpDelete, wire.WriteCall: OpCall}

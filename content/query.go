@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -55,7 +56,7 @@ type serverQuery struct {
 
 // startQuery opens a query; the caller then runs its first request
 // (first). It returns nil if the query was refused (and answered so).
-func (c *serverConn) startQuery(m *queryMsg) *serverQuery {
+func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 	if err := c.permit(OpQuery, m.URI); err != nil {
 		c.writeErr(m.Req, err)
 		return nil
@@ -216,7 +217,7 @@ func (q *serverQuery) handle(r request) {
 // serve fills the reply to r. A panic in the provider's Query or Rows is
 // recovered: the request is answered ErrInternal, the rows are dropped
 // and the query ends; the connection and the server go on.
-func (q *serverQuery) serve(r request) (msg *windowMsg, sw *sentWindow, err error) {
+func (q *serverQuery) serve(r request) (msg *wire.WindowMsg, sw *sentWindow, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			q.c.log.Error("provider panicked", "in", "query "+q.q.URI, "panic", v, "stack", string(debug.Stack()))
@@ -466,7 +467,7 @@ func (q *serverQuery) skip(start int64) error {
 }
 
 // fill produces the reply to one window request.
-func (q *serverQuery) fill(r request) (*windowMsg, *sentWindow, error) {
+func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	start := q.windowStart(r)
 	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
@@ -534,8 +535,8 @@ func (q *serverQuery) windowStart(r request) int64 {
 
 // describe returns the descriptor of a window of rows rows at start just
 // filled, and advances the query past it.
-func (q *serverQuery) describe(r request, start int64, rows int) (*windowMsg, error) {
-	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
+func (q *serverQuery) describe(r request, start int64, rows int) (*wire.WindowMsg, error) {
+	msg := &wire.WindowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
 	if r.first {
 		q.describeColumns(msg)
 	}
@@ -576,7 +577,7 @@ func (q *serverQuery) providerBug(what string) error {
 
 // describeColumns puts the columns, and their declared types if known,
 // into the first window's descriptor.
-func (q *serverQuery) describeColumns(msg *windowMsg) {
+func (q *serverQuery) describeColumns(msg *wire.WindowMsg) {
 	msg.Columns = q.cols
 	if q.types == nil {
 		return
@@ -733,7 +734,7 @@ func (f *filling) grow() error {
 
 // finish seals the window and completes msg: inline bytes, or a shared
 // window the consumer now holds.
-func (f *filling) finish(msg *windowMsg) error {
+func (f *filling) finish(msg *wire.WindowMsg) error {
 	q := f.q
 	if f.sw == nil {
 		// A compact copy (header, heap, slots: nothing of an earlier
@@ -785,9 +786,9 @@ func (f *filling) discard() {
 // attach records that the consumer holds sw under a new window id, taking
 // a reservation (reserveWindow) as the held window; on a closed
 // connection the reference and the reservation are dropped again.
-func (c *serverConn) attach(msg *windowMsg, sw *sentWindow) error {
+func (c *serverConn) attach(msg *wire.WindowMsg, sw *sentWindow) error {
 	msg.Win = c.s.ids.Add(1)
-	msg.setLocation(sw.w.Location()) // a named backing: no memfd to attach
+	msg.SetLocation(sw.w.Location()) // a named backing: no memfd to attach
 	c.mu.Lock()
 	if c.windows == nil {
 		c.mu.Unlock()
@@ -832,7 +833,7 @@ func (c *serverConn) unreserveWindow() {
 }
 
 // reuse answers a request with a cached window another fill made.
-func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg, *sentWindow, error) {
+func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*wire.WindowMsg, *sentWindow, error) {
 	count := q.count
 	switch {
 	case count < 0 && sw.last:
@@ -852,7 +853,7 @@ func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*windowMsg,
 		return nil, nil, err
 	}
 	q.count = count
-	msg := &windowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: count}
+	msg := &wire.WindowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: count}
 	if r.first {
 		q.describeColumns(msg)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
@@ -424,7 +425,7 @@ type serverConn struct {
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
-	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody), parcel.WithWriteTimeout(s.cfg.writeTimeout))
+	pc, err := parcel.NewConn(uc, wire.Registry, parcel.WithMaxBodySize(s.cfg.maxBody), parcel.WithWriteTimeout(s.cfg.writeTimeout))
 	if err != nil {
 		uc.Close()
 		s.log.Warn("connection setup failed", "err", err)
@@ -529,16 +530,16 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		}
 		return keepReading
 	}
-	if bm, ok := msg.(*bulkMsg); ok && err == nil && c.hello {
+	if bm, ok := msg.(*wire.BulkMsg); ok && err == nil && c.hello {
 		c.takeBulk(bm, files) // the windows of a bulk insert
 		return keepReading
 	}
-	closeFiles(files) // no other message carries descriptors
+	wire.CloseFiles(files) // no other message carries descriptors
 	if err != nil {
 		switch {
 		case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
 			var de *parcel.DecodeError
-			if errors.As(err, &de) && providerOnly(de.Type) {
+			if errors.As(err, &de) && wire.ProviderOnly(de.Type) {
 				c.log.Warn("a provider's message sent by the consumer; closing the connection", "err", err)
 				return endConn
 			}
@@ -555,14 +556,14 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		return endConn
 	}
 	if !c.hello {
-		h, ok := msg.(*helloMsg)
-		if !ok || h.Version != protocolVersion {
-			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, protocolVersion))
+		h, ok := msg.(*wire.HelloMsg)
+		if !ok || h.Version != wire.Version {
+			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, wire.Version))
 			return endConn
 		}
 		c.hello = true
-		c.write(&helloReplyMsg{
-			Version: protocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
+		c.write(&wire.HelloReplyMsg{
+			Version: wire.Version, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
 			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.cfg.windowSize * int64(c.s.pool.Stats().MaxWindows),
 			MaxRowWindow: c.s.cfg.maxRowWindow,
 		})
@@ -658,11 +659,11 @@ func (c *serverConn) watchInline(ctx context.Context) {
 // dispatch handles one request.
 func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext {
 	switch m := msg.(type) {
-	case *queryMsg:
+	case *wire.QueryMsg:
 		if q := c.startQuery(m); q != nil {
 			return c.inline(q.first)
 		}
-	case *fillWindowMsg:
+	case *wire.FillWindowMsg:
 		c.mu.Lock()
 		q := c.queries[m.Query]
 		c.mu.Unlock()
@@ -671,25 +672,25 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			return keepReading
 		}
 		q.enqueue(request{req: m.Req, start: m.Start, near: m.Near})
-	case *releaseMsg:
+	case *wire.ReleaseMsg:
 		c.release(m.Win)
-	case *closeQueryMsg:
+	case *wire.CloseQueryMsg:
 		c.closeQuery(m.Query, true)
 		if m.Req != 0 {
-			c.write(&okMsg{Req: m.Req})
+			c.write(&wire.OKMsg{Req: m.Req})
 		}
-	case *registerMsg:
+	case *wire.RegisterMsg:
 		if err := c.register(m.URI, m.Descendants); err != nil {
 			c.writeErr(m.Req, err)
 			return keepReading
 		}
-		c.write(&okMsg{Req: m.Req})
-	case *unregisterMsg:
+		c.write(&wire.OKMsg{Req: m.Req})
+	case *wire.UnregisterMsg:
 		c.unregister(m.URI)
 		if m.Req != 0 {
-			c.write(&okMsg{Req: m.Req})
+			c.write(&wire.OKMsg{Req: m.Req})
 		}
-	case *writeMsg:
+	case *wire.WriteMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
 		return c.inline(func() {
@@ -697,7 +698,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			defer c.inflight.Add(-1)
 			c.handleWrite(c.ctx, m)
 		})
-	case *batchMsg:
+	case *wire.BatchMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
 		return c.inline(func() {
@@ -824,7 +825,7 @@ func (c *serverConn) notifier() {
 		}
 		delete(c.notes, uri)
 		c.mu.Unlock()
-		if c.write(&notifyMsg{URI: uri}) != nil {
+		if c.write(&wire.NotifyMsg{URI: uri}) != nil {
 			c.mu.Lock()
 			c.notifying = false
 			clear(c.notes)
@@ -868,11 +869,11 @@ func (c *serverConn) writeErr(req uint64, err error) {
 	if req == 0 {
 		return
 	}
-	m := &errorMsg{Req: req, Code: codeOf(err)}
+	m := &wire.ErrorMsg{Req: req, Code: wire.CodeOf(err)}
 	cause := err
 	var we *WriteError
 	if errors.As(err, &we) { // a bulk insert's or a batch's: its row or operation, and its window check
-		cause, m.Kept, m.Window = we.Err, we.Kept, windowCode(we.Err)
+		cause, m.Kept, m.Window = we.Err, we.Kept, wire.WindowCode(we.Err)
 		if cause == nil {
 			cause = ErrInternal
 		}
@@ -881,14 +882,14 @@ func (c *serverConn) writeErr(req uint64, err error) {
 		}
 	}
 	m.Message = bounded(cause.Error(), maxErrorText)
-	if !shown(cause) {
+	if !wire.HasCode(cause) {
 		c.log.Warn("request failed", "err", bounded(err.Error(), maxErrorText))
 		m.Message = ErrInternal.Error()
 	}
 	c.write(m)
 }
 
-func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
+func (c *serverConn) handleWrite(ctx context.Context, m *wire.WriteMsg) {
 	reply, err := c.runWrite(ctx, m)
 	if err != nil {
 		c.writeErr(m.Req, err)
@@ -899,7 +900,7 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 
 // runWrite runs a write on the provider; a panic in the provider is
 // recovered and becomes ErrInternal for this request alone.
-func (c *serverConn) runWrite(ctx context.Context, m *writeMsg) (reply *writeReplyMsg, err error) {
+func (c *serverConn) runWrite(ctx context.Context, m *wire.WriteMsg) (reply *wire.WriteReplyMsg, err error) {
 	defer c.recovered("write "+m.Op, &err)
 	if op, ok := writeOps[m.Op]; ok {
 		target := m.URI
@@ -911,24 +912,24 @@ func (c *serverConn) runWrite(ctx context.Context, m *writeMsg) (reply *writeRep
 		}
 	}
 	p := c.s.prov
-	reply = &writeReplyMsg{Req: m.Req}
+	reply = &wire.WriteReplyMsg{Req: m.Req}
 	switch m.Op {
-	case opInsert:
+	case wire.WriteInsert:
 		err = c.s.changed(m.URI, func() (err error) {
 			reply.Count, err = p.Insert(ctx, m.URI, m.Values)
 			return err
 		})
-	case opUpdate:
+	case wire.WriteUpdate:
 		err = c.s.changed(m.URI, func() (err error) {
 			reply.Count, err = p.Update(ctx, m.URI, m.Values, m.Selection, m.Args)
 			return err
 		})
-	case opDelete:
+	case wire.WriteDelete:
 		err = c.s.changed(m.URI, func() (err error) {
 			reply.Count, err = p.Delete(ctx, m.URI, m.Selection, m.Args)
 			return err
 		})
-	case opCall:
+	case wire.WriteCall:
 		reply.Result, err = p.Call(ctx, m.Method, m.Arg, m.Values)
 	default:
 		err = fmt.Errorf("%w: write operation %q", ErrBadRequest, m.Op)
@@ -1002,7 +1003,7 @@ func (c *serverConn) teardown() {
 	c.bulkMaps.Close()
 	c.cancel()
 	if c.shutdown.Load() { // say goodbye: the consumer can tell this from a crash
-		c.write(&errorMsg{Code: "shutdown", Message: "the provider is shutting down"})
+		c.write(&wire.ErrorMsg{Code: "shutdown", Message: "the provider is shutting down"})
 	}
 	c.pc.Close()
 	c.mu.Lock()

@@ -3,6 +3,8 @@ package content
 import (
 	"slices"
 	"sync"
+
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 )
 
 // Watch delivers the change notifications of one registration.
@@ -47,7 +49,7 @@ func (w *Watch) Err() error {
 // Close ends the registration. It never waits on the provider.
 func (w *Watch) Close() error {
 	if w.c.unwatch(w) {
-		w.c.ctl.post(&unregisterMsg{URI: w.uri})
+		w.c.ctl.post(&wire.UnregisterMsg{URI: w.uri})
 	}
 	w.end(nil)
 	return nil
