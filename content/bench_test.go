@@ -11,6 +11,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // BenchmarkScanProcess scans a 1,000,000-row result served by a provider
@@ -103,8 +104,8 @@ func BenchmarkInlineThreshold(b *testing.B) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(20_000))
 	// Sharing off: every query fills its windows, as distinct queries do.
-	inline, _ := startServer(b, p, content.WithInlineLimit(1<<19), content.WithSharedWindows(false))
-	shared, _ := startServer(b, p, content.WithInlineLimit(0), content.WithSharedWindows(false))
+	inline, _ := startServer(b, p, provider.WithInlineLimit(1<<19), provider.WithSharedWindows(false))
+	shared, _ := startServer(b, p, provider.WithInlineLimit(0), provider.WithSharedWindows(false))
 	ci, cs := dial(b, inline), dial(b, shared)
 	for _, rows := range []int64{1, 16, 48, 64, 96, 128, 256, 1024, 3000} {
 		for _, tc := range []struct {

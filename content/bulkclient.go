@@ -59,7 +59,7 @@ type sentBulk struct {
 // or with a Transactor); one that inserts row by row keeps the rows before
 // a failure, and the *WriteError reporting it says how many.
 func (c *Client) BulkInsert(ctx context.Context, uri string, columns []string) (*Bulk, error) {
-	if len(columns) == 0 || len(columns) > maxBulkColumns {
+	if len(columns) == 0 || len(columns) > wire.MaxBulkColumns {
 		return nil, fmt.Errorf("%w: a bulk insert of %d columns", ErrBadRequest, len(columns))
 	}
 	size := c.hello.WindowSize
@@ -99,7 +99,7 @@ func (b *Bulk) Append(values ...any) error {
 	}
 	return b.PutRow(func(w *window.Writer) error {
 		for i, v := range values {
-			if err := PutValue(w, i, v); err != nil {
+			if err := wire.PutValue(w, i, v); err != nil {
 				return err
 			}
 		}

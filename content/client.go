@@ -45,10 +45,10 @@ type Client struct {
 	leaked   atomic.Int64  // cursors collected without Close
 	busyWait time.Duration // WithBusyWait
 
-	waiting atomic.Int64 // cursors waiting for a window (callTaking)
-	wakes   engineWakes  // replyHandoffs (TestSmallQueryCosts)
-	freedMu sync.Mutex
-	freed   chan struct{} // closed (and replaced) when a cursor gives back a window or a query
+	waiting       atomic.Int64 // cursors waiting for a window (callTaking)
+	replyHandoffs atomic.Int64 // replies handed from the background reader to their caller (TestSmallQueryCosts)
+	freedMu       sync.Mutex
+	freed         chan struct{} // closed (and replaced) when a cursor gives back a window or a query
 
 	mu         sync.Mutex
 	nextReq    uint64
@@ -627,7 +627,7 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 			return reply{}, c.failure()
 		}
 		if !led {
-			c.wakes.replyHandoffs.Add(1)
+			c.replyHandoffs.Add(1)
 		}
 		if e, ok := r.msg.(*wire.ErrorMsg); ok {
 			wire.CloseFiles(r.files)
@@ -702,12 +702,12 @@ func (e *tooLarge) Unwrap() []error { return []error{ErrBadRequest, e.err} }
 // terms: the provider would see only what msgpack made of it.
 func checkValues(values Values, args []any) error {
 	for k, v := range values {
-		if _, err := NormalizeValue(v); err != nil {
+		if _, err := wire.NormalizeValue(v); err != nil {
 			return fmt.Errorf("%w: value of %q: a %T (values are nil, integers, floats, bool, strings and []byte)", ErrBadRequest, k, v)
 		}
 	}
 	for i, v := range args {
-		if _, err := NormalizeValue(v); err != nil {
+		if _, err := wire.NormalizeValue(v); err != nil {
 			return fmt.Errorf("%w: argument %d: a %T (values are nil, integers, floats, bool, strings and []byte)", ErrBadRequest, i+1, v)
 		}
 	}
@@ -854,7 +854,7 @@ func mappingLimit(n int, h *wire.HelloReplyMsg) int {
 func mapOptions(checked bool, h *wire.HelloReplyMsg) []window.OpenOption {
 	largest := h.MaxRowWindow // 0 from providers older than mr
 	if largest == 0 {
-		largest = DefaultMaxRowWindow
+		largest = wire.DefaultMaxRowWindow
 	}
 	opts := []window.OpenOption{window.WithSizeLimit(max(h.WindowSize, largest))}
 	if checked {

@@ -8,12 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
-type typedProvider struct{ content.ReadOnly }
+type typedProvider struct{ provider.ReadOnly }
 
-func (typedProvider) Query(context.Context, *content.Query) (content.Rows, error) {
+func (typedProvider) Query(context.Context, *content.Query) (provider.Rows, error) {
 	return &typedRows{}, nil
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -35,9 +36,9 @@ func tripRows(n int) [][]any {
 
 // startServer serves p (contenttest.Serve) with the package's quiet
 // logger.
-func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption) (string, *content.Server) {
+func startServer(t testing.TB, p provider.Provider, opts ...provider.ServerOption) (string, *provider.Server) {
 	t.Helper()
-	return contenttest.Serve(t, p, append([]content.ServerOption{content.WithLogger(quiet)}, opts...)...)
+	return contenttest.Serve(t, p, append([]provider.ServerOption{provider.WithLogger(quiet)}, opts...)...)
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -88,7 +89,7 @@ func TestFullScanAcrossWindows(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 50_000
-			path, _ := startServer(t, newProvider(n), content.WithWindowSize(256<<10))
+			path, _ := startServer(t, newProvider(n), provider.WithWindowSize(256<<10))
 			c := dial(t, path)
 			cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, tc.opts...)
 			require.NoError(t, err)
@@ -129,7 +130,7 @@ func TestSmallResultIsInline(t *testing.T) {
 
 func TestMoveBackwardAndRandom(t *testing.T) {
 	const n = 20_000
-	path, _ := startServer(t, newProvider(n), content.WithWindowSize(64<<10))
+	path, _ := startServer(t, newProvider(n), provider.WithWindowSize(64<<10))
 	c := dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})
 	require.NoError(t, err)
@@ -201,7 +202,7 @@ func TestWritesAndNotifications(t *testing.T) {
 }
 
 func TestUnauthorisedUIDRefused(t *testing.T) {
-	path, _ := startServer(t, newProvider(3), content.WithAuthorizer(func(c fdpass.Cred) error {
+	path, _ := startServer(t, newProvider(3), provider.WithAuthorizer(func(c fdpass.Cred) error {
 		return fmt.Errorf("uid %d is not welcome", c.UID)
 	}))
 	_, err := content.Dial(context.Background(), path)
@@ -252,19 +253,19 @@ func TestSocketIsPrivateAndNotStolen(t *testing.T) {
 	dir, err := os.Stat(filepath.Dir(path))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), dir.Mode().Perm())
-	_, err = content.Listen(path, 0o600)
+	_, err = provider.Listen(path, 0o600)
 	require.Error(t, err, "a live provider's socket is not stolen")
 
 	stale := filepath.Join(t.TempDir(), "stale.sock")
 	require.NoError(t, os.WriteFile(stale, nil, 0o600))
-	ln, err := content.Listen(stale, 0o600)
+	ln, err := provider.Listen(stale, 0o600)
 	require.NoError(t, err, "a stale socket file is replaced")
 	ln.Close()
 }
 
 func TestManyConsumersAndDisconnects(t *testing.T) {
 	const n = 30_000
-	path, s := startServer(t, newProvider(n), content.WithWindowSize(128<<10), content.WithMemoryBudget(4<<20))
+	path, s := startServer(t, newProvider(n), provider.WithWindowSize(128<<10), provider.WithMemoryBudget(4<<20))
 	before := countFDs(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -325,9 +326,9 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 
 func TestProviderGone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.sock")
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	s := content.NewServer(newProvider(50_000), content.WithWindowSize(64<<10), content.WithLogger(quiet))
+	s := provider.NewServer(newProvider(50_000), provider.WithWindowSize(64<<10), provider.WithLogger(quiet))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
@@ -380,7 +381,7 @@ func countFDs(t testing.TB) int {
 
 func TestWindowsSharedBetweenConsumers(t *testing.T) {
 	const n = 40_000
-	path, s := startServer(t, newProvider(n), content.WithWindowSize(256<<10))
+	path, s := startServer(t, newProvider(n), provider.WithWindowSize(256<<10))
 	ctx := context.Background()
 	a, b := dial(t, path), dial(t, path)
 	ca, err := a.Query(ctx, &content.Query{URI: "trips"})
@@ -428,7 +429,7 @@ func TestIdleCachedWindowsYieldToNewQueries(t *testing.T) {
 	// evicted for another, not make it wait and fail.
 	p := newProvider(20_000)
 	p.AddTable("other", []string{"id", "fare", "city", "payload"}, tripRows(20_000))
-	path, s := startServer(t, p, content.WithWindowSize(128<<10), content.WithMemoryBudget(4*128<<10), content.WithPoolWait(100*time.Millisecond))
+	path, s := startServer(t, p, provider.WithWindowSize(128<<10), provider.WithMemoryBudget(4*128<<10), provider.WithPoolWait(100*time.Millisecond))
 	c := dial(t, path)
 	for _, uri := range []string{"trips", "other", "trips", "other"} {
 		cur, err := c.Query(context.Background(), &content.Query{URI: uri})
@@ -450,7 +451,7 @@ func scanTrips(ctx context.Context, c *content.Client) (int64, float64, error) {
 
 // slowProvider delays every row, to test deadlines.
 type slowProvider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	delay time.Duration
 }
 
@@ -459,7 +460,7 @@ type slowRows struct {
 	i     int
 }
 
-func (p slowProvider) Query(context.Context, *content.Query) (content.Rows, error) {
+func (p slowProvider) Query(context.Context, *content.Query) (provider.Rows, error) {
 	return &slowRows{delay: p.delay}, nil
 }
 func (r *slowRows) Columns() []string { return []string{"i"} }
@@ -489,12 +490,12 @@ func TestListenRefusesUnsafeDirectories(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "open")
 	require.NoError(t, os.Mkdir(dir, 0o777))
 	require.NoError(t, os.Chmod(dir, 0o777))
-	_, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	_, err := provider.Listen(filepath.Join(dir, "p.sock"), 0o600)
 	require.Error(t, err, "a directory anyone can write to")
 	assert.Contains(t, err.Error(), "writable by others")
 
 	require.NoError(t, os.Chmod(dir, 0o777|os.ModeSticky))
-	ln, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	ln, err := provider.Listen(filepath.Join(dir, "p.sock"), 0o600)
 	require.NoError(t, err, "a sticky directory like /tmp is fine: nobody can replace our socket")
 	ln.Close()
 }

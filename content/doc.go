@@ -8,8 +8,8 @@
 // into windows; Insert, Update, Delete and Call are the writes) and serves
 // it:
 //
-//	ln, err := content.Listen(content.DefaultSocketPath(), 0o600)
-//	srv := content.NewServer(myProvider, content.WithAuthorizer(content.SameUID))
+//	ln, err := provider.Listen(content.DefaultSocketPath(), 0o600)
+//	srv := provider.NewServer(myProvider, provider.WithAuthorizer(provider.SameUID))
 //	err = srv.Serve(ctx, ln) // until ctx is done; then nil
 //
 // The example "writingAProvider" is a guide to the Provider contract,

@@ -17,6 +17,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Uids the fair-share tests connect as (dialAs), besides root, the
@@ -25,16 +26,16 @@ const firstHog = 60_000
 
 // serveAbstract serves p on an abstract socket, which every uid can
 // reach, admitting root and uids, until the test ends.
-func serveAbstract(t *testing.T, p content.Provider, uids []uint32, opts ...content.ServerOption) (string, *content.Server) {
+func serveAbstract(t *testing.T, p provider.Provider, uids []uint32, opts ...provider.ServerOption) (string, *provider.Server) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: other uids' connections are made with setresuid")
 	}
 	path := fmt.Sprintf("@cursorwindow-fair-%d-%d", os.Getpid(), time.Now().UnixNano())
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	s := content.NewServer(p, append([]content.ServerOption{content.WithLogger(quiet),
-		content.WithAuthorizer(content.AllowUIDs(append([]uint32{0}, uids...)...))}, opts...)...)
+	s := provider.NewServer(p, append([]provider.ServerOption{provider.WithLogger(quiet),
+		provider.WithAuthorizer(provider.AllowUIDs(append([]uint32{0}, uids...)...))}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()
@@ -101,8 +102,8 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 			}
 			const windowSize = 64 << 10
 			path, s := serveAbstract(t, newProvider(20_000), uids,
-				content.WithWindowSize(windowSize), content.WithMemoryBudget(32*windowSize), content.WithMaxBodySize(32<<10),
-				content.WithLimits(content.Limits{
+				provider.WithWindowSize(windowSize), provider.WithMemoryBudget(32*windowSize), provider.WithMaxBodySize(32<<10),
+				provider.WithLimits(provider.Limits{
 					Queries: 64, UIDQueries: 32, ConnQueries: 16, ConnWindows: 8,
 				}))
 			for h := range hogs {
@@ -135,7 +136,7 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 func TestConnectionsPastAUidsShareCloseAtOnce(t *testing.T) {
 	const perUID = 16
 	path, s := serveAbstract(t, newProvider(100), []uint32{firstHog},
-		content.WithLimits(content.Limits{Conns: 64, UIDConns: perUID}))
+		provider.WithLimits(provider.Limits{Conns: 64, UIDConns: perUID}))
 	var kept []*net.UnixConn
 	refused := 0
 	hello, err := msgpack.Marshal(map[string]any{"v": 1})
@@ -284,7 +285,7 @@ func tryRecv(c *net.UnixConn) (uint16, []byte, error) {
 // connections are short (in their reserves); one that holds something (a
 // registration) is kept.
 func TestIdleConnectionsCloseWhenConnectionsAreShort(t *testing.T) {
-	path, s := startServer(t, newProvider(10), content.WithLimits(content.Limits{
+	path, s := startServer(t, newProvider(10), provider.WithLimits(provider.Limits{
 		Conns: 8, ConnReserve: 4, PrivilegedConns: 2, IdleTimeout: 20 * time.Millisecond,
 	}))
 	var idle []*net.UnixConn

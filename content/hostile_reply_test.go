@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/content/internal/wiretest"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
@@ -143,7 +145,7 @@ func TestNotificationRightAfterRegisterArrives(t *testing.T) {
 // another query waits) against its own hostile reply; the table is the
 // point.
 func TestUnroutableReplyEndsTheConnection(t *testing.T) {
-	valid := windowBytes(t, 3)
+	valid := wiretest.WindowBytes(t, 3)
 	goodWindow := func(req uint64) *wire.WindowMsg {
 		return &wire.WindowMsg{Req: req, Query: req, Columns: []string{"i"}, Count: 3, Rows: 3, Last: true, Done: true, Inline: valid}
 	}
@@ -217,7 +219,7 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 		}, false, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := countFDs(t)
+			before := wiretest.CountFDs(t)
 			var first uint64
 			firstSeen := make(chan struct{})
 			path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
@@ -236,7 +238,7 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 				}
 				var err error
 				if tc.fds {
-					f := memfdWith(t, valid, sealAll)
+					f := wiretest.MemfdWith(t, valid, wiretest.SealAll)
 					err = fdpass.Send(uc, b, f)
 					f.Close()
 				} else {
@@ -281,7 +283,7 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 			_, err = c.Query(ctx, &Query{URI: "third"})
 			require.ErrorIs(t, err, ErrProtocol, "the connection ended")
 			require.NoError(t, c.Close())
-			assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 5*time.Second, 10*time.Millisecond,
+			assert.Eventually(t, func() bool { return wiretest.CountFDs(t) <= before+1 }, 5*time.Second, 10*time.Millisecond,
 				"no descriptor leaked") // +1: the listener, closed at cleanup
 		})
 	}
@@ -294,7 +296,7 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 // notification after it still arrives.
 // One piece: the phases share one stuck connection.
 func TestProviderThatStopsReading(t *testing.T) {
-	valid := windowBytes(t, 3)
+	valid := wiretest.WindowBytes(t, 3)
 	path, conns := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
 		switch m := m.(type) {
 		case *wire.RegisterMsg:
@@ -303,7 +305,7 @@ func TestProviderThatStopsReading(t *testing.T) {
 		case *wire.QueryMsg:
 			// A first window that is not the last: the cursor asks for
 			// the next one, which never comes, and must release this one.
-			f := memfdWith(t, valid, sealAll)
+			f := wiretest.MemfdWith(t, valid, wiretest.SealAll)
 			defer f.Close()
 			fdpass.Send(uc, rawFrame(t, wire.CodeWindow, 1, &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Rows: 3}), f)
 			return false // and never read again
@@ -370,7 +372,7 @@ func TestProviderThatStopsReading(t *testing.T) {
 	// The provider answers the prefetch the cursor abandoned (its window
 	// must be released: the reader posts that, it does not write it), then
 	// notifies: the reader is still reading.
-	f := memfdWith(t, valid, sealAll)
+	f := wiretest.MemfdWith(t, valid, wiretest.SealAll)
 	require.NoError(t, fdpass.Send(uc, rawFrame(t, wire.CodeWindow, 1, &wire.WindowMsg{Req: 4, Query: 3, Count: -1, Win: 8, Start: 3, Rows: 0}), f))
 	f.Close()
 	_, err = uc.Write(rawFrame(t, wire.CodeNotify, 0, &wire.NotifyMsg{URI: "w"}))
@@ -385,4 +387,26 @@ func TestProviderThatStopsReading(t *testing.T) {
 	within("Client.Close", c.Close)
 	writers.Wait() // the blocked requests fail with the connection
 	assert.NoError(t, w.Err(), "the watch was closed by its user")
+}
+
+// A provider that names an operation or a row the request never had is
+// lying: the consumer ends the connection (ErrProtocol) rather than hand
+// its callers an index into their own data that is out of range.
+func TestWriteErrorOutOfRangeIsAProtocolError(t *testing.T) {
+	at := int64(1000)
+	path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
+		if b, ok := m.(*wire.BatchMsg); ok {
+			pc, err := parcel.NewConn(uc, wire.Registry)
+			require.NoError(t, err)
+			require.NoError(t, pc.Write(context.Background(), &wire.ErrorMsg{Req: b.Req, Code: "bad_request", Message: "no", At: &at}))
+		}
+		return true
+	})
+	c, err := Dial(context.Background(), path)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.ApplyBatch(context.Background(), []Operation{{Op: OpInsert, URI: "t"}})
+	require.ErrorIs(t, err, ErrProtocol)
+	var we *WriteError
+	assert.False(t, errors.As(err, &we), "no WriteError with a lying index reaches the caller")
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Environment of the provider child process.
@@ -58,7 +59,7 @@ func runProvider(path string) int {
 	rows := benchTable(n)
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, rows)
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	if err != nil {
 		fmt.Println("listen:", err)
 		return 1
@@ -71,7 +72,7 @@ func runProvider(path string) int {
 	}
 	fmt.Println("ready")
 	share := os.Getenv(childNoShare) == ""
-	srv := content.NewServer(p, content.WithLogger(quiet), content.WithSharedWindows(share))
+	srv := provider.NewServer(p, provider.WithLogger(quiet), provider.WithSharedWindows(share))
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Println("serve:", err)
 		return 1

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -20,7 +21,7 @@ import (
 // the rows of one query are a consistent snapshot and a scan that sees two
 // versions was served windows of two snapshots.
 type versionedProvider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	n       int64
 	version atomic.Int64
 
@@ -32,7 +33,7 @@ type versionedProvider struct {
 	release chan struct{}
 }
 
-func (p *versionedProvider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (p *versionedProvider) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	if q.URI != "t" {
 		return nil, fmt.Errorf("%w: %s", content.ErrNotFound, q.URI)
 	}
@@ -125,7 +126,7 @@ func TestNoMixedScansUnderChanges(t *testing.T) {
 	}
 	// Small windows: each scan spans several windows.
 	p := &versionedProvider{n: 600}
-	path, srv := startServer(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))
+	path, srv := startServer(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var changes sync.WaitGroup

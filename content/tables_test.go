@@ -9,6 +9,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 func TestTables(t *testing.T) {
@@ -36,9 +37,9 @@ type listing struct {
 }
 
 // noListing serves nothing and answers no call.
-type noListing struct{ content.ReadOnly }
+type noListing struct{ provider.ReadOnly }
 
-func (noListing) Query(context.Context, *content.Query) (content.Rows, error) {
+func (noListing) Query(context.Context, *content.Query) (provider.Rows, error) {
 	return nil, content.ErrNotFound
 }
 

@@ -12,7 +12,7 @@ import (
 // Notifications are coalesced per URI: while the receiver has not taken
 // a change of a URI, later changes of the same URI are the same pending
 // notification, so a slow receiver loses none and holds at most one per
-// URI (past maxNotes distinct URIs, the registered URI stands for all of
+// URI (past wire.MaxNotes distinct URIs, the registered URI stands for all of
 // them). One goroutine per Watch delivers them; it ends with the Watch.
 type Watch struct {
 	c    *Client
@@ -62,7 +62,7 @@ func (w *Watch) push(uri string) {
 		w.mu.Unlock()
 		return
 	}
-	if len(w.pending) >= maxNotes {
+	if len(w.pending) >= wire.MaxNotes {
 		uri = w.uri // stands for every URI below it
 		if slices.Contains(w.pending, uri) {
 			w.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // TestThousandWatchersTenThousandChanges: 1,000 watchers of one URI, half
@@ -50,7 +51,7 @@ func TestThousandWatchersTenThousandChanges(t *testing.T) {
 	if raceEnabled {
 		changes = 100
 	}
-	path, s := startServer(t, newProvider(1), content.WithTimeouts(10*time.Second, 2*time.Second))
+	path, s := startServer(t, newProvider(1), provider.WithTimeouts(10*time.Second, 2*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
 	defer cancel()
 	g0 := runtime.NumGoroutine()

@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"container/list"
@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -55,7 +56,7 @@ type cacheKey struct {
 // queryKey encodes what determines a query's rows, injectively: every
 // string length-prefixed, every argument with its Go type (an int64 1, a
 // float64 1 and a "1" are different keys).
-func queryKey(q *Query) string {
+func queryKey(q *content.Query) string {
 	b := make([]byte, 0, 32+len(q.URI)+len(q.Selection)+len(q.Order))
 	b = appendKeyString(b, q.URI)
 	b = strconv.AppendInt(b, int64(len(q.Projection)), 10)

@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/parcel"
@@ -51,7 +52,7 @@ const (
 	DefaultInlineLimit  = 16 << 10
 	DefaultMemoryBudget = 256 << 20
 	DefaultPoolWait     = 5 * time.Second
-	DefaultMaxRowWindow = 64 << 20
+	DefaultMaxRowWindow = wire.DefaultMaxRowWindow
 )
 
 type serverConfig struct {
@@ -452,13 +453,13 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		c.ctx = context.WithValue(c.ctx, peerKey{}, cred)
 		c.log = s.log.With("pid", cred.PID, "uid", cred.UID)
 		if aerr := s.cfg.auth(cred); aerr != nil {
-			err = fmt.Errorf("%w: %v", ErrPermission, aerr)
+			err = fmt.Errorf("%w: %v", content.ErrPermission, aerr)
 		} else if err = s.quota.takeConn(cred.UID); err == nil {
 			c.counted = true
 		}
 	}
 	if err != nil {
-		if errors.Is(err, ErrBusy) { // a flood is not worth a line per connection
+		if errors.Is(err, content.ErrBusy) { // a flood is not worth a line per connection
 			c.log.Debug("connection refused", "err", err)
 		} else {
 			c.log.Warn("connection refused", "err", err)
@@ -558,7 +559,7 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	if !c.hello {
 		h, ok := msg.(*wire.HelloMsg)
 		if !ok || h.Version != wire.Version {
-			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, wire.Version))
+			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", content.ErrProtocol, wire.Version))
 			return endConn
 		}
 		c.hello = true
@@ -609,7 +610,6 @@ type engineWakes struct {
 	watchdogArms   atomic.Int64 // the inline watchdog armed (a timer set)
 	watchdogFires  atomic.Int64 // the inline watchdog fired
 	readerHandoffs atomic.Int64 // a new goroutine took over reading a connection
-	replyHandoffs  atomic.Int64 // a reply handed from a client's background reader to its caller
 }
 
 // inlineJob is a request running on the reading goroutine (inline).
@@ -668,7 +668,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 		q := c.queries[m.Query]
 		c.mu.Unlock()
 		if q == nil {
-			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", ErrBadRequest, m.Query))
+			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", content.ErrBadRequest, m.Query))
 			return keepReading
 		}
 		q.enqueue(request{req: m.Req, start: m.Start, near: m.Near})
@@ -731,9 +731,9 @@ const maxWatchURI = 4096
 // URI again widens it and counts nothing more.
 func (c *serverConn) register(uri string, desc bool) error {
 	if len(uri) > maxWatchURI {
-		return fmt.Errorf("%w: a registration of a URI of %d bytes (at most %d)", ErrBadRequest, len(uri), maxWatchURI)
+		return fmt.Errorf("%w: a registration of a URI of %d bytes (at most %d)", content.ErrBadRequest, len(uri), maxWatchURI)
 	}
-	if err := c.permit(OpRegister, uri); err != nil {
+	if err := c.permit(content.OpRegister, uri); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -741,10 +741,10 @@ func (c *serverConn) register(uri string, desc bool) error {
 	was, had := c.watches[uri]
 	switch {
 	case c.closed:
-		return fmt.Errorf("%w: connection closing", ErrClosed)
+		return fmt.Errorf("%w: connection closing", content.ErrClosed)
 	case had:
 	case len(c.watches) >= c.s.cfg.limits.ConnWatches:
-		return fmt.Errorf("%w: the connection has %d registrations (the per-connection limit)", ErrBusy, len(c.watches))
+		return fmt.Errorf("%w: the connection has %d registrations (the per-connection limit)", content.ErrBusy, len(c.watches))
 	default:
 		if err := c.s.quota.takeWatch(c.cred.UID); err != nil {
 			return err
@@ -776,11 +776,6 @@ func (c *serverConn) unregisterAll() {
 	clear(c.watches)
 }
 
-// maxNotes bounds the notifications pending on one connection: past it a
-// change is announced by the URI the consumer registered, which covers
-// every URI below it.
-const maxNotes = 256
-
 // notify queues a change notification of uri for the consumer, whose
 // registration reg covers it. Notifications are coalesced per URI: a consumer that reads slowly
 // has at most one pending per URI, and one goroutine per connection
@@ -788,7 +783,7 @@ const maxNotes = 256
 // memory. A watcher that does not read within the write timeout is
 // disconnected.
 func (c *serverConn) notify(uri, reg string) {
-	if uri != reg && c.permit(OpRegister, uri) != nil {
+	if uri != reg && c.permit(content.OpRegister, uri) != nil {
 		return // below the registration but not to be seen
 	}
 	c.mu.Lock()
@@ -796,7 +791,7 @@ func (c *serverConn) notify(uri, reg string) {
 	if c.closed {
 		return
 	}
-	if len(c.notes) >= maxNotes {
+	if len(c.notes) >= wire.MaxNotes {
 		uri = reg
 	}
 	c.notes[uri] = struct{}{}
@@ -871,11 +866,11 @@ func (c *serverConn) writeErr(req uint64, err error) {
 	}
 	m := &wire.ErrorMsg{Req: req, Code: wire.CodeOf(err)}
 	cause := err
-	var we *WriteError
+	var we *content.WriteError
 	if errors.As(err, &we) { // a bulk insert's or a batch's: its row or operation, and its window check
 		cause, m.Kept, m.Window = we.Err, we.Kept, wire.WindowCode(we.Err)
 		if cause == nil {
-			cause = ErrInternal
+			cause = content.ErrInternal
 		}
 		if we.Index >= 0 {
 			m.At = &we.Index
@@ -884,7 +879,7 @@ func (c *serverConn) writeErr(req uint64, err error) {
 	m.Message = bounded(cause.Error(), maxErrorText)
 	if !wire.HasCode(cause) {
 		c.log.Warn("request failed", "err", bounded(err.Error(), maxErrorText))
-		m.Message = ErrInternal.Error()
+		m.Message = content.ErrInternal.Error()
 	}
 	c.write(m)
 }
@@ -904,7 +899,7 @@ func (c *serverConn) runWrite(ctx context.Context, m *wire.WriteMsg) (reply *wir
 	defer c.recovered("write "+m.Op, &err)
 	if op, ok := writeOps[m.Op]; ok {
 		target := m.URI
-		if op == OpCall {
+		if op == content.OpCall {
 			target = m.Method
 		}
 		if err := c.permit(op, target); err != nil {
@@ -932,7 +927,7 @@ func (c *serverConn) runWrite(ctx context.Context, m *wire.WriteMsg) (reply *wir
 	case wire.WriteCall:
 		reply.Result, err = p.Call(ctx, m.Method, m.Arg, m.Values)
 	default:
-		err = fmt.Errorf("%w: write operation %q", ErrBadRequest, m.Op)
+		err = fmt.Errorf("%w: write operation %q", content.ErrBadRequest, m.Op)
 	}
 	return reply, err
 }
@@ -946,7 +941,7 @@ func (c *serverConn) recovered(where string, errp *error) {
 		return
 	}
 	c.log.Error("provider panicked", "in", where, "panic", v, "stack", string(debug.Stack()))
-	*errp = fmt.Errorf("%w: the provider failed in %s", ErrInternal, where)
+	*errp = fmt.Errorf("%w: the provider failed in %s", content.ErrInternal, where)
 }
 
 // changed runs a write the server serves as a Change, notifying watchers

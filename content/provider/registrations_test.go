@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
@@ -55,7 +56,7 @@ func TestRegistrationsAreBounded(t *testing.T) {
 		require.NoError(t, a.register(uint64(10+i), fmt.Sprintf("trips/%d", i), i%2 == 0))
 	}
 	err := a.register(1, "trips/x", false)
-	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, content.ErrBusy)
 	assert.Contains(t, err.Error(), "the connection has 100 registrations (the per-connection limit)")
 	require.NoError(t, a.register(2, "trips/7", true), "registering a URI again (widening it) counts nothing more")
 	require.Nil(t, a.pc.Write(context.Background(), &wire.UnregisterMsg{URI: "trips/0"}))
@@ -70,7 +71,7 @@ func TestRegistrationsAreBounded(t *testing.T) {
 		require.NoError(t, c.register(uint64(10+i), fmt.Sprintf("c/%d", i), false))
 	}
 	err = c.register(4, "c/x", false)
-	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, content.ErrBusy)
 	assert.Contains(t, err.Error(), "registrations (the per-uid limit)")
 	assert.Equal(t, perUID, s.watchCount(), "every registration indexed once")
 
@@ -80,7 +81,7 @@ func TestRegistrationsAreBounded(t *testing.T) {
 	require.NoError(t, c.register(5, "c/x", false), "and given back to the uid")
 
 	err = c.register(6, strings.Repeat("u", maxWatchURI+1), false)
-	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorIs(t, err, content.ErrBadRequest)
 }
 
 // watchCount returns how many registrations the server indexes.

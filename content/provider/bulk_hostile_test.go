@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"context"
@@ -16,7 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/content/internal/wiretest"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -30,9 +32,9 @@ type sink struct {
 	rows int64
 }
 
-func (s *sink) Query(context.Context, *Query) (Rows, error) { return nil, ErrNotFound }
+func (s *sink) Query(context.Context, *content.Query) (Rows, error) { return nil, content.ErrNotFound }
 
-func (s *sink) Insert(ctx context.Context, uri string, _ Values) (int64, error) {
+func (s *sink) Insert(ctx context.Context, uri string, _ content.Values) (int64, error) {
 	if uri == "slow" {
 		select {
 		case <-s.gate:
@@ -116,7 +118,7 @@ func (l *rawLoad) window(rows int, f ...*os.File) error {
 func TestHostileBulkWindows(t *testing.T) {
 	path, s, p := serveSink(t)
 	healthy := func() {
-		c, err := Dial(context.Background(), path)
+		c, err := content.Dial(context.Background(), path)
 		require.NoError(t, err)
 		defer c.Close()
 		b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
@@ -129,8 +131,8 @@ func TestHostileBulkWindows(t *testing.T) {
 		require.Equal(t, int64(10), n)
 	}
 	healthy()
-	fds := countFDs(t)
-	valid := windowBytes(t, 3)
+	fds := wiretest.CountFDs(t)
+	valid := wiretest.WindowBytes(t, 3)
 
 	for _, tc := range []struct {
 		name  string
@@ -140,10 +142,10 @@ func TestHostileBulkWindows(t *testing.T) {
 		at    int64 // the row named, -1 for none
 	}{
 		{"unsealed memfd", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, 0)}
+			return []*os.File{wiretest.MemfdWith(t, valid, 0)}
 		}, window.ErrNotSealed, 0},
 		{"without the write seal", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
+			return []*os.File{wiretest.MemfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
 		}, window.ErrNotSealed, 0},
 		{"a pipe", 3, func(t *testing.T) []*os.File {
 			r, w, err := os.Pipe()
@@ -152,22 +154,22 @@ func TestHostileBulkWindows(t *testing.T) {
 			return []*os.File{r}
 		}, window.ErrNotSealed, 0},
 		{"an O_PATH descriptor", 3, func(t *testing.T) []*os.File {
-			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_PATH)}
+			return []*os.File{reopen(t, wiretest.MemfdWith(t, valid, wiretest.SealAll), unix.O_PATH)}
 		}, window.ErrNotSealed, 0},
 		{"a write-only descriptor", 3, func(t *testing.T) []*os.File {
-			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_WRONLY)}
+			return []*os.File{reopen(t, wiretest.MemfdWith(t, valid, wiretest.SealAll), unix.O_WRONLY)}
 		}, window.ErrNotSealed, 0},
 		{"truncated", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, valid[:len(valid)-16], wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"a header lying about its counts", 3, func(t *testing.T) []*os.File {
 			b := append([]byte{}, valid...)
 			binary.LittleEndian.PutUint32(b[12:], 0xFFFF_FFFF) // rows
-			return []*os.File{memfdWith(t, b, sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"a header disagreeing with its message", 5, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, sealAll)}
-		}, ErrBadRequest, 0},
+			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
+		}, content.ErrBadRequest, 0},
 		{"slots outside the heap", 1, func(t *testing.T) []*os.File {
 			w, err := window.New(1)
 			require.NoError(t, err)
@@ -176,18 +178,18 @@ func TestHostileBulkWindows(t *testing.T) {
 			b, err := w.AppendTo(nil)
 			require.NoError(t, err)
 			binary.LittleEndian.PutUint64(b[len(b)-window.SlotSize:], 1<<40)
-			return []*os.File{memfdWith(t, b, sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"4 GiB announced", 3, func(t *testing.T) []*os.File {
-			f := memfdWith(t, valid, 0)
+			f := wiretest.MemfdWith(t, valid, 0)
 			require.NoError(t, f.Truncate(4<<30)) // sparse: no memory used
-			_, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, sealAll)
+			_, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, wiretest.SealAll)
 			require.NoError(t, err)
 			return []*os.File{f}
 		}, window.ErrTooLarge, 0},
 		{"an empty window", 0, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, windowBytes(t, 0), sealAll)}
-		}, ErrBadRequest, -1},
+			return []*os.File{wiretest.MemfdWith(t, wiretest.WindowBytes(t, 0), wiretest.SealAll)}
+		}, content.ErrBadRequest, -1},
 		{"a window past the window size holding two rows", 2, func(t *testing.T) []*os.File {
 			w, err := window.New(1, window.WithMaxSize(1<<20))
 			require.NoError(t, err)
@@ -197,17 +199,17 @@ func TestHostileBulkWindows(t *testing.T) {
 			}
 			b, err := w.AppendTo(nil)
 			require.NoError(t, err)
-			return []*os.File{memfdWith(t, b, sealAll)}
-		}, ErrBadRequest, 0},
+			return []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
+		}, content.ErrBadRequest, 0},
 		{"two descriptors", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
-		}, ErrBadRequest, -1},
+			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll), wiretest.MemfdWith(t, valid, wiretest.SealAll)}
+		}, content.ErrBadRequest, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startRawLoad(t, path, "t")
 			err := l.window(tc.rows, tc.files(t)...)
 			require.ErrorIs(t, err, tc.want)
-			var we *WriteError
+			var we *content.WriteError
 			if tc.at >= 0 {
 				require.ErrorAs(t, err, &we)
 				assert.Equal(t, tc.at, we.Index)
@@ -218,10 +220,10 @@ func TestHostileBulkWindows(t *testing.T) {
 	}
 	t.Run("a window for no load", func(t *testing.T) {
 		l := startRawLoad(t, path, "t")
-		reply := l.send(&wire.BulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, memfdWith(t, valid, sealAll))
+		reply := l.send(&wire.BulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, wiretest.MemfdWith(t, valid, wiretest.SealAll))
 		e, ok := reply.(*wire.ErrorMsg)
 		require.True(t, ok)
-		require.ErrorIs(t, replyError(e), ErrBadRequest)
+		require.ErrorIs(t, replyError(e), content.ErrBadRequest)
 		healthy()
 	})
 	t.Run("more windows than the limits allow", func(t *testing.T) {
@@ -260,7 +262,7 @@ func TestHostileBulkWindows(t *testing.T) {
 		p.mu.Unlock()
 		healthy()
 	})
-	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && countFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && wiretest.CountFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
 		"descriptors and connections back to the baseline")
 }
 
@@ -293,8 +295,8 @@ func TestIdleBulkLoadEnds(t *testing.T) {
 		return n
 	}
 	require.Eventually(t, func() bool { return loads() == 0 }, 10*time.Second, time.Millisecond)
-	err := l.window(3, memfdWith(t, windowBytes(t, 3), sealAll))
-	require.ErrorIs(t, err, ErrBadRequest, "the load is gone")
+	err := l.window(3, wiretest.MemfdWith(t, wiretest.WindowBytes(t, 3), wiretest.SealAll))
+	require.ErrorIs(t, err, content.ErrBadRequest, "the load is gone")
 	assert.Contains(t, err.Error(), "no bulk insert 2 under way")
 }
 
@@ -306,21 +308,21 @@ func TestIdleBulkLoadEnds(t *testing.T) {
 // is refused instead of committing.
 func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 	path, s, p := serveSink(t)
-	valid := windowBytes(t, 3)
+	valid := wiretest.WindowBytes(t, 3)
 	for _, tc := range []struct {
 		name  string
 		msg   wire.BulkMsg
 		files func(t *testing.T) []*os.File
 	}{
-		{"k 0 with a window", wire.BulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
-		{"k -1 with a window", wire.BulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
+		{"k 0 with a window", wire.BulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)} }},
+		{"k -1 with a window", wire.BulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)} }},
 		{"k -1 without a window", wire.BulkMsg{Rows: -1}, func(*testing.T) []*os.File { return nil }},
 		{"rows without a window", wire.BulkMsg{Rows: 3}, func(*testing.T) []*os.File { return nil }},
 		{"neither a window nor an end", wire.BulkMsg{}, func(*testing.T) []*os.File { return nil }},
 		{"two descriptors", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll), wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}},
-		{"an unsealed window", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, 0)} }},
+		{"an unsealed window", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{wiretest.MemfdWith(t, valid, 0)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startRawLoad(t, path, "slow")
@@ -364,4 +366,14 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 		})
 	}
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, 10*time.Second, time.Millisecond)
+}
+
+// replyError is the error a consumer makes of an error reply (content's
+// replyError).
+func replyError(e *wire.ErrorMsg) error {
+	var err error = &content.ProviderError{Code: e.Code, Message: e.Message, Window: e.Window}
+	if e.At != nil {
+		err = &content.WriteError{Index: *e.At, Kept: e.Kept, Err: err}
+	}
+	return err
 }
