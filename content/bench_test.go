@@ -36,7 +36,7 @@ func BenchmarkScanProcess(b *testing.B) {
 		{"filled", cc, nil},
 		{"filled-prefetch-2", cc, []content.QueryOption{content.WithPrefetch(2)}},
 		{"cached", c, nil},
-		{"inline", cc, []content.QueryOption{content.WithInline()}},
+		{"inline", cc, []content.QueryOption{content.WithCopiedWindows()}},
 	} {
 		b.Run(fmt.Sprintf("%s/rows=1e6", tc.name), func(b *testing.B) {
 			b.ReportAllocs()

@@ -45,7 +45,7 @@ type Client struct {
 	leaked   atomic.Int64  // cursors collected without Close
 	busyWait time.Duration // WithBusyWait
 
-	waiting       atomic.Int64 // cursors waiting for a window (callTaking)
+	waiting       atomic.Int64 // cursors waiting for a window (callForWindow)
 	replyHandoffs atomic.Int64 // replies handed from the background reader to their caller (TestSmallQueryCosts)
 	freedMu       sync.Mutex
 	freed         chan struct{} // closed (and replaced) when a cursor gives back a window or a query
@@ -85,13 +85,13 @@ type dialConfig struct {
 	busyWait time.Duration
 }
 
-// DefaultBusyWait is how long a cursor waits for a window by default
+// defaultBusyWait is how long a cursor waits for a window by default
 // (WithBusyWait).
-const DefaultBusyWait = 10 * time.Second
+const defaultBusyWait = 10 * time.Second
 
 // WithBusyWait sets how long a cursor waits for a window when the
 // provider answers busy (its limits on the windows a connection or a uid
-// holds, its window memory): the default is DefaultBusyWait, and the
+// holds, its window memory): 10 s by default, and the
 // query's context bounds it too. A program that shares one Client between
 // many goroutines, as it shares a sql.DB, then has its cursors take turns
 // instead of failing: a cursor that must wait gives back the window it
@@ -113,14 +113,14 @@ func WithBusyWait(d time.Duration) DialOption { return func(c *dialConfig) { c.b
 // rule out stale views.
 func WithCheckedViews() DialOption { return func(c *dialConfig) { c.checked = true } }
 
-// WithMappings sets how many mappings of windows it no longer holds a
+// withMappings sets how many mappings of windows it no longer holds a
 // client keeps, so that a window the provider sends again (recycled or
 // shared) is not mapped and faulted in again. The default keeps as many as
 // the provider's window memory budget holds windows (at least 64): a scan
 // of a cached result larger than the client's mappings would evict each
 // mapping just before it is needed again. A mapping costs address space
 // and page tables, not memory of its own: the pages are the provider's.
-func WithMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
+func withMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
 
 // maxSocketPath is the longest path a unix socket's address holds
 // (sun_path, less its terminating NUL).
@@ -173,7 +173,7 @@ func isSocket(path string) bool {
 // ErrProviderGone is kept for a provider that was reached and then left
 // (during the handshake, or later).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
-	cfg := dialConfig{mappings: -1, busyWait: DefaultBusyWait}
+	cfg := dialConfig{mappings: -1, busyWait: defaultBusyWait}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -509,14 +509,14 @@ func (c *Client) nextGiveBack() <-chan struct{} {
 	return c.freed
 }
 
-// callTaking sends a window request (a query, or fillWindow) and waits
+// callForWindow sends a window request (a query, or fillWindow) and waits
 // for its answer. A busy answer is asked again, within ctx and the busy
 // wait (WithBusyWait): as soon as a cursor of this client gives a window
 // back, or after a backoff of 1 ms doubling to 50 ms for windows other
 // clients hold. Before it waits, holding gives back the window the
 // cursor holds (the cursor is moving on from it), so that cursors sharing
 // a client never wait for each other's last window.
-func (c *Client) callTaking(ctx context.Context, mk func(req uint64) parcel.Message, holding func()) (uint64, reply, error) {
+func (c *Client) callForWindow(ctx context.Context, mk func(req uint64) parcel.Message, holding func()) (uint64, reply, error) {
 	var deadline time.Time
 	backoff := time.Millisecond
 	for {
@@ -837,7 +837,7 @@ func (c *Client) notify(uri string) error {
 }
 
 // mappingLimit is how many idle mappings a client keeps: as many as
-// WithMappings says or, by default, as many as the provider's budget holds
+// withMappings says or, by default, as many as the provider's budget holds
 // windows (plus a few, at most 16384); at least 64 either way.
 func mappingLimit(n int, h *wire.HelloReplyMsg) int {
 	if n < 0 && h.WindowSize > 0 {

@@ -85,7 +85,7 @@ func TestFullScanAcrossWindows(t *testing.T) {
 		{"shared", nil},
 		{"shared-prefetch-3", []content.QueryOption{content.WithPrefetch(3)}},
 		{"no-prefetch", []content.QueryOption{content.WithPrefetch(0)}},
-		{"inline", []content.QueryOption{content.WithInline()}},
+		{"inline", []content.QueryOption{content.WithCopiedWindows()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 50_000

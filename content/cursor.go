@@ -32,10 +32,10 @@ type queryConfig struct {
 // it reads the current one (default 1; 0 turns the pipeline off).
 func WithPrefetch(n int) QueryOption { return func(c *queryConfig) { c.prefetch = max(n, 0) } }
 
-// WithInline has the provider copy every window through the socket
+// WithCopiedWindows has the provider copy every window through the socket
 // instead of sharing memory: for comparisons, and for a consumer that
 // cannot map memory.
-func WithInline() QueryOption { return func(c *queryConfig) { c.inline = true } }
+func WithCopiedWindows() QueryOption { return func(c *queryConfig) { c.inline = true } }
 
 // Cursor iterates the rows of a query result, reading every value in place
 // from the window that holds the current row; moving past the window
@@ -121,7 +121,7 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 
 // run sends the query and takes its first window.
 func (cur *Cursor) run() error {
-	id, r, err := cur.c.callTaking(cur.ctx, func(req uint64) parcel.Message {
+	id, r, err := cur.c.callForWindow(cur.ctx, func(req uint64) parcel.Message {
 		m := cur.msg
 		m.Req = req
 		return &m
@@ -145,7 +145,7 @@ func (cur *Cursor) run() error {
 	if wm.Done {
 		cur.query = 0 // closed by the provider already
 	}
-	cw, err := cur.take(wm, r.files)
+	cw, err := cur.openWindow(wm, r.files)
 	if err != nil {
 		cur.closeQuery()
 		return err
@@ -204,8 +204,8 @@ func btoi(b bool) int {
 	return 0
 }
 
-// take opens the window a reply carries (its descriptor checked).
-func (cur *Cursor) take(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
+// openWindow opens the window a reply carries (its descriptor checked).
+func (cur *Cursor) openWindow(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
 	cw := &clientWindow{start: wm.Start, last: wm.Last, win: wm.Win}
 	var err error
 	switch {
@@ -245,15 +245,15 @@ func (cur *Cursor) take(wm *wire.WindowMsg, files []*os.File) (*clientWindow, er
 	return cw, nil
 }
 
-// checkAndTake checks the descriptor of a window answering a fill
-// request, then takes the window. A bad descriptor ends the connection.
-func (cur *Cursor) checkAndTake(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
+// checkAndOpen checks the descriptor of a window answering a fill
+// request, then opens the window. A bad descriptor ends the connection.
+func (cur *Cursor) checkAndOpen(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
 	if err := checkDescriptor(wm, len(files), cur.query, cur.count, false); err != nil {
 		wire.CloseFiles(files)
 		cur.c.abort(err)
 		return nil, err
 	}
-	return cur.take(wm, files)
+	return cur.openWindow(wm, files)
 }
 
 // drop releases a window: the mapping is kept for reuse, the provider may
@@ -430,7 +430,7 @@ func (cur *Cursor) fetch(pos int64) error {
 		cur.drop(cw) // a random move: the pipeline is of no use
 	}
 	for _, near := range []bool{true, false} {
-		_, r, err := cur.c.callTaking(cur.ctx, func(req uint64) parcel.Message {
+		_, r, err := cur.c.callForWindow(cur.ctx, func(req uint64) parcel.Message {
 			return &wire.FillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
 		}, func() {
 			cur.drop(cur.cur) // moving on: its rows are read
@@ -439,7 +439,7 @@ func (cur *Cursor) fetch(pos int64) error {
 		if err != nil {
 			return err
 		}
-		cw, err := cur.checkAndTake(r.msg.(*wire.WindowMsg), r.files)
+		cw, err := cur.checkAndOpen(r.msg.(*wire.WindowMsg), r.files)
 		if err != nil {
 			return err
 		}
@@ -463,7 +463,7 @@ func (cur *Cursor) await(p pendingWindow) (*clientWindow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cur.checkAndTake(r.msg.(*wire.WindowMsg), r.files)
+	return cur.checkAndOpen(r.msg.(*wire.WindowMsg), r.files)
 }
 
 // Requery runs the query again (after a change notification, say) and

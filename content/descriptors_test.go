@@ -26,6 +26,9 @@ import (
 	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
+// uidQueries is provider.Limits.UIDQueries' default.
+const uidQueries = 256
+
 // Environment of the limited provider child: its socket, its soft
 // descriptor limit, and a second uid it admits besides its own.
 const (
@@ -394,8 +397,8 @@ func TestNeverReadQueriesOfAnotherUID(t *testing.T) {
 	baseFDs := procFDs(t, pid) - int(base.idle)
 	bound := func(st childStats) {
 		t.Helper()
-		assert.LessOrEqual(t, st.goroutines, base.goroutines+2*conns+provider.DefaultUIDQueries+64, "goroutines: %+v", st)
-		assert.LessOrEqual(t, st.rows, int64(provider.DefaultUIDQueries+8), "open Rows: %+v", st)
+		assert.LessOrEqual(t, st.goroutines, base.goroutines+2*conns+uidQueries+64, "goroutines: %+v", st)
+		assert.LessOrEqual(t, st.rows, int64(uidQueries+8), "open Rows: %+v", st)
 		assert.Zero(t, st.emfile, "the provider never ran out of descriptors")
 	}
 

@@ -132,7 +132,7 @@
 //   - Int64, Float64 and String read NULL as the zero value, as Android's
 //     Cursor does; IsNull and the Null accessors tell them apart.
 //   - A Cursor garbage-collected without Close is reported (ClientStats,
-//     and a log line with its Query's stack under WithLeakStacks): its
+//     and a log line with its Query's stack under CURSORWINDOW_CURSOR_STACKS=1): its
 //     windows stay held until the client closes.
 //   - A query reads one version of its data until it is closed, however
 //     the cursor moves and whatever is written meanwhile (a provider's

@@ -118,7 +118,7 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 				rows, _, err := scan(ctx, c, &content.Query{URI: "trips"})
 				require.NoError(t, err, "root scans in shared windows: %+v", s.Stats())
 				assert.Equal(t, int64(20_000), rows)
-				rows, _, err = scan(ctx, c, &content.Query{URI: "trips"}, content.WithInline())
+				rows, _, err = scan(ctx, c, &content.Query{URI: "trips"}, content.WithCopiedWindows())
 				require.NoError(t, err, "root scans inline")
 				assert.Equal(t, int64(20_000), rows)
 			}

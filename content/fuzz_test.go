@@ -71,7 +71,7 @@ func FuzzMessages(f *testing.F) {
 				continue
 			}
 			cur := &Cursor{c: client, query: wm.Query}
-			cw, err := cur.take(wm, nil)
+			cw, err := cur.openWindow(wm, nil)
 			if err != nil {
 				continue
 			}

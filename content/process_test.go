@@ -144,7 +144,7 @@ func TestScanFromAnotherProcess(t *testing.T) {
 	const n = 100_000
 	path, _ := startProvider(t, n)
 	c := dial(t, path)
-	for _, opts := range [][]content.QueryOption{nil, {content.WithInline()}} {
+	for _, opts := range [][]content.QueryOption{nil, {content.WithCopiedWindows()}} {
 		rows, sum, err := scan(context.Background(), c, &content.Query{URI: "trips"}, opts...)
 		require.NoError(t, err)
 		assert.Equal(t, int64(n), rows)

@@ -4,15 +4,15 @@ import (
 	"fmt"
 )
 
-// Strings returns v[key] as a list of strings, as a Call's answer carries
+// strings returns v[key] as a list of strings, as a Call's answer carries
 // names (the example provider's "tables" and "columns"): absent or nil is
 // an empty list; anything but a list of strings is an error wrapping
 // ErrProtocol, naming what was found instead.
-func (v Values) Strings(key string) ([]string, error) { return listOf[string](v, key, "string") }
+func (v Values) strings(key string) ([]string, error) { return listOf[string](v, key, "string") }
 
-// Bools returns v[key] as a list of booleans (the example provider's
-// "notnull"), as Strings does strings.
-func (v Values) Bools(key string) ([]bool, error) { return listOf[bool](v, key, "bool") }
+// bools returns v[key] as a list of booleans (the example provider's
+// "notnull"), as strings does strings.
+func (v Values) bools(key string) ([]bool, error) { return listOf[bool](v, key, "bool") }
 
 // listOf returns v[key] as a list of T.
 func listOf[T any](v Values, key, kind string) ([]T, error) {

@@ -245,13 +245,13 @@ type serverBulk struct {
 	closed bool
 }
 
-// takeBulk handles a message of a bulk insert, with the window it
+// handleBulk handles a message of a bulk insert, with the window it
 // carries (files, which it closes). A message of a load under way that is
 // refused (a bad row count, descriptors it may not carry, a window that
 // fails its checks or the limits) ends the load at once: its context is
 // cancelled, so the provider's transaction is rolled back and any lock it
 // holds released without waiting for it to reach that message.
-func (c *serverConn) takeBulk(m *wire.BulkMsg, files []*os.File) {
+func (c *serverConn) handleBulk(m *wire.BulkMsg, files []*os.File) {
 	defer wire.CloseFiles(files)
 	if m.Req == m.Bulk && m.Req != 0 {
 		c.beginBulk(m, files)
@@ -325,7 +325,7 @@ func (c *serverConn) beginBulk(m *wire.BulkMsg, files []*os.File) {
 	go c.runBulk(b)
 }
 
-// startBulk registers a bulk insert, which takeBulk then starts: the
+// startBulk registers a bulk insert, which handleBulk then starts: the
 // provider's BulkInsert runs on a goroutine of its own, fed the windows as
 // they come. A load counts as an open query against the limits.
 func (c *serverConn) startBulk(m *wire.BulkMsg) (*serverBulk, error) {
@@ -360,7 +360,7 @@ func (c *serverConn) startBulk(m *wire.BulkMsg) (*serverBulk, error) {
 		return nil, content.ErrClosed
 	}
 	c.bulks[b.id] = b
-	c.wg.Add(1) // runBulk, which takeBulk starts
+	c.wg.Add(1) // runBulk, which handleBulk starts
 	c.mu.Unlock()
 	return b, nil
 }

@@ -63,7 +63,7 @@ func serveProvider(t *testing.T, p Provider, opts ...ServerOption) (string, *Ser
 	path := filepath.Join(t.TempDir(), "run", "p.sock")
 	ln, err := Listen(path, 0o600)
 	require.NoError(t, err)
-	s := NewServer(p, append([]ServerOption{WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64 << 10), WithMaxRowWindow(1 << 20)}, opts...)...)
+	s := NewServer(p, append([]ServerOption{WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64 << 10), withMaxRowWindow(1 << 20)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()
@@ -236,7 +236,7 @@ func TestHostileBulkWindows(t *testing.T) {
 		p.mu.Unlock()
 		l := startRawLoad(t, path, "slow")
 		ctx := context.Background()
-		for i := range DefaultConnWindows + 2 {
+		for i := range defaultConnWindows + 2 {
 			w, err := window.Create(1, window.WithStartPos(int64(i)))
 			require.NoError(t, err)
 			require.NoError(t, w.AllocRow())
@@ -246,7 +246,7 @@ func TestHostileBulkWindows(t *testing.T) {
 		}
 		codes := map[string]int{}
 		answered := map[uint64]bool{}
-		for range DefaultConnWindows + 2 {
+		for range defaultConnWindows + 2 {
 			reply, _, err := l.pc.Read(ctx)
 			require.NoError(t, err)
 			e, ok := reply.(*wire.ErrorMsg)
@@ -255,7 +255,7 @@ func TestHostileBulkWindows(t *testing.T) {
 			answered[e.Req] = true
 			codes[e.Code]++
 		}
-		assert.Equal(t, DefaultConnWindows+1, codes["busy"], "the windows up to the refused one fail with it: %v", codes)
+		assert.Equal(t, defaultConnWindows+1, codes["busy"], "the windows up to the refused one fail with it: %v", codes)
 		assert.Equal(t, 1, codes["bad_request"], "the window after it finds the load ended: %v", codes)
 		p.mu.Lock()
 		assert.Equal(t, before, p.rows, "nothing inserted")

@@ -76,13 +76,13 @@ type Limits struct {
 
 // Default limits.
 const (
-	DefaultConnQueries = 64
-	DefaultConnWindows = 16
-	DefaultUIDQueries  = 256
-	DefaultQueries     = 1024
-	DefaultConnWatches = 1024
-	DefaultUIDWatches  = 4096
-	DefaultIdleTimeout = 30 * time.Second
+	defaultConnQueries = 64
+	defaultConnWindows = 16
+	defaultUIDQueries  = 256
+	defaultQueries     = 1024
+	defaultConnWatches = 1024
+	defaultUIDWatches  = 4096
+	defaultIdleTimeout = 30 * time.Second
 )
 
 // shareFloor is the least fair share: a uid may always take this many of
@@ -154,7 +154,7 @@ func (l *Limits) defaults(maxWindows int) {
 		l.UIDConns = max(l.Conns/4, 1)
 	}
 	if l.IdleTimeout == 0 {
-		l.IdleTimeout = DefaultIdleTimeout
+		l.IdleTimeout = defaultIdleTimeout
 	}
 	for _, r := range []struct {
 		dst   *int

@@ -44,7 +44,7 @@ type serverQuery struct {
 	rows      Rows
 	cols      []string
 	types     []content.ColumnType // declared, if the Rows are Typed
-	cur       int64                // position of the row the next take yields
+	cur       int64                // position of the row the next nextRow yields
 	pending   bool                 // rows holds the row at cur, read but not yet put
 	done      bool                 // rows has no more rows
 	next      int64                // start of the window after the last one sent
@@ -99,7 +99,7 @@ func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 }
 
 // first answers the query's first request, on the goroutine reading the
-// connection (see serverConn.inline); later requests go to a worker
+// connection (see serverConn.onReader); later requests go to a worker
 // goroutine, started only if the query stays open.
 func (q *serverQuery) first() {
 	q.handle(request{req: q.id, first: true, start: 0})
@@ -360,10 +360,10 @@ func (q *serverQuery) resume(at int64, err error) error {
 	return err
 }
 
-// take makes the row at cur available; false at the end of the rows. At
+// nextRow makes the row at cur available; false at the end of the rows. At
 // the end, rows that can reposition stay open (a move back reads the
 // same snapshot); others are closed.
-func (q *serverQuery) take() (bool, error) {
+func (q *serverQuery) nextRow() (bool, error) {
 	for {
 		if q.pending {
 			return true, nil
@@ -457,7 +457,7 @@ func (q *serverQuery) jumps() bool {
 // skip steps the open rows forward to start (or their end).
 func (q *serverQuery) skip(start int64) error {
 	for q.cur < start {
-		ok, err := q.take()
+		ok, err := q.nextRow()
 		if err != nil || !ok {
 			return err
 		}
@@ -665,7 +665,7 @@ func (f *filling) putRows() error {
 		if n&255 == 255 && q.ctx.Err() != nil {
 			return q.ctx.Err() // the consumer or the server is gone
 		}
-		ok, err := q.take()
+		ok, err := q.nextRow()
 		if err != nil || !ok {
 			return err
 		}

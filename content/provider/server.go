@@ -49,10 +49,10 @@ func AllowUIDs(uids ...uint32) Authorizer {
 // Server defaults.
 const (
 	DefaultWindowSize   = window.DefaultMaxSize
-	DefaultInlineLimit  = 16 << 10
-	DefaultMemoryBudget = 256 << 20
-	DefaultPoolWait     = 5 * time.Second
-	DefaultMaxRowWindow = wire.DefaultMaxRowWindow
+	defaultInlineLimit  = 16 << 10
+	defaultMemoryBudget = 256 << 20
+	defaultPoolWait     = 5 * time.Second
+	defaultMaxRowWindow = wire.DefaultMaxRowWindow
 )
 
 type serverConfig struct {
@@ -85,7 +85,7 @@ func WithWindowSize(n int64) ServerOption { return func(c *serverConfig) { c.win
 // mapping it. Below 1024 bytes no window is inlined (0 shares every
 // window); it is capped by the body limit (WithMaxBodySize) less 4 KiB,
 // and has no effect on queries the consumer asked to have inline
-// (WithInline), whose windows are as large as the body limit allows.
+// (content.WithCopiedWindows), whose windows are as large as the body limit allows.
 func WithInlineLimit(n int64) ServerOption { return func(c *serverConfig) { c.inlineLimit = n } }
 
 // WithMemoryBudget bounds the memory of the provider's pooled windows
@@ -121,11 +121,11 @@ func WithTimeouts(hello, write time.Duration) ServerOption {
 	return func(c *serverConfig) { c.helloTimeout, c.writeTimeout = hello, write }
 }
 
-// WithMaxRowWindow sets the largest one-off window the provider makes for
+// withMaxRowWindow sets the largest one-off window the provider makes for
 // a row that does not fit a whole window (default 64 MiB; at least the
 // window size). A larger row fails its query with ErrInternal. Consumers
 // learn it in the handshake and refuse larger windows.
-func WithMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
+func withMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
 
 // WithBacking sets where shared windows live (default window.KindMemfd,
 // a sealed memfd attached to each reply). window.KindShm and
@@ -182,17 +182,17 @@ type Server struct {
 func NewServer(p Provider, opts ...ServerOption) *Server {
 	cfg := serverConfig{
 		windowSize:  DefaultWindowSize,
-		inlineLimit: DefaultInlineLimit,
-		budget:      DefaultMemoryBudget,
+		inlineLimit: defaultInlineLimit,
+		budget:      defaultMemoryBudget,
 		limits: Limits{
-			ConnQueries: DefaultConnQueries, ConnWindows: DefaultConnWindows,
-			UIDQueries: DefaultUIDQueries, Queries: DefaultQueries,
-			ConnWatches: DefaultConnWatches, UIDWatches: DefaultUIDWatches,
+			ConnQueries: defaultConnQueries, ConnWindows: defaultConnWindows,
+			UIDQueries: defaultUIDQueries, Queries: defaultQueries,
+			ConnWatches: defaultConnWatches, UIDWatches: defaultUIDWatches,
 			QueryReserve: unset, WindowReserve: unset, ConnReserve: unset,
 			PrivilegedQueries: unset, PrivilegedWindows: unset, PrivilegedConns: unset,
 		},
-		poolWait:     DefaultPoolWait,
-		maxRowWindow: DefaultMaxRowWindow,
+		poolWait:     defaultPoolWait,
+		maxRowWindow: defaultMaxRowWindow,
 		maxBody:      parcel.DefaultMaxBodySize,
 		auth:         SameUID,
 		grace:        5 * time.Second,
@@ -409,7 +409,7 @@ type serverConn struct {
 	bulkMaps *window.Mappings
 	bulkQuit chan struct{}
 
-	// One goroutine at a time reads the connection (see inline); the one
+	// One goroutine at a time reads the connection (see onReader); the one
 	// whose read ends the connection closes readEnd.
 	hello    bool         // the handshake is done; owned by the reader
 	counted  bool         // the connection counts against its uid's (quota.takeConn)
@@ -418,10 +418,10 @@ type serverConn struct {
 	shutdown atomic.Bool  // the server is shutting down
 	readEnd  chan struct{}
 	endOnce  sync.Once
-	// The request running inline and the watchdog timer that hands
-	// reading over if it runs long (see inline).
-	inlineJob   atomic.Pointer[inlineJob]
-	inlineArmed atomic.Bool
+	// The request running on the reader and the watchdog timer that hands
+	// reading over if it runs long (see onReader).
+	readerJob   atomic.Pointer[readerJob]
+	readerArmed atomic.Bool
 	watchdog    *time.Timer
 }
 
@@ -476,8 +476,8 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 	})
 	defer stop()
 	c.log.Debug("connection accepted")
-	c.watchdog = time.AfterFunc(inlineBudget, func() { c.watchInline(ctx) })
-	c.watchdog.Stop() // armed by inline
+	c.watchdog = time.AfterFunc(readerBudget, func() { c.watchReader(ctx) })
+	c.watchdog.Stop() // armed by onReader
 	defer c.watchdog.Stop()
 	if c.readLoop(ctx) == handedOff {
 		<-c.readEnd // another goroutine reads now
@@ -493,11 +493,11 @@ type readNext int
 const (
 	keepReading readNext = iota
 	endConn              // the connection must end
-	handedOff            // another goroutine reads now (see inline)
+	handedOff            // another goroutine reads now (see onReader)
 )
 
 // readLoop reads and dispatches requests until the connection ends or the
-// goroutine hands reading over to another (inline).
+// goroutine hands reading over to another (onReader).
 func (c *serverConn) readLoop(ctx context.Context) readNext {
 	for {
 		next := c.readOne(ctx)
@@ -532,7 +532,7 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		return keepReading
 	}
 	if bm, ok := msg.(*wire.BulkMsg); ok && err == nil && c.hello {
-		c.takeBulk(bm, files) // the windows of a bulk insert
+		c.handleBulk(bm, files) // the windows of a bulk insert
 		return keepReading
 	}
 	wire.CloseFiles(files) // no other message carries descriptors
@@ -573,78 +573,78 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	return c.dispatch(ctx, msg)
 }
 
-// inlineBudget is how long a request runs on the reading goroutine before
+// readerBudget is how long a request runs on the reading goroutine before
 // another goroutine takes over reading.
-const inlineBudget = 500 * time.Microsecond
+const readerBudget = 500 * time.Microsecond
 
-// inline runs job on the reading goroutine, so that a quick answer (a
+// onReader runs job on the reading goroutine, so that a quick answer (a
 // small result, a cached window) costs no goroutine hop. If job runs past
-// inlineBudget, a new goroutine takes over reading the connection, so a
+// readerBudget, a new goroutine takes over reading the connection, so a
 // slow provider never holds up the consumer's other requests (a close of
-// this very query, say); inline then reports handedOff: this goroutine
+// this very query, say); onReader then reports handedOff: this goroutine
 // finishes job and no longer reads.
 //
 // One timer per connection (the watchdog) notices a job past its budget,
 // armed only when it is not armed already: a stream of quick requests
-// arms it at most once per inlineBudget, not once a request, since arming
+// arms it at most once per readerBudget, not once a request, since arming
 // a timer sooner than every other one wakes a thread (the runtime's
 // wakeNetPoller) and that wake-up is what a small query costs.
-func (c *serverConn) inline(job func()) readNext {
-	j := &inlineJob{start: time.Now()}
-	c.inlineJob.Store(j)
-	if c.inlineArmed.CompareAndSwap(false, true) {
+func (c *serverConn) onReader(job func()) readNext {
+	j := &readerJob{start: time.Now()}
+	c.readerJob.Store(j)
+	if c.readerArmed.CompareAndSwap(false, true) {
 		c.s.wakes.watchdogArms.Add(1)
-		c.watchdog.Reset(inlineBudget)
+		c.watchdog.Reset(readerBudget)
 	}
 	job()
-	c.inlineJob.CompareAndSwap(j, nil)
-	if j.state.CompareAndSwap(inlineRunning, inlineDone) {
+	c.readerJob.CompareAndSwap(j, nil)
+	if j.state.CompareAndSwap(jobRunning, jobDone) {
 		return keepReading
 	}
 	return handedOff
 }
 
 // engineWakes counts the events that wake a thread in a small request's
-// round trip, which a quick request must not pay for (see inline).
+// round trip, which a quick request must not pay for (see onReader).
 type engineWakes struct {
-	watchdogArms   atomic.Int64 // the inline watchdog armed (a timer set)
-	watchdogFires  atomic.Int64 // the inline watchdog fired
+	watchdogArms   atomic.Int64 // the reader's watchdog armed (a timer set)
+	watchdogFires  atomic.Int64 // the reader's watchdog fired
 	readerHandoffs atomic.Int64 // a new goroutine took over reading a connection
 }
 
-// inlineJob is a request running on the reading goroutine (inline).
-type inlineJob struct {
+// readerJob is a request running on the reading goroutine (onReader).
+type readerJob struct {
 	start time.Time
-	state atomic.Int32 // inlineRunning, then inlineDone or inlineHandedOff
+	state atomic.Int32 // jobRunning, then jobDone or jobHandedOff
 }
 
 const (
-	inlineRunning int32 = iota
-	inlineDone
-	inlineHandedOff // another goroutine took over reading
+	jobRunning int32 = iota
+	jobDone
+	jobHandedOff // another goroutine took over reading
 )
 
-// watchInline is the watchdog: it hands reading to a new goroutine if the
-// job running inline is past its budget, re-arms itself for the budget
+// watchReader is the watchdog: it hands reading to a new goroutine if the
+// job running on the reader is past its budget, re-arms itself for the budget
 // left of a job still within it, and disarms when no job runs (the next
-// inline arms it again).
-func (c *serverConn) watchInline(ctx context.Context) {
+// onReader arms it again).
+func (c *serverConn) watchReader(ctx context.Context) {
 	c.s.wakes.watchdogFires.Add(1)
 	for {
-		j := c.inlineJob.Load()
+		j := c.readerJob.Load()
 		if j == nil {
-			c.inlineArmed.Store(false)
+			c.readerArmed.Store(false)
 			// A job that started as we disarmed saw us armed: watch it.
-			if c.inlineJob.Load() == nil || !c.inlineArmed.CompareAndSwap(false, true) {
+			if c.readerJob.Load() == nil || !c.readerArmed.CompareAndSwap(false, true) {
 				return
 			}
 			continue
 		}
-		if left := inlineBudget - time.Since(j.start); left > 0 {
+		if left := readerBudget - time.Since(j.start); left > 0 {
 			c.watchdog.Reset(left)
 			return
 		}
-		if j.state.CompareAndSwap(inlineRunning, inlineHandedOff) {
+		if j.state.CompareAndSwap(jobRunning, jobHandedOff) {
 			c.s.wakes.readerHandoffs.Add(1)
 			c.wg.Add(1) // job holds the count above zero: teardown waits
 			go func() {
@@ -652,7 +652,7 @@ func (c *serverConn) watchInline(ctx context.Context) {
 				c.readLoop(ctx)
 			}()
 		}
-		c.inlineJob.CompareAndSwap(j, nil) // done or handed off: look again
+		c.readerJob.CompareAndSwap(j, nil) // done or handed off: look again
 	}
 }
 
@@ -661,7 +661,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	switch m := msg.(type) {
 	case *wire.QueryMsg:
 		if q := c.startQuery(m); q != nil {
-			return c.inline(q.first)
+			return c.onReader(q.first)
 		}
 	case *wire.FillWindowMsg:
 		c.mu.Lock()
@@ -693,7 +693,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	case *wire.WriteMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
-		return c.inline(func() {
+		return c.onReader(func() {
 			defer c.wg.Done()
 			defer c.inflight.Add(-1)
 			c.handleWrite(c.ctx, m)
@@ -701,7 +701,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 	case *wire.BatchMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
-		return c.inline(func() {
+		return c.onReader(func() {
 			defer c.wg.Done()
 			defer c.inflight.Add(-1)
 			c.handleBatch(c.ctx, m)

@@ -210,7 +210,7 @@ func (k *consumer) scan(transport, tbl string, limit int) (int64, float64, error
 	case transportCWFilled:
 		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit)
 	case transportCWInline:
-		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithInline())
+		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithCopiedWindows())
 	}
 	for prefix, sock := range map[string]string{prefetchPrefix: sockFilled, cachedPrefetchPrefix: sockShared} {
 		if n, ok := strings.CutPrefix(transport, prefix); ok {
