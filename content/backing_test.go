@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -54,7 +55,7 @@ func TestWindowsAnnouncedByNameOrKey(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- s.Serve(ctx, ln) }()
 
-			a, b := dial(t, path), dial(t, path)
+			a, b := contenttest.Dial(t, path), contenttest.Dial(t, path)
 			ca, err := a.Query(context.Background(), &content.Query{URI: "trips"})
 			require.NoError(t, err)
 			assert.NotEmpty(t, ownWindows(t), "the windows are named while they are held")

@@ -27,7 +27,7 @@ func BenchmarkScanProcess(b *testing.B) {
 	const n = 1_000_000
 	path, _ := startProvider(b, n)
 	cold, _ := startProvider(b, n, childNoShare+"=1")
-	c, cc := dial(b, path), dial(b, cold)
+	c, cc := contenttest.Dial(b, path), contenttest.Dial(b, cold)
 	for _, tc := range []struct {
 		name string
 		c    *content.Client
@@ -60,7 +60,7 @@ func BenchmarkScanProcess(b *testing.B) {
 // (bare_test.go): the floor the targets are ratios of.
 func BenchmarkQueryRow(b *testing.B) {
 	path, _ := startProvider(b, 1000)
-	c := dial(b, path)
+	c := contenttest.Dial(b, path)
 	bare := dialBare(b, path)
 	for _, limit := range []int64{1, 100} {
 		for _, tc := range []struct {
@@ -106,7 +106,7 @@ func BenchmarkInlineThreshold(b *testing.B) {
 	// Sharing off: every query fills its windows, as distinct queries do.
 	inline, _ := startServer(b, p, provider.WithInlineLimit(1<<19), provider.WithSharedWindows(false))
 	shared, _ := startServer(b, p, provider.WithInlineLimit(0), provider.WithSharedWindows(false))
-	ci, cs := dial(b, inline), dial(b, shared)
+	ci, cs := contenttest.Dial(b, inline), contenttest.Dial(b, shared)
 	for _, rows := range []int64{1, 16, 48, 64, 96, 128, 256, 1024, 3000} {
 		for _, tc := range []struct {
 			name string

@@ -103,7 +103,7 @@ func cursorValue(t *testing.T, cur *content.Cursor, col int) any {
 func TestBulkInsertEveryType(t *testing.T) {
 	p := newBulkProvider()
 	path, s := startServer(t, p, provider.WithWindowSize(64<<10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	w, err := c.Register(ctx, "t", false)
 	require.NoError(t, err)
@@ -142,7 +142,7 @@ func TestBulkInsertEveryType(t *testing.T) {
 // A load of no rows inserts nothing and succeeds.
 func TestBulkInsertEmpty(t *testing.T) {
 	path, _ := startServer(t, newBulkProvider())
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 	require.NoError(t, err)
 	n, err := b.Close()
@@ -231,7 +231,7 @@ func TestBulkInsertFailure(t *testing.T) {
 				p = rowByRow{f}
 			}
 			path, _ := startServer(t, p, provider.WithWindowSize(16<<10))
-			c := dial(t, path)
+			c := contenttest.Dial(t, path)
 			b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 			require.NoError(t, err)
 			var appendErr error
@@ -274,7 +274,7 @@ func TestBulkInsertFailure(t *testing.T) {
 func TestBulkInsertAbort(t *testing.T) {
 	p := newBulkProvider()
 	path, s := startServer(t, p, provider.WithWindowSize(16<<10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 	require.NoError(t, err)
 	for _, row := range seqRows(5_000) {
@@ -311,7 +311,7 @@ func TestBulkInsertRefused(t *testing.T) {
 		}
 		return nil
 	}))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	_, err := c.BulkInsert(context.Background(), "t", bulkCols)
 	require.ErrorIs(t, err, content.ErrPermission)
 	_, err = c.BulkInsert(context.Background(), "t", nil)
@@ -322,7 +322,7 @@ func TestBulkInsertRefused(t *testing.T) {
 // error, the connection serving on.
 func TestBulkInsertUnknownTable(t *testing.T) {
 	path, _ := startServer(t, newBulkProvider())
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	b, err := c.BulkInsert(context.Background(), "nope", bulkCols)
 	if err == nil {
 		require.NoError(t, b.Append(seqRows(1)[0]...))
@@ -338,7 +338,7 @@ func TestBulkInsertUnknownTable(t *testing.T) {
 func TestBulkInsertBaselines(t *testing.T) {
 	f := &failing{MemProvider: newBulkProvider(), failAt: 3}
 	path, s := startServer(t, f, provider.WithWindowSize(16<<10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	run := func(i int) {
 		b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 		require.NoError(t, err)

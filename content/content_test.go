@@ -53,14 +53,6 @@ func newProvider(n int) *contenttest.MemProvider {
 	return p
 }
 
-func dial(t testing.TB, path string, opts ...content.DialOption) *content.Client {
-	t.Helper()
-	c, err := content.Dial(context.Background(), path, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func checkRow(t testing.TB, cur *content.Cursor, i int64) {
 	t.Helper()
 	id, err := cur.Int64(0)
@@ -90,7 +82,7 @@ func TestFullScanAcrossWindows(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 50_000
 			path, _ := startServer(t, newProvider(n), provider.WithWindowSize(256<<10))
-			c := dial(t, path)
+			c := contenttest.Dial(t, path)
 			cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, tc.opts...)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"id", "fare", "city", "payload"}, cur.Columns())
@@ -112,7 +104,7 @@ func TestFullScanAcrossWindows(t *testing.T) {
 
 func TestSmallResultIsInline(t *testing.T) {
 	path, _ := startServer(t, newProvider(1000))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	before := countFDs(t)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips", Selection: "id < ?", Args: []any{3}, Order: "id DESC"})
 	require.NoError(t, err)
@@ -131,7 +123,7 @@ func TestSmallResultIsInline(t *testing.T) {
 func TestMoveBackwardAndRandom(t *testing.T) {
 	const n = 20_000
 	path, _ := startServer(t, newProvider(n), provider.WithWindowSize(64<<10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	defer cur.Close()
@@ -149,7 +141,7 @@ func TestMoveBackwardAndRandom(t *testing.T) {
 
 func TestErrorsReachTheConsumer(t *testing.T) {
 	path, _ := startServer(t, newProvider(10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	_, err := c.Query(ctx, &content.Query{URI: "nope"})
 	require.ErrorIs(t, err, content.ErrNotFound)
@@ -164,8 +156,8 @@ func TestErrorsReachTheConsumer(t *testing.T) {
 
 func TestWritesAndNotifications(t *testing.T) {
 	path, _ := startServer(t, newProvider(3))
-	c := dial(t, path)
-	watcher := dial(t, path)
+	c := contenttest.Dial(t, path)
+	watcher := contenttest.Dial(t, path)
 	ctx := context.Background()
 	w, err := watcher.Register(ctx, "trips", false)
 	require.NoError(t, err)
@@ -315,7 +307,7 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 			countFDs(t) <= before+st.PoolIdle+st.CachedIdle
 	}, 15*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before: %v", s.Stats(), countFDs(t), before, fdTargets(t))
 	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4<<20), "within the memory budget")
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(8))
 	require.NoError(t, err)
 	for cur.Next() {
@@ -332,7 +324,7 @@ func TestProviderGone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	require.NoError(t, err)
 	require.True(t, cur.Next())
@@ -383,7 +375,7 @@ func TestWindowsSharedBetweenConsumers(t *testing.T) {
 	const n = 40_000
 	path, s := startServer(t, newProvider(n), provider.WithWindowSize(256<<10))
 	ctx := context.Background()
-	a, b := dial(t, path), dial(t, path)
+	a, b := contenttest.Dial(t, path), contenttest.Dial(t, path)
 	ca, err := a.Query(ctx, &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	cb, err := b.Query(ctx, &content.Query{URI: "trips"})
@@ -407,7 +399,7 @@ func TestWindowsSharedBetweenConsumers(t *testing.T) {
 
 	// A third consumer, later, is served from the idle cache.
 	hits := s.Stats().SharedHits
-	rows, _, err := scanTrips(ctx, dial(t, path))
+	rows, _, err := scanTrips(ctx, contenttest.Dial(t, path))
 	require.NoError(t, err)
 	assert.Equal(t, int64(n), rows)
 	assert.GreaterOrEqual(t, s.Stats().SharedHits-hits, int64(windows))
@@ -430,7 +422,7 @@ func TestIdleCachedWindowsYieldToNewQueries(t *testing.T) {
 	p := newProvider(20_000)
 	p.AddTable("other", []string{"id", "fare", "city", "payload"}, tripRows(20_000))
 	path, s := startServer(t, p, provider.WithWindowSize(128<<10), provider.WithMemoryBudget(4*128<<10), provider.WithPoolWait(100*time.Millisecond))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	for _, uri := range []string{"trips", "other", "trips", "other"} {
 		cur, err := c.Query(context.Background(), &content.Query{URI: uri})
 		require.NoError(t, err)
@@ -473,7 +465,7 @@ func (r *slowRows) Close() error { return nil }
 
 func TestDeadlinesAreHonoured(t *testing.T) {
 	path, _ := startServer(t, slowProvider{delay: 2 * time.Millisecond})
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -502,7 +494,7 @@ func TestListenRefusesUnsafeDirectories(t *testing.T) {
 
 func TestProviderErrorText(t *testing.T) {
 	path, _ := startServer(t, newProvider(1))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	_, err := c.Query(context.Background(), &content.Query{URI: "nope"})
 	require.Error(t, err)
 	assert.Equal(t, `content: provider: not found: no table "nope" (tables: trips)`, err.Error())

@@ -22,6 +22,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -434,7 +435,7 @@ func (errProvider) Insert(context.Context, string, content.Values) (int64, error
 func TestProviderErrorTextReachesConsumersOnlyWhenMarked(t *testing.T) {
 	logger, logs := newLogRecorder()
 	path, _ := startServer(t, errProvider{}, provider.WithLogger(logger))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 
 	_, err := c.Query(ctx, &content.Query{URI: "plain"})
@@ -485,7 +486,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 
 	t.Run("windows", func(t *testing.T) {
 		path, _ := startServer(t, newProvider(20_000), append(opts, provider.WithLimits(provider.Limits{ConnWindows: 2, UIDWindows: 3}))...)
-		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
+		a, b := contenttest.Dial(t, path, noWait), contenttest.Dial(t, path, noWait) // the provider's refusals, as it answers them
 		a1, err := open(a)
 		require.NoError(t, err)
 		_, err = open(a)
@@ -517,7 +518,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 
 	t.Run("queries per uid", func(t *testing.T) {
 		path, _ := startServer(t, newProvider(20_000), append(opts, provider.WithLimits(provider.Limits{ConnQueries: 2, UIDQueries: 3}))...)
-		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
+		a, b := contenttest.Dial(t, path, noWait), contenttest.Dial(t, path, noWait) // the provider's refusals, as it answers them
 		for range 2 {
 			_, err := open(a)
 			require.NoError(t, err)
@@ -535,7 +536,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 
 	t.Run("queries in total", func(t *testing.T) {
 		path, _ := startServer(t, newProvider(20_000), append(opts, provider.WithLimits(provider.Limits{ConnQueries: 2, UIDQueries: 10, Queries: 3}))...)
-		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
+		a, b := contenttest.Dial(t, path, noWait), contenttest.Dial(t, path, noWait) // the provider's refusals, as it answers them
 		for range 2 {
 			_, err := open(a)
 			require.NoError(t, err)
@@ -553,7 +554,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 // Close, Close is idempotent, Move(-1) rewinds.
 func TestCursorKeepsTheSQLContract(t *testing.T) {
 	path, _ := startServer(t, &faultyProvider{n: 20_000}, provider.WithWindowSize(16<<10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -634,7 +635,7 @@ func TestHeldWindowOutlivesTheProvider(t *testing.T) {
 		stop()
 		<-done
 	}()
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	require.NoError(t, err)
 	require.True(t, cur.Move(99), "the first window holds 100 rows at least")

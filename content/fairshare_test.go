@@ -17,6 +17,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
@@ -113,7 +114,7 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
 			defer cancel()
-			c := dial(t, path)
+			c := contenttest.Dial(t, path)
 			for range 3 {
 				rows, _, err := scan(ctx, c, &content.Query{URI: "trips"})
 				require.NoError(t, err, "root scans in shared windows: %+v", s.Stats())
@@ -164,7 +165,7 @@ func TestConnectionsPastAUidsShareCloseAtOnce(t *testing.T) {
 	assert.Len(t, kept, perUID, "the uid keeps its share")
 	assert.Equal(t, 200-perUID, refused)
 	for range 3 {
-		c := dial(t, path)
+		c := contenttest.Dial(t, path)
 		rows, _, err := scan(context.Background(), c, &content.Query{URI: "trips"})
 		require.NoError(t, err)
 		assert.Equal(t, int64(100), rows)

@@ -38,7 +38,7 @@ func TestPermissionPerURIAndOperation(t *testing.T) {
 		return nil
 	}
 	path, srv := startServer(t, p, provider.WithPermission(perm), provider.WithInlineLimit(0))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 
 	rows, _, err := scan(ctx, c, &content.Query{URI: "trips"})

@@ -143,7 +143,7 @@ func wantSum(n int) float64 {
 func TestScanFromAnotherProcess(t *testing.T) {
 	const n = 100_000
 	path, _ := startProvider(t, n)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	for _, opts := range [][]content.QueryOption{nil, {content.WithCopiedWindows()}} {
 		rows, sum, err := scan(context.Background(), c, &content.Query{URI: "trips"}, opts...)
 		require.NoError(t, err)
@@ -155,7 +155,7 @@ func TestScanFromAnotherProcess(t *testing.T) {
 func TestProviderKilledMidScan(t *testing.T) {
 	const n = 200_000
 	path, cmd := startProvider(t, n)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	require.NoError(t, err)
 	defer cur.Close()

@@ -66,7 +66,7 @@ func TestRepeatedScanLargerThanTheBudget(t *testing.T) {
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(n))
 	const windowSize = 64 << 10
 	path, srv := startServer(t, p, provider.WithWindowSize(windowSize), provider.WithMemoryBudget(6*windowSize))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	for scan := range 2 {
 		hits := srv.Stats().SharedHits
 		cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestOneClientManyCursors(t *testing.T) {
 	const n, goroutines = 5000, 64
 	path, _ := startServer(t, newProvider(n), provider.WithWindowSize(16<<10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines)
 	for g := range goroutines {

@@ -152,7 +152,7 @@ func startSnap(t testing.TB, kind snapKind, opts ...provider.ServerOption) (*con
 	p := snapTable(snapRows)
 	path, srv := startServer(t, kind.provider(p), append([]provider.ServerOption{
 		provider.WithWindowSize(4096), provider.WithInlineLimit(0)}, opts...)...)
-	return p, srv, dial(t, path)
+	return p, srv, contenttest.Dial(t, path)
 }
 
 // A scan served its first windows from the cache (another consumer's)
@@ -307,7 +307,7 @@ func TestSnapshotExpired(t *testing.T) {
 			p := &expiringProvider{MemProvider: snapTable(snapRows), after: 1000}
 			p.left.Store(2)
 			path, srv := startServer(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
-			c := dial(t, path)
+			c := contenttest.Dial(t, path)
 			a, err := c.Query(context.Background(), &descQuery, content.WithPrefetch(0))
 			require.NoError(t, err)
 			defer a.Close()
@@ -335,7 +335,7 @@ func TestSnapshotAlwaysExpired(t *testing.T) {
 	p := &expiringProvider{MemProvider: snapTable(snapRows), after: 0}
 	p.left.Store(1 << 20)
 	path, _ := startServer(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	a, err := c.Query(context.Background(), &descQuery)
 	if err == nil {
 		defer a.Close()
@@ -377,7 +377,7 @@ func TestCountDisagreesWithRows(t *testing.T) {
 			mp := snapTable(snapRows)
 			mp.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(5000))
 			path, _ := startServer(t, &lyingProvider{mp, by}, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
-			c := dial(t, path)
+			c := contenttest.Dial(t, path)
 			ctx := context.Background()
 			other, err := c.Query(ctx, &content.Query{URI: "trips"})
 			require.NoError(t, err)
@@ -428,7 +428,7 @@ func TestBusyFillKeepsItsRows(t *testing.T) {
 	// 3 windows: a's window and its prefetch, b's first window (from the
 	// cache); every prefetch after that is over the limit.
 	path, srv := startServer(t, p, provider.WithWindowSize(64<<10), provider.WithLimits(provider.Limits{ConnWindows: 3}))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	a, err := c.Query(ctx, &descQuery)
 	require.NoError(t, err)

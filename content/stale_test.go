@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -92,7 +93,7 @@ func TestNoStaleWindowAfterNotifyChange(t *testing.T) {
 	p := &versionedProvider{n: n, gateRow: 70_000, reached: make(chan struct{}), release: make(chan struct{})}
 	p.version.Store(1)
 	path, srv := startServer(t, p)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 
 	first, err := c.Query(ctx, &content.Query{URI: "t"}, content.WithPrefetch(0))

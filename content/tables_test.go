@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 )
@@ -17,7 +18,7 @@ func TestTables(t *testing.T) {
 	require.NoError(t, p.AddTable("zones", []memtable.Column{{Name: "id", Type: memtable.Integer, NotNull: true}, {Name: "shape"}}, nil))
 	require.NoError(t, p.AddTable("b", []memtable.Column{{Name: "x", Type: memtable.Text}}, nil))
 	path, _ := startServer(t, p)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	tables, err := c.Tables(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []content.Table{
@@ -57,7 +58,7 @@ func TestTablesRefusesMalformedAnswers(t *testing.T) {
 	ctx := context.Background()
 	// Without the convention: unsupported, as the provider says.
 	path, _ := startServer(t, noListing{})
-	_, err := dial(t, path).Tables(ctx)
+	_, err := contenttest.Dial(t, path).Tables(ctx)
 	assert.ErrorIs(t, err, content.ErrUnsupported)
 
 	cols := content.Values{"columns": []any{"a", "b"}, "types": []any{"INTEGER", ""}}
@@ -76,7 +77,7 @@ func TestTablesRefusesMalformedAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path, _ := startServer(t, &listing{tables: tc.tables, columns: tc.columns})
-			tables, err := dial(t, path).Tables(ctx)
+			tables, err := contenttest.Dial(t, path).Tables(ctx)
 			if tc.want != nil {
 				assert.ErrorIs(t, err, tc.want)
 				return

@@ -26,7 +26,7 @@ func TestSmallQueryCosts(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(10))
 	path, _ := startServer(t, p)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	q := &content.Query{URI: "trips", Limit: 1}
 	query := func() {
 		rows, _, err := scan(context.Background(), c, q)
@@ -53,7 +53,7 @@ func TestIdleClientSeesTheEnd(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	_, _, err := scan(context.Background(), c, &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	require.NoError(t, c.Err(), "the provider is there")

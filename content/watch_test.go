@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
@@ -79,7 +80,7 @@ func TestThousandWatchersTenThousandChanges(t *testing.T) {
 	)
 	t.Cleanup(receivers.Wait) // after the clients' cleanups: their watches end
 	for i := range readers {
-		c := dial(t, path)
+		c := contenttest.Dial(t, path)
 		w, err := c.Register(ctx, "t", true)
 		require.NoError(t, err)
 		watches[i], sawFinal[i] = w, make(chan struct{})

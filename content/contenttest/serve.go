@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
@@ -53,4 +54,16 @@ func Serve(tb testing.TB, p provider.Provider, opts ...provider.ServerOption) (s
 		}
 	})
 	return path, srv
+}
+
+// Dial dials the provider at path (Serve's) and closes the client when the
+// test ends; a failure to dial fails the test.
+func Dial(tb testing.TB, path string, opts ...content.DialOption) *content.Client {
+	tb.Helper()
+	c, err := content.Dial(context.Background(), path, opts...)
+	if err != nil {
+		tb.Fatalf("contenttest: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
 }

@@ -1,4 +1,4 @@
-package content_test
+package provider_test
 
 import (
 	"context"
