@@ -2,11 +2,6 @@ package content
 
 import "fmt"
 
-// Values are the column values of a write, or the result of a Call. Values
-// travel as msgpack: int64, float64, string, []byte, bool and nil survive
-// the trip; integers may arrive as any Go integer type.
-type Values map[string]any
-
 // Query is what a consumer asks a provider for, as Android's
 // ContentResolver.query: a URI (or table) with an optional projection, a
 // selection with bound arguments, a sort order and a limit.
@@ -19,6 +14,7 @@ type Query struct {
 	Limit      int64    // 0 for no limit
 }
 
+// String describes q for logs and errors.
 func (q *Query) String() string {
 	return fmt.Sprintf("%s projection=%v selection=%q args=%v order=%q limit=%d",
 		q.URI, q.Projection, q.Selection, q.Args, q.Order, q.Limit)

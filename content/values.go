@@ -1,8 +1,11 @@
 package content
 
-import (
-	"fmt"
-)
+import "fmt"
+
+// Values are the column values of a write, or the result of a Call. Values
+// travel as msgpack: int64, float64, string, []byte, bool and nil survive
+// the trip; integers may arrive as any Go integer type.
+type Values map[string]any
 
 // strings returns v[key] as a list of strings, as a Call's answer carries
 // names (the example provider's "tables" and "columns"): absent or nil is

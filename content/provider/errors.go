@@ -7,14 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-var (
-	// ErrSnapshotExpired is returned by a provider's Rows (from
-	// Reposition, Put, or Err after Next) that let their snapshot go, by
-	// a bound of the provider's own. It never reaches a consumer: the
-	// server opens the query again if its data is unchanged, and answers
-	// ErrChanged otherwise.
-	ErrSnapshotExpired = errors.New("content: snapshot expired")
-)
+// ErrSnapshotExpired is returned by a provider's Rows (from Reposition,
+// Put, or Err after Next) that let their snapshot go, by a bound of the
+// provider's own. It never reaches a consumer: the server opens the query
+// again if its data is unchanged, and answers content.ErrChanged
+// otherwise. The sentinels a consumer sees are content's
+// (content.ErrNotFound, ...), shared by both sides.
+var ErrSnapshotExpired = errors.New("provider: snapshot expired")
 
 // maxErrorText bounds the text of an error sent to a consumer, and
 // maxQuoted the part of a peer's string (a URI, a selection) an error

@@ -9,7 +9,7 @@ import (
 // the five kinds a window stores: nil, int64 (from any Go integer type,
 // and bool as 0 or 1), float64 (also from float32), string or []byte.
 // Anything else, and an unsigned integer above math.MaxInt64, is an error
-// wrapping ErrBadRequest: a provider passes a consumer's arguments and
+// wrapping content.ErrBadRequest: a provider passes a consumer's arguments and
 // values through it before using them.
 func NormalizeValue(v any) (any, error) { return wire.NormalizeValue(v) }
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 )
 
-// Op is an operation a consumer asks of a provider, as a Permission sees
+// Op is an operation a consumer asks of a provider, as a provider.Permission sees
 // it.
 type Op uint8
 
@@ -20,6 +20,7 @@ const (
 
 var opNames = [...]string{OpQuery: "query", OpInsert: "insert", OpUpdate: "update", OpDelete: "delete", OpCall: "call", OpRegister: "register"}
 
+// String returns the operation's name (query, insert, ...).
 func (o Op) String() string {
 	if int(o) < len(opNames) && opNames[o] != "" {
 		return opNames[o]
