@@ -186,7 +186,7 @@ func limitedStats(t testing.TB, ctx context.Context, c *content.Client) childSta
 	v, err := c.Call(ctx, "stats", "", nil)
 	require.NoError(t, err)
 	get := func(k string) int64 {
-		x, err := provider.NormalizeValue(v[k])
+		x, err := content.NormalizeValue(v[k])
 		require.NoError(t, err, k)
 		return x.(int64)
 	}

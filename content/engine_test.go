@@ -401,7 +401,7 @@ func rawRecv(t testing.TB, c *net.UnixConn) (uint16, map[string]any) {
 
 func intOf(t testing.TB, v any) int64 {
 	t.Helper()
-	x, err := provider.NormalizeValue(v)
+	x, err := content.NormalizeValue(v)
 	require.NoError(t, err)
 	n, ok := x.(int64)
 	require.True(t, ok, "%v (%T) is not an integer", v, v)

@@ -1,11 +1,23 @@
 package content
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+)
 
 // Values are the column values of a write, or the result of a Call. Values
 // travel as msgpack: int64, float64, string, []byte, bool and nil survive
 // the trip; integers may arrive as any Go integer type.
 type Values map[string]any
+
+// NormalizeValue maps a value as a peer's msgpack decodes it onto one of
+// the five kinds a window stores: nil, int64 (from any Go integer type,
+// and bool as 0 or 1), float64 (also from float32), string or []byte.
+// Anything else, and an unsigned integer above math.MaxInt64, is an error
+// wrapping ErrBadRequest: a provider passes a consumer's arguments and
+// values through it before using them.
+func NormalizeValue(v any) (any, error) { return wire.NormalizeValue(v) }
 
 // strings returns v[key] as a list of strings, as a Call's answer carries
 // names (the example provider's "tables" and "columns"): absent or nil is

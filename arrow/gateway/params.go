@@ -13,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 
 	"github.com/cursorwindow/cursorwindow/content"
-	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // A statement handle carries everything the gateway needs to run the
@@ -49,7 +48,7 @@ func encodeHandle(sql string, args []any) ([]byte, error) {
 	b = append(b, sql...)
 	b = binary.AppendUvarint(b, uint64(len(args)))
 	for i, a := range args {
-		v, err := provider.NormalizeValue(a)
+		v, err := content.NormalizeValue(a)
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}
@@ -207,7 +206,7 @@ func paramValue(col arrow.Array, i int) (any, error) {
 	case *array.Uint32:
 		return int64(a.Value(i)), nil
 	case *array.Uint64:
-		return provider.NormalizeValue(a.Value(i))
+		return content.NormalizeValue(a.Value(i))
 	case *array.Float32:
 		return float64(a.Value(i)), nil
 	case *array.Float64:

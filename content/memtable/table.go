@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/cursorwindow/cursorwindow/content"
-	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/content/selection"
 )
 
@@ -72,7 +71,7 @@ func newTable(name string, cols []Column) (*table, error) {
 // value checks and converts a value for column c.
 func (t *table) value(c int, v any) (any, error) {
 	col := t.cols[c]
-	v, err := provider.NormalizeValue(v)
+	v, err := content.NormalizeValue(v)
 	if err != nil {
 		return nil, fmt.Errorf("table %q column %q: %w", t.name, col.Name, err)
 	}

@@ -102,7 +102,7 @@ func putAny(row *window.RowWriter, v any) error {
 	case time.Time:
 		row.String(x.Format(time.RFC3339Nano))
 	default:
-		n, err := NormalizeValue(v)
+		n, err := content.NormalizeValue(v)
 		if err != nil {
 			return err
 		}

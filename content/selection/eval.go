@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cursorwindow/cursorwindow/content"
-	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // truth is SQL's three-valued logic: a comparison with NULL is unknown,
@@ -35,11 +34,11 @@ func (t truth) not() truth {
 
 // Compile binds the selection to a table's columns and a query's
 // arguments: the function it returns reports whether a row (the table's
-// values in column order, as provider.NormalizeValue returns them) is
+// values in column order, as content.NormalizeValue returns them) is
 // selected, by SQLite's rules (see the package documentation). column
 // maps a name as written to its index in the rows (ColumnIndex); its
 // error is returned as SQL returns resolve's. The arguments are
-// normalized with provider.NormalizeValue; their number must be NumArgs,
+// normalized with content.NormalizeValue; their number must be NumArgs,
 // or the error wraps content.ErrBadRequest.
 func (s *Selection) Compile(column func(name string) (int, error), args []any) (func(row []any) bool, error) {
 	if len(args) != s.nargs {
@@ -48,7 +47,7 @@ func (s *Selection) Compile(column func(name string) (int, error), args []any) (
 	}
 	vals := make([]any, len(args))
 	for i, a := range args {
-		v, err := provider.NormalizeValue(a)
+		v, err := content.NormalizeValue(a)
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}

@@ -501,7 +501,7 @@ func (t *table) assignments(values content.Values) ([]string, []any, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		v, err := provider.NormalizeValue(values[k])
+		v, err := content.NormalizeValue(values[k])
 		if err != nil {
 			return nil, nil, fmt.Errorf("column %s: %w", c, err)
 		}
@@ -661,7 +661,7 @@ func (p *sqliteProvider) mayQuery(ctx context.Context, table string) error {
 func sqlValues(vs []any) ([]any, error) {
 	out := make([]any, len(vs))
 	for i, v := range vs {
-		x, err := provider.NormalizeValue(v)
+		x, err := content.NormalizeValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}

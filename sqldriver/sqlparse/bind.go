@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/cursorwindow/cursorwindow/content"
-	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Query returns the content.Query a SELECT asks for, with args (one per
@@ -26,7 +25,7 @@ func (s *Statement) Query(args []any) (q *content.Query, noRows bool, err error)
 	q.Args = s.whereArgs(args[:s.WhereParams:s.WhereParams])
 	limit := s.Limit
 	if s.LimitParam {
-		v, err := provider.NormalizeValue(args[len(args)-1])
+		v, err := content.NormalizeValue(args[len(args)-1])
 		n, ok := v.(int64)
 		if err != nil || !ok || n < 0 {
 			return nil, false, fmt.Errorf("%w: LIMIT ?: want a whole number of at least 0, got %T %v", content.ErrBadRequest, args[len(args)-1], args[len(args)-1])
