@@ -79,7 +79,6 @@ type reply struct {
 type DialOption func(*dialConfig)
 
 type dialConfig struct {
-	mappings int
 	checked  bool
 	stacks   bool
 	busyWait time.Duration
@@ -112,15 +111,6 @@ func WithBusyWait(d time.Duration) DialOption { return func(c *dialConfig) { c.b
 // machine) and address space; for debugging and for callers that cannot
 // rule out stale views.
 func WithCheckedViews() DialOption { return func(c *dialConfig) { c.checked = true } }
-
-// withMappings sets how many mappings of windows it no longer holds a
-// client keeps, so that a window the provider sends again (recycled or
-// shared) is not mapped and faulted in again. The default keeps as many as
-// the provider's window memory budget holds windows (at least 64): a scan
-// of a cached result larger than the client's mappings would evict each
-// mapping just before it is needed again. A mapping costs address space
-// and page tables, not memory of its own: the pages are the provider's.
-func withMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
 
 // maxSocketPath is the longest path a unix socket's address holds
 // (sun_path, less its terminating NUL).
@@ -173,7 +163,7 @@ func isSocket(path string) bool {
 // ErrProviderGone is kept for a provider that was reached and then left
 // (during the handshake, or later).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
-	cfg := dialConfig{mappings: -1, busyWait: defaultBusyWait}
+	cfg := dialConfig{busyWait: defaultBusyWait}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -214,7 +204,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, wire.Version)
 	}
 	c.hello = *h
-	c.maps = window.NewMappings(mappingLimit(cfg.mappings, h), mapOptions(cfg.checked, h)...)
+	c.maps = window.NewMappings(mappingLimit(h), mapOptions(cfg.checked, h)...)
 	return c, nil
 }
 
@@ -836,11 +826,15 @@ func (c *Client) notify(uri string) error {
 	return nil
 }
 
-// mappingLimit is how many idle mappings a client keeps: as many as
-// withMappings says or, by default, as many as the provider's budget holds
-// windows (plus a few, at most 16384); at least 64 either way.
-func mappingLimit(n int, h *wire.HelloReplyMsg) int {
-	if n < 0 && h.WindowSize > 0 {
+// mappingLimit is how many idle mappings a client keeps, so that a window
+// the provider sends again (recycled or shared) is not mapped and faulted
+// in again: as many as the provider's budget holds windows (plus a few,
+// at most 16384), at least 64. Fewer would have a scan of a cached result
+// larger than the mappings evict each one just before it is needed; a
+// mapping costs address space and page tables, not memory of its own.
+func mappingLimit(h *wire.HelloReplyMsg) int {
+	n := 0
+	if h.WindowSize > 0 {
 		n = int(min(h.Budget/h.WindowSize+16, 1<<14))
 	}
 	return max(n, 64)

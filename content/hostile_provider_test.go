@@ -224,14 +224,7 @@ func TestHugeNamedWindowRefused(t *testing.T) {
 }
 
 func TestHostileSlotsOutsideTheHeap(t *testing.T) {
-	w, err := window.New(1)
-	require.NoError(t, err)
-	require.NoError(t, w.AllocRow())
-	require.NoError(t, w.PutString(0, "hello"))
-	b, err := w.AppendTo(nil)
-	require.NoError(t, err)
-	slot := len(b) - window.SlotSize
-	binary.LittleEndian.PutUint64(b[slot:], 1<<40) // heap offset far outside
+	b := wiretest.HeapOutOfRange(t)
 	path := fakeProvider(t, func(m *wire.QueryMsg) (parcel.Message, []*os.File) {
 		return &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"s"}, Count: 1, Win: 1, Rows: 1, Last: true},
 			[]*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}

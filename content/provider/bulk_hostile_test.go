@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -79,15 +78,8 @@ type rawLoad struct {
 }
 
 func startRawLoad(t *testing.T, path, uri string) *rawLoad {
-	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
-	require.NoError(t, err)
-	pc, err := parcel.NewConn(uc, wire.Registry)
-	require.NoError(t, err)
-	t.Cleanup(func() { pc.Close() })
-	l := &rawLoad{t: t, pc: pc}
-	_, ok := l.send(&wire.HelloMsg{Version: wire.Version}).(*wire.HelloReplyMsg)
-	require.True(t, ok)
-	_, ok = l.send(&wire.BulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*wire.OKMsg)
+	l := rawHello(t, path)
+	_, ok := l.send(&wire.BulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*wire.OKMsg)
 	require.True(t, ok, "the load starts")
 	return l
 }
@@ -171,14 +163,7 @@ func TestHostileBulkWindows(t *testing.T) {
 			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, content.ErrBadRequest, 0},
 		{"slots outside the heap", 1, func(t *testing.T) []*os.File {
-			w, err := window.New(1)
-			require.NoError(t, err)
-			require.NoError(t, w.AllocRow())
-			require.NoError(t, w.PutString(0, "hello"))
-			b, err := w.AppendTo(nil)
-			require.NoError(t, err)
-			binary.LittleEndian.PutUint64(b[len(b)-window.SlotSize:], 1<<40)
-			return []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
+			return []*os.File{wiretest.MemfdWith(t, wiretest.HeapOutOfRange(t), wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"4 GiB announced", 3, func(t *testing.T) []*os.File {
 			f := wiretest.MemfdWith(t, valid, 0)

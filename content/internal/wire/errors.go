@@ -23,13 +23,16 @@ var (
 	ErrShutdown    = errors.New("content: provider shut down")
 )
 
+// coded is a sentinel and its wire code.
+type coded struct {
+	code string
+	err  error
+}
+
 // Error codes on the wire, one per sentinel, in the order CodeOf tries
 // them: an error wrapping two sentinels gets the first one's code, the
 // same every time.
-var codeList = []struct {
-	code string
-	err  error
-}{
+var codeList = []coded{
 	{"permission", ErrPermission},
 	{"not_found", ErrNotFound},
 	{"bad_request", ErrBadRequest},
@@ -42,45 +45,9 @@ var codeList = []struct {
 	{"shutdown", ErrShutdown},
 }
 
-// CodeOf returns the wire code of err: that of the first sentinel it
-// wraps, "internal" when it wraps none.
-func CodeOf(err error) string {
-	for _, c := range codeList {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return "internal"
-}
-
-// HasCode reports whether err wraps one of the sentinels, i.e. whether
-// the provider chose what it means for the consumer.
-func HasCode(err error) bool {
-	for _, c := range codeList {
-		if errors.Is(err, c.err) {
-			return true
-		}
-	}
-	return false
-}
-
-// Sentinel returns the sentinel of a wire code; ErrInternal for a code it
-// does not know.
-func Sentinel(code string) error {
-	for _, c := range codeList {
-		if c.code == code {
-			return c.err
-		}
-	}
-	return ErrInternal
-}
-
 // windowCodes name on the wire the checks a provider makes of a window a
 // consumer sends, in the order WindowCode tries them.
-var windowCodes = []struct {
-	code string
-	err  error
-}{
+var windowCodes = []coded{
 	{"not_sealed", window.ErrNotSealed},
 	{"too_large", window.ErrTooLarge},
 	{"corrupt", window.ErrCorrupt},
@@ -88,23 +55,57 @@ var windowCodes = []struct {
 	{"type", window.ErrType},
 }
 
-// WindowCode returns the wire code of the window check err failed, or "".
-func WindowCode(err error) string {
-	for _, w := range windowCodes {
-		if errors.Is(err, w.err) {
-			return w.code
+// codeIn returns the code of the first of list that err wraps.
+func codeIn(list []coded, err error) (string, bool) {
+	for _, c := range list {
+		if errors.Is(err, c.err) {
+			return c.code, true
 		}
 	}
-	return ""
+	return "", false
 }
 
-// WindowSentinel returns the window package's sentinel of a window
-// check's wire code, or nil for "" and codes it does not know.
-func WindowSentinel(code string) error {
-	for _, w := range windowCodes {
-		if w.code == code {
-			return w.err
+// errIn returns the error of code in list, or nil.
+func errIn(list []coded, code string) error {
+	for _, c := range list {
+		if c.code == code {
+			return c.err
 		}
 	}
 	return nil
 }
+
+// CodeOf returns the wire code of err: that of the first sentinel it
+// wraps, "internal" when it wraps none.
+func CodeOf(err error) string {
+	if c, ok := codeIn(codeList, err); ok {
+		return c
+	}
+	return "internal"
+}
+
+// HasCode reports whether err wraps one of the sentinels, i.e. whether
+// the provider chose what it means for the consumer.
+func HasCode(err error) bool {
+	_, ok := codeIn(codeList, err)
+	return ok
+}
+
+// Sentinel returns the sentinel of a wire code; ErrInternal for a code it
+// does not know.
+func Sentinel(code string) error {
+	if err := errIn(codeList, code); err != nil {
+		return err
+	}
+	return ErrInternal
+}
+
+// WindowCode returns the wire code of the window check err failed, or "".
+func WindowCode(err error) string {
+	c, _ := codeIn(windowCodes, err)
+	return c
+}
+
+// WindowSentinel returns the window package's sentinel of a window
+// check's wire code, or nil for "" and codes it does not know.
+func WindowSentinel(code string) error { return errIn(windowCodes, code) }

@@ -4,6 +4,7 @@
 package wiretest
 
 import (
+	"encoding/binary"
 	"os"
 	"testing"
 
@@ -28,6 +29,21 @@ func WindowBytes(t testing.TB, n int) []byte {
 	}
 	b, err := w.AppendTo(nil)
 	require.NoError(t, err)
+	return b
+}
+
+// HeapOutOfRange returns the bytes of a window of one STRING row whose
+// slot puts the string's heap range far outside the window: the header
+// is valid, reading the field is not.
+func HeapOutOfRange(t testing.TB) []byte {
+	t.Helper()
+	w, err := window.New(1)
+	require.NoError(t, err)
+	require.NoError(t, w.AllocRow())
+	require.NoError(t, w.PutString(0, "hello"))
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	binary.LittleEndian.PutUint64(b[len(b)-window.SlotSize:], 1<<40)
 	return b
 }
 
