@@ -14,7 +14,7 @@
 //	}
 //	err = cur.Err()
 //
-// The fastest read of a row is Cursor.Row: window.Row's accessors inline
+// The fastest read of a row is Cursor.Row: window.Row's accessors are inlined
 // into the loop, and say ok only for a field of their type, leaving NULL,
 // conversions and errors to the Cursor's accessors:
 //

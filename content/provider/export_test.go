@@ -1,7 +1,7 @@
 package provider
 
 // WatchdogCounts returns how often the server's connections armed their
-// inline watchdog, how often it fired, and how often a new goroutine took
+// reader's watchdog, how often it fired, and how often a new goroutine took
 // over reading, for TestSmallQueryCosts.
 func (s *Server) WatchdogCounts() (arms, fires, readers int64) {
 	return s.wakes.watchdogArms.Load(), s.wakes.watchdogFires.Load(), s.wakes.readerHandoffs.Load()
