@@ -17,6 +17,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
@@ -44,12 +45,12 @@ func rawSession(t testing.TB, path string) *net.UnixConn {
 
 // uncounted hides the rows' Count: the provider learns the end of the
 // result only by reaching it.
-type uncounted struct{ content.Rows }
+type uncounted struct{ provider.Rows }
 
 // uncountedSeeker is a Seeker provider whose rows do not know their count.
 type uncountedSeeker struct{ *seekingProvider }
 
-func (p uncountedSeeker) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p uncountedSeeker) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.seekingProvider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (p uncountedSeeker) Query(ctx context.Context, q *content.Query) (content.R
 	return uncounted{rows}, nil
 }
 
-func (p uncountedSeeker) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
+func (p uncountedSeeker) QueryAt(ctx context.Context, q *content.Query, start int64) (provider.Rows, error) {
 	rows, err := p.seekingProvider.QueryAt(ctx, q, start)
 	if err != nil {
 		return nil, err
@@ -78,14 +79,14 @@ func TestFillWindowPastTheEndAnswersTheEnd(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		p    content.Provider
+		p    provider.Provider
 	}{
 		{"stepping provider", newProvider(n)},
 		{"seeker that counts", seeker()},
 		{"seeker that does not count", uncountedSeeker{seeker()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path, _ := startServer(t, tc.p, content.WithWindowSize(64<<10), content.WithSharedWindows(false))
+			path, _ := startServer(t, tc.p, provider.WithWindowSize(64<<10), provider.WithSharedWindows(false))
 			for i, s := range []int64{n, n + 1, n + seekJumpPlus, 1e12, math.MaxInt64} {
 				c := rawSession(t, path)
 				rawSend(t, c, wireQuery, map[string]any{"r": 2, "u": "trips", "i": true})
@@ -125,11 +126,11 @@ func TestHostileStringsAreAnswered(t *testing.T) {
 	ffff := strings.Repeat("\uffff", 200_000)
 	for _, tc := range []struct {
 		name string
-		opts []content.ServerOption
+		opts []provider.ServerOption
 		code string
 	}{
 		{"the provider's not_found", nil, "not_found"},
-		{"the Permission's refusal", []content.ServerOption{content.WithPermission(refuse)}, "permission"},
+		{"the Permission's refusal", []provider.ServerOption{provider.WithPermission(refuse)}, "permission"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path, _ := startServer(t, newProvider(10), tc.opts...)

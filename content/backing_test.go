@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -45,15 +47,15 @@ func TestWindowsAnnouncedByNameOrKey(t *testing.T) {
 			const n = 40_000
 			fds := countFDs(t)
 			path := filepath.Join(t.TempDir(), "run", "provider.sock")
-			ln, err := content.Listen(path, 0o600)
+			ln, err := provider.Listen(path, 0o600)
 			require.NoError(t, err)
-			s := content.NewServer(newProvider(n), content.WithLogger(quiet),
-				content.WithWindowSize(256<<10), content.WithBacking(k))
+			s := provider.NewServer(newProvider(n), provider.WithLogger(quiet),
+				provider.WithWindowSize(256<<10), provider.WithBacking(k))
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- s.Serve(ctx, ln) }()
 
-			a, b := dial(t, path), dial(t, path)
+			a, b := contenttest.Dial(t, path), contenttest.Dial(t, path)
 			ca, err := a.Query(context.Background(), &content.Query{URI: "trips"})
 			require.NoError(t, err)
 			assert.NotEmpty(t, ownWindows(t), "the windows are named while they are held")

@@ -4,32 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
-
-// Transactor is implemented by providers that can apply several writes
-// together or not at all: Android's applyBatch on a SQLite-backed
-// provider. The server uses it for Client.ApplyBatch, which a provider
-// without it refuses with ErrUnsupported (a batch is never half-applied
-// silently), and for a bulk insert when the provider is no BulkInserter.
-type Transactor interface {
-	// Begin starts a transaction; the server then calls its writes,
-	// then Commit or Rollback, from one goroutine.
-	Begin(ctx context.Context) (Tx, error)
-}
-
-// Tx is a provider's transaction: writes as Provider's, seen by others
-// only once committed, and undone by Rollback.
-type Tx interface {
-	Insert(ctx context.Context, uri string, values Values) (int64, error)
-	Update(ctx context.Context, uri string, values Values, selection string, args []any) (int64, error)
-	Delete(ctx context.Context, uri string, selection string, args []any) (int64, error)
-	Commit() error
-	Rollback() error
-}
 
 // Operation is one write of a batch (Client.ApplyBatch): Android's
 // ContentProviderOperation.
@@ -48,9 +26,6 @@ type Operation struct {
 	ArgRefs map[int]int
 }
 
-// maxBatchOps bounds the operations of one batch.
-const maxBatchOps = 1 << 16
-
 // ApplyBatch applies ops in order as one transaction and returns each
 // one's result (an insert's id, an update's or delete's count). Either
 // every operation is applied or none is: a provider that cannot promise
@@ -58,19 +33,19 @@ const maxBatchOps = 1 << 16
 // reported as a *WriteError naming it (Kept is 0). Watchers are told
 // once per batch of each URI it changed.
 func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, error) {
-	m := &batchMsg{Ops: make([]batchOp, len(ops))}
+	m := &wire.BatchMsg{Ops: make([]wire.BatchOp, len(ops))}
 	for i, op := range ops {
 		switch op.Op {
 		case OpInsert, OpUpdate, OpDelete:
 		default:
 			return nil, fmt.Errorf("%w: batch operation %d is a %v", ErrBadRequest, i, op.Op)
 		}
-		m.Ops[i] = batchOp{
+		m.Ops[i] = wire.BatchOp{
 			Op: op.Op.String(), URI: op.URI, Values: op.Values, Selection: op.Selection,
 			Args: op.Args, ValueRefs: op.ValueRefs, ArgRefs: op.ArgRefs,
 		}
 	}
-	r, err := c.call(ctx, codeBatchReply, func(req uint64) parcel.Message { m.Req = req; return m })
+	r, err := c.call(ctx, wire.CodeBatchReply, func(req uint64) parcel.Message { m.Req = req; return m })
 	var tl *tooLarge
 	if errors.As(err, &tl) {
 		tl.hint = ": split the batch, or load many rows with Client.BulkInsert"
@@ -78,7 +53,7 @@ func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, erro
 	if err != nil {
 		return nil, c.checkWriteError(err, int64(len(ops)))
 	}
-	res := r.msg.(*batchReplyMsg).Results
+	res := r.msg.(*wire.BatchReplyMsg).Results
 	if len(res) != len(ops) {
 		return nil, fmt.Errorf("%w: %d results for a batch of %d", ErrProtocol, len(res), len(ops))
 	}
@@ -97,150 +72,4 @@ func (c *Client) checkWriteError(err error, n int64) error {
 	perr := fmt.Errorf("%w: a write error at %d (%d kept) for a request of %d", ErrProtocol, we.Index, we.Kept, n)
 	c.abort(perr)
 	return perr
-}
-
-// maxBatchURIs bounds the distinct URIs one batch may write: each is a
-// change the server brackets.
-const maxBatchURIs = 256
-
-// batchOps are the operations a batch may hold.
-var batchOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: OpDelete}
-
-// checkBatch checks a batch before anything is applied: known
-// operations, back-references to earlier operations only, and the
-// peer's permission for each. It returns the URIs the batch writes, each
-// once, in the order they first appear.
-func (c *serverConn) checkBatch(ops []batchOp) ([]string, error) {
-	if len(ops) > maxBatchOps {
-		return nil, fmt.Errorf("%w: a batch of %d operations (at most %d)", ErrBadRequest, len(ops), maxBatchOps)
-	}
-	var uris []string
-	seen := make(map[string]bool)
-	for _, op := range ops {
-		if !seen[op.URI] {
-			seen[op.URI] = true
-			if uris = append(uris, op.URI); len(uris) > maxBatchURIs {
-				return nil, fmt.Errorf("%w: a batch writing more than %d URIs", ErrBadRequest, maxBatchURIs)
-			}
-		}
-	}
-	for i, op := range ops {
-		kind, ok := batchOps[op.Op]
-		if !ok {
-			return nil, &WriteError{Index: int64(i), Err: fmt.Errorf("%w: batch operation %q", ErrBadRequest, op.Op)}
-		}
-		for col, ref := range op.ValueRefs {
-			if ref < 0 || ref >= i {
-				return nil, &WriteError{Index: int64(i), Err: fmt.Errorf("%w: column %q refers to operation %d", ErrBadRequest, col, ref)}
-			}
-		}
-		for arg, ref := range op.ArgRefs {
-			if ref < 0 || ref >= i || arg < 0 || arg >= len(op.Args) {
-				return nil, &WriteError{Index: int64(i), Err: fmt.Errorf("%w: argument %d refers to operation %d", ErrBadRequest, arg, ref)}
-			}
-		}
-		if err := c.permit(kind, op.URI); err != nil {
-			return nil, &WriteError{Index: int64(i), Err: err}
-		}
-	}
-	return uris, nil
-}
-
-// handleBatch applies a batch and answers it.
-func (c *serverConn) handleBatch(ctx context.Context, m *batchMsg) {
-	res, err := c.runBatch(ctx, m.Ops)
-	if err != nil {
-		c.writeErr(m.Req, err)
-		return
-	}
-	c.write(&batchReplyMsg{Req: m.Req, Results: res})
-}
-
-// runBatch applies ops in one transaction of the provider, as a change
-// of every URI they touch: watchers are told once per URI, and only if
-// the batch was committed.
-func (c *serverConn) runBatch(ctx context.Context, ops []batchOp) (res []int64, err error) {
-	uris, err := c.checkBatch(ops)
-	if err != nil {
-		return nil, err
-	}
-	t, ok := c.s.prov.(Transactor)
-	if !ok {
-		return nil, fmt.Errorf("%w: the provider cannot apply a batch atomically", ErrUnsupported)
-	}
-	for _, u := range uris {
-		c.s.cache.begin(u)
-	}
-	func() {
-		defer func() {
-			for _, u := range uris {
-				c.s.cache.end(u)
-			}
-		}()
-		res, err = c.applyBatch(ctx, t, ops)
-	}()
-	if err == nil {
-		for _, u := range uris {
-			c.s.NotifyChange(u)
-		}
-	}
-	return res, err
-}
-
-// applyBatch runs the operations in a transaction of t; a panic in the
-// provider rolls it back and fails the batch alone.
-func (c *serverConn) applyBatch(ctx context.Context, t Transactor, ops []batchOp) (res []int64, err error) {
-	defer c.recovered("batch", &err)
-	tx, err := t.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	done := false
-	defer func() {
-		if !done {
-			tx.Rollback()
-		}
-	}()
-	res = make([]int64, len(ops))
-	for i := range ops {
-		if res[i], err = applyOp(ctx, tx, &ops[i], res[:i]); err != nil {
-			return nil, &WriteError{Index: int64(i), Err: err}
-		}
-	}
-	err = tx.Commit()
-	done = true // Commit returned: it ended the transaction (a panic in it leaves done false)
-	if err != nil {
-		tx.Rollback()
-		return nil, &WriteError{Index: -1, Err: err}
-	}
-	return res, nil
-}
-
-// applyOp applies one operation, its back-references resolved against
-// the results before it.
-func applyOp(ctx context.Context, tx Tx, op *batchOp, before []int64) (int64, error) {
-	values := op.Values
-	if len(op.ValueRefs) > 0 {
-		values = maps.Clone(values)
-		if values == nil {
-			values = Values{}
-		}
-		for col, ref := range op.ValueRefs {
-			values[col] = before[ref]
-		}
-	}
-	args := op.Args
-	if len(op.ArgRefs) > 0 {
-		args = slices.Clone(args)
-		for i, ref := range op.ArgRefs {
-			args[i] = before[ref]
-		}
-	}
-	switch op.Op {
-	case opInsert:
-		return tx.Insert(ctx, op.URI, values)
-	case opUpdate:
-		return tx.Update(ctx, op.URI, values, op.Selection, args)
-	}
-	return tx.Delete(ctx, op.URI, op.Selection, args)
 }

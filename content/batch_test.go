@@ -23,7 +23,7 @@ func ordersProvider() *contenttest.MemProvider {
 // and selection arguments; each URI's watchers hear of the batch once.
 func TestApplyBatch(t *testing.T) {
 	path, _ := startServer(t, ordersProvider())
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	wo, err := c.Register(ctx, "orders", false)
 	require.NoError(t, err)
@@ -73,7 +73,7 @@ func TestApplyBatch(t *testing.T) {
 func TestApplyBatchAllOrNothing(t *testing.T) {
 	p := ordersProvider()
 	path, _ := startServer(t, p)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	w, err := c.Register(ctx, "orders", false)
 	require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestApplyBatchAllOrNothing(t *testing.T) {
 // Malformed batches are refused before anything is applied.
 func TestApplyBatchRefusals(t *testing.T) {
 	path, _ := startServer(t, ordersProvider())
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	for name, ops := range map[string][]content.Operation{
 		"a reference forward":   {{Op: content.OpInsert, URI: "orders", ValueRefs: map[string]int{"id": 1}}, {Op: content.OpInsert, URI: "orders"}},
@@ -114,7 +114,7 @@ func TestApplyBatchRefusals(t *testing.T) {
 
 	// A provider that cannot be atomic refuses batches.
 	path, _ = startServer(t, rowByRow{&failing{MemProvider: ordersProvider()}})
-	c = dial(t, path)
+	c = contenttest.Dial(t, path)
 	_, err := c.ApplyBatch(ctx, []content.Operation{{Op: content.OpInsert, URI: "orders"}})
 	require.ErrorIs(t, err, content.ErrUnsupported)
 	checkTable(t, c, "orders", [][]any{{int64(0), "ann", 10.0}})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // BenchmarkScanProcess scans a 1,000,000-row result served by a provider
@@ -26,7 +27,7 @@ func BenchmarkScanProcess(b *testing.B) {
 	const n = 1_000_000
 	path, _ := startProvider(b, n)
 	cold, _ := startProvider(b, n, childNoShare+"=1")
-	c, cc := dial(b, path), dial(b, cold)
+	c, cc := contenttest.Dial(b, path), contenttest.Dial(b, cold)
 	for _, tc := range []struct {
 		name string
 		c    *content.Client
@@ -35,7 +36,7 @@ func BenchmarkScanProcess(b *testing.B) {
 		{"filled", cc, nil},
 		{"filled-prefetch-2", cc, []content.QueryOption{content.WithPrefetch(2)}},
 		{"cached", c, nil},
-		{"inline", cc, []content.QueryOption{content.WithInline()}},
+		{"inline", cc, []content.QueryOption{content.WithCopiedWindows()}},
 	} {
 		b.Run(fmt.Sprintf("%s/rows=1e6", tc.name), func(b *testing.B) {
 			b.ReportAllocs()
@@ -59,7 +60,7 @@ func BenchmarkScanProcess(b *testing.B) {
 // (bare_test.go): the floor the targets are ratios of.
 func BenchmarkQueryRow(b *testing.B) {
 	path, _ := startProvider(b, 1000)
-	c := dial(b, path)
+	c := contenttest.Dial(b, path)
 	bare := dialBare(b, path)
 	for _, limit := range []int64{1, 100} {
 		for _, tc := range []struct {
@@ -103,9 +104,9 @@ func BenchmarkInlineThreshold(b *testing.B) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(20_000))
 	// Sharing off: every query fills its windows, as distinct queries do.
-	inline, _ := startServer(b, p, content.WithInlineLimit(1<<19), content.WithSharedWindows(false))
-	shared, _ := startServer(b, p, content.WithInlineLimit(0), content.WithSharedWindows(false))
-	ci, cs := dial(b, inline), dial(b, shared)
+	inline, _ := startServer(b, p, provider.WithInlineLimit(1<<19), provider.WithSharedWindows(false))
+	shared, _ := startServer(b, p, provider.WithInlineLimit(0), provider.WithSharedWindows(false))
+	ci, cs := contenttest.Dial(b, inline), contenttest.Dial(b, shared)
 	for _, rows := range []int64{1, 16, 48, 64, 96, 128, 256, 1024, 3000} {
 		for _, tc := range []struct {
 			name string

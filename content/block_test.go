@@ -9,13 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // A scan by blocks reads every row once, in order, with the batch reads.
 func TestScanByBlocks(t *testing.T) {
 	const n = 30_000
-	path, _ := startServer(t, newProvider(n), content.WithWindowSize(64<<10))
-	cur, err := dial(t, path).Query(context.Background(), &content.Query{URI: "trips"})
+	path, _ := startServer(t, newProvider(n), provider.WithWindowSize(64<<10))
+	cur, err := contenttest.Dial(t, path).Query(context.Background(), &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	defer cur.Close()
 	ids := make([]int64, 512)

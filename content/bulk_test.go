@@ -16,6 +16,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -101,8 +102,8 @@ func cursorValue(t *testing.T, cur *content.Cursor, col int) any {
 // than a window, reads back value for value.
 func TestBulkInsertEveryType(t *testing.T) {
 	p := newBulkProvider()
-	path, s := startServer(t, p, content.WithWindowSize(64<<10))
-	c := dial(t, path)
+	path, s := startServer(t, p, provider.WithWindowSize(64<<10))
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	w, err := c.Register(ctx, "t", false)
 	require.NoError(t, err)
@@ -141,7 +142,7 @@ func TestBulkInsertEveryType(t *testing.T) {
 // A load of no rows inserts nothing and succeeds.
 func TestBulkInsertEmpty(t *testing.T) {
 	path, _ := startServer(t, newBulkProvider())
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 	require.NoError(t, err)
 	n, err := b.Close()
@@ -172,13 +173,13 @@ func (p *failing) Insert(ctx context.Context, uri string, values content.Values)
 	return p.MemProvider.Insert(ctx, uri, values)
 }
 
-func (p *failing) Begin(ctx context.Context) (content.Tx, error) {
+func (p *failing) Begin(ctx context.Context) (provider.Tx, error) {
 	tx, err := p.MemProvider.Begin(ctx)
 	return &failingTx{Tx: tx, p: p}, err
 }
 
 type failingTx struct {
-	content.Tx
+	provider.Tx
 	p *failing
 }
 
@@ -192,7 +193,7 @@ func (tx *failingTx) Insert(ctx context.Context, uri string, values content.Valu
 // rowByRow is a provider that can be neither bulk nor atomic.
 type rowByRow struct{ p *failing }
 
-func (r rowByRow) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (r rowByRow) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	return r.p.Query(ctx, q)
 }
 func (r rowByRow) Insert(ctx context.Context, uri string, v content.Values) (int64, error) {
@@ -225,12 +226,12 @@ func TestBulkInsertFailure(t *testing.T) {
 	}{{"transactor", true}, {"row by row", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &failing{MemProvider: newBulkProvider(), failAt: 7_000}
-			var p content.Provider = f
+			var p provider.Provider = f
 			if !tc.atomic {
 				p = rowByRow{f}
 			}
-			path, _ := startServer(t, p, content.WithWindowSize(16<<10))
-			c := dial(t, path)
+			path, _ := startServer(t, p, provider.WithWindowSize(16<<10))
+			c := contenttest.Dial(t, path)
 			b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 			require.NoError(t, err)
 			var appendErr error
@@ -272,8 +273,8 @@ func TestBulkInsertFailure(t *testing.T) {
 // away mid-load.
 func TestBulkInsertAbort(t *testing.T) {
 	p := newBulkProvider()
-	path, s := startServer(t, p, content.WithWindowSize(16<<10))
-	c := dial(t, path)
+	path, s := startServer(t, p, provider.WithWindowSize(16<<10))
+	c := contenttest.Dial(t, path)
 	b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 	require.NoError(t, err)
 	for _, row := range seqRows(5_000) {
@@ -304,13 +305,13 @@ func TestBulkInsertAbort(t *testing.T) {
 
 // A consumer's permission to insert is checked before the load begins.
 func TestBulkInsertRefused(t *testing.T) {
-	path, _ := startServer(t, newBulkProvider(), content.WithPermission(func(_ fdpass.Cred, op content.Op, uri string) error {
+	path, _ := startServer(t, newBulkProvider(), provider.WithPermission(func(_ fdpass.Cred, op content.Op, uri string) error {
 		if op == content.OpInsert {
 			return errors.New("read-only consumer")
 		}
 		return nil
 	}))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	_, err := c.BulkInsert(context.Background(), "t", bulkCols)
 	require.ErrorIs(t, err, content.ErrPermission)
 	_, err = c.BulkInsert(context.Background(), "t", nil)
@@ -321,7 +322,7 @@ func TestBulkInsertRefused(t *testing.T) {
 // error, the connection serving on.
 func TestBulkInsertUnknownTable(t *testing.T) {
 	path, _ := startServer(t, newBulkProvider())
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	b, err := c.BulkInsert(context.Background(), "nope", bulkCols)
 	if err == nil {
 		require.NoError(t, b.Append(seqRows(1)[0]...))
@@ -336,8 +337,8 @@ func TestBulkInsertUnknownTable(t *testing.T) {
 // and goroutines where they were.
 func TestBulkInsertBaselines(t *testing.T) {
 	f := &failing{MemProvider: newBulkProvider(), failAt: 3}
-	path, s := startServer(t, f, content.WithWindowSize(16<<10))
-	c := dial(t, path)
+	path, s := startServer(t, f, provider.WithWindowSize(16<<10))
+	c := contenttest.Dial(t, path)
 	run := func(i int) {
 		b, err := c.BulkInsert(context.Background(), "t", bulkCols)
 		require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -58,7 +59,7 @@ type sentBulk struct {
 // or with a Transactor); one that inserts row by row keeps the rows before
 // a failure, and the *WriteError reporting it says how many.
 func (c *Client) BulkInsert(ctx context.Context, uri string, columns []string) (*Bulk, error) {
-	if len(columns) == 0 || len(columns) > maxBulkColumns {
+	if len(columns) == 0 || len(columns) > wire.MaxBulkColumns {
 		return nil, fmt.Errorf("%w: a bulk insert of %d columns", ErrBadRequest, len(columns))
 	}
 	size := c.hello.WindowSize
@@ -72,8 +73,8 @@ func (c *Client) BulkInsert(ctx context.Context, uri string, columns []string) (
 		return nil, err
 	}
 	b.pool = pool
-	start := &bulkMsg{URI: uri, Columns: slices.Clone(columns)}
-	r, err := c.call(ctx, codeOK, func(req uint64) parcel.Message {
+	start := &wire.BulkMsg{URI: uri, Columns: slices.Clone(columns)}
+	r, err := c.call(ctx, wire.CodeOK, func(req uint64) parcel.Message {
 		start.Req, start.Bulk, b.id = req, req, req
 		return start
 	})
@@ -81,7 +82,7 @@ func (c *Client) BulkInsert(ctx context.Context, uri string, columns []string) (
 		pool.Close()
 		var pe *ProviderError
 		if !errors.As(err, &pe) && b.id != 0 { // the provider may have started the load: end it
-			c.ctl.post(&bulkMsg{Bulk: b.id, Last: true, Abort: true})
+			c.ctl.post(&wire.BulkMsg{Bulk: b.id, Last: true, Abort: true})
 		}
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func (b *Bulk) Append(values ...any) error {
 	}
 	return b.PutRow(func(w *window.Writer) error {
 		for i, v := range values {
-			if err := PutValue(w, i, v); err != nil {
+			if err := wire.PutValue(w, i, v); err != nil {
 				return err
 			}
 		}
@@ -210,7 +211,7 @@ func (b *Bulk) flush(last bool) error {
 			return err
 		}
 	}
-	m := &bulkMsg{Bulk: b.id, Last: last}
+	m := &wire.BulkMsg{Bulk: b.id, Last: last}
 	sb := sentBulk{w: b.w, pooled: b.pooled}
 	b.w = nil
 	var files []*os.File
@@ -229,9 +230,9 @@ func (b *Bulk) flush(last bool) error {
 		b.recycle(sb)
 		sb.w = nil
 	}
-	want := codeOK
+	want := wire.CodeOK
 	if last {
-		want = codeWriteReply
+		want = wire.CodeWriteReply
 	}
 	id, ch, err := b.c.start(b.ctx, want, func(req uint64) parcel.Message { m.Req = req; return m }, files...)
 	if err != nil {
@@ -255,7 +256,7 @@ func (b *Bulk) await() error {
 	if err != nil {
 		return b.fail(b.c.checkWriteError(err, b.sent))
 	}
-	if wr, ok := r.msg.(*writeReplyMsg); ok {
+	if wr, ok := r.msg.(*wire.WriteReplyMsg); ok {
 		b.n = wr.Count
 	}
 	return nil
@@ -282,7 +283,7 @@ func (b *Bulk) fail(err error) error {
 	b.err = err
 	var pe *ProviderError
 	if !errors.As(err, &pe) && !b.done { // the provider ends a load it failed itself
-		b.c.ctl.post(&bulkMsg{Bulk: b.id, Last: true, Abort: true})
+		b.c.ctl.post(&wire.BulkMsg{Bulk: b.id, Last: true, Abort: true})
 	}
 	b.done = true
 	b.release()

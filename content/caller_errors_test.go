@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
 
@@ -16,7 +17,7 @@ import (
 // wire's internals, checked before anything is sent.
 func TestErrorsInTheCallersTerms(t *testing.T) {
 	path, _ := startServer(t, newProvider(10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	type point struct{ X, Y int }
 

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -34,7 +35,7 @@ import (
 // returns.
 type Client struct {
 	pc    *parcel.Conn
-	hello helloReplyMsg
+	hello wire.HelloReplyMsg
 	maps  *window.Mappings // nil until the handshake is done
 	done  chan struct{}    // closed when the connection has ended (finish)
 	ctl   outbox
@@ -44,10 +45,10 @@ type Client struct {
 	leaked   atomic.Int64  // cursors collected without Close
 	busyWait time.Duration // WithBusyWait
 
-	waiting atomic.Int64 // cursors waiting for a window (callTaking)
-	wakes   engineWakes  // replyHandoffs (TestSmallQueryCosts)
-	freedMu sync.Mutex
-	freed   chan struct{} // closed (and replaced) when a cursor gives back a window or a query
+	waiting       atomic.Int64 // cursors waiting for a window (callForWindow)
+	replyHandoffs atomic.Int64 // replies handed from the background reader to their caller (TestSmallQueryCosts)
+	freedMu       sync.Mutex
+	freed         chan struct{} // closed (and replaced) when a cursor gives back a window or a query
 
 	mu         sync.Mutex
 	nextReq    uint64
@@ -78,19 +79,18 @@ type reply struct {
 type DialOption func(*dialConfig)
 
 type dialConfig struct {
-	mappings int
 	checked  bool
 	stacks   bool
 	busyWait time.Duration
 }
 
-// DefaultBusyWait is how long a cursor waits for a window by default
+// defaultBusyWait is how long a cursor waits for a window by default
 // (WithBusyWait).
-const DefaultBusyWait = 10 * time.Second
+const defaultBusyWait = 10 * time.Second
 
 // WithBusyWait sets how long a cursor waits for a window when the
 // provider answers busy (its limits on the windows a connection or a uid
-// holds, its window memory): the default is DefaultBusyWait, and the
+// holds, its window memory): 10 s by default, and the
 // query's context bounds it too. A program that shares one Client between
 // many goroutines, as it shares a sql.DB, then has its cursors take turns
 // instead of failing: a cursor that must wait gives back the window it
@@ -111,15 +111,6 @@ func WithBusyWait(d time.Duration) DialOption { return func(c *dialConfig) { c.b
 // machine) and address space; for debugging and for callers that cannot
 // rule out stale views.
 func WithCheckedViews() DialOption { return func(c *dialConfig) { c.checked = true } }
-
-// WithMappings sets how many mappings of windows it no longer holds a
-// client keeps, so that a window the provider sends again (recycled or
-// shared) is not mapped and faulted in again. The default keeps as many as
-// the provider's window memory budget holds windows (at least 64): a scan
-// of a cached result larger than the client's mappings would evict each
-// mapping just before it is needed again. A mapping costs address space
-// and page tables, not memory of its own: the pages are the provider's.
-func WithMappings(n int) DialOption { return func(c *dialConfig) { c.mappings = max(n, 0) } }
 
 // maxSocketPath is the longest path a unix socket's address holds
 // (sun_path, less its terminating NUL).
@@ -172,7 +163,7 @@ func isSocket(path string) bool {
 // ErrProviderGone is kept for a provider that was reached and then left
 // (during the handshake, or later).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
-	cfg := dialConfig{mappings: -1, busyWait: DefaultBusyWait}
+	cfg := dialConfig{busyWait: defaultBusyWait}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -181,7 +172,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	if err != nil {
 		return nil, dialError(path, err)
 	}
-	pc, err := parcel.NewConn(nc.(*net.UnixConn), registry)
+	pc, err := parcel.NewConn(nc.(*net.UnixConn), wire.Registry)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -192,12 +183,12 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		watches: map[string][]*Watch{}, registered: map[string]bool{},
 		stacks: cfg.stacks || envStacks, busyWait: cfg.busyWait, freed: make(chan struct{}),
 	}
-	cl := &call{ch: make(chan reply, 1), want: codeHelloReply}
+	cl := &call{ch: make(chan reply, 1), want: wire.CodeHelloReply}
 	c.pending[1] = cl
 	c.ctl.start(pc, c.abort)
 	// A provider that refuses the caller says why and hangs up, perhaps
 	// before the hello is written: its answer counts, not the write error.
-	werr := pc.Write(ctx, &helloMsg{Version: protocolVersion})
+	werr := pc.Write(ctx, &wire.HelloMsg{Version: wire.Version})
 	r, err := c.wait(ctx, 1, cl.ch)
 	if err != nil {
 		c.Close()
@@ -207,13 +198,13 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 		}
 		return nil, err
 	}
-	h := r.msg.(*helloReplyMsg) // the reader checked the type
-	if h.Version != protocolVersion {
+	h := r.msg.(*wire.HelloReplyMsg) // the reader checked the type
+	if h.Version != wire.Version {
 		c.Close()
-		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, protocolVersion)
+		return nil, fmt.Errorf("%w: the provider speaks protocol version %d, this client %d", ErrProtocol, h.Version, wire.Version)
 	}
 	c.hello = *h
-	c.maps = window.NewMappings(mappingLimit(cfg.mappings, h), mapOptions(cfg.checked, h)...)
+	c.maps = window.NewMappings(mappingLimit(h), mapOptions(cfg.checked, h)...)
 	return c, nil
 }
 
@@ -276,7 +267,7 @@ func (c *Client) readOne(ctx context.Context) (ok, ended bool) {
 		return false, true
 	}
 	if err := c.route(msg, files); err != nil {
-		closeFiles(files)
+		wire.CloseFiles(files)
 		c.finish(err)
 		return false, true
 	}
@@ -383,23 +374,23 @@ func (c *Client) finish(err error) {
 // message breaks the protocol: the connection must end.
 func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	if len(files) > 0 {
-		if _, ok := msg.(*windowMsg); !ok {
+		if _, ok := msg.(*wire.WindowMsg); !ok {
 			return fmt.Errorf("%w: %d descriptors sent with a %T", ErrProtocol, len(files), msg)
 		}
 	}
-	if n, ok := msg.(*notifyMsg); ok {
+	if n, ok := msg.(*wire.NotifyMsg); ok {
 		return c.notify(n.URI)
 	}
-	if e, ok := msg.(*errorMsg); ok && e.Req == 0 && e.Code == "shutdown" {
+	if e, ok := msg.(*wire.ErrorMsg); ok && e.Req == 0 && e.Code == "shutdown" {
 		return errShutdown // the provider says goodbye
 	}
-	id := reqID(msg)
+	id := wire.ReqID(msg)
 	c.mu.Lock()
 	cl := c.pending[id]
 	_, issued := c.abandoned[id]
 	delete(c.abandoned, id)
 	if cl != nil {
-		if _, isErr := msg.(*errorMsg); !isErr && msg.ParcelType() != cl.want {
+		if _, isErr := msg.(*wire.ErrorMsg); !isErr && msg.ParcelType() != cl.want {
 			c.mu.Unlock()
 			return fmt.Errorf("%w: request %d answered with a %T", ErrProtocol, id, msg)
 		}
@@ -471,19 +462,19 @@ func (c *Client) end(err error) {
 
 // discard disposes of a reply nobody waits for.
 func (c *Client) discard(msg parcel.Message, files []*os.File) {
-	closeFiles(files)
-	w, ok := msg.(*windowMsg)
+	wire.CloseFiles(files)
+	w, ok := msg.(*wire.WindowMsg)
 	if !ok {
 		return
 	}
 	if w.Win != 0 {
-		c.ctl.post(&releaseMsg{Query: w.Query, Win: w.Win})
+		c.ctl.post(&wire.ReleaseMsg{Query: w.Query, Win: w.Win})
 	}
 	if w.Columns != nil && !w.Done {
 		// The answer to an abandoned query (closed already, unless the
 		// close crossed it): closing again is harmless. Request id 0 is
 		// never answered.
-		c.ctl.post(&closeQueryMsg{Query: w.Query})
+		c.ctl.post(&wire.CloseQueryMsg{Query: w.Query})
 	}
 	c.gaveBack()
 }
@@ -508,19 +499,19 @@ func (c *Client) nextGiveBack() <-chan struct{} {
 	return c.freed
 }
 
-// callTaking sends a window request (a query, or fillWindow) and waits
+// callForWindow sends a window request (a query, or fillWindow) and waits
 // for its answer. A busy answer is asked again, within ctx and the busy
 // wait (WithBusyWait): as soon as a cursor of this client gives a window
 // back, or after a backoff of 1 ms doubling to 50 ms for windows other
 // clients hold. Before it waits, holding gives back the window the
 // cursor holds (the cursor is moving on from it), so that cursors sharing
 // a client never wait for each other's last window.
-func (c *Client) callTaking(ctx context.Context, mk func(req uint64) parcel.Message, holding func()) (uint64, reply, error) {
+func (c *Client) callForWindow(ctx context.Context, mk func(req uint64) parcel.Message, holding func()) (uint64, reply, error) {
 	var deadline time.Time
 	backoff := time.Millisecond
 	for {
 		freed := c.nextGiveBack()
-		id, ch, err := c.start(ctx, codeWindow, mk)
+		id, ch, err := c.start(ctx, wire.CodeWindow, mk)
 		if err != nil {
 			return 0, reply{}, err
 		}
@@ -550,12 +541,6 @@ func (c *Client) callTaking(ctx context.Context, mk func(req uint64) parcel.Mess
 		}
 		t.Stop()
 		backoff = min(2*backoff, 50*time.Millisecond)
-	}
-}
-
-func closeFiles(files []*os.File) {
-	for _, f := range files {
-		f.Close()
 	}
 }
 
@@ -632,10 +617,10 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 			return reply{}, c.failure()
 		}
 		if !led {
-			c.wakes.replyHandoffs.Add(1)
+			c.replyHandoffs.Add(1)
 		}
-		if e, ok := r.msg.(*errorMsg); ok {
-			closeFiles(r.files)
+		if e, ok := r.msg.(*wire.ErrorMsg); ok {
+			wire.CloseFiles(r.files)
 			return reply{}, replyError(e)
 		}
 		return r, nil
@@ -679,12 +664,12 @@ func (c *Client) call(ctx context.Context, want uint16, mk func(req uint64) parc
 	return c.wait(ctx, id, ch)
 }
 
-func (c *Client) write(ctx context.Context, m *writeMsg) (*writeReplyMsg, error) {
-	r, err := c.call(ctx, codeWriteReply, func(req uint64) parcel.Message { m.Req = req; return m })
+func (c *Client) write(ctx context.Context, m *wire.WriteMsg) (*wire.WriteReplyMsg, error) {
+	r, err := c.call(ctx, wire.CodeWriteReply, func(req uint64) parcel.Message { m.Req = req; return m })
 	if err != nil {
 		return nil, err
 	}
-	return r.msg.(*writeReplyMsg), nil
+	return r.msg.(*wire.WriteReplyMsg), nil
 }
 
 // tooLarge is a request refused before it was sent, for being larger
@@ -707,12 +692,12 @@ func (e *tooLarge) Unwrap() []error { return []error{ErrBadRequest, e.err} }
 // terms: the provider would see only what msgpack made of it.
 func checkValues(values Values, args []any) error {
 	for k, v := range values {
-		if _, err := NormalizeValue(v); err != nil {
+		if _, err := wire.NormalizeValue(v); err != nil {
 			return fmt.Errorf("%w: value of %q: a %T (values are nil, integers, floats, bool, strings and []byte)", ErrBadRequest, k, v)
 		}
 	}
 	for i, v := range args {
-		if _, err := NormalizeValue(v); err != nil {
+		if _, err := wire.NormalizeValue(v); err != nil {
 			return fmt.Errorf("%w: argument %d: a %T (values are nil, integers, floats, bool, strings and []byte)", ErrBadRequest, i+1, v)
 		}
 	}
@@ -726,7 +711,7 @@ func (c *Client) Insert(ctx context.Context, uri string, values Values) (int64, 
 	if err := checkValues(values, nil); err != nil {
 		return 0, err
 	}
-	r, err := c.write(ctx, &writeMsg{Op: opInsert, URI: uri, Values: values})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteInsert, URI: uri, Values: values})
 	var tl *tooLarge
 	if errors.As(err, &tl) {
 		tl.hint = ": insert large or many rows with Client.BulkInsert"
@@ -743,7 +728,7 @@ func (c *Client) Update(ctx context.Context, uri string, values Values, selectio
 	if err := checkValues(values, args); err != nil {
 		return 0, err
 	}
-	r, err := c.write(ctx, &writeMsg{Op: opUpdate, URI: uri, Values: values, Selection: selection, Args: args})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteUpdate, URI: uri, Values: values, Selection: selection, Args: args})
 	if err != nil {
 		return 0, err
 	}
@@ -755,7 +740,7 @@ func (c *Client) Delete(ctx context.Context, uri string, selection string, args 
 	if err := checkValues(nil, args); err != nil {
 		return 0, err
 	}
-	r, err := c.write(ctx, &writeMsg{Op: opDelete, URI: uri, Selection: selection, Args: args})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteDelete, URI: uri, Selection: selection, Args: args})
 	if err != nil {
 		return 0, err
 	}
@@ -764,7 +749,7 @@ func (c *Client) Delete(ctx context.Context, uri string, selection string, args 
 
 // Call runs a provider-defined method.
 func (c *Client) Call(ctx context.Context, method, arg string, extras Values) (Values, error) {
-	r, err := c.write(ctx, &writeMsg{Op: opCall, Method: method, Arg: arg, Values: extras})
+	r, err := c.write(ctx, &wire.WriteMsg{Op: wire.WriteCall, Method: method, Arg: arg, Values: extras})
 	if err != nil {
 		return nil, err
 	}
@@ -787,8 +772,8 @@ func (c *Client) Register(ctx context.Context, uri string, descendants bool) (*W
 	c.watches[uri] = append(c.watches[uri], w)
 	c.registered[uri] = c.registered[uri] || descendants
 	c.mu.Unlock()
-	if _, err := c.call(ctx, codeOK, func(req uint64) parcel.Message {
-		return &registerMsg{Req: req, URI: uri, Descendants: descendants}
+	if _, err := c.call(ctx, wire.CodeOK, func(req uint64) parcel.Message {
+		return &wire.RegisterMsg{Req: req, URI: uri, Descendants: descendants}
 	}); err != nil {
 		c.unwatch(w)
 		w.end(nil)
@@ -822,7 +807,7 @@ func (c *Client) notify(uri string) error {
 	defer c.mu.Unlock()
 	known := false
 	for reg, desc := range c.registered {
-		if reg == uri || (desc && isDescendant(uri, reg)) {
+		if reg == uri || (desc && wire.IsDescendant(uri, reg)) {
 			known = true
 			break
 		}
@@ -831,7 +816,7 @@ func (c *Client) notify(uri string) error {
 		return fmt.Errorf("%w: notification for %q, which was never registered", ErrProtocol, uri)
 	}
 	for reg, ws := range c.watches {
-		if reg != uri && !isDescendant(uri, reg) {
+		if reg != uri && !wire.IsDescendant(uri, reg) {
 			continue
 		}
 		for _, w := range ws {
@@ -841,19 +826,15 @@ func (c *Client) notify(uri string) error {
 	return nil
 }
 
-func isDescendant(uri, reg string) bool {
-	p := reg
-	if len(p) == 0 || p[len(p)-1] != '/' {
-		p += "/"
-	}
-	return len(uri) > len(p) && uri[:len(p)] == p
-}
-
-// mappingLimit is how many idle mappings a client keeps: as many as
-// WithMappings says or, by default, as many as the provider's budget holds
-// windows (plus a few, at most 16384); at least 64 either way.
-func mappingLimit(n int, h *helloReplyMsg) int {
-	if n < 0 && h.WindowSize > 0 {
+// mappingLimit is how many idle mappings a client keeps, so that a window
+// the provider sends again (recycled or shared) is not mapped and faulted
+// in again: as many as the provider's budget holds windows (plus a few,
+// at most 16384), at least 64. Fewer would have a scan of a cached result
+// larger than the mappings evict each one just before it is needed; a
+// mapping costs address space and page tables, not memory of its own.
+func mappingLimit(h *wire.HelloReplyMsg) int {
+	n := 0
+	if h.WindowSize > 0 {
 		n = int(min(h.Budget/h.WindowSize+16, 1<<14))
 	}
 	return max(n, 64)
@@ -864,10 +845,10 @@ func mappingLimit(n int, h *helloReplyMsg) int {
 // larger than one), so that a window announced larger is refused before
 // it is mapped or copied; and, with WithCheckedViews, views that fault
 // once their window is released.
-func mapOptions(checked bool, h *helloReplyMsg) []window.OpenOption {
+func mapOptions(checked bool, h *wire.HelloReplyMsg) []window.OpenOption {
 	largest := h.MaxRowWindow // 0 from providers older than mr
 	if largest == 0 {
-		largest = DefaultMaxRowWindow
+		largest = wire.DefaultMaxRowWindow
 	}
 	opts := []window.OpenOption{window.WithSizeLimit(max(h.WindowSize, largest))}
 	if checked {

@@ -8,12 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
-type typedProvider struct{ content.ReadOnly }
+type typedProvider struct{ provider.ReadOnly }
 
-func (typedProvider) Query(context.Context, *content.Query) (content.Rows, error) {
+func (typedProvider) Query(context.Context, *content.Query) (provider.Rows, error) {
 	return &typedRows{}, nil
 }
 
@@ -32,7 +34,7 @@ func (*typedRows) Close() error                 { return nil }
 // values' types are.
 func TestDeclaredColumnTypes(t *testing.T) {
 	path, _ := startServer(t, typedProvider{})
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "t"})
 	require.NoError(t, err)
 	defer cur.Close()
@@ -42,7 +44,7 @@ func TestDeclaredColumnTypes(t *testing.T) {
 	}, cur.ColumnTypes())
 
 	path2, _ := startServer(t, newProvider(3))
-	cur2, err := dial(t, path2).Query(context.Background(), &content.Query{URI: "trips"})
+	cur2, err := contenttest.Dial(t, path2).Query(context.Background(), &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	defer cur2.Close()
 	assert.Nil(t, cur2.ColumnTypes(), "a provider that declares nothing")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -35,9 +36,9 @@ func tripRows(n int) [][]any {
 
 // startServer serves p (contenttest.Serve) with the package's quiet
 // logger.
-func startServer(t testing.TB, p content.Provider, opts ...content.ServerOption) (string, *content.Server) {
+func startServer(t testing.TB, p provider.Provider, opts ...provider.ServerOption) (string, *provider.Server) {
 	t.Helper()
-	return contenttest.Serve(t, p, append([]content.ServerOption{content.WithLogger(quiet)}, opts...)...)
+	return contenttest.Serve(t, p, append([]provider.ServerOption{provider.WithLogger(quiet)}, opts...)...)
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -50,14 +51,6 @@ func newProvider(n int) *contenttest.MemProvider {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(n))
 	return p
-}
-
-func dial(t testing.TB, path string, opts ...content.DialOption) *content.Client {
-	t.Helper()
-	c, err := content.Dial(context.Background(), path, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 func checkRow(t testing.TB, cur *content.Cursor, i int64) {
@@ -84,12 +77,12 @@ func TestFullScanAcrossWindows(t *testing.T) {
 		{"shared", nil},
 		{"shared-prefetch-3", []content.QueryOption{content.WithPrefetch(3)}},
 		{"no-prefetch", []content.QueryOption{content.WithPrefetch(0)}},
-		{"inline", []content.QueryOption{content.WithInline()}},
+		{"inline", []content.QueryOption{content.WithCopiedWindows()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 50_000
-			path, _ := startServer(t, newProvider(n), content.WithWindowSize(256<<10))
-			c := dial(t, path)
+			path, _ := startServer(t, newProvider(n), provider.WithWindowSize(256<<10))
+			c := contenttest.Dial(t, path)
 			cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, tc.opts...)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"id", "fare", "city", "payload"}, cur.Columns())
@@ -111,7 +104,7 @@ func TestFullScanAcrossWindows(t *testing.T) {
 
 func TestSmallResultIsInline(t *testing.T) {
 	path, _ := startServer(t, newProvider(1000))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	before := countFDs(t)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips", Selection: "id < ?", Args: []any{3}, Order: "id DESC"})
 	require.NoError(t, err)
@@ -129,8 +122,8 @@ func TestSmallResultIsInline(t *testing.T) {
 
 func TestMoveBackwardAndRandom(t *testing.T) {
 	const n = 20_000
-	path, _ := startServer(t, newProvider(n), content.WithWindowSize(64<<10))
-	c := dial(t, path)
+	path, _ := startServer(t, newProvider(n), provider.WithWindowSize(64<<10))
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	defer cur.Close()
@@ -148,7 +141,7 @@ func TestMoveBackwardAndRandom(t *testing.T) {
 
 func TestErrorsReachTheConsumer(t *testing.T) {
 	path, _ := startServer(t, newProvider(10))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	_, err := c.Query(ctx, &content.Query{URI: "nope"})
 	require.ErrorIs(t, err, content.ErrNotFound)
@@ -163,8 +156,8 @@ func TestErrorsReachTheConsumer(t *testing.T) {
 
 func TestWritesAndNotifications(t *testing.T) {
 	path, _ := startServer(t, newProvider(3))
-	c := dial(t, path)
-	watcher := dial(t, path)
+	c := contenttest.Dial(t, path)
+	watcher := contenttest.Dial(t, path)
 	ctx := context.Background()
 	w, err := watcher.Register(ctx, "trips", false)
 	require.NoError(t, err)
@@ -201,7 +194,7 @@ func TestWritesAndNotifications(t *testing.T) {
 }
 
 func TestUnauthorisedUIDRefused(t *testing.T) {
-	path, _ := startServer(t, newProvider(3), content.WithAuthorizer(func(c fdpass.Cred) error {
+	path, _ := startServer(t, newProvider(3), provider.WithAuthorizer(func(c fdpass.Cred) error {
 		return fmt.Errorf("uid %d is not welcome", c.UID)
 	}))
 	_, err := content.Dial(context.Background(), path)
@@ -252,19 +245,19 @@ func TestSocketIsPrivateAndNotStolen(t *testing.T) {
 	dir, err := os.Stat(filepath.Dir(path))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), dir.Mode().Perm())
-	_, err = content.Listen(path, 0o600)
+	_, err = provider.Listen(path, 0o600)
 	require.Error(t, err, "a live provider's socket is not stolen")
 
 	stale := filepath.Join(t.TempDir(), "stale.sock")
 	require.NoError(t, os.WriteFile(stale, nil, 0o600))
-	ln, err := content.Listen(stale, 0o600)
+	ln, err := provider.Listen(stale, 0o600)
 	require.NoError(t, err, "a stale socket file is replaced")
 	ln.Close()
 }
 
 func TestManyConsumersAndDisconnects(t *testing.T) {
 	const n = 30_000
-	path, s := startServer(t, newProvider(n), content.WithWindowSize(128<<10), content.WithMemoryBudget(4<<20))
+	path, s := startServer(t, newProvider(n), provider.WithWindowSize(128<<10), provider.WithMemoryBudget(4<<20))
 	before := countFDs(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -314,7 +307,7 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 			countFDs(t) <= before+st.PoolIdle+st.CachedIdle
 	}, 15*time.Second, 10*time.Millisecond, "fds back to baseline: %+v, %d fds, %d before: %v", s.Stats(), countFDs(t), before, fdTargets(t))
 	assert.LessOrEqual(t, s.Stats().PoolBytes, int64(4<<20), "within the memory budget")
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(8))
 	require.NoError(t, err)
 	for cur.Next() {
@@ -325,13 +318,13 @@ func TestManyConsumersAndDisconnects(t *testing.T) {
 
 func TestProviderGone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.sock")
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	s := content.NewServer(newProvider(50_000), content.WithWindowSize(64<<10), content.WithLogger(quiet))
+	s := provider.NewServer(newProvider(50_000), provider.WithWindowSize(64<<10), provider.WithLogger(quiet))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	require.NoError(t, err)
 	require.True(t, cur.Next())
@@ -380,9 +373,9 @@ func countFDs(t testing.TB) int {
 
 func TestWindowsSharedBetweenConsumers(t *testing.T) {
 	const n = 40_000
-	path, s := startServer(t, newProvider(n), content.WithWindowSize(256<<10))
+	path, s := startServer(t, newProvider(n), provider.WithWindowSize(256<<10))
 	ctx := context.Background()
-	a, b := dial(t, path), dial(t, path)
+	a, b := contenttest.Dial(t, path), contenttest.Dial(t, path)
 	ca, err := a.Query(ctx, &content.Query{URI: "trips"})
 	require.NoError(t, err)
 	cb, err := b.Query(ctx, &content.Query{URI: "trips"})
@@ -406,7 +399,7 @@ func TestWindowsSharedBetweenConsumers(t *testing.T) {
 
 	// A third consumer, later, is served from the idle cache.
 	hits := s.Stats().SharedHits
-	rows, _, err := scanTrips(ctx, dial(t, path))
+	rows, _, err := scanTrips(ctx, contenttest.Dial(t, path))
 	require.NoError(t, err)
 	assert.Equal(t, int64(n), rows)
 	assert.GreaterOrEqual(t, s.Stats().SharedHits-hits, int64(windows))
@@ -428,8 +421,8 @@ func TestIdleCachedWindowsYieldToNewQueries(t *testing.T) {
 	// evicted for another, not make it wait and fail.
 	p := newProvider(20_000)
 	p.AddTable("other", []string{"id", "fare", "city", "payload"}, tripRows(20_000))
-	path, s := startServer(t, p, content.WithWindowSize(128<<10), content.WithMemoryBudget(4*128<<10), content.WithPoolWait(100*time.Millisecond))
-	c := dial(t, path)
+	path, s := startServer(t, p, provider.WithWindowSize(128<<10), provider.WithMemoryBudget(4*128<<10), provider.WithPoolWait(100*time.Millisecond))
+	c := contenttest.Dial(t, path)
 	for _, uri := range []string{"trips", "other", "trips", "other"} {
 		cur, err := c.Query(context.Background(), &content.Query{URI: uri})
 		require.NoError(t, err)
@@ -450,7 +443,7 @@ func scanTrips(ctx context.Context, c *content.Client) (int64, float64, error) {
 
 // slowProvider delays every row, to test deadlines.
 type slowProvider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	delay time.Duration
 }
 
@@ -459,7 +452,7 @@ type slowRows struct {
 	i     int
 }
 
-func (p slowProvider) Query(context.Context, *content.Query) (content.Rows, error) {
+func (p slowProvider) Query(context.Context, *content.Query) (provider.Rows, error) {
 	return &slowRows{delay: p.delay}, nil
 }
 func (r *slowRows) Columns() []string { return []string{"i"} }
@@ -472,7 +465,7 @@ func (r *slowRows) Close() error { return nil }
 
 func TestDeadlinesAreHonoured(t *testing.T) {
 	path, _ := startServer(t, slowProvider{delay: 2 * time.Millisecond})
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -489,19 +482,19 @@ func TestListenRefusesUnsafeDirectories(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "open")
 	require.NoError(t, os.Mkdir(dir, 0o777))
 	require.NoError(t, os.Chmod(dir, 0o777))
-	_, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	_, err := provider.Listen(filepath.Join(dir, "p.sock"), 0o600)
 	require.Error(t, err, "a directory anyone can write to")
 	assert.Contains(t, err.Error(), "writable by others")
 
 	require.NoError(t, os.Chmod(dir, 0o777|os.ModeSticky))
-	ln, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	ln, err := provider.Listen(filepath.Join(dir, "p.sock"), 0o600)
 	require.NoError(t, err, "a sticky directory like /tmp is fine: nobody can replace our socket")
 	ln.Close()
 }
 
 func TestProviderErrorText(t *testing.T) {
 	path, _ := startServer(t, newProvider(1))
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	_, err := c.Query(context.Background(), &content.Query{URI: "nope"})
 	require.Error(t, err)
 	assert.Equal(t, `content: provider: not found: no table "nope" (tables: trips)`, err.Error())

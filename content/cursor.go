@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -31,10 +32,10 @@ type queryConfig struct {
 // it reads the current one (default 1; 0 turns the pipeline off).
 func WithPrefetch(n int) QueryOption { return func(c *queryConfig) { c.prefetch = max(n, 0) } }
 
-// WithInline has the provider copy every window through the socket
+// WithCopiedWindows has the provider copy every window through the socket
 // instead of sharing memory: for comparisons, and for a consumer that
 // cannot map memory.
-func WithInline() QueryOption { return func(c *queryConfig) { c.inline = true } }
+func WithCopiedWindows() QueryOption { return func(c *queryConfig) { c.inline = true } }
 
 // Cursor iterates the rows of a query result, reading every value in place
 // from the window that holds the current row; moving past the window
@@ -53,7 +54,7 @@ func WithInline() QueryOption { return func(c *queryConfig) { c.inline = true } 
 type Cursor struct {
 	c     *Client
 	ctx   context.Context
-	msg   queryMsg
+	msg   wire.QueryMsg
 	cfg   queryConfig
 	query uint64
 	cols  []string
@@ -107,7 +108,7 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 	if err := checkValues(nil, q.Args); err != nil {
 		return nil, err
 	}
-	cur := &Cursor{c: c, ctx: ctx, cfg: cfg, pos: -1, msg: queryMsg{
+	cur := &Cursor{c: c, ctx: ctx, cfg: cfg, pos: -1, msg: wire.QueryMsg{
 		URI: q.URI, Projection: q.Projection, Selection: q.Selection, Args: q.Args,
 		Order: q.Order, Limit: q.Limit, Inline: cfg.inline,
 	}}
@@ -120,7 +121,7 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 
 // run sends the query and takes its first window.
 func (cur *Cursor) run() error {
-	id, r, err := cur.c.callTaking(cur.ctx, func(req uint64) parcel.Message {
+	id, r, err := cur.c.callForWindow(cur.ctx, func(req uint64) parcel.Message {
 		m := cur.msg
 		m.Req = req
 		return &m
@@ -129,13 +130,13 @@ func (cur *Cursor) run() error {
 		if id != 0 && cur.ctx.Err() != nil {
 			// Abandoned: the query is known by its request id, so the
 			// provider can stop filling it now.
-			cur.c.ctl.post(&closeQueryMsg{Query: id})
+			cur.c.ctl.post(&wire.CloseQueryMsg{Query: id})
 		}
 		return err
 	}
-	wm := r.msg.(*windowMsg) // the reader checked the type
+	wm := r.msg.(*wire.WindowMsg) // the reader checked the type
 	if err := checkDescriptor(wm, len(r.files), id, -1, true); err != nil {
-		closeFiles(r.files)
+		wire.CloseFiles(r.files)
 		cur.c.abort(err) // the provider is not to be trusted any more
 		return err
 	}
@@ -144,7 +145,7 @@ func (cur *Cursor) run() error {
 	if wm.Done {
 		cur.query = 0 // closed by the provider already
 	}
-	cw, err := cur.take(wm, r.files)
+	cw, err := cur.openWindow(wm, r.files)
 	if err != nil {
 		cur.closeQuery()
 		return err
@@ -163,7 +164,7 @@ func (cur *Cursor) run() error {
 // answers (query id, whether it is the query's first answer) and the
 // count known so far (-1: none), before anything it names is opened. A
 // descriptor that contradicts itself breaks the protocol.
-func checkDescriptor(wm *windowMsg, files int, query uint64, count int64, first bool) error {
+func checkDescriptor(wm *wire.WindowMsg, files int, query uint64, count int64, first bool) error {
 	end := wm.Start + int64(wm.Rows)
 	var bad string
 	switch {
@@ -203,8 +204,8 @@ func btoi(b bool) int {
 	return 0
 }
 
-// take opens the window a reply carries (its descriptor checked).
-func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) {
+// openWindow opens the window a reply carries (its descriptor checked).
+func (cur *Cursor) openWindow(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
 	cw := &clientWindow{start: wm.Start, last: wm.Last, win: wm.Win}
 	var err error
 	switch {
@@ -215,16 +216,16 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 		cw.w, err = window.OpenBytes(wm.Inline)
 	case len(files) == 0 && wm.Inline == nil && wm.Backing != "" && wm.Win != 0:
 		var loc window.Location
-		if loc, err = wm.location(); err == nil {
+		if loc, err = wm.Location(); err == nil {
 			cw.w, err = cur.c.maps.CopyLocation(loc)
 		}
 	default:
-		closeFiles(files)
+		wire.CloseFiles(files)
 		err = fmt.Errorf("%w: window with %d files and %d inline bytes", ErrProtocol, len(files), len(wm.Inline))
 	}
 	if err != nil {
 		if wm.Win != 0 {
-			cur.c.ctl.post(&releaseMsg{Query: wm.Query, Win: wm.Win})
+			cur.c.ctl.post(&wire.ReleaseMsg{Query: wm.Query, Win: wm.Win})
 		}
 		return nil, err
 	}
@@ -244,15 +245,15 @@ func (cur *Cursor) take(wm *windowMsg, files []*os.File) (*clientWindow, error) 
 	return cw, nil
 }
 
-// checkAndTake checks the descriptor of a window answering a fill
-// request, then takes the window. A bad descriptor ends the connection.
-func (cur *Cursor) checkAndTake(wm *windowMsg, files []*os.File) (*clientWindow, error) {
+// checkAndOpen checks the descriptor of a window answering a fill
+// request, then opens the window. A bad descriptor ends the connection.
+func (cur *Cursor) checkAndOpen(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
 	if err := checkDescriptor(wm, len(files), cur.query, cur.count, false); err != nil {
-		closeFiles(files)
+		wire.CloseFiles(files)
 		cur.c.abort(err)
 		return nil, err
 	}
-	return cur.take(wm, files)
+	return cur.openWindow(wm, files)
 }
 
 // drop releases a window: the mapping is kept for reuse, the provider may
@@ -265,7 +266,7 @@ func (cur *Cursor) drop(cw *clientWindow) {
 		cw.w.Close()
 	}
 	if cw.win != 0 {
-		cur.c.ctl.post(&releaseMsg{Query: cur.query, Win: cw.win})
+		cur.c.ctl.post(&wire.ReleaseMsg{Query: cur.query, Win: cw.win})
 		cur.c.gaveBack()
 	}
 }
@@ -282,8 +283,8 @@ func (cur *Cursor) prefetch() {
 		return
 	}
 	for len(cur.ahead) < cur.cfg.prefetch {
-		id, ch, err := cur.c.start(cur.ctx, codeWindow, func(req uint64) parcel.Message {
-			return &fillWindowMsg{Req: req, Query: cur.query, Start: -1}
+		id, ch, err := cur.c.start(cur.ctx, wire.CodeWindow, func(req uint64) parcel.Message {
+			return &wire.FillWindowMsg{Req: req, Query: cur.query, Start: -1}
 		})
 		if err != nil {
 			return // reported when the window is needed
@@ -300,7 +301,7 @@ func (cur *Cursor) Columns() []string { return slices.Clone(cur.cols) }
 func (cur *Cursor) ColumnTypes() []ColumnType { return slices.Clone(cur.types) }
 
 // columnTypes decodes the declared types of a first window's columns.
-func columnTypes(wm *windowMsg) []ColumnType {
+func columnTypes(wm *wire.WindowMsg) []ColumnType {
 	if len(wm.Types) == 0 && len(wm.Nullable) == 0 {
 		return nil
 	}
@@ -429,8 +430,8 @@ func (cur *Cursor) fetch(pos int64) error {
 		cur.drop(cw) // a random move: the pipeline is of no use
 	}
 	for _, near := range []bool{true, false} {
-		_, r, err := cur.c.callTaking(cur.ctx, func(req uint64) parcel.Message {
-			return &fillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
+		_, r, err := cur.c.callForWindow(cur.ctx, func(req uint64) parcel.Message {
+			return &wire.FillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
 		}, func() {
 			cur.drop(cur.cur) // moving on: its rows are read
 			cur.cur, cur.rw = nil, nil
@@ -438,7 +439,7 @@ func (cur *Cursor) fetch(pos int64) error {
 		if err != nil {
 			return err
 		}
-		cw, err := cur.checkAndTake(r.msg.(*windowMsg), r.files)
+		cw, err := cur.checkAndOpen(r.msg.(*wire.WindowMsg), r.files)
 		if err != nil {
 			return err
 		}
@@ -462,7 +463,7 @@ func (cur *Cursor) await(p pendingWindow) (*clientWindow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cur.checkAndTake(r.msg.(*windowMsg), r.files)
+	return cur.checkAndOpen(r.msg.(*wire.WindowMsg), r.files)
 }
 
 // Requery runs the query again (after a change notification, say) and
@@ -497,7 +498,7 @@ func (cur *Cursor) release() {
 // that is slow, hung or hostile.
 func (cur *Cursor) closeQuery() {
 	if cur.query != 0 {
-		cur.c.ctl.post(&closeQueryMsg{Query: cur.query})
+		cur.c.ctl.post(&wire.CloseQueryMsg{Query: cur.query})
 		cur.query = 0
 		cur.c.gaveBack()
 	}

@@ -18,7 +18,7 @@ func TestNullReportedAsNull(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("t", []string{"i", "f", "s"}, [][]any{{nil, nil, nil}, {int64(0), 0.0, ""}})
 	path, _ := startServer(t, p)
-	cur, err := dial(t, path).Query(context.Background(), &content.Query{URI: "t"})
+	cur, err := contenttest.Dial(t, path).Query(context.Background(), &content.Query{URI: "t"})
 	require.NoError(t, err)
 	defer cur.Close()
 
@@ -59,7 +59,7 @@ func TestCursorRow(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("t", []string{"i", "f", "s"}, [][]any{{int64(7), 1.5, "seven"}, {nil, nil, ""}})
 	path, _ := startServer(t, p)
-	cur, err := dial(t, path).Query(context.Background(), &content.Query{URI: "t"})
+	cur, err := contenttest.Dial(t, path).Query(context.Background(), &content.Query{URI: "t"})
 	require.NoError(t, err)
 	defer cur.Close()
 	_, ok := cur.Row()

@@ -23,7 +23,11 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
+
+// uidQueries is provider.Limits.UIDQueries' default.
+const uidQueries = 256
 
 // Environment of the limited provider child: its socket, its soft
 // descriptor limit, and a second uid it admits besides its own.
@@ -32,7 +36,7 @@ const (
 	childNofile   = "CURSORWINDOW_CONTENT_NOFILE"
 	childOtherUID = "CURSORWINDOW_CONTENT_OTHER_UID"
 	// childConns sets the child's connection limits, "total,per-uid"
-	// (content.Limits.Conns, UIDConns), for tests about descriptors
+	// (provider.Limits.Conns, UIDConns), for tests about descriptors
 	// rather than about connections' fair shares.
 	childConns = "CURSORWINDOW_CONTENT_CONNS"
 )
@@ -49,12 +53,12 @@ func init() {
 // connections") and how many times accept failed for want of descriptors.
 type limitedProvider struct {
 	*contenttest.MemProvider
-	srv  *content.Server
+	srv  *provider.Server
 	logs *logStore
 	rows atomic.Int64
 }
 
-func (p *limitedProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *limitedProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	r, err := p.MemProvider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -76,7 +80,7 @@ func (p *limitedProvider) Call(ctx context.Context, method, arg string, extras c
 
 // countedRows counts itself out of open when closed.
 type countedRows struct {
-	content.Rows
+	provider.Rows
 	open *atomic.Int64
 	once sync.Once
 }
@@ -87,7 +91,7 @@ func (r *countedRows) Close() error {
 }
 
 func (r *countedRows) Count() int64 {
-	if c, ok := r.Rows.(content.Counter); ok {
+	if c, ok := r.Rows.(provider.Counter); ok {
 		return c.Count()
 	}
 	return -1
@@ -130,25 +134,25 @@ func runLimitedProvider(path string) int {
 	// A 64 MiB budget of 2 MiB windows: 32 windows, at most 16 per uid. A
 	// query waits for window memory 1 s, not 5: a scan refused is then
 	// refused quickly.
-	opts := []content.ServerOption{content.WithLogger(logger), content.WithMemoryBudget(64 << 20), content.WithPoolWait(time.Second)}
+	opts := []provider.ServerOption{provider.WithLogger(logger), provider.WithMemoryBudget(64 << 20), provider.WithPoolWait(time.Second)}
 	if s := os.Getenv(childOtherUID); s != "" {
 		uid, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
 			fmt.Println("uid:", err)
 			return 1
 		}
-		opts = append(opts, content.WithAuthorizer(content.AllowUIDs(uint32(os.Geteuid()), uint32(uid))))
+		opts = append(opts, provider.WithAuthorizer(provider.AllowUIDs(uint32(os.Geteuid()), uint32(uid))))
 	}
 	if s := os.Getenv(childConns); s != "" {
-		var lim content.Limits
+		var lim provider.Limits
 		if _, err := fmt.Sscanf(s, "%d,%d", &lim.Conns, &lim.UIDConns); err != nil {
 			fmt.Println("conns:", err)
 			return 1
 		}
-		opts = append(opts, content.WithLimits(lim))
+		opts = append(opts, provider.WithLimits(lim))
 	}
-	p.srv = content.NewServer(p, opts...)
-	ln, err := content.Listen(path, 0o600)
+	p.srv = provider.NewServer(p, opts...)
+	ln, err := provider.Listen(path, 0o600)
 	if err != nil {
 		fmt.Println("listen:", err)
 		return 1
@@ -393,8 +397,8 @@ func TestNeverReadQueriesOfAnotherUID(t *testing.T) {
 	baseFDs := procFDs(t, pid) - int(base.idle)
 	bound := func(st childStats) {
 		t.Helper()
-		assert.LessOrEqual(t, st.goroutines, base.goroutines+2*conns+content.DefaultUIDQueries+64, "goroutines: %+v", st)
-		assert.LessOrEqual(t, st.rows, int64(content.DefaultUIDQueries+8), "open Rows: %+v", st)
+		assert.LessOrEqual(t, st.goroutines, base.goroutines+2*conns+uidQueries+64, "goroutines: %+v", st)
+		assert.LessOrEqual(t, st.rows, int64(uidQueries+8), "open Rows: %+v", st)
 		assert.Zero(t, st.emfile, "the provider never ran out of descriptors")
 	}
 

@@ -22,6 +22,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -117,7 +119,7 @@ const secretPath = "/secret/db"
 // Insert panics. It counts the Queries it answered and the Rows it opened
 // and closed.
 type faultyProvider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	n       int64
 	gate    chan struct{}
 	queries atomic.Int64
@@ -125,7 +127,7 @@ type faultyProvider struct {
 	closed  atomic.Int64
 }
 
-func (p *faultyProvider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (p *faultyProvider) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	p.queries.Add(1)
 	mode, at, _ := strings.Cut(q.URI, "/")
 	if mode == "query" {
@@ -223,7 +225,7 @@ func scanInts(ctx context.Context, c *content.Client, uri string, opts ...conten
 // consumer, every cached one idle, and the pool's memory exactly that of
 // its idle and cached windows (a window lost by a failed fill would be
 // counted in PoolBytes and in neither).
-func poolSettled(s *content.Server, windowSize int64) bool {
+func poolSettled(s *provider.Server, windowSize int64) bool {
 	st := s.Stats()
 	return st.Conns == 0 && st.WindowsOut == 0 && st.Cached == st.CachedIdle &&
 		st.PoolBytes == int64(st.PoolIdle+st.CachedIdle)*windowSize
@@ -242,7 +244,7 @@ func TestProviderPanicCostsOnlyItsRequest(t *testing.T) {
 	logger, logs := newLogRecorder()
 	// Inline limit 0: every window, the first too, is a pooled shared
 	// window, which a fill that panics must give back.
-	path, s := startServer(t, p, content.WithLogger(logger), content.WithWindowSize(windowSize), content.WithInlineLimit(0))
+	path, s := startServer(t, p, provider.WithLogger(logger), provider.WithWindowSize(windowSize), provider.WithInlineLimit(0))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
 	defer cancel()
 	c, err := content.Dial(ctx, path)
@@ -329,7 +331,7 @@ func TestProviderPanicCostsOnlyItsRequest(t *testing.T) {
 func TestPanicDoesNotRerunItsQuery(t *testing.T) {
 	p := &faultyProvider{n: 4000, gate: make(chan struct{})}
 	logger, logs := newLogRecorder()
-	path, _ := startServer(t, p, content.WithLogger(logger), content.WithWindowSize(16<<10), content.WithInlineLimit(0))
+	path, _ := startServer(t, p, provider.WithLogger(logger), provider.WithWindowSize(16<<10), provider.WithInlineLimit(0))
 	c := rawDial(t, path)
 	defer c.Close()
 	require.NoError(t, c.SetDeadline(time.Now().Add(time.Minute))) // a hang guard only
@@ -408,9 +410,9 @@ func intOf(t testing.TB, v any) int64 {
 
 // errProvider fails queries as their URI says, and every insert with a
 // plain error naming a path.
-type errProvider struct{ content.ReadOnly }
+type errProvider struct{ provider.ReadOnly }
 
-func (errProvider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (errProvider) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	switch q.URI {
 	case "plain":
 		return nil, errors.New("open " + secretPath + ": no such file or directory")
@@ -432,8 +434,8 @@ func (errProvider) Insert(context.Context, string, content.Values) (int64, error
 // sentinels gets the same code every time.
 func TestProviderErrorTextReachesConsumersOnlyWhenMarked(t *testing.T) {
 	logger, logs := newLogRecorder()
-	path, _ := startServer(t, errProvider{}, content.WithLogger(logger))
-	c := dial(t, path)
+	path, _ := startServer(t, errProvider{}, provider.WithLogger(logger))
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 
 	_, err := c.Query(ctx, &content.Query{URI: "plain"})
@@ -472,7 +474,7 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 	defer cancel()
 	// Every window shared (inline limit 0), results of several windows:
 	// each cursor without prefetch holds one window and one open query.
-	opts := []content.ServerOption{content.WithWindowSize(64 << 10), content.WithInlineLimit(0)}
+	opts := []provider.ServerOption{provider.WithWindowSize(64 << 10), provider.WithInlineLimit(0)}
 	open := func(c *content.Client) (*content.Cursor, error) {
 		return c.Query(ctx, &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	}
@@ -483,8 +485,8 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 	}
 
 	t.Run("windows", func(t *testing.T) {
-		path, _ := startServer(t, newProvider(20_000), append(opts, content.WithLimits(content.Limits{ConnWindows: 2, UIDWindows: 3}))...)
-		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
+		path, _ := startServer(t, newProvider(20_000), append(opts, provider.WithLimits(provider.Limits{ConnWindows: 2, UIDWindows: 3}))...)
+		a, b := contenttest.Dial(t, path, noWait), contenttest.Dial(t, path, noWait) // the provider's refusals, as it answers them
 		a1, err := open(a)
 		require.NoError(t, err)
 		_, err = open(a)
@@ -515,8 +517,8 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 	})
 
 	t.Run("queries per uid", func(t *testing.T) {
-		path, _ := startServer(t, newProvider(20_000), append(opts, content.WithLimits(content.Limits{ConnQueries: 2, UIDQueries: 3}))...)
-		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
+		path, _ := startServer(t, newProvider(20_000), append(opts, provider.WithLimits(provider.Limits{ConnQueries: 2, UIDQueries: 3}))...)
+		a, b := contenttest.Dial(t, path, noWait), contenttest.Dial(t, path, noWait) // the provider's refusals, as it answers them
 		for range 2 {
 			_, err := open(a)
 			require.NoError(t, err)
@@ -533,8 +535,8 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 	})
 
 	t.Run("queries in total", func(t *testing.T) {
-		path, _ := startServer(t, newProvider(20_000), append(opts, content.WithLimits(content.Limits{ConnQueries: 2, UIDQueries: 10, Queries: 3}))...)
-		a, b := dial(t, path, noWait), dial(t, path, noWait) // the provider's refusals, as it answers them
+		path, _ := startServer(t, newProvider(20_000), append(opts, provider.WithLimits(provider.Limits{ConnQueries: 2, UIDQueries: 10, Queries: 3}))...)
+		a, b := contenttest.Dial(t, path, noWait), contenttest.Dial(t, path, noWait) // the provider's refusals, as it answers them
 		for range 2 {
 			_, err := open(a)
 			require.NoError(t, err)
@@ -551,8 +553,8 @@ func TestLimitsHoldAcrossConnections(t *testing.T) {
 // TestCursorKeepsTheSQLContract: Err keeps the first real error after
 // Close, Close is idempotent, Move(-1) rewinds.
 func TestCursorKeepsTheSQLContract(t *testing.T) {
-	path, _ := startServer(t, &faultyProvider{n: 20_000}, content.WithWindowSize(16<<10))
-	c := dial(t, path)
+	path, _ := startServer(t, &faultyProvider{n: 20_000}, provider.WithWindowSize(16<<10))
+	c := contenttest.Dial(t, path)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -623,9 +625,9 @@ func TestCursorKeepsTheSQLContract(t *testing.T) {
 // also after a move outside it failed.
 func TestHeldWindowOutlivesTheProvider(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.sock")
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	s := content.NewServer(newProvider(50_000), content.WithWindowSize(64<<10), content.WithLogger(quiet))
+	s := provider.NewServer(newProvider(50_000), provider.WithWindowSize(64<<10), provider.WithLogger(quiet))
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
@@ -633,7 +635,7 @@ func TestHeldWindowOutlivesTheProvider(t *testing.T) {
 		stop()
 		<-done
 	}()
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	require.NoError(t, err)
 	require.True(t, cur.Move(99), "the first window holds 100 rows at least")

@@ -3,11 +3,9 @@ package content
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/cursorwindow/cursorwindow/window"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 )
 
 // Sentinel errors, matched with errors.Is. Errors a provider returns reach
@@ -22,90 +20,33 @@ var (
 	// socket (Dial says which).
 	ErrNoProvider = errors.New("content: no provider")
 	// ErrPermission reports a caller the provider's Authorizer refused.
-	ErrPermission = errors.New("content: permission denied")
+	ErrPermission = wire.ErrPermission
 	// ErrNotFound reports an unknown URI or table.
-	ErrNotFound = errors.New("content: not found")
+	ErrNotFound = wire.ErrNotFound
 	// ErrBadRequest reports a request the provider cannot serve as asked
 	// (an unknown column, bad arguments).
-	ErrBadRequest = errors.New("content: bad request")
+	ErrBadRequest = wire.ErrBadRequest
 	// ErrUnsupported reports an operation the provider does not implement.
-	ErrUnsupported = errors.New("content: unsupported")
+	ErrUnsupported = wire.ErrUnsupported
 	// ErrBusy reports a provider out of window memory or over a
 	// per-connection limit; the caller may retry later.
-	ErrBusy = errors.New("content: busy")
+	ErrBusy = wire.ErrBusy
 	// ErrClosed reports use of a closed cursor, client or server.
-	ErrClosed = errors.New("content: closed")
+	ErrClosed = wire.ErrClosed
 	// ErrProtocol reports a message that breaks the protocol.
-	ErrProtocol = errors.New("content: protocol error")
+	ErrProtocol = wire.ErrProtocol
 	// ErrInternal reports a provider failure with no better description.
-	ErrInternal = errors.New("content: provider error")
+	ErrInternal = wire.ErrInternal
 	// ErrChanged reports a query whose data changed during the scan when
 	// the rows it needed next were no longer in the provider's hands (a
 	// provider without snapshots, or whose snapshot expired): the query
 	// ends rather than serve rows of two versions. Run it again.
-	ErrChanged = errors.New("content: changed")
-	// ErrSnapshotExpired is returned by a provider's Rows (from
-	// Reposition, Put, or Err after Next) that let their snapshot go, by
-	// a bound of the provider's own. It never reaches a consumer: the
-	// server opens the query again if its data is unchanged, and answers
-	// ErrChanged otherwise.
-	ErrSnapshotExpired = errors.New("content: snapshot expired")
+	ErrChanged = wire.ErrChanged
 	// ErrShutdown reports a provider that closed the connection because
 	// it is shutting down (gracefully: the replies it had started were
 	// finished). It comes wrapped with ErrProviderGone.
-	ErrShutdown = errors.New("content: provider shut down")
+	ErrShutdown = wire.ErrShutdown
 )
-
-// Error codes on the wire, one per sentinel, in the order codeOf tries
-// them: an error wrapping two sentinels gets the first one's code, the
-// same every time.
-var codeList = []struct {
-	code string
-	err  error
-}{
-	{"permission", ErrPermission},
-	{"not_found", ErrNotFound},
-	{"bad_request", ErrBadRequest},
-	{"unsupported", ErrUnsupported},
-	{"busy", ErrBusy},
-	{"closed", ErrClosed},
-	{"changed", ErrChanged},
-	{"protocol", ErrProtocol},
-	{"internal", ErrInternal},
-	{"shutdown", ErrShutdown},
-}
-
-var codes = func() map[string]error {
-	m := make(map[string]error, len(codeList))
-	for _, c := range codeList {
-		m[c.code] = c.err
-	}
-	return m
-}()
-
-// codeOf returns the wire code of err.
-func codeOf(err error) string {
-	for _, c := range codeList {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return "internal"
-}
-
-// shown reports whether the text of err may reach a consumer: only when
-// err wraps one of the sentinels, i.e. the provider chose what it means
-// for the consumer. Any other error (an SQL error naming paths or
-// schema, say) reaches the consumer as ErrInternal without its text; the
-// server logs it.
-func shown(err error) bool {
-	for _, c := range codeList {
-		if errors.Is(err, c.err) {
-			return true
-		}
-	}
-	return false
-}
 
 // ProviderError is an error the provider reported for one request.
 type ProviderError struct {
@@ -125,10 +66,7 @@ func (e *ProviderError) Error() string {
 // Unwrap returns the sentinel of the error's code, so that
 // errors.Is(err, ErrNotFound) works across the process boundary.
 func (e *ProviderError) Unwrap() error {
-	if s, ok := codes[e.Code]; ok {
-		return s
-	}
-	return ErrInternal
+	return wire.Sentinel(e.Code)
 }
 
 // Is reports whether target is the window package's sentinel of the
@@ -136,35 +74,8 @@ func (e *ProviderError) Unwrap() error {
 // errors.Is(err, window.ErrNotSealed) works across the process boundary
 // too.
 func (e *ProviderError) Is(target error) bool {
-	for _, w := range windowCodes {
-		if w.code == e.Window && e.Window != "" {
-			return w.err == target
-		}
-	}
-	return false
-}
-
-// windowCodes name on the wire the checks a provider makes of a window a
-// consumer sends, in the order windowCode tries them.
-var windowCodes = []struct {
-	code string
-	err  error
-}{
-	{"not_sealed", window.ErrNotSealed},
-	{"too_large", window.ErrTooLarge},
-	{"corrupt", window.ErrCorrupt},
-	{"out_of_range", window.ErrOutOfRange},
-	{"type", window.ErrType},
-}
-
-// windowCode returns the wire code of the window check err failed, or "".
-func windowCode(err error) string {
-	for _, w := range windowCodes {
-		if errors.Is(err, w.err) {
-			return w.code
-		}
-	}
-	return ""
+	w := wire.WindowSentinel(e.Window)
+	return w != nil && w == target
 }
 
 // WriteError reports where a bulk insert or a batch failed and what
@@ -196,49 +107,10 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // replyError turns an error reply into the error a caller sees: a
 // *ProviderError, inside a *WriteError when the reply names a row or an
 // operation.
-func replyError(e *errorMsg) error {
+func replyError(e *wire.ErrorMsg) error {
 	pe := &ProviderError{Code: e.Code, Message: e.Message, Window: e.Window}
 	if e.At == nil {
 		return pe
 	}
 	return &WriteError{Index: *e.At, Kept: e.Kept, Err: pe}
-}
-
-// maxErrorText bounds the text of an error sent to a consumer, and
-// maxQuoted the part of a peer's string (a URI, a selection) an error
-// quotes: a reply never outgrows the body limit however long the
-// request's strings were, so every request gets its answer.
-const (
-	maxErrorText = 2048
-	maxQuoted    = 96
-)
-
-// quoted quotes at most a short prefix of s, as %q does, noting how long
-// s was when it is cut.
-func quoted(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(cut(s, maxQuoted)), len(s))
-}
-
-// bounded returns s, cut to at most n bytes (at a character boundary,
-// marked with an ellipsis) when longer.
-func bounded(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return cut(s, n-len("…")) + "…"
-}
-
-// cut returns the longest prefix of s of at most n bytes that does not
-// split a UTF-8 sequence.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -11,23 +11,24 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // exampleServer serves p on a fresh socket and returns a client of it and
 // a function that stops both.
-func exampleServer(p content.Provider) (*content.Client, func()) {
+func exampleServer(p provider.Provider) (*content.Client, func()) {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
 	}
 	sock := filepath.Join(dir, "provider.sock")
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler)))
 	go func() { done <- srv.Serve(ctx, ln) }()
 	c, err := content.Dial(context.Background(), sock)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // A provider serves an in-memory table; a consumer queries it and reads
@@ -23,13 +24,13 @@ func Example() {
 	p.AddTable("planets", []string{"name", "moons"}, [][]any{
 		{"Mercury", 0}, {"Earth", 1}, {"Mars", 2}, {"Jupiter", 95},
 	})
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler)))
 	go func() { done <- srv.Serve(ctx, ln) }()
 
 	c, err := content.Dial(context.Background(), sock)

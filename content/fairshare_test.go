@@ -17,6 +17,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Uids the fair-share tests connect as (dialAs), besides root, the
@@ -25,16 +27,16 @@ const firstHog = 60_000
 
 // serveAbstract serves p on an abstract socket, which every uid can
 // reach, admitting root and uids, until the test ends.
-func serveAbstract(t *testing.T, p content.Provider, uids []uint32, opts ...content.ServerOption) (string, *content.Server) {
+func serveAbstract(t *testing.T, p provider.Provider, uids []uint32, opts ...provider.ServerOption) (string, *provider.Server) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: other uids' connections are made with setresuid")
 	}
 	path := fmt.Sprintf("@cursorwindow-fair-%d-%d", os.Getpid(), time.Now().UnixNano())
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	s := content.NewServer(p, append([]content.ServerOption{content.WithLogger(quiet),
-		content.WithAuthorizer(content.AllowUIDs(append([]uint32{0}, uids...)...))}, opts...)...)
+	s := provider.NewServer(p, append([]provider.ServerOption{provider.WithLogger(quiet),
+		provider.WithAuthorizer(provider.AllowUIDs(append([]uint32{0}, uids...)...))}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()
@@ -101,8 +103,8 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 			}
 			const windowSize = 64 << 10
 			path, s := serveAbstract(t, newProvider(20_000), uids,
-				content.WithWindowSize(windowSize), content.WithMemoryBudget(32*windowSize), content.WithMaxBodySize(32<<10),
-				content.WithLimits(content.Limits{
+				provider.WithWindowSize(windowSize), provider.WithMemoryBudget(32*windowSize), provider.WithMaxBodySize(32<<10),
+				provider.WithLimits(provider.Limits{
 					Queries: 64, UIDQueries: 32, ConnQueries: 16, ConnWindows: 8,
 				}))
 			for h := range hogs {
@@ -112,12 +114,12 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
 			defer cancel()
-			c := dial(t, path)
+			c := contenttest.Dial(t, path)
 			for range 3 {
 				rows, _, err := scan(ctx, c, &content.Query{URI: "trips"})
 				require.NoError(t, err, "root scans in shared windows: %+v", s.Stats())
 				assert.Equal(t, int64(20_000), rows)
-				rows, _, err = scan(ctx, c, &content.Query{URI: "trips"}, content.WithInline())
+				rows, _, err = scan(ctx, c, &content.Query{URI: "trips"}, content.WithCopiedWindows())
 				require.NoError(t, err, "root scans inline")
 				assert.Equal(t, int64(20_000), rows)
 			}
@@ -135,7 +137,7 @@ func TestFairSharesKeepTheProviderUIDServed(t *testing.T) {
 func TestConnectionsPastAUidsShareCloseAtOnce(t *testing.T) {
 	const perUID = 16
 	path, s := serveAbstract(t, newProvider(100), []uint32{firstHog},
-		content.WithLimits(content.Limits{Conns: 64, UIDConns: perUID}))
+		provider.WithLimits(provider.Limits{Conns: 64, UIDConns: perUID}))
 	var kept []*net.UnixConn
 	refused := 0
 	hello, err := msgpack.Marshal(map[string]any{"v": 1})
@@ -163,7 +165,7 @@ func TestConnectionsPastAUidsShareCloseAtOnce(t *testing.T) {
 	assert.Len(t, kept, perUID, "the uid keeps its share")
 	assert.Equal(t, 200-perUID, refused)
 	for range 3 {
-		c := dial(t, path)
+		c := contenttest.Dial(t, path)
 		rows, _, err := scan(context.Background(), c, &content.Query{URI: "trips"})
 		require.NoError(t, err)
 		assert.Equal(t, int64(100), rows)
@@ -284,7 +286,7 @@ func tryRecv(c *net.UnixConn) (uint16, []byte, error) {
 // connections are short (in their reserves); one that holds something (a
 // registration) is kept.
 func TestIdleConnectionsCloseWhenConnectionsAreShort(t *testing.T) {
-	path, s := startServer(t, newProvider(10), content.WithLimits(content.Limits{
+	path, s := startServer(t, newProvider(10), provider.WithLimits(provider.Limits{
 		Conns: 8, ConnReserve: 4, PrivilegedConns: 2, IdleTimeout: 20 * time.Millisecond,
 	}))
 	var idle []*net.UnixConn

@@ -9,6 +9,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 	"golang.org/x/sys/unix"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 
 	"github.com/cursorwindow/cursorwindow/window"
@@ -26,11 +27,11 @@ func FuzzMessages(f *testing.F) {
 	w.PutString(0, "seed")
 	valid, _ := w.AppendTo(nil)
 	for _, m := range []any{
-		&windowMsg{Req: 2, Query: 2, Columns: []string{"c"}, Count: 1, Rows: 1, Last: true, Inline: valid, Done: true},
-		&windowMsg{Req: 3, Query: 2, Win: 9, Start: 100, Rows: 5},
-		&queryMsg{Req: 2, URI: "t", Projection: []string{"a"}, Selection: "a > ?", Args: []any{1, "x", 2.5, nil}},
-		&writeMsg{Req: 4, Op: opInsert, URI: "t", Values: Values{"a": 1}},
-		&errorMsg{Req: 5, Code: "not_found", Message: "no"},
+		&wire.WindowMsg{Req: 2, Query: 2, Columns: []string{"c"}, Count: 1, Rows: 1, Last: true, Inline: valid, Done: true},
+		&wire.WindowMsg{Req: 3, Query: 2, Win: 9, Start: 100, Rows: 5},
+		&wire.QueryMsg{Req: 2, URI: "t", Projection: []string{"a"}, Selection: "a > ?", Args: []any{1, "x", 2.5, nil}},
+		&wire.WriteMsg{Req: 4, Op: wire.WriteInsert, URI: "t", Values: Values{"a": 1}},
+		&wire.ErrorMsg{Req: 5, Code: "not_found", Message: "no"},
 	} {
 		b, err := msgpack.Marshal(m)
 		if err != nil {
@@ -52,25 +53,25 @@ func FuzzMessages(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	pc, err := parcel.NewConn(nc.(*net.UnixConn), registry)
+	pc, err := parcel.NewConn(nc.(*net.UnixConn), wire.Registry)
 	if err != nil {
 		f.Fatal(err)
 	}
 	defer pc.Close()
 	client := &Client{pc: pc, maps: window.NewMappings(1)}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for code := codeHello; code <= codeBatchReply; code++ {
-			m, err := registry.Decode(code, data) // as parcel.Conn decodes a peer's body
+		for code := wire.CodeHello; code <= wire.CodeBatchReply; code++ {
+			m, err := wire.Registry.Decode(code, data) // as parcel.Conn decodes a peer's body
 			if err != nil {
 				continue
 			}
-			reqID(m)
-			wm, ok := m.(*windowMsg)
+			wire.ReqID(m)
+			wm, ok := m.(*wire.WindowMsg)
 			if !ok {
 				continue
 			}
 			cur := &Cursor{c: client, query: wm.Query}
-			cw, err := cur.take(wm, nil)
+			cw, err := cur.openWindow(wm, nil)
 			if err != nil {
 				continue
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
@@ -54,8 +55,8 @@ func healthy(t testing.TB, path string) {
 func TestHostileConsumers(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(50_000))
-	path, s := startServer(t, p, content.WithTimeouts(300*time.Millisecond, 300*time.Millisecond),
-		content.WithWindowSize(256<<10))
+	path, s := startServer(t, p, provider.WithTimeouts(300*time.Millisecond, 300*time.Millisecond),
+		provider.WithWindowSize(256<<10))
 	healthy(t, path)
 	baseline := func() bool {
 		st := s.Stats()

@@ -15,13 +15,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/content/internal/wiretest"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
 // fakeProvider answers the handshake properly, then answers the first
 // query with whatever answer returns: a hostile provider.
-func fakeProvider(t *testing.T, answer func(q *queryMsg) (parcel.Message, []*os.File)) string {
+func fakeProvider(t *testing.T, answer func(q *wire.QueryMsg) (parcel.Message, []*os.File)) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hostile.sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -32,7 +34,7 @@ func fakeProvider(t *testing.T, answer func(q *queryMsg) (parcel.Message, []*os.
 		if err != nil {
 			return
 		}
-		pc, err := parcel.NewConn(uc, registry)
+		pc, err := parcel.NewConn(uc, wire.Registry)
 		if err != nil {
 			uc.Close()
 			return
@@ -41,167 +43,138 @@ func fakeProvider(t *testing.T, answer func(q *queryMsg) (parcel.Message, []*os.
 		ctx := context.Background()
 		for {
 			msg, files, err := pc.Read(ctx)
-			closeFiles(files)
+			wire.CloseFiles(files)
 			if err != nil {
 				return
 			}
 			switch m := msg.(type) {
-			case *helloMsg:
-				pc.Write(ctx, &helloReplyMsg{Version: protocolVersion, WindowSize: 1 << 20, Budget: 1 << 24})
-			case *queryMsg:
+			case *wire.HelloMsg:
+				pc.Write(ctx, &wire.HelloReplyMsg{Version: wire.Version, WindowSize: 1 << 20, Budget: 1 << 24})
+			case *wire.QueryMsg:
 				reply, files := answer(m)
 				pc.Write(ctx, reply, files...)
-				closeFiles(files)
+				wire.CloseFiles(files)
 			}
 		}
 	}()
 	return path
 }
 
-// windowBytes returns a valid sealed window of n rows of one INT64 column.
-func windowBytes(t *testing.T, n int) []byte {
-	w, err := window.New(1)
-	require.NoError(t, err)
-	for i := range n {
-		require.NoError(t, w.AllocRow())
-		require.NoError(t, w.PutInt64(0, int64(i)))
-	}
-	b, err := w.AppendTo(nil)
-	require.NoError(t, err)
-	return b
-}
-
-// memfdWith returns a memfd holding b with the given seals.
-func memfdWith(t *testing.T, b []byte, seals int) *os.File {
-	fd, err := unix.MemfdCreate("hostile", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	require.NoError(t, err)
-	f := os.NewFile(uintptr(fd), "hostile")
-	_, err = f.Write(b)
-	require.NoError(t, err)
-	if seals != 0 {
-		_, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals)
-		require.NoError(t, err)
-	}
-	return f
-}
-
-const sealAll = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
-
 // One piece: a table of hostile answers run through one scenario.
 func TestHostileProvider(t *testing.T) {
-	valid := windowBytes(t, 3)
-	desc := func(m *queryMsg, rows int) *windowMsg {
-		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Start: 0, Rows: rows, Last: true}
+	valid := wiretest.WindowBytes(t, 3)
+	desc := func(m *wire.QueryMsg, rows int) *wire.WindowMsg {
+		return &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Start: 0, Rows: rows, Last: true}
 	}
 	for _, tc := range []struct {
 		name   string
-		answer func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File)
+		answer func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File)
 		want   error
 	}{
-		{"unsealed memfd", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
-			return desc(m, 3), []*os.File{memfdWith(t, valid, 0)}
+		{"unsealed memfd", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{wiretest.MemfdWith(t, valid, 0)}
 		}, window.ErrNotSealed},
-		{"memfd without the write seal", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
-			return desc(m, 3), []*os.File{memfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
+		{"memfd without the write seal", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{wiretest.MemfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
 		}, window.ErrNotSealed},
-		{"regular file", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"regular file", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			p := filepath.Join(t.TempDir(), "w")
 			require.NoError(t, os.WriteFile(p, valid, 0o600))
 			f, err := os.Open(p)
 			require.NoError(t, err)
 			return desc(m, 3), []*os.File{f}
 		}, window.ErrNotSealed},
-		{"pipe", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"pipe", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			r, w, err := os.Pipe()
 			require.NoError(t, err)
 			w.Close()
 			return desc(m, 3), []*os.File{r}
 		}, window.ErrNotSealed},
-		{"file smaller than its header says", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
-			return desc(m, 3), []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
+		{"file smaller than its header says", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{wiretest.MemfdWith(t, valid[:len(valid)-16], wiretest.SealAll)}
 		}, window.ErrCorrupt},
-		{"counts near 2^32", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"counts near 2^32", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			b := append([]byte{}, valid...)
 			binary.LittleEndian.PutUint32(b[8:], 0xFFFF_FFFF)  // columns
 			binary.LittleEndian.PutUint32(b[12:], 0xFFFF_FFFF) // rows
-			return desc(m, 3), []*os.File{memfdWith(t, b, sealAll)}
+			return desc(m, 3), []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
 		}, window.ErrCorrupt},
-		{"rows that do not fit", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"rows that do not fit", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			b := append([]byte{}, valid...)
 			binary.LittleEndian.PutUint32(b[12:], 0x1000_0000)
-			return desc(m, 0x1000_0000), []*os.File{memfdWith(t, b, sealAll)}
+			return desc(m, 0x1000_0000), []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
 		}, window.ErrCorrupt},
-		{"garbage inline bytes", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"garbage inline bytes", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Win, d.Inline = 0, []byte("definitely not a window, but long enough to hold a header.......")
 			return d, nil
 		}, window.ErrCorrupt},
-		{"header disagrees with descriptor", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
-			return desc(m, 99), []*os.File{memfdWith(t, valid, sealAll)}
+		{"header disagrees with descriptor", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 99), []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"two descriptors", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
-			return desc(m, 3), []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
+		{"two descriptors", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
+			return desc(m, 3), []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll), wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"inline bytes and a descriptor", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"inline bytes and a descriptor", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Inline = valid
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"no columns", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"no columns", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Columns, d.Win, d.Inline = nil, 0, valid
 			return d, nil
 		}, ErrProtocol},
-		{"wrong answer type", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
-			return &okMsg{Req: m.Req}, nil
+		{"wrong answer type", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
+			return &wire.OKMsg{Req: m.Req}, nil
 		}, ErrProtocol},
-		{"a memfd with window id 0", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"a memfd with window id 0", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Win = 0
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"count -5", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"count -5", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Count = -5
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"count 2 for 3 rows", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"count 2 for 3 rows", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Count = 2
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"count 2^63-1 in the last window", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"count 2^63-1 in the last window", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Count = 1<<63 - 1
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"an unknown query id", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"an unknown query id", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Query = m.Req + 40
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"done without last", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"done without last", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Last, d.Done = false, true
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"a negative start", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"a negative start", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Start = -3
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
-		{"no window at all", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"no window at all", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			return desc(m, 3), nil
 		}, ErrProtocol},
-		{"a named window and a descriptor", func(t *testing.T, m *queryMsg) (parcel.Message, []*os.File) {
+		{"a named window and a descriptor", func(t *testing.T, m *wire.QueryMsg) (parcel.Message, []*os.File) {
 			d := desc(m, 3)
 			d.Backing, d.Name = "shm", "cursorwindow-x"
-			return d, []*os.File{memfdWith(t, valid, sealAll)}
+			return d, []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}, ErrProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := countFDs(t)
-			path := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) { return tc.answer(t, m) })
+			before := wiretest.CountFDs(t)
+			path := fakeProvider(t, func(m *wire.QueryMsg) (parcel.Message, []*os.File) { return tc.answer(t, m) })
 			c, err := Dial(context.Background(), path)
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -209,7 +182,7 @@ func TestHostileProvider(t *testing.T) {
 			_, err = c.Query(ctx, &Query{URI: "x"})
 			require.ErrorIs(t, err, tc.want)
 			require.NoError(t, c.Close())
-			assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond,
+			assert.Eventually(t, func() bool { return wiretest.CountFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond,
 				"no descriptor leaked") // +1: the listener, closed at cleanup
 		})
 	}
@@ -226,14 +199,14 @@ func TestHugeNamedWindowRefused(t *testing.T) {
 		t.Skipf("no POSIX shm here: %v", err)
 	}
 	t.Cleanup(func() { os.Remove(path) })
-	_, err = f.WriteAt(windowBytes(t, 3), 0)
+	_, err = f.WriteAt(wiretest.WindowBytes(t, 3), 0)
 	require.NoError(t, err)
 	require.NoError(t, f.Truncate(2<<30)) // sparse: no memory used
 	require.NoError(t, f.Close())
 
-	before := countFDs(t)
-	sock := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
-		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: 3, Win: 9, Rows: 3, Last: true,
+	before := wiretest.CountFDs(t)
+	sock := fakeProvider(t, func(m *wire.QueryMsg) (parcel.Message, []*os.File) {
+		return &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: 3, Win: 9, Rows: 3, Last: true,
 			Backing: "shm", Name: name}, nil
 	})
 	c, err := Dial(context.Background(), sock)
@@ -247,21 +220,14 @@ func TestHugeNamedWindowRefused(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	assert.Less(t, after.TotalAlloc-before2.TotalAlloc, uint64(1<<20), "the window was not copied")
 	require.NoError(t, c.Close())
-	assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, func() bool { return wiretest.CountFDs(t) <= before+1 }, 2*time.Second, 10*time.Millisecond)
 }
 
 func TestHostileOffsetsOutsideTheData(t *testing.T) {
-	w, err := window.New(1)
-	require.NoError(t, err)
-	require.NoError(t, w.AllocRow())
-	require.NoError(t, w.PutString(0, "hello"))
-	b, err := w.AppendTo(nil)
-	require.NoError(t, err)
-	offsets := binary.LittleEndian.Uint64(b[64+16:])    // column 0's values: docs/FORMAT.md
-	binary.LittleEndian.PutUint32(b[offsets+4:], 1<<30) // row 0 ends far past the data
-	path := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
-		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"s"}, Count: 1, Win: 1, Rows: 1, Last: true},
-			[]*os.File{memfdWith(t, b, sealAll)}
+	b := wiretest.OffsetsOutOfRange(t)
+	path := fakeProvider(t, func(m *wire.QueryMsg) (parcel.Message, []*os.File) {
+		return &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"s"}, Count: 1, Win: 1, Rows: 1, Last: true},
+			[]*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
 	})
 	c, err := Dial(context.Background(), path)
 	require.NoError(t, err)
@@ -276,20 +242,14 @@ func TestHostileOffsetsOutsideTheData(t *testing.T) {
 	require.NoError(t, cur.Close())
 }
 
-func countFDs(t testing.TB) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err)
-	return len(ents)
-}
-
 // A descriptor that is not a memfd is refused in the user's terms: what
 // it is, and that it cannot be sealed.
 func TestNotAMemfdSaysWhatItIs(t *testing.T) {
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	defer w.Close()
-	sock := fakeProvider(t, func(m *queryMsg) (parcel.Message, []*os.File) {
-		return &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Rows: 3, Last: true}, []*os.File{r}
+	sock := fakeProvider(t, func(m *wire.QueryMsg) (parcel.Message, []*os.File) {
+		return &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Rows: 3, Last: true}, []*os.File{r}
 	})
 	c, err := Dial(context.Background(), sock)
 	require.NoError(t, err)

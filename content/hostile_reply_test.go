@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 	"golang.org/x/sys/unix"
 
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/content/internal/wiretest"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
@@ -45,7 +48,7 @@ func scriptedProvider(t *testing.T, handle func(m parcel.Message, uc *net.UnixCo
 			return
 		}
 		conns <- uc
-		pc, err := parcel.NewConn(uc, registry)
+		pc, err := parcel.NewConn(uc, wire.Registry)
 		if err != nil {
 			uc.Close()
 			return
@@ -53,12 +56,12 @@ func scriptedProvider(t *testing.T, handle func(m parcel.Message, uc *net.UnixCo
 		defer pc.Close()
 		for {
 			msg, files, err := pc.Read(context.Background())
-			closeFiles(files)
+			wire.CloseFiles(files)
 			if err != nil {
 				return
 			}
-			if _, ok := msg.(*helloMsg); ok {
-				if pc.Write(context.Background(), &helloReplyMsg{Version: protocolVersion, WindowSize: 1 << 20, Budget: 1 << 24}) != nil {
+			if _, ok := msg.(*wire.HelloMsg); ok {
+				if pc.Write(context.Background(), &wire.HelloReplyMsg{Version: wire.Version, WindowSize: 1 << 20, Budget: 1 << 24}) != nil {
 					return
 				}
 				continue
@@ -95,7 +98,7 @@ func rawFrame(t testing.TB, typ uint16, fds uint16, body any) []byte {
 // receives it, every time, for exact and descendant registrations.
 func TestNotificationRightAfterRegisterArrives(t *testing.T) {
 	path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
-		r, ok := m.(*registerMsg)
+		r, ok := m.(*wire.RegisterMsg)
 		if !ok {
 			return true // unregistrations need no answer
 		}
@@ -103,7 +106,7 @@ func TestNotificationRightAfterRegisterArrives(t *testing.T) {
 		if r.Descendants {
 			changed += "/row"
 		}
-		_, err := uc.Write(append(rawFrame(t, codeOK, 0, &okMsg{Req: r.Req}), rawFrame(t, codeNotify, 0, &notifyMsg{URI: changed})...))
+		_, err := uc.Write(append(rawFrame(t, wire.CodeOK, 0, &wire.OKMsg{Req: r.Req}), rawFrame(t, wire.CodeNotify, 0, &wire.NotifyMsg{URI: changed})...))
 		return err == nil
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
@@ -142,9 +145,9 @@ func TestNotificationRightAfterRegisterArrives(t *testing.T) {
 // another query waits) against its own hostile reply; the table is the
 // point.
 func TestUnroutableReplyEndsTheConnection(t *testing.T) {
-	valid := windowBytes(t, 3)
-	goodWindow := func(req uint64) *windowMsg {
-		return &windowMsg{Req: req, Query: req, Columns: []string{"i"}, Count: 3, Rows: 3, Last: true, Done: true, Inline: valid}
+	valid := wiretest.WindowBytes(t, 3)
+	goodWindow := func(req uint64) *wire.WindowMsg {
+		return &wire.WindowMsg{Req: req, Query: req, Columns: []string{"i"}, Count: 3, Rows: 3, Last: true, Done: true, Inline: valid}
 	}
 	deep := []byte{0x82, 0xa1, 'r', 0x03, 0xa1, 'c'} // {"r": 3, "c": [[[...100 deep...]]]}
 	for range 100 {
@@ -162,19 +165,19 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 		bug    string // a known bug: the client ignores this reply
 	}{
 		{"wrong field types", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeWindow, 0, map[string]any{"r": req, "q": "three", "n": "many", "k": []int{1}})
+			return rawFrame(t, wire.CodeWindow, 0, map[string]any{"r": req, "q": "three", "n": "many", "k": []int{1}})
 		}, true, false, ""},
 		{"nesting over the limit", func(t *testing.T, req uint64) []byte {
 			require.Equal(t, uint64(3), req) // encoded in deep
-			return rawFrame(t, codeWindow, 0, deep)
+			return rawFrame(t, wire.CodeWindow, 0, deep)
 		}, true, false, ""},
 		{"trailing bytes", func(t *testing.T, req uint64) []byte {
 			b, err := msgpack.Marshal(goodWindow(req))
 			require.NoError(t, err)
-			return rawFrame(t, codeWindow, 0, append(b, 0xc0))
+			return rawFrame(t, wire.CodeWindow, 0, append(b, 0xc0))
 		}, true, false, ""},
 		{"the never-used byte 0xc1", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeWindow, 0, []byte{0x81, 0xa1, 'r', 0xc1})
+			return rawFrame(t, wire.CodeWindow, 0, []byte{0x81, 0xa1, 'r', 0xc1})
 		}, true, false, ""},
 		{"an unknown message type", func(t *testing.T, req uint64) []byte {
 			return rawFrame(t, 99, 0, map[string]any{"r": req})
@@ -183,44 +186,44 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 			return rawFrame(t, 0, 0, map[string]any{"r": req})
 		}, true, false, ""},
 		{"a request's own message type", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeQuery, 0, &queryMsg{Req: req, URI: "x"})
+			return rawFrame(t, wire.CodeQuery, 0, &wire.QueryMsg{Req: req, URI: "x"})
 		}, true, false, ""},
 		{"a notify for a URI never registered", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeNotify, 0, &notifyMsg{URI: "elsewhere"})
+			return rawFrame(t, wire.CodeNotify, 0, &wire.NotifyMsg{URI: "elsewhere"})
 		}, true, false, ""},
 		{"a helloReply where a window was due", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeHelloReply, 0, &helloReplyMsg{Version: protocolVersion})
+			return rawFrame(t, wire.CodeHelloReply, 0, &wire.HelloReplyMsg{Version: wire.Version})
 		}, true, false, ""},
 		{"an ok answering the handshake again", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeOK, 0, &okMsg{Req: 1})
+			return rawFrame(t, wire.CodeOK, 0, &wire.OKMsg{Req: 1})
 		}, true, false, ""},
 		{"an error without a request id", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeError, 0, map[string]any{"c": "internal", "m": "whose?"})
+			return rawFrame(t, wire.CodeError, 0, map[string]any{"c": "internal", "m": "whose?"})
 		}, true, false, ""},
 		{"a window for a request never sent", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeWindow, 0, goodWindow(req+100))
+			return rawFrame(t, wire.CodeWindow, 0, goodWindow(req+100))
 		}, true, false, ""},
 		{"an ok for a request never sent", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeOK, 0, &okMsg{Req: req + 100})
+			return rawFrame(t, wire.CodeOK, 0, &wire.OKMsg{Req: req + 100})
 		}, true, false, ""},
 		{"a descriptor on an error", func(t *testing.T, req uint64) []byte {
-			return rawFrame(t, codeError, 1, &errorMsg{Req: req, Code: "internal", Message: "with an fd"})
+			return rawFrame(t, wire.CodeError, 1, &wire.ErrorMsg{Req: req, Code: "internal", Message: "with an fd"})
 		}, true, true, ""},
 		{"garbage instead of a frame", func(t *testing.T, req uint64) []byte {
 			return []byte("HTTP/1.1 400 Bad Request\r\n\r\n")
 		}, false, false, ""},
 		{"a body over the limit", func(t *testing.T, req uint64) []byte {
-			b := rawFrame(t, codeWindow, 0, []byte{}) // a header announcing 2 MiB
+			b := rawFrame(t, wire.CodeWindow, 0, []byte{}) // a header announcing 2 MiB
 			binary.LittleEndian.PutUint32(b[8:], 2<<20)
 			return b
 		}, false, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := countFDs(t)
+			before := wiretest.CountFDs(t)
 			var first uint64
 			firstSeen := make(chan struct{})
 			path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
-				q, ok := m.(*queryMsg)
+				q, ok := m.(*wire.QueryMsg)
 				if !ok {
 					return true
 				}
@@ -231,11 +234,11 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 				}
 				b := tc.reply(t, q.Req)
 				if tc.framed { // then a valid answer to the first query
-					b = append(b, rawFrame(t, codeWindow, 0, goodWindow(first))...)
+					b = append(b, rawFrame(t, wire.CodeWindow, 0, goodWindow(first))...)
 				}
 				var err error
 				if tc.fds {
-					f := memfdWith(t, valid, sealAll)
+					f := wiretest.MemfdWith(t, valid, wiretest.SealAll)
 					err = fdpass.Send(uc, b, f)
 					f.Close()
 				} else {
@@ -280,7 +283,7 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 			_, err = c.Query(ctx, &Query{URI: "third"})
 			require.ErrorIs(t, err, ErrProtocol, "the connection ended")
 			require.NoError(t, c.Close())
-			assert.Eventually(t, func() bool { return countFDs(t) <= before+1 }, 5*time.Second, 10*time.Millisecond,
+			assert.Eventually(t, func() bool { return wiretest.CountFDs(t) <= before+1 }, 5*time.Second, 10*time.Millisecond,
 				"no descriptor leaked") // +1: the listener, closed at cleanup
 		})
 	}
@@ -293,18 +296,18 @@ func TestUnroutableReplyEndsTheConnection(t *testing.T) {
 // notification after it still arrives.
 // One piece: the phases share one stuck connection.
 func TestProviderThatStopsReading(t *testing.T) {
-	valid := windowBytes(t, 3)
+	valid := wiretest.WindowBytes(t, 3)
 	path, conns := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
 		switch m := m.(type) {
-		case *registerMsg:
-			_, err := uc.Write(rawFrame(t, codeOK, 0, &okMsg{Req: m.Req}))
+		case *wire.RegisterMsg:
+			_, err := uc.Write(rawFrame(t, wire.CodeOK, 0, &wire.OKMsg{Req: m.Req}))
 			return err == nil
-		case *queryMsg:
+		case *wire.QueryMsg:
 			// A first window that is not the last: the cursor asks for
 			// the next one, which never comes, and must release this one.
-			f := memfdWith(t, valid, sealAll)
+			f := wiretest.MemfdWith(t, valid, wiretest.SealAll)
 			defer f.Close()
-			fdpass.Send(uc, rawFrame(t, codeWindow, 1, &windowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Rows: 3}), f)
+			fdpass.Send(uc, rawFrame(t, wire.CodeWindow, 1, &wire.WindowMsg{Req: m.Req, Query: m.Req, Columns: []string{"i"}, Count: -1, Win: 7, Rows: 3}), f)
 			return false // and never read again
 		}
 		return true
@@ -369,10 +372,10 @@ func TestProviderThatStopsReading(t *testing.T) {
 	// The provider answers the prefetch the cursor abandoned (its window
 	// must be released: the reader posts that, it does not write it), then
 	// notifies: the reader is still reading.
-	f := memfdWith(t, valid, sealAll)
-	require.NoError(t, fdpass.Send(uc, rawFrame(t, codeWindow, 1, &windowMsg{Req: 4, Query: 3, Count: -1, Win: 8, Start: 3, Rows: 0}), f))
+	f := wiretest.MemfdWith(t, valid, wiretest.SealAll)
+	require.NoError(t, fdpass.Send(uc, rawFrame(t, wire.CodeWindow, 1, &wire.WindowMsg{Req: 4, Query: 3, Count: -1, Win: 8, Start: 3, Rows: 0}), f))
 	f.Close()
-	_, err = uc.Write(rawFrame(t, codeNotify, 0, &notifyMsg{URI: "w"}))
+	_, err = uc.Write(rawFrame(t, wire.CodeNotify, 0, &wire.NotifyMsg{URI: "w"}))
 	require.NoError(t, err)
 	select {
 	case got := <-w.C():
@@ -384,4 +387,26 @@ func TestProviderThatStopsReading(t *testing.T) {
 	within("Client.Close", c.Close)
 	writers.Wait() // the blocked requests fail with the connection
 	assert.NoError(t, w.Err(), "the watch was closed by its user")
+}
+
+// A provider that names an operation or a row the request never had is
+// lying: the consumer ends the connection (ErrProtocol) rather than hand
+// its callers an index into their own data that is out of range.
+func TestWriteErrorOutOfRangeIsAProtocolError(t *testing.T) {
+	at := int64(1000)
+	path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
+		if b, ok := m.(*wire.BatchMsg); ok {
+			pc, err := parcel.NewConn(uc, wire.Registry)
+			require.NoError(t, err)
+			require.NoError(t, pc.Write(context.Background(), &wire.ErrorMsg{Req: b.Req, Code: "bad_request", Message: "no", At: &at}))
+		}
+		return true
+	})
+	c, err := Dial(context.Background(), path)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.ApplyBatch(context.Background(), []Operation{{Op: OpInsert, URI: "t"}})
+	require.ErrorIs(t, err, ErrProtocol)
+	var we *WriteError
+	assert.False(t, errors.As(err, &we), "no WriteError with a lying index reaches the caller")
 }

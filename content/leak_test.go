@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // childHold makes the test binary a consumer that takes a window and
@@ -50,13 +51,13 @@ func countMemfdMaps(t testing.TB) int {
 
 // serverHeld returns the fds and memfd mappings the server keeps on
 // purpose: one each per idle pooled or cached window.
-func serverHeld(s *content.Server) int {
+func serverHeld(s *provider.Server) int {
 	st := s.Stats()
 	return st.PoolIdle + st.CachedIdle
 }
 
 func TestNoLeaksAfter10000Queries(t *testing.T) {
-	path, s := startServer(t, newProvider(20_000), content.WithWindowSize(64<<10))
+	path, s := startServer(t, newProvider(20_000), provider.WithWindowSize(64<<10))
 	fds0, maps0 := countFDs(t), countMemfdMaps(t)
 	ctx := context.Background()
 	c, err := content.Dial(ctx, path)
@@ -106,7 +107,7 @@ func TestKilledConsumersReleaseEverything(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		n = 100 // each child is a race-instrumented binary: 10x slower to start
 	}
-	path, s := startServer(t, newProvider(50_000), content.WithWindowSize(64<<10))
+	path, s := startServer(t, newProvider(50_000), provider.WithWindowSize(64<<10))
 	fds0, maps0 := countFDs(t), countMemfdMaps(t)
 	start := time.Now()
 	for i := range n {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // TestLoad runs 64 concurrent consumers of 1,000 queries each against one
@@ -25,7 +26,7 @@ func TestLoad(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(4_000))
 	budget := int64(64 << 20)
-	path, s := startServer(t, p, content.WithWindowSize(256<<10), content.WithMemoryBudget(budget))
+	path, s := startServer(t, p, provider.WithWindowSize(256<<10), provider.WithMemoryBudget(budget))
 	var (
 		mu   sync.Mutex
 		lat  []time.Duration

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -61,14 +62,14 @@ func noSpaceChild() int {
 	defer os.RemoveAll(dir)
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(200_000)) // ≈ 26 MiB of windows
-	ln, err := content.Listen(filepath.Join(dir, "p.sock"), 0o600)
+	ln, err := provider.Listen(filepath.Join(dir, "p.sock"), 0o600)
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
-	srv := content.NewServer(p, content.WithLogger(quiet), content.WithBacking(window.KindShm),
-		content.WithWindowSize(1<<20), content.WithSharedWindows(false),
-		content.WithInlineLimit(0)) // every window shared: no inline window to fall back to
+	srv := provider.NewServer(p, provider.WithLogger(quiet), provider.WithBacking(window.KindShm),
+		provider.WithWindowSize(1<<20), provider.WithSharedWindows(false),
+		provider.WithInlineLimit(0)) // every window shared: no inline window to fall back to
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()

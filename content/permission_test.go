@@ -11,6 +11,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
@@ -36,8 +37,8 @@ func TestPermissionPerURIAndOperation(t *testing.T) {
 		}
 		return nil
 	}
-	path, srv := startServer(t, p, content.WithPermission(perm), content.WithInlineLimit(0))
-	c := dial(t, path)
+	path, srv := startServer(t, p, provider.WithPermission(perm), provider.WithInlineLimit(0))
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 
 	rows, _, err := scan(ctx, c, &content.Query{URI: "trips"})

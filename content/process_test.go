@@ -20,6 +20,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Environment of the provider child process.
@@ -58,7 +59,7 @@ func runProvider(path string) int {
 	rows := benchTable(n)
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, rows)
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	if err != nil {
 		fmt.Println("listen:", err)
 		return 1
@@ -71,7 +72,7 @@ func runProvider(path string) int {
 	}
 	fmt.Println("ready")
 	share := os.Getenv(childNoShare) == ""
-	srv := content.NewServer(p, content.WithLogger(quiet), content.WithSharedWindows(share))
+	srv := provider.NewServer(p, provider.WithLogger(quiet), provider.WithSharedWindows(share))
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Println("serve:", err)
 		return 1
@@ -142,8 +143,8 @@ func wantSum(n int) float64 {
 func TestScanFromAnotherProcess(t *testing.T) {
 	const n = 100_000
 	path, _ := startProvider(t, n)
-	c := dial(t, path)
-	for _, opts := range [][]content.QueryOption{nil, {content.WithInline()}} {
+	c := contenttest.Dial(t, path)
+	for _, opts := range [][]content.QueryOption{nil, {content.WithCopiedWindows()}} {
 		rows, sum, err := scan(context.Background(), c, &content.Query{URI: "trips"}, opts...)
 		require.NoError(t, err)
 		assert.Equal(t, int64(n), rows)
@@ -154,7 +155,7 @@ func TestScanFromAnotherProcess(t *testing.T) {
 func TestProviderKilledMidScan(t *testing.T) {
 	const n = 200_000
 	path, cmd := startProvider(t, n)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(0))
 	require.NoError(t, err)
 	defer cur.Close()

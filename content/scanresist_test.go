@@ -10,11 +10,12 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // seekingProvider is a MemProvider that can start a query at a position
-// (a content.Seeker), and records where, but whose rows hold no snapshot
-// (they are not a content.Repositioner): a provider that re-runs its
+// (a provider.Seeker), and records where, but whose rows hold no snapshot
+// (they are not a provider.Repositioner): a provider that re-runs its
 // query at an offset, as SQL providers without a read transaction do.
 type seekingProvider struct {
 	*contenttest.MemProvider
@@ -29,11 +30,11 @@ type unpositioned struct {
 }
 
 type counted interface {
-	content.Rows
-	content.Counter
+	provider.Rows
+	provider.Counter
 }
 
-func (p *seekingProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *seekingProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.MemProvider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func (p *seekingProvider) Query(ctx context.Context, q *content.Query) (content.
 	return unpositioned{rows.(counted)}, nil
 }
 
-func (p *seekingProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
+func (p *seekingProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (provider.Rows, error) {
 	p.mu.Lock()
 	p.starts = append(p.starts, start)
 	p.mu.Unlock()
@@ -64,8 +65,8 @@ func TestRepeatedScanLargerThanTheBudget(t *testing.T) {
 	p := &seekingProvider{MemProvider: contenttest.NewMemProvider()}
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(n))
 	const windowSize = 64 << 10
-	path, srv := startServer(t, p, content.WithWindowSize(windowSize), content.WithMemoryBudget(6*windowSize))
-	c := dial(t, path)
+	path, srv := startServer(t, p, provider.WithWindowSize(windowSize), provider.WithMemoryBudget(6*windowSize))
+	c := contenttest.Dial(t, path)
 	for scan := range 2 {
 		hits := srv.Stats().SharedHits
 		cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})

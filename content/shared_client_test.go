@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // One Client shared by 64 goroutines, as a program shares a sql.DB: each
@@ -20,8 +22,8 @@ import (
 // busy, whether they share windows (the same query) or not.
 func TestOneClientManyCursors(t *testing.T) {
 	const n, goroutines = 5000, 64
-	path, _ := startServer(t, newProvider(n), content.WithWindowSize(16<<10))
-	c := dial(t, path)
+	path, _ := startServer(t, newProvider(n), provider.WithWindowSize(16<<10))
+	c := contenttest.Dial(t, path)
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines)
 	for g := range goroutines {
@@ -72,8 +74,8 @@ func TestOneClientManyCursors(t *testing.T) {
 func TestBusyWaitEnds(t *testing.T) {
 	for _, wait := range []time.Duration{0, 50 * time.Millisecond} {
 		t.Run(fmt.Sprint(wait), func(t *testing.T) {
-			path, _ := startServer(t, newProvider(5000), content.WithWindowSize(16<<10), content.WithInlineLimit(0), // every window shared
-				content.WithLimits(content.Limits{ConnWindows: 4}))
+			path, _ := startServer(t, newProvider(5000), provider.WithWindowSize(16<<10), provider.WithInlineLimit(0), // every window shared
+				provider.WithLimits(provider.Limits{ConnWindows: 4}))
 			c, err := content.Dial(context.Background(), path, content.WithBusyWait(wait))
 			require.NoError(t, err)
 			defer c.Close()

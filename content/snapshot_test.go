@@ -12,6 +12,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // The snapshot model: a query reads one version of its data from Query
@@ -28,19 +29,19 @@ const snapRows = 3000 // about 25 windows of 4 KiB: a scan spans many
 type snapKind struct {
 	name      string
 	snapshots bool // its rows hold their snapshot (Repositioner)
-	provider  func(*contenttest.MemProvider) content.Provider
+	provider  func(*contenttest.MemProvider) provider.Provider
 }
 
 var snapKinds = []snapKind{
-	{"repositioner", true, func(p *contenttest.MemProvider) content.Provider { return p }},
-	{"seeker+counter", false, func(p *contenttest.MemProvider) content.Provider {
+	{"repositioner", true, func(p *contenttest.MemProvider) provider.Provider { return p }},
+	{"seeker+counter", false, func(p *contenttest.MemProvider) provider.Provider {
 		return &noSnapSeeker{noSnapProvider{p, true}}
 	}},
-	{"seeker", false, func(p *contenttest.MemProvider) content.Provider {
+	{"seeker", false, func(p *contenttest.MemProvider) provider.Provider {
 		return &noSnapSeeker{noSnapProvider{p, false}}
 	}},
-	{"plain+counter", false, func(p *contenttest.MemProvider) content.Provider { return &noSnapProvider{p, true} }},
-	{"plain", false, func(p *contenttest.MemProvider) content.Provider { return &noSnapProvider{p, false} }},
+	{"plain+counter", false, func(p *contenttest.MemProvider) provider.Provider { return &noSnapProvider{p, true} }},
+	{"plain", false, func(p *contenttest.MemProvider) provider.Provider { return &noSnapProvider{p, false} }},
 }
 
 // noSnapProvider serves a MemProvider's tables through rows that hold
@@ -50,9 +51,9 @@ type noSnapProvider struct {
 	counter bool
 }
 
-type bareRows struct{ content.Rows }
+type bareRows struct{ provider.Rows }
 
-func (p *noSnapProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *noSnapProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.MemProvider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -66,7 +67,7 @@ func (p *noSnapProvider) Query(ctx context.Context, q *content.Query) (content.R
 // noSnapSeeker is a noSnapProvider that re-runs a query at an offset.
 type noSnapSeeker struct{ noSnapProvider }
 
-func (p *noSnapSeeker) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
+func (p *noSnapSeeker) QueryAt(ctx context.Context, q *content.Query, start int64) (provider.Rows, error) {
 	rows, err := p.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -90,7 +91,7 @@ func snapTable(n int) *contenttest.MemProvider {
 // changeTable makes version 2 of t through the server: every row's v
 // becomes 2, and 500 rows are added, which in "i DESC" order moves every
 // old row 500 positions on.
-func changeTable(t testing.TB, srv *content.Server, p *contenttest.MemProvider) {
+func changeTable(t testing.TB, srv *provider.Server, p *contenttest.MemProvider) {
 	t.Helper()
 	require.NoError(t, srv.Change("t", func() error {
 		n, err := p.Update(context.Background(), "t", content.Values{"v": 2}, "", nil)
@@ -147,11 +148,11 @@ func scanFrom(t testing.TB, cur *content.Cursor, moved bool) (int64, error) {
 }
 
 // startSnap serves kind over a fresh table with 4 KiB windows.
-func startSnap(t testing.TB, kind snapKind, opts ...content.ServerOption) (*contenttest.MemProvider, *content.Server, *content.Client) {
+func startSnap(t testing.TB, kind snapKind, opts ...provider.ServerOption) (*contenttest.MemProvider, *provider.Server, *content.Client) {
 	p := snapTable(snapRows)
-	path, srv := startServer(t, kind.provider(p), append([]content.ServerOption{
-		content.WithWindowSize(4096), content.WithInlineLimit(0)}, opts...)...)
-	return p, srv, dial(t, path)
+	path, srv := startServer(t, kind.provider(p), append([]provider.ServerOption{
+		provider.WithWindowSize(4096), provider.WithInlineLimit(0)}, opts...)...)
+	return p, srv, contenttest.Dial(t, path)
 }
 
 // A scan served its first windows from the cache (another consumer's)
@@ -212,9 +213,9 @@ func TestSnapshotBackStep(t *testing.T) {
 		for _, change := range []bool{false, true} {
 			for _, kind := range snapKinds {
 				t.Run(fmt.Sprintf("%s/budget=%d/change=%v", kind.name, budget, change), func(t *testing.T) {
-					var opts []content.ServerOption
+					var opts []provider.ServerOption
 					if budget > 0 {
-						opts = append(opts, content.WithMemoryBudget(budget))
+						opts = append(opts, provider.WithMemoryBudget(budget))
 					}
 					p, srv, c := startSnap(t, kind, opts...)
 					a, err := c.Query(context.Background(), &descQuery)
@@ -255,13 +256,13 @@ type expiringProvider struct {
 }
 
 type expiringRows struct {
-	content.Rows
+	provider.Rows
 	p       *expiringProvider
 	n       int
 	expired bool
 }
 
-func (p *expiringProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *expiringProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.MemProvider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -283,18 +284,18 @@ func (r *expiringRows) Next() bool {
 
 func (r *expiringRows) Err() error {
 	if r.expired {
-		return fmt.Errorf("test: %w", content.ErrSnapshotExpired)
+		return fmt.Errorf("test: %w", provider.ErrSnapshotExpired)
 	}
 	return r.Rows.Err()
 }
 
-func (r *expiringRows) Count() int64 { return r.Rows.(content.Counter).Count() }
+func (r *expiringRows) Count() int64 { return r.Rows.(provider.Counter).Count() }
 
 func (r *expiringRows) Reposition(ctx context.Context, start int64) error {
 	if r.expired {
-		return content.ErrSnapshotExpired
+		return provider.ErrSnapshotExpired
 	}
-	return r.Rows.(content.Repositioner).Reposition(ctx, start)
+	return r.Rows.(provider.Repositioner).Reposition(ctx, start)
 }
 
 // Rows whose snapshot expired are opened again while the data is
@@ -305,8 +306,8 @@ func TestSnapshotExpired(t *testing.T) {
 		t.Run(fmt.Sprintf("change=%v", change), func(t *testing.T) {
 			p := &expiringProvider{MemProvider: snapTable(snapRows), after: 1000}
 			p.left.Store(2)
-			path, srv := startServer(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))
-			c := dial(t, path)
+			path, srv := startServer(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
+			c := contenttest.Dial(t, path)
 			a, err := c.Query(context.Background(), &descQuery, content.WithPrefetch(0))
 			require.NoError(t, err)
 			defer a.Close()
@@ -333,8 +334,8 @@ func TestSnapshotExpired(t *testing.T) {
 func TestSnapshotAlwaysExpired(t *testing.T) {
 	p := &expiringProvider{MemProvider: snapTable(snapRows), after: 0}
 	p.left.Store(1 << 20)
-	path, _ := startServer(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))
-	c := dial(t, path)
+	path, _ := startServer(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
+	c := contenttest.Dial(t, path)
 	a, err := c.Query(context.Background(), &descQuery)
 	if err == nil {
 		defer a.Close()
@@ -352,18 +353,18 @@ type lyingProvider struct {
 }
 
 type lyingRows struct {
-	content.Rows
+	provider.Rows
 	count int64
 }
 
 func (r lyingRows) Count() int64 { return r.count }
 
-func (p *lyingProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *lyingProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.MemProvider.Query(ctx, q)
 	if err != nil || q.URI != "t" {
 		return rows, err
 	}
-	return lyingRows{bareRows{rows}, rows.(content.Counter).Count() + p.by}, nil
+	return lyingRows{bareRows{rows}, rows.(provider.Counter).Count() + p.by}, nil
 }
 
 // A count that disagrees with the rows is the provider's bug: it costs
@@ -375,8 +376,8 @@ func TestCountDisagreesWithRows(t *testing.T) {
 		t.Run(fmt.Sprintf("by=%d", by), func(t *testing.T) {
 			mp := snapTable(snapRows)
 			mp.AddTable("trips", []string{"id", "fare", "city", "payload"}, tripRows(5000))
-			path, _ := startServer(t, &lyingProvider{mp, by}, content.WithWindowSize(4096), content.WithInlineLimit(0))
-			c := dial(t, path)
+			path, _ := startServer(t, &lyingProvider{mp, by}, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
+			c := contenttest.Dial(t, path)
 			ctx := context.Background()
 			other, err := c.Query(ctx, &content.Query{URI: "trips"})
 			require.NoError(t, err)
@@ -410,7 +411,7 @@ type countingProvider struct {
 	queries atomic.Int64
 }
 
-func (p *countingProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *countingProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	p.queries.Add(1)
 	return p.noSnapProvider.Query(ctx, q)
 }
@@ -426,8 +427,8 @@ func TestBusyFillKeepsItsRows(t *testing.T) {
 	p := &countingProvider{noSnapProvider: noSnapProvider{mp, false}}
 	// 3 windows: a's window and its prefetch, b's first window (from the
 	// cache); every prefetch after that is over the limit.
-	path, srv := startServer(t, p, content.WithWindowSize(64<<10), content.WithLimits(content.Limits{ConnWindows: 3}))
-	c := dial(t, path)
+	path, srv := startServer(t, p, provider.WithWindowSize(64<<10), provider.WithLimits(provider.Limits{ConnWindows: 3}))
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 	a, err := c.Query(ctx, &descQuery)
 	require.NoError(t, err)

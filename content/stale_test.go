@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -20,7 +22,7 @@ import (
 // the rows of one query are a consistent snapshot and a scan that sees two
 // versions was served windows of two snapshots.
 type versionedProvider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	n       int64
 	version atomic.Int64
 
@@ -32,7 +34,7 @@ type versionedProvider struct {
 	release chan struct{}
 }
 
-func (p *versionedProvider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (p *versionedProvider) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	if q.URI != "t" {
 		return nil, fmt.Errorf("%w: %s", content.ErrNotFound, q.URI)
 	}
@@ -89,12 +91,12 @@ func versionsOf(t testing.TB, cur *content.Cursor) (map[int64]int, int64) {
 func TestNoStaleWindowAfterNotifyChange(t *testing.T) {
 	// Two INT64 columns take at least 16 bytes a row: the first window
 	// holds fewer than perWindow rows, and the gate is in the second.
-	const perWindow = content.DefaultWindowSize / 16
+	const perWindow = provider.DefaultWindowSize / 16
 	const n = 2 * perWindow
 	p := &versionedProvider{n: n, gateRow: perWindow + perWindow/4, reached: make(chan struct{}), release: make(chan struct{})}
 	p.version.Store(1)
 	path, srv := startServer(t, p)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	ctx := context.Background()
 
 	first, err := c.Query(ctx, &content.Query{URI: "t"}, content.WithPrefetch(0))
@@ -128,7 +130,7 @@ func TestNoMixedScansUnderChanges(t *testing.T) {
 	}
 	// Small windows: each scan spans several windows.
 	p := &versionedProvider{n: 600}
-	path, srv := startServer(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))
+	path, srv := startServer(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var changes sync.WaitGroup

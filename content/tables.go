@@ -31,7 +31,7 @@ func (c *Client) Tables(ctx context.Context) ([]Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := res.Strings("tables")
+	names, err := res.strings("tables")
 	if err != nil {
 		return nil, err
 	}
@@ -62,15 +62,15 @@ func (c *Client) Table(ctx context.Context, name string) (Table, error) {
 
 // tableOf reads the answer to "columns" for the table name.
 func tableOf(name string, res Values) (Table, error) {
-	cols, err := res.Strings("columns")
+	cols, err := res.strings("columns")
 	if err != nil {
 		return Table{}, err
 	}
-	types, err := res.Strings("types")
+	types, err := res.strings("types")
 	if err != nil {
 		return Table{}, err
 	}
-	notNull, err := res.Bools("notnull")
+	notNull, err := res.bools("notnull")
 	if err != nil {
 		return Table{}, err
 	}

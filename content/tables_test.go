@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 func TestTables(t *testing.T) {
@@ -16,7 +18,7 @@ func TestTables(t *testing.T) {
 	require.NoError(t, p.AddTable("zones", []memtable.Column{{Name: "id", Type: memtable.Integer, NotNull: true}, {Name: "shape"}}, nil))
 	require.NoError(t, p.AddTable("b", []memtable.Column{{Name: "x", Type: memtable.Text}}, nil))
 	path, _ := startServer(t, p)
-	c := dial(t, path)
+	c := contenttest.Dial(t, path)
 	tables, err := c.Tables(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []content.Table{
@@ -36,9 +38,9 @@ type listing struct {
 }
 
 // noListing serves nothing and answers no call.
-type noListing struct{ content.ReadOnly }
+type noListing struct{ provider.ReadOnly }
 
-func (noListing) Query(context.Context, *content.Query) (content.Rows, error) {
+func (noListing) Query(context.Context, *content.Query) (provider.Rows, error) {
 	return nil, content.ErrNotFound
 }
 
@@ -56,7 +58,7 @@ func TestTablesRefusesMalformedAnswers(t *testing.T) {
 	ctx := context.Background()
 	// Without the convention: unsupported, as the provider says.
 	path, _ := startServer(t, noListing{})
-	_, err := dial(t, path).Tables(ctx)
+	_, err := contenttest.Dial(t, path).Tables(ctx)
 	assert.ErrorIs(t, err, content.ErrUnsupported)
 
 	cols := content.Values{"columns": []any{"a", "b"}, "types": []any{"INTEGER", ""}}
@@ -75,7 +77,7 @@ func TestTablesRefusesMalformedAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path, _ := startServer(t, &listing{tables: tc.tables, columns: tc.columns})
-			tables, err := dial(t, path).Tables(ctx)
+			tables, err := contenttest.Dial(t, path).Tables(ctx)
 			if tc.want != nil {
 				assert.ErrorIs(t, err, tc.want)
 				return

@@ -1,28 +1,26 @@
-package content_test
+package content
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/cursorwindow/cursorwindow/content"
 )
 
 func TestValuesStrings(t *testing.T) {
-	v := content.Values{"tables": []any{"trips", "cities"}, "none": nil, "n": int64(7), "mixed": []any{"a", int64(1)}}
-	got, err := v.Strings("tables")
+	v := Values{"tables": []any{"trips", "cities"}, "none": nil, "n": int64(7), "mixed": []any{"a", int64(1)}}
+	got, err := v.strings("tables")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"trips", "cities"}, got)
 	for _, key := range []string{"absent", "none"} {
-		got, err = v.Strings(key)
+		got, err = v.strings(key)
 		require.NoError(t, err)
 		assert.Empty(t, got)
 	}
-	_, err = v.Strings("n")
-	require.ErrorIs(t, err, content.ErrProtocol)
+	_, err = v.strings("n")
+	require.ErrorIs(t, err, ErrProtocol)
 	assert.Contains(t, err.Error(), `"n" is a int64, not a list`)
-	_, err = v.Strings("mixed")
-	require.ErrorIs(t, err, content.ErrProtocol)
+	_, err = v.strings("mixed")
+	require.ErrorIs(t, err, ErrProtocol)
 	assert.Contains(t, err.Error(), `"mixed" holds a int64, not a string`)
 }

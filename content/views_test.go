@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 var sinkByte byte
@@ -29,7 +30,7 @@ func faults(b []byte) (faulted bool) {
 // (PROT_NONE) while their mappings are kept, and closed ones stay
 // reserved.
 func TestStaleViewsFault(t *testing.T) {
-	path, _ := startServer(t, newProvider(40_000), content.WithWindowSize(64<<10), content.WithSharedWindows(false))
+	path, _ := startServer(t, newProvider(40_000), provider.WithWindowSize(64<<10), provider.WithSharedWindows(false))
 	c, err := content.Dial(context.Background(), path, content.WithCheckedViews())
 	require.NoError(t, err)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "trips"})

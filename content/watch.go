@@ -3,6 +3,8 @@ package content
 import (
 	"slices"
 	"sync"
+
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 )
 
 // Watch delivers the change notifications of one registration.
@@ -10,7 +12,7 @@ import (
 // Notifications are coalesced per URI: while the receiver has not taken
 // a change of a URI, later changes of the same URI are the same pending
 // notification, so a slow receiver loses none and holds at most one per
-// URI (past maxNotes distinct URIs, the registered URI stands for all of
+// URI (past wire.MaxNotes distinct URIs, the registered URI stands for all of
 // them). One goroutine per Watch delivers them; it ends with the Watch.
 type Watch struct {
 	c    *Client
@@ -47,7 +49,7 @@ func (w *Watch) Err() error {
 // Close ends the registration. It never waits on the provider.
 func (w *Watch) Close() error {
 	if w.c.unwatch(w) {
-		w.c.ctl.post(&unregisterMsg{URI: w.uri})
+		w.c.ctl.post(&wire.UnregisterMsg{URI: w.uri})
 	}
 	w.end(nil)
 	return nil
@@ -60,7 +62,7 @@ func (w *Watch) push(uri string) {
 		w.mu.Unlock()
 		return
 	}
-	if len(w.pending) >= maxNotes {
+	if len(w.pending) >= wire.MaxNotes {
 		uri = w.uri // stands for every URI below it
 		if slices.Contains(w.pending, uri) {
 			w.mu.Unlock()

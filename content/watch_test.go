@@ -19,6 +19,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // TestThousandWatchersTenThousandChanges: 1,000 watchers of one URI, half
@@ -50,7 +52,7 @@ func TestThousandWatchersTenThousandChanges(t *testing.T) {
 	if raceEnabled {
 		changes = 100
 	}
-	path, s := startServer(t, newProvider(1), content.WithTimeouts(10*time.Second, 2*time.Second))
+	path, s := startServer(t, newProvider(1), provider.WithTimeouts(10*time.Second, 2*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
 	defer cancel()
 	g0 := runtime.NumGoroutine()
@@ -78,7 +80,7 @@ func TestThousandWatchersTenThousandChanges(t *testing.T) {
 	)
 	t.Cleanup(receivers.Wait) // after the clients' cleanups: their watches end
 	for i := range readers {
-		c := dial(t, path)
+		c := contenttest.Dial(t, path)
 		w, err := c.Register(ctx, "t", true)
 		require.NoError(t, err)
 		watches[i], sawFinal[i] = w, make(chan struct{})

@@ -3,7 +3,7 @@
 // each other:
 //
 //   - provider (examples/provider): serves the tables of a SQLite database,
-//     by default a generated sample of taxi trips, through content.Server;
+//     by default a generated sample of taxi trips, through provider.Server;
 //   - consumer (examples/consumer): a command-line consumer that lists,
 //     queries, scans, watches and writes those tables.
 //

@@ -165,7 +165,7 @@ func (c *conn) IsValid() bool { return !c.bad.Load() && c.c.Err() == nil }
 // CheckNamedValue converts an argument to what a provider takes: nil,
 // int64, float64, string or []byte (database/sql's default conversion),
 // bool as 0 or 1 and time.Time as an RFC 3339 string, as
-// content.SQLRows stores them. Named arguments are refused.
+// provider.SQLRows stores them. Named arguments are refused.
 func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	if nv.Name != "" {
 		return &refusal{fmt.Sprintf("sqldriver: named argument %q: write ? and pass the arguments in order", nv.Name)}

@@ -65,7 +65,7 @@
 // them in shared memory as a query's results come back.
 //
 // Arguments are sent as nil, int64, float64, string or []byte; bool
-// becomes 0 or 1 and time.Time an RFC 3339 string, as content.SQLRows
+// becomes 0 or 1 and time.Time an RFC 3339 string, as provider.SQLRows
 // stores them.
 //
 // # Results

@@ -17,13 +17,14 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/sqldriver"
 	"github.com/cursorwindow/cursorwindow/sqldriver/sqlparse"
 )
 
 // serve runs a content server for p in this process (contenttest.Serve)
 // and returns its socket.
-func serve(t testing.TB, p content.Provider, opts ...content.ServerOption) string {
+func serve(t testing.TB, p provider.Provider, opts ...provider.ServerOption) string {
 	t.Helper()
 	sock, _ := contenttest.Serve(t, p, opts...)
 	return sock
@@ -291,7 +292,7 @@ func TestCancelStopsProvider(t *testing.T) {
 		rows[i] = []any{i, fmt.Sprintf("row %d of a table too big to read at once", i)}
 	}
 	mp.AddTable("big", []string{"id", "s"}, rows)
-	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(16<<10))))
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, provider.WithWindowSize(16<<10))))
 	defer db.Close()
 	db.SetMaxOpenConns(1) // the next query must reuse the connection
 
@@ -337,12 +338,12 @@ func TestBadConnDriverLevel(t *testing.T) {
 	require.NoError(t, err)
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, "p.sock")
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	require.NoError(t, err)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler))).Serve(ctx, ln)
+		done <- provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler))).Serve(ctx, ln)
 	}()
 
 	dc, err := sqldriver.NewConnector(sock).Connect(context.Background())
@@ -401,7 +402,7 @@ func TestRowsReadOneVersion(t *testing.T) {
 		rows[i] = []any{i, 1}
 	}
 	p.AddTable("t", []string{"i", "v"}, rows)
-	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))))
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))))
 	defer db.Close()
 
 	r, err := db.Query("SELECT i, v FROM t ORDER BY i DESC")
@@ -441,8 +442,8 @@ func TestOneDBManyGoroutines(t *testing.T) {
 		rows[i] = []any{i, fmt.Sprintf("row %d, long enough to fill windows", i)}
 	}
 	p.AddTable("t", []string{"i", "s"}, rows)
-	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, content.WithWindowSize(16<<10),
-		content.WithLimits(content.Limits{UIDWindows: 32}))))
+	db := sql.OpenDB(sqldriver.NewConnector(serve(t, p, provider.WithWindowSize(16<<10),
+		provider.WithLimits(provider.Limits{UIDWindows: 32}))))
 	defer db.Close()
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines)

@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/sqldriver"
 )
 
@@ -26,13 +26,13 @@ func Example() {
 	p.AddTable("planets", []string{"name", "moons"}, [][]any{
 		{"Mercury", 0}, {"Earth", 1}, {"Mars", 2}, {"Jupiter", 95},
 	})
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler)))
 	go func() { done <- srv.Serve(ctx, ln) }()
 
 	db := sql.OpenDB(sqldriver.NewConnector(sock)) // or sql.Open("cursorwindow", sock)

@@ -11,6 +11,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/arrow/cwarrow"
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // A consumer reads a provider's table as Arrow record batches. In real
@@ -23,13 +24,13 @@ func Example() {
 	p.AddTable("planets", []string{"name", "moons", "rings"}, [][]any{
 		{"Mercury", 0, nil}, {"Earth", 1, nil}, {"Saturn", 274, []byte("bright")},
 	})
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler))).Serve(ctx, ln)
+	go provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler))).Serve(ctx, ln)
 
 	c, err := content.Dial(ctx, sock)
 	if err != nil {

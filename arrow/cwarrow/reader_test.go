@@ -16,14 +16,15 @@ import (
 	"github.com/cursorwindow/cursorwindow/arrow/internal/servetest"
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
 // open serves p, queries q and returns a Reader over the cursor, read
 // with a checked allocator that the test checks for leaks at its end.
-func open(t *testing.T, p content.Provider, q *content.Query, opts ...cwarrow.Option) (*cwarrow.Reader, error) {
+func open(t *testing.T, p provider.Provider, q *content.Query, opts ...cwarrow.Option) (*cwarrow.Reader, error) {
 	t.Helper()
-	sock, _ := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, _ := contenttest.Serve(t, p, provider.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), q)
 	require.NoError(t, err)
@@ -284,7 +285,7 @@ func TestReleaseClosesCursor(t *testing.T) {
 	}
 	mp.AddTable("t", []string{"id", "s"}, rows)
 	p := contenttest.NewWatched(mp)
-	sock, srv := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, srv := contenttest.Serve(t, p, provider.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), &content.Query{URI: "t"})
 	require.NoError(t, err)
@@ -314,7 +315,7 @@ func TestCursorError(t *testing.T) {
 		rows[i] = []any{i, "a row of some length to fill windows"}
 	}
 	mp.AddTable("t", []string{"id", "s"}, rows)
-	sock, _ := contenttest.Serve(t, mp, content.WithWindowSize(16<<10))
+	sock, _ := contenttest.Serve(t, mp, provider.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

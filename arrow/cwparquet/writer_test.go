@@ -26,13 +26,14 @@ import (
 	"github.com/cursorwindow/cursorwindow/arrow/internal/servetest"
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // open serves p with small windows (many batches), queries q and returns
 // a cwarrow.Reader over the cursor, released when the test ends.
-func open(t *testing.T, p content.Provider, q *content.Query) *cwarrow.Reader {
+func open(t *testing.T, p provider.Provider, q *content.Query) *cwarrow.Reader {
 	t.Helper()
-	sock, _ := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, _ := contenttest.Serve(t, p, provider.WithWindowSize(16<<10))
 	c := servetest.Dial(t, sock)
 	cur, err := c.Query(context.Background(), q)
 	require.NoError(t, err)
@@ -76,7 +77,7 @@ func readParquet(t *testing.T, data []byte) parquetFile {
 // trips is a table of n rows declaring its types: id INTEGER NOT NULL,
 // city TEXT NOT NULL, fare REAL, tip REAL (every third NULL), hash BLOB,
 // note (no type, every field NULL).
-func trips(n int) (content.Provider, [][]any) {
+func trips(n int) (provider.Provider, [][]any) {
 	rows := make([][]any, n)
 	for i := range rows {
 		var tip any
@@ -169,7 +170,7 @@ func requireSameSchema(t *testing.T, written, read *arrow.Schema) {
 
 // blobs is a table of n rows of an id and 8 KiB of random bytes: 1 or
 // 2 rows a 16 KiB window.
-func blobs(n int) (content.Provider, [][]any) {
+func blobs(n int) (provider.Provider, [][]any) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	rows := make([][]any, n)
 	for i := range rows {

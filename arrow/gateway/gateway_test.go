@@ -35,6 +35,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/arrow/internal/servetest"
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 const tripRows = 3000
@@ -64,9 +65,9 @@ func trips() (*contenttest.Watched, [][]any) {
 // start serves p in this process and a gateway to it on loopback, until
 // the test ends; it returns the gateway's address and the provider's
 // server.
-func start(t *testing.T, p content.Provider, opts ...gateway.Option) (string, *content.Server) {
+func start(t *testing.T, p provider.Provider, opts ...gateway.Option) (string, *provider.Server) {
 	t.Helper()
-	sock, srv := contenttest.Serve(t, p, content.WithWindowSize(16<<10))
+	sock, srv := contenttest.Serve(t, p, provider.WithWindowSize(16<<10))
 	g := gateway.New(gateway.SocketDialer(sock), opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -10,7 +10,7 @@ import (
 // pool holds the gateway's connections to the provider. Each remote
 // request takes a connection of its own for its duration, so that one
 // remote client's scan never counts against another's per-connection
-// limits (content.Limits), and a connection that saw the provider go is
+// limits (provider.Limits), and a connection that saw the provider go is
 // dropped, not reused: the next request dials again, which is how the
 // gateway outlives a provider restart.
 type pool struct {

@@ -6,19 +6,20 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
-// MemProvider is a content.Provider serving tables held in memory: for
+// MemProvider is a provider.Provider serving tables held in memory: for
 // tests, examples and benchmarks, as net/http/httptest serves handlers.
 // It is a memtable.Provider with untyped columns, offering what the
-// tests of the server need and no more: it is a content.Transactor but
-// not a content.BulkInserter, so a bulk insert into it goes through the
+// tests of the server need and no more: it is a provider.Transactor but
+// not a provider.BulkInserter, so a bulk insert into it goes through the
 // server's transaction path. A query reads a copy-on-write snapshot of
-// its table (content.Repositioner). A table's URI is its name;
+// its table (provider.Repositioner). A table's URI is its name;
 // selections and orders are those of package content/selection. Values
 // are int64, float64, string, []byte or nil. An insert's id is the new
 // row's position while no row was deleted (memtable's ids). Its rows
-// declare no column types (they are no content.Typed).
+// declare no column types (they are no provider.Typed).
 type MemProvider struct {
 	p *memtable.Provider
 }
@@ -41,8 +42,8 @@ func (p *MemProvider) AddTable(name string, columns []string, rows [][]any) {
 	}
 }
 
-// Query implements content.Provider.
-func (p *MemProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+// Query implements provider.Provider.
+func (p *MemProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	r, err := p.p.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -52,38 +53,38 @@ func (p *MemProvider) Query(ctx context.Context, q *content.Query) (content.Rows
 
 // snapshotRows are memtable's rows as a MemProvider serves them.
 type snapshotRows interface {
-	content.Rows
-	content.Counter
-	content.Repositioner
+	provider.Rows
+	provider.Counter
+	provider.Repositioner
 }
 
-// untyped hides the declared types of memtable's rows (content.Typed):
+// untyped hides the declared types of memtable's rows (provider.Typed):
 // a MemProvider declares nothing.
 type untyped struct{ snapshotRows }
 
-// Insert implements content.Provider.
+// Insert implements provider.Provider.
 func (p *MemProvider) Insert(ctx context.Context, uri string, values content.Values) (int64, error) {
 	return p.p.Insert(ctx, uri, values)
 }
 
-// Update implements content.Provider.
+// Update implements provider.Provider.
 func (p *MemProvider) Update(ctx context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
 	return p.p.Update(ctx, uri, values, selection, args)
 }
 
-// Delete implements content.Provider.
+// Delete implements provider.Provider.
 func (p *MemProvider) Delete(ctx context.Context, uri string, selection string, args []any) (int64, error) {
 	return p.p.Delete(ctx, uri, selection, args)
 }
 
-// Call implements content.Provider: "tables" and "columns", as memtable.
+// Call implements provider.Provider: "tables" and "columns", as memtable.
 func (p *MemProvider) Call(ctx context.Context, method, arg string, extras content.Values) (content.Values, error) {
 	return p.p.Call(ctx, method, arg, extras)
 }
 
-// Begin implements content.Transactor. The transaction holds the
+// Begin implements provider.Transactor. The transaction holds the
 // provider's lock until Commit or Rollback: others wait for it, and see
 // all of its writes or none.
-func (p *MemProvider) Begin(ctx context.Context) (content.Tx, error) {
+func (p *MemProvider) Begin(ctx context.Context) (provider.Tx, error) {
 	return p.p.Begin(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Watched wraps a Provider and tells, on Closed, how many rows each
@@ -12,17 +13,17 @@ import (
 // query stopped the provider's work. Closed holds 64 reports; past that,
 // reports are dropped rather than block the server.
 type Watched struct {
-	content.Provider
+	provider.Provider
 	Closed chan int64
 }
 
 // NewWatched wraps p.
-func NewWatched(p content.Provider) *Watched {
+func NewWatched(p provider.Provider) *Watched {
 	return &Watched{Provider: p, Closed: make(chan int64, 64)}
 }
 
-// Query implements content.Provider.
-func (p *Watched) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+// Query implements provider.Provider.
+func (p *Watched) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.Provider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func (p *Watched) Query(ctx context.Context, q *content.Query) (content.Rows, er
 }
 
 type watchedRows struct {
-	content.Rows
+	provider.Rows
 	n      int64
 	closed chan int64
 }

@@ -3,17 +3,17 @@
 // database: a few dozen lines serve a live table with everything a
 // consumer can ask of a provider.
 //
-// A Provider implements content.Provider and its optional interfaces:
+// A Provider implements provider.Provider and its optional interfaces:
 //
 //   - Query: projection, selection and order (the grammar of package
 //     content/selection, evaluated by SQLite's rules), limit; the rows
-//     report their count (content.Counter), their declared column types
-//     and NOT NULL (content.Typed), and hold their snapshot
-//     (content.Repositioner), so a query reads one version of its table
+//     report their count (provider.Counter), their declared column types
+//     and NOT NULL (provider.Typed), and hold their snapshot
+//     (provider.Repositioner), so a query reads one version of its table
 //     however the consumer moves in it and whatever is written meanwhile.
 //   - Insert, Update and Delete, checked against the declared types and
-//     NOT NULL; Begin (content.Transactor) for atomic batches; BulkInsert
-//     (content.BulkInserter), all rows or none.
+//     NOT NULL; Begin (provider.Transactor) for atomic batches; BulkInsert
+//     (provider.BulkInserter), all rows or none.
 //   - Call "tables" and "columns", the listing convention of PROTOCOL.md,
 //     which Client.Tables reads.
 //
@@ -28,7 +28,7 @@
 //		{Name: "name", Type: memtable.Text, NotNull: true},
 //		{Name: "value", Type: memtable.Real},
 //	}, nil)
-//	srv := content.NewServer(p)
+//	srv := provider.NewServer(p)
 //	p.OnChange(srv.Change) // the program's own writes notify consumers
 //	go srv.Serve(ctx, ln)
 //	err = p.Change("metrics", func(tx *memtable.Tx) error {

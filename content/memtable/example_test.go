@@ -10,6 +10,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // A live metrics provider: the program keeps its metrics in a table and
@@ -34,11 +35,11 @@ func Example_metrics() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler)))
 	p.OnChange(srv.Change) // the program's own writes notify consumers
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -12,6 +12,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -36,7 +37,7 @@ func newTrips(t testing.TB) *memtable.Provider {
 
 // serve serves p on a socket in a temporary directory and dials it; both
 // end with the test.
-func serve(t testing.TB, p content.Provider, opts ...content.ServerOption) (*content.Client, *content.Server) {
+func serve(t testing.TB, p provider.Provider, opts ...provider.ServerOption) (*content.Client, *provider.Server) {
 	t.Helper()
 	path, srv := contenttest.Serve(t, p, opts...)
 	c, err := content.Dial(context.Background(), path)
@@ -233,7 +234,7 @@ func TestBatch(t *testing.T) {
 
 // A bulk insert keeps all its rows or none.
 func TestBulkInsert(t *testing.T) {
-	c, _ := serve(t, newTrips(t), content.WithWindowSize(4096))
+	c, _ := serve(t, newTrips(t), provider.WithWindowSize(4096))
 	ctx := context.Background()
 	b, err := c.BulkInsert(ctx, "trips", []string{"id", "city"})
 	require.NoError(t, err)
@@ -284,7 +285,7 @@ func TestTx(t *testing.T) {
 	assert.ErrorIs(t, tx.Rollback(), memtable.ErrTxDone)
 	rows, err := p.Query(ctx, &content.Query{URI: "trips"})
 	require.NoError(t, err)
-	assert.Equal(t, int64(1), rows.(content.Counter).Count())
+	assert.Equal(t, int64(1), rows.(provider.Counter).Count())
 }
 
 // The program's own writes go through Change: all or nothing, restricted

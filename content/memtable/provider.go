@@ -8,11 +8,12 @@ import (
 	"sync"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/content/selection"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
-// Provider serves in-memory tables: a content.Provider, Transactor and
+// Provider serves in-memory tables: a provider.Provider, Transactor and
 // BulkInserter. A table's URI is its name. Its zero value is not usable;
 // call New.
 type Provider struct {
@@ -25,13 +26,13 @@ type Provider struct {
 
 // Compile-time checks of the interfaces a Provider implements.
 var (
-	_ content.Provider     = (*Provider)(nil)
-	_ content.Transactor   = (*Provider)(nil)
-	_ content.BulkInserter = (*Provider)(nil)
-	_ content.Repositioner = (*rows)(nil)
-	_ content.Typed        = (*rows)(nil)
-	_ content.Counter      = (*rows)(nil)
-	_ content.Tx           = (*Tx)(nil)
+	_ provider.Provider     = (*Provider)(nil)
+	_ provider.Transactor   = (*Provider)(nil)
+	_ provider.BulkInserter = (*Provider)(nil)
+	_ provider.Repositioner = (*rows)(nil)
+	_ provider.Typed        = (*rows)(nil)
+	_ provider.Counter      = (*rows)(nil)
+	_ provider.Tx           = (*Tx)(nil)
 )
 
 // New returns a Provider without tables.
@@ -83,9 +84,9 @@ func (p *Provider) names() []string {
 	return names
 }
 
-// Query implements content.Provider: the rows are a snapshot of the
+// Query implements provider.Provider: the rows are a snapshot of the
 // table as it is when Query returns.
-func (p *Provider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (p *Provider) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("%w: negative limit %d", content.ErrBadRequest, q.Limit)
 	}
@@ -179,7 +180,7 @@ func (r *rows) Next() bool {
 	return true
 }
 
-// Reposition implements content.Repositioner: every position of the
+// Reposition implements provider.Repositioner: every position of the
 // snapshot stays reachable whatever was written since.
 func (r *rows) Reposition(_ context.Context, start int64) error {
 	if start < 0 {
@@ -192,14 +193,14 @@ func (r *rows) Reposition(_ context.Context, start int64) error {
 func (r *rows) Put(w *window.Writer) error {
 	row := r.rows[r.i]
 	for c, src := range r.proj {
-		if err := content.PutValue(w, c, row[src]); err != nil {
+		if err := provider.PutValue(w, c, row[src]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Call implements content.Provider with the listing convention of
+// Call implements provider.Provider with the listing convention of
 // PROTOCOL.md: "tables" answers {"tables": [names, sorted]}; "columns",
 // with a table name as arg, answers {"columns": [...], "types": [...],
 // "notnull": [...]}. Other methods are refused with

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/memtable"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // A scan reads one version of its table while the table is rewritten
@@ -28,7 +29,7 @@ func TestSnapshot(t *testing.T) {
 		{Name: "i", Type: memtable.Integer, NotNull: true},
 		{Name: "v", Type: memtable.Text, NotNull: true},
 	}, rows))
-	c, srv := serve(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))
+	c, srv := serve(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
 	p.OnChange(srv.Change)
 	ctx := context.Background()
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/content/selection"
 )
 
@@ -49,7 +50,7 @@ func (p *Provider) Change(uri string, write func(tx *Tx) error) error {
 	return hook(uri, run)
 }
 
-// Insert implements content.Provider: values are matched to columns by
+// Insert implements provider.Provider: values are matched to columns by
 // name (case-insensitively), columns not named are NULL. The id returned
 // counts the rows inserted into the table from 0, the rows given to
 // AddTable included: ids are unique and increasing, and a row's id is
@@ -60,14 +61,14 @@ func (p *Provider) Insert(_ context.Context, uri string, values content.Values) 
 	return p.insert(uri, values)
 }
 
-// Update implements content.Provider.
+// Update implements provider.Provider.
 func (p *Provider) Update(_ context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.update(uri, values, selection, args)
 }
 
-// Delete implements content.Provider.
+// Delete implements provider.Provider.
 func (p *Provider) Delete(_ context.Context, uri string, selection string, args []any) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -162,10 +163,10 @@ func (p *Provider) remove(uri string, selection string, args []any) (int64, erro
 	return n, nil
 }
 
-// BulkInsert implements content.BulkInserter: all the rows or none. The
+// BulkInsert implements provider.BulkInserter: all the rows or none. The
 // rows are read and checked before the table is locked, so a slow load
 // keeps no query waiting.
-func (p *Provider) BulkInsert(_ context.Context, uri string, in *content.BulkRows) (int64, error) {
+func (p *Provider) BulkInsert(_ context.Context, uri string, in *provider.BulkRows) (int64, error) {
 	p.mu.RLock()
 	t, err := p.table(uri)
 	p.mu.RUnlock()
@@ -210,10 +211,10 @@ func (p *Provider) BulkInsert(_ context.Context, uri string, in *content.BulkRow
 	return int64(len(add)), nil
 }
 
-// Begin implements content.Transactor: the transaction holds the
+// Begin implements provider.Transactor: the transaction holds the
 // provider's lock until Commit or Rollback, so others wait for it and
 // see all of its writes or none.
-func (p *Provider) Begin(context.Context) (content.Tx, error) {
+func (p *Provider) Begin(context.Context) (provider.Tx, error) {
 	return p.begin(""), nil
 }
 

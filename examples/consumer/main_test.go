@@ -16,6 +16,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/examples/internal/exampletest"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -24,14 +25,14 @@ import (
 // until it is cancelled; other names are not found, with a message that
 // repeats the name.
 type fakeProvider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	tables any // the answer to "tables", if set
 	table  string
 	cols   []string
 	rows   [][]string
 }
 
-func (p *fakeProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *fakeProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	switch q.URI {
 	case p.table:
 		return &textRows{cols: p.cols, rows: p.rows, i: -1}, nil
@@ -87,9 +88,9 @@ var hostile = &fakeProvider{
 }
 
 // serve serves p on a socket in a fresh directory until the test ends.
-func serve(t *testing.T, p content.Provider) (*content.Server, string) {
+func serve(t *testing.T, p provider.Provider) (*provider.Server, string) {
 	t.Helper()
-	sock, srv := contenttest.Serve(t, p, content.WithShutdownGrace(time.Second))
+	sock, srv := contenttest.Serve(t, p, provider.WithShutdownGrace(time.Second))
 	return srv, sock
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // execer runs statements: the database, or a transaction's connection.
@@ -16,8 +17,8 @@ type execer interface {
 }
 
 var (
-	_ content.Transactor   = (*sqliteProvider)(nil)
-	_ content.BulkInserter = (*sqliteProvider)(nil)
+	_ provider.Transactor   = (*sqliteProvider)(nil)
+	_ provider.BulkInserter = (*sqliteProvider)(nil)
 )
 
 // sqliteTx is a write transaction: BEGIN IMMEDIATE on a connection of its
@@ -30,9 +31,9 @@ type sqliteTx struct {
 	done bool
 }
 
-// Begin implements content.Transactor: the writes of a batch (and of a
+// Begin implements provider.Transactor: the writes of a batch (and of a
 // bulk insert) are applied in one SQLite transaction.
-func (p *sqliteProvider) Begin(ctx context.Context) (content.Tx, error) {
+func (p *sqliteProvider) Begin(ctx context.Context) (provider.Tx, error) {
 	if p.readOnly {
 		return nil, fmt.Errorf("%w: the provider is read-only", content.ErrUnsupported)
 	}
@@ -85,10 +86,10 @@ func (tx *sqliteTx) end(stmt string) error {
 // parameters a statement).
 const bulkRowsPerStatement = 100
 
-// BulkInsert implements content.BulkInserter: every row of the load in
+// BulkInsert implements provider.BulkInserter: every row of the load in
 // one transaction, all or nothing, through a prepared multi-row INSERT.
 // A statement that fails is replayed a row at a time to name the row.
-func (p *sqliteProvider) BulkInsert(ctx context.Context, uri string, rows *content.BulkRows) (int64, error) {
+func (p *sqliteProvider) BulkInsert(ctx context.Context, uri string, rows *provider.BulkRows) (int64, error) {
 	t, err := p.writable(ctx, uri)
 	if err != nil {
 		return 0, err
@@ -163,7 +164,7 @@ type bulkBatch struct {
 // goroutine reads the rows out of the consumer's windows while SQLite
 // inserts the batch before, so the copy out of the windows costs no
 // time of SQLite's; load returns once it has stopped.
-func (b *bulkStmts) load(ctx context.Context, rows *content.BulkRows) (int64, error) {
+func (b *bulkStmts) load(ctx context.Context, rows *provider.BulkRows) (int64, error) {
 	batches := make(chan bulkBatch, 2)
 	free := make(chan []any, 3)
 	for range cap(free) {
@@ -202,7 +203,7 @@ const batchBytes = 1 << 20
 // waits for it, at most the server's write timeout, which bounds a load's
 // pace, and the failure then answers that window); the last batch carries
 // rows.Err. A batch holds b.per rows, or fewer past batchBytes.
-func (b *bulkStmts) read(rows *content.BulkRows, batches chan<- bulkBatch, free chan []any, stop <-chan struct{}) {
+func (b *bulkStmts) read(rows *provider.BulkRows, batches chan<- bulkBatch, free chan []any, stop <-chan struct{}) {
 	send := func(bt bulkBatch) bool {
 		select {
 		case batches <- bt:

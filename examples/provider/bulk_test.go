@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -21,9 +22,9 @@ var tripCols = []string{"id", "started_at", "city", "distance_km", "duration_s",
 func serveProvider(t testing.TB, p *sqliteProvider) *content.Client {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "run", "provider.sock")
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	s := content.NewServer(p, content.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	s := provider.NewServer(p, provider.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()

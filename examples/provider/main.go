@@ -85,6 +85,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
@@ -117,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.db, "db", "", "SQLite database to serve (default: the generated sample database)")
 	fs.IntVar(&cfg.rows, "rows", 1_000_000, "trips in the sample database")
 	fs.BoolVar(&cfg.readOnly, "read-only", false, "refuse inserts, updates and deletes")
-	fs.Int64Var(&cfg.windowSize, "window-size", content.DefaultWindowSize, "size of the shared windows in bytes")
+	fs.Int64Var(&cfg.windowSize, "window-size", provider.DefaultWindowSize, "size of the shared windows in bytes")
 	fs.Func("allow-uid", "admit these uids, comma-separated (default: the provider's own uid)", func(s string) error {
 		return parseUIDs(s, &cfg.allowUIDs)
 	})
@@ -203,7 +204,7 @@ func (cfg *config) servesOthers() bool {
 // permission is the per-request check the flags ask for: --read-only-uid
 // uids never write, and a URI given with --allow is used only by its uids
 // and the provider's own.
-func (cfg *config) permission() content.Permission {
+func (cfg *config) permission() provider.Permission {
 	own := uint32(os.Geteuid())
 	return func(cred fdpass.Cred, op content.Op, uri string) error {
 		if cred.UID == own {
@@ -271,24 +272,24 @@ func serve(cfg *config, log *slog.Logger) error {
 
 	p.perm = cfg.permission()
 	p.snapshotAge = cfg.snapshotAge
-	auth := content.AllowUIDs(cfg.admitted()...)
+	auth := provider.AllowUIDs(cfg.admitted()...)
 	mode := os.FileMode(0o600)
 	if cfg.servesOthers() {
 		// Other users are admitted by their credentials: the socket must
 		// let them connect (Listen makes its directory traversable).
 		mode = 0o666
 	}
-	ln, err := content.Listen(cfg.socket, mode)
+	ln, err := provider.Listen(cfg.socket, mode)
 	if err != nil {
 		return err
 	}
-	srv := content.NewServer(p,
-		content.WithAuthorizer(auth),
-		content.WithPermission(p.perm),
-		content.WithLimits(content.Limits{Queries: maxQueries, UIDQueries: maxUIDQueries}),
-		content.WithWindowSize(cfg.windowSize),
-		content.WithSharedWindows(cfg.share),
-		content.WithLogger(log))
+	srv := provider.NewServer(p,
+		provider.WithAuthorizer(auth),
+		provider.WithPermission(p.perm),
+		provider.WithLimits(provider.Limits{Queries: maxQueries, UIDQueries: maxUIDQueries}),
+		provider.WithWindowSize(cfg.windowSize),
+		provider.WithSharedWindows(cfg.share),
+		provider.WithLogger(log))
 	attrs := []any{"socket", cfg.socket, "db", path, "tables", strings.Join(p.names, ","), "pid", os.Getpid()}
 	if cfg.servesOthers() {
 		attrs = append(attrs, "admitted_uids", fmt.Sprint(cfg.admitted()))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -163,7 +164,7 @@ func TestProviderQuery(t *testing.T) {
 
 	rs, err := p.Query(context.Background(), &content.Query{URI: "trips", Selection: "fare > ?", Args: []any{uint16(0)}, Limit: 7})
 	require.NoError(t, err)
-	assert.Equal(t, int64(7), rs.(content.Counter).Count())
+	assert.Equal(t, int64(7), rs.(provider.Counter).Count())
 	require.NoError(t, rs.Close())
 
 	_, err = p.Query(context.Background(), &content.Query{URI: "sqlite_master"})

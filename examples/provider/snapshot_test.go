@@ -17,6 +17,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // soakTime is how long each snapshot stress run lasts: a few seconds in
@@ -100,7 +101,7 @@ func TestSnapshotsUnderAppends(t *testing.T) {
 		t.Run(fmt.Sprintf("every=%v/age=%v", tc.every, tc.age), func(t *testing.T) {
 			p := sampleProvider(t, 200_000) // a scan takes long enough to meet several inserts
 			p.snapshotAge = tc.age
-			path := serveSQLite(t, p, content.WithWindowSize(64<<10))
+			path := serveSQLite(t, p, provider.WithWindowSize(64<<10))
 
 			ctx, cancel := context.WithTimeout(context.Background(), soakTime(t))
 			defer cancel()
@@ -178,10 +179,10 @@ func TestSnapshotsUnderAppends(t *testing.T) {
 
 // serveSQLite serves p on a socket in a temporary directory until the
 // test ends, and returns the socket's path.
-func serveSQLite(t *testing.T, p *sqliteProvider, opts ...content.ServerOption) string {
+func serveSQLite(t *testing.T, p *sqliteProvider, opts ...provider.ServerOption) string {
 	t.Helper()
-	path, _ := contenttest.Serve(t, p, append([]content.ServerOption{
-		content.WithLogger(slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))}, opts...)...)
+	path, _ := contenttest.Serve(t, p, append([]provider.ServerOption{
+		provider.WithLogger(slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))}, opts...)...)
 	return path
 }
 
@@ -195,7 +196,7 @@ func TestSnapshotExpiry(t *testing.T) {
 	}{{false, false}, {true, false}, {false, true}, {true, true}} {
 		t.Run(fmt.Sprintf("change=%v/expire=%v", tc.change, tc.expire), func(t *testing.T) {
 			p := sampleProvider(t, n)
-			path := serveSQLite(t, p, content.WithWindowSize(4096), content.WithInlineLimit(0))
+			path := serveSQLite(t, p, provider.WithWindowSize(4096), provider.WithInlineLimit(0))
 			ctx := context.Background()
 			c, err := content.Dial(ctx, path)
 			require.NoError(t, err)

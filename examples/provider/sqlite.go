@@ -16,6 +16,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -34,7 +35,7 @@ const (
 const busyTimeout = 5 * time.Second
 
 // sqliteProvider serves the tables of one SQLite database as a
-// content.Provider. A query's URI is a table name; projections, orders and
+// provider.Provider. A query's URI is a table name; projections, orders and
 // selections are checked against the table's real columns and rebuilt
 // from them (see selection.go), and values are bound, never spliced.
 type sqliteProvider struct {
@@ -45,7 +46,7 @@ type sqliteProvider struct {
 	log      *slog.Logger
 	// perm, if set, is the server's per-URI check: Call lists only the
 	// tables the caller may query.
-	perm content.Permission
+	perm provider.Permission
 	// snapshotAge bounds how long a query holds its read transaction
 	// (default defaultSnapshotAge).
 	snapshotAge time.Duration
@@ -57,7 +58,7 @@ type sqliteProvider struct {
 // unchanged, and fails with content.ErrChanged if not.
 const defaultSnapshotAge = 5 * time.Minute
 
-var _ content.Provider = (*sqliteProvider)(nil)
+var _ provider.Provider = (*sqliteProvider)(nil)
 
 // table is the schema of an exposed table, read once at open.
 type table struct {
@@ -253,22 +254,22 @@ func (p *sqliteProvider) table(ctx context.Context, uri string) (*table, error) 
 	return nil, fmt.Errorf("%w: no table %q (tables: %s)", content.ErrNotFound, uri, strings.Join(visible, ", "))
 }
 
-// Query implements content.Provider. The result is read in a read
+// Query implements provider.Provider. The result is read in a read
 // transaction of its own, its snapshot: the count, the rows and every
 // later Reposition read the same version of the database, whatever is
 // written meanwhile (WAL: readers and writers do not block each other).
-func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+func (p *sqliteProvider) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	return p.QueryAt(ctx, q, 0)
 }
 
-var _ content.Seeker = (*sqliteProvider)(nil)
+var _ provider.Seeker = (*sqliteProvider)(nil)
 
-// QueryAt implements content.Seeker: the rows of q from row start on,
+// QueryAt implements provider.Seeker: the rows of q from row start on,
 // skipped inside SQLite (OFFSET) rather than stepped through in Go, in a
 // read transaction of their own. The server calls it only while the
 // table is unchanged since the query's first rows; the rows it returns
-// reposition inside their own transaction (content.Repositioner).
-func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (content.Rows, error) {
+// reposition inside their own transaction (provider.Repositioner).
+func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start int64) (provider.Rows, error) {
 	pl, err := p.plan(ctx, q)
 	if err != nil {
 		return nil, err
@@ -380,7 +381,7 @@ func (pl *plan) at(start int64) (string, []any) {
 // txRows are the rows of one query and the read transaction they are read
 // in, which they hold until closed, or until the snapshot's age limit
 // (--snapshot-age) rolls it back: they then report
-// content.ErrSnapshotExpired, and the server opens the query again if the
+// provider.ErrSnapshotExpired, and the server opens the query again if the
 // table is unchanged.
 type txRows struct {
 	*plan
@@ -389,7 +390,7 @@ type txRows struct {
 	cancel context.CancelCauseFunc
 	timer  *time.Timer // the age limit
 	tx     *sql.Tx
-	rows   content.Rows // the statement from the last Reposition
+	rows   provider.Rows // the statement from the last Reposition
 	count  int64
 	// endCause is why the snapshot's context was done when Next last
 	// returned false (nil if it was not).
@@ -400,12 +401,12 @@ type txRows struct {
 func (r *txRows) expire() { r.cancel(errSnapshotAge) }
 
 var (
-	_ content.Counter      = (*txRows)(nil)
-	_ content.Repositioner = (*txRows)(nil)
-	_ content.Typed        = (*txRows)(nil)
+	_ provider.Counter      = (*txRows)(nil)
+	_ provider.Repositioner = (*txRows)(nil)
+	_ provider.Typed        = (*txRows)(nil)
 )
 
-// Reposition implements content.Repositioner: the statement again, from
+// Reposition implements provider.Repositioner: the statement again, from
 // row start on, inside the same transaction.
 func (r *txRows) Reposition(_ context.Context, start int64) error {
 	if r.rows != nil {
@@ -419,15 +420,15 @@ func (r *txRows) Reposition(_ context.Context, start int64) error {
 	if err != nil {
 		return r.expired(sqlError(err))
 	}
-	r.rows, err = content.SQLRows(sr)
+	r.rows, err = provider.SQLRows(sr)
 	return r.expired(err)
 }
 
-// expired reports err as content.ErrSnapshotExpired when the snapshot's
+// expired reports err as provider.ErrSnapshotExpired when the snapshot's
 // age limit ended the transaction.
 func (r *txRows) expired(err error) error {
 	if err != nil && context.Cause(r.ctx) == errSnapshotAge {
-		return fmt.Errorf("%w: %v", content.ErrSnapshotExpired, err)
+		return fmt.Errorf("%w: %v", provider.ErrSnapshotExpired, err)
 	}
 	return err
 }
@@ -461,7 +462,7 @@ func (r *txRows) Err() error {
 	if err := r.rows.Err(); err != nil || r.endCause != errSnapshotAge {
 		return r.expired(err)
 	}
-	return content.ErrSnapshotExpired
+	return provider.ErrSnapshotExpired
 }
 
 // Count returns the number of rows of the result, read in the snapshot.
@@ -516,7 +517,7 @@ func (p *sqliteProvider) writable(ctx context.Context, uri string) (*table, erro
 	return p.table(ctx, uri)
 }
 
-// Insert implements content.Provider: it adds a row to the table uri
+// Insert implements provider.Provider: it adds a row to the table uri
 // names and returns its rowid. Columns left out take their defaults.
 func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.Values) (int64, error) {
 	return p.insert(ctx, p.db, uri, values)
@@ -548,7 +549,7 @@ func (p *sqliteProvider) insert(ctx context.Context, ex execer, uri string, valu
 	return id, err
 }
 
-// Update implements content.Provider.
+// Update implements provider.Provider.
 func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
 	return p.update(ctx, p.db, uri, values, selection, args)
 }
@@ -574,7 +575,7 @@ func (p *sqliteProvider) update(ctx context.Context, ex execer, uri string, valu
 	return p.exec(ctx, ex, t, "update", stmt, vals, selection, args)
 }
 
-// Delete implements content.Provider.
+// Delete implements provider.Provider.
 func (p *sqliteProvider) Delete(ctx context.Context, uri string, selection string, args []any) (int64, error) {
 	return p.remove(ctx, p.db, uri, selection, args)
 }
@@ -612,7 +613,7 @@ func (p *sqliteProvider) exec(ctx context.Context, ex execer, t *table, op, stmt
 	return n, err
 }
 
-// Call implements content.Provider. Methods:
+// Call implements provider.Provider. Methods:
 //
 //   - "tables": {"tables": [names]}, the exposed tables;
 //   - "columns" with arg a table: {"columns": [names], "types": [declared
@@ -649,7 +650,7 @@ func (p *sqliteProvider) Call(ctx context.Context, method, arg string, _ content
 // mayQuery asks the server's Permission whether the caller may query
 // table: a table it may not read is not listed or described to it.
 func (p *sqliteProvider) mayQuery(ctx context.Context, table string) error {
-	cred, ok := content.PeerCred(ctx)
+	cred, ok := provider.PeerCred(ctx)
 	if p.perm == nil || !ok {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Client.Tables lists the example provider's tables with their columns,
@@ -18,9 +19,9 @@ import (
 func TestClientTables(t *testing.T) {
 	p := sampleProvider(t, 10)
 	path := filepath.Join(t.TempDir(), "provider.sock")
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(t, err)
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()

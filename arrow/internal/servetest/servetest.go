@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Dial connects to the provider at sock until the test ends.
@@ -26,12 +27,12 @@ func Dial(t testing.TB, sock string) *content.Client {
 // result column named in Types declares that type (columns it does not
 // name declare "").
 type Typed struct {
-	content.Provider
+	provider.Provider
 	Types map[string]content.ColumnType
 }
 
-// Query implements content.Provider.
-func (p *Typed) Query(ctx context.Context, q *content.Query) (content.Rows, error) {
+// Query implements provider.Provider.
+func (p *Typed) Query(ctx context.Context, q *content.Query) (provider.Rows, error) {
 	rows, err := p.Provider.Query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func (p *Typed) Call(ctx context.Context, method, arg string, vals content.Value
 }
 
 type typedRows struct {
-	content.Rows
+	provider.Rows
 	types map[string]content.ColumnType
 }
 

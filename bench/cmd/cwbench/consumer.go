@@ -20,6 +20,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/bench/internal/mpstream"
 	"github.com/cursorwindow/cursorwindow/bench/internal/table"
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -102,7 +103,7 @@ type consumer struct {
 // faulted in.
 func (k *consumer) memory(rows int) (src, dst []byte) {
 	if len(k.mem) != rows*wideRowBytes {
-		k.mem = make([]byte, rows*wideRowBytes+content.DefaultWindowSize)
+		k.mem = make([]byte, rows*wideRowBytes+provider.DefaultWindowSize)
 		for i := range k.mem {
 			k.mem[i] = byte(i)
 		}
@@ -209,7 +210,7 @@ func (k *consumer) scan(transport, tbl string, limit int) (int64, float64, error
 	case transportCWFilled:
 		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit)
 	case transportCWInline:
-		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithInline())
+		return scanCursor(k.ctx, k.cw[sockFilled], tbl, limit, content.WithCopiedWindows())
 	}
 	for prefix, sock := range map[string]string{prefetchPrefix: sockFilled, cachedPrefetchPrefix: sockShared} {
 		if n, ok := strings.CutPrefix(transport, prefix); ok {
@@ -543,7 +544,7 @@ func (k *consumer) fill(variant, tbl string) (result, error) {
 // (SealReusable) when full, as the provider's pool does; fresh creates a
 // new window each time, otherwise one window is Reset and refilled.
 func fillWindows(t *table.Table, fresh bool) error {
-	const size = content.DefaultWindowSize
+	const size = provider.DefaultWindowSize
 	ncols := len(t.Columns)
 	create := func() (*window.Writer, error) {
 		return window.Create(ncols, window.WithInitialSize(size), window.WithMaxSize(size))

@@ -13,6 +13,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/bench/internal/mpstream"
 	"github.com/cursorwindow/cursorwindow/bench/internal/table"
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // The benchmarks below run provider and consumer in one process so that
@@ -29,7 +30,7 @@ const profileRows = 200_000
 func serveInProcess(tb testing.TB, f func(ctx context.Context, ln *net.UnixListener) error) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "p.sock")
-	ln, err := content.Listen(path, 0o600)
+	ln, err := provider.Listen(path, 0o600)
 	require.NoError(tb, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -38,8 +39,8 @@ func serveInProcess(tb testing.TB, f func(ctx context.Context, ln *net.UnixListe
 	return path
 }
 
-func cwServer(tb testing.TB, t *table.Table, opts ...content.ServerOption) *content.Client {
-	srv := content.NewServer(table.NewProvider(t), append(opts, content.WithLogger(slog.New(slog.DiscardHandler)))...)
+func cwServer(tb testing.TB, t *table.Table, opts ...provider.ServerOption) *content.Client {
+	srv := provider.NewServer(table.NewProvider(t), append(opts, provider.WithLogger(slog.New(slog.DiscardHandler)))...)
 	path := serveInProcess(tb, srv.Serve)
 	c, err := content.Dial(context.Background(), path)
 	require.NoError(tb, err)
@@ -53,7 +54,7 @@ func BenchmarkProfile(b *testing.B) {
 	require.NoError(b, err)
 	want := table.Sum(table.Wide, profileRows)
 	b.Run("read", func(b *testing.B) { // a cached result in one mapped window
-		c := cwServer(b, wide, content.WithWindowSize(bigWindow(profileRows)))
+		c := cwServer(b, wide, provider.WithWindowSize(bigWindow(profileRows)))
 		scanCursor(ctx, c, table.Wide, 0)
 		for b.Loop() {
 			rows, sum, err := scanCursor(ctx, c, table.Wide, 0)
@@ -77,7 +78,7 @@ func BenchmarkProfile(b *testing.B) {
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*n), "ns/row")
 	})
 	b.Run("filled", func(b *testing.B) {
-		c := cwServer(b, wide, content.WithSharedWindows(false))
+		c := cwServer(b, wide, provider.WithSharedWindows(false))
 		for b.Loop() {
 			rows, sum, err := scanCursor(ctx, c, table.Wide, 0)
 			if err != nil || rows != profileRows || sum != want {
@@ -89,7 +90,7 @@ func BenchmarkProfile(b *testing.B) {
 	for _, rows := range []int{1, 100} {
 		for _, share := range []bool{true, false} {
 			b.Run(fmt.Sprintf("rows=%d/cursorwindow/share=%v", rows, share), func(b *testing.B) {
-				c := cwServer(b, wide, content.WithSharedWindows(share))
+				c := cwServer(b, wide, provider.WithSharedWindows(share))
 				for b.Loop() {
 					if _, _, err := scanCursor(ctx, c, table.Wide, rows); err != nil {
 						b.Fatal(err)
@@ -100,7 +101,7 @@ func BenchmarkProfile(b *testing.B) {
 	}
 	for _, size := range handoffSizes { // a query answered by one cached window
 		b.Run(fmt.Sprintf("handoff/window=%dKiB", size>>10), func(b *testing.B) {
-			c := cwServer(b, wide, content.WithWindowSize(size))
+			c := cwServer(b, wide, provider.WithWindowSize(size))
 			q := &content.Query{URI: table.Wide, Limit: handoffRows(size, profileRows)}
 			for b.Loop() {
 				cur, err := c.Query(ctx, q)

@@ -15,7 +15,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/bench/internal/grpcstream"
 	"github.com/cursorwindow/cursorwindow/bench/internal/mpstream"
 	"github.com/cursorwindow/cursorwindow/bench/internal/table"
-	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // Sockets of the provider process, in its directory.
@@ -64,13 +64,13 @@ func runProvider(s childSpec) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	quiet := content.WithLogger(slog.New(slog.DiscardHandler))
+	quiet := provider.WithLogger(slog.New(slog.DiscardHandler))
 	prov := table.NewProvider(wide, narrow)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	serve := func(name string, f func(ln *net.UnixListener) error) error {
-		ln, err := content.Listen(filepath.Join(s.Dir, name), 0o600)
+		ln, err := provider.Listen(filepath.Join(s.Dir, name), 0o600)
 		if err != nil {
 			return err
 		}
@@ -83,8 +83,8 @@ func runProvider(s childSpec) error {
 		}()
 		return nil
 	}
-	cw := func(opts ...content.ServerOption) func(*net.UnixListener) error {
-		srv := content.NewServer(prov, append(opts, quiet)...)
+	cw := func(opts ...provider.ServerOption) func(*net.UnixListener) error {
+		srv := provider.NewServer(prov, append(opts, quiet)...)
 		return func(ln *net.UnixListener) error { return srv.Serve(ctx, ln) }
 	}
 	type service struct {
@@ -94,15 +94,15 @@ func runProvider(s childSpec) error {
 	}
 	services := []service{
 		{transportCW, sockShared, cw()},
-		{"", sockFilled, cw(content.WithSharedWindows(false))},
-		{"", sockBig, cw(content.WithWindowSize(bigWindow(s.Rows)), content.WithMemoryBudget(2*bigWindow(s.Rows)))},
+		{"", sockFilled, cw(provider.WithSharedWindows(false))},
+		{"", sockBig, cw(provider.WithWindowSize(bigWindow(s.Rows)), provider.WithMemoryBudget(2*bigWindow(s.Rows)))},
 		{transportMsgpack, sockMsgpack, func(ln *net.UnixListener) error { return mpstream.Serve(ctx, ln, wide, narrow) }},
 		{transportGRPC, sockGRPC, func(ln *net.UnixListener) error { return grpcstream.Serve(ctx, ln, wide, narrow) }},
 		{"", sockFDRaw, func(ln *net.UnixListener) error { return fdrtt.Serve(ctx, ln, 2<<20, true) }},
 		{"", sockFDNet, func(ln *net.UnixListener) error { return fdrtt.Serve(ctx, ln, 2<<20, false) }},
 	}
 	for _, size := range handoffSizes {
-		services = append(services, service{"", handoffSock(size), cw(content.WithWindowSize(size))})
+		services = append(services, service{"", handoffSock(size), cw(provider.WithWindowSize(size))})
 	}
 	for _, sv := range services {
 		if s.Only != "" && sv.only != s.Only {

@@ -26,6 +26,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/bench/internal/grpcstream"
 	"github.com/cursorwindow/cursorwindow/bench/internal/table"
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // The benchmarks hand the wide table (id, fare, a 25-byte city, a
@@ -34,7 +35,7 @@ import (
 // consumer in the test's process, on loopback TCP:
 //
 //   - gateway: the Flight SQL gateway (a process) reading a provider (a
-//     process: a content.Server of table.Provider, on a unix socket) and
+//     process: a provider.Server of table.Provider, on a unix socket) and
 //     serving Flight SQL; the client runs SELECT * with arrow-go's
 //     flightsql client;
 //   - grpc: the harness's gRPC stream (1,000 msgpack-encoded rows a
@@ -93,9 +94,9 @@ func child(role string) error {
 	case roleProvider:
 		t := wide()
 		var ul *net.UnixListener
-		ul, err = content.Listen(os.Getenv(socketEnv), 0o600)
+		ul, err = provider.Listen(os.Getenv(socketEnv), 0o600)
 		ln = ul
-		srv := content.NewServer(table.NewProvider(t), content.WithLogger(slog.New(slog.DiscardHandler)))
+		srv := provider.NewServer(table.NewProvider(t), provider.WithLogger(slog.New(slog.DiscardHandler)))
 		serve = func(ctx context.Context, _ net.Listener) error { return srv.Serve(ctx, ul) }
 	case roleGateway:
 		g := gateway.New(gateway.SocketDialer(os.Getenv(socketEnv)))

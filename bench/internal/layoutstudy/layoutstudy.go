@@ -1,6 +1,6 @@
 // Package layoutstudy measures what a column-major window layout would
 // read at, against window format version 1's row-major slots: the
-// evidence for docs/PERFORMANCE.md's "A column-major window: the study".
+// evidence for docs/PERFORMANCE-LOG.md's "A column-major window: the study".
 //
 // It is a study, not a format: it lays the harness's wide table out the
 // way Arrow lays out a record batch (per column a values buffer, for

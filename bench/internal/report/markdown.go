@@ -250,7 +250,7 @@ func Markdown(w io.Writer, r *Results, chart string) error {
 			mib(f.ProviderPSS), mib(f.ConsumerPSS), mib(f.IdlePSS), (f.TotalPSS-f.IdlePSS)/(one.TotalPSS-one.IdlePSS))
 	}
 
-	p("\n## (d) Provider fill\n\nThe provider's work to produce the wide table's rows, in one process: filling 2 MiB windows from the typed table through `content.Rows.Put` (sealing each with `SealReusable`), or encoding the rows as the copying providers do. Allocations are for all the rows.\n\n")
+	p("\n## (d) Provider fill\n\nThe provider's work to produce the wide table's rows, in one process: filling 2 MiB windows from the typed table through `provider.Rows.Put` (sealing each with `SealReusable`), or encoding the rows as the copying providers do. Allocations are for all the rows.\n\n")
 	p("| work | median | rows/s | ns/row | allocations | bytes allocated |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, f := range r.Fill {
 		p("| %s | %s | %s | %.1f | %.0f | %s |\n", label(f.Variant), ms(f.NS), mrows(perSec(f.Rows, f.NS)), f.NS/float64(max(f.Rows, 1)), f.Allocs, mib(f.Bytes))

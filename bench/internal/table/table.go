@@ -1,5 +1,5 @@
 // Package table holds the benchmark's table as typed Go slices, prepared
-// before any timing, and serves it to cursorwindow as a content.Provider
+// before any timing, and serves it to cursorwindow as a provider.Provider
 // whose Rows write each row straight from the slices into the window.
 //
 // Every transport of the harness reads its rows from the same Table, so
@@ -18,6 +18,7 @@ import (
 	"strconv"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -198,11 +199,11 @@ func (t *Table) Row(i int) Row {
 // Provider serves Tables to cursorwindow consumers, by name as the URI.
 // It only answers queries.
 type Provider struct {
-	content.ReadOnly
+	provider.ReadOnly
 	tables map[string]*Table
 }
 
-var _ content.Provider = (*Provider)(nil)
+var _ provider.Provider = (*Provider)(nil)
 
 // NewProvider returns a provider of the given tables.
 func NewProvider(tables ...*Table) *Provider {
@@ -214,7 +215,7 @@ func NewProvider(tables ...*Table) *Provider {
 }
 
 // Query returns the rows of the table q.URI names, up to q.Limit.
-func (p *Provider) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (p *Provider) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	t, ok := p.tables[q.URI]
 	if !ok {
 		return nil, fmt.Errorf("%w: table %q", content.ErrNotFound, q.URI)
@@ -234,8 +235,8 @@ type Rows struct {
 }
 
 var (
-	_ content.Rows    = (*Rows)(nil)
-	_ content.Counter = (*Rows)(nil)
+	_ provider.Rows    = (*Rows)(nil)
+	_ provider.Counter = (*Rows)(nil)
 )
 
 // NewRows returns the first n rows of t (all of them if n <= 0 or beyond).

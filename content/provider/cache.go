@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"container/list"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -54,7 +56,7 @@ type cacheKey struct {
 // queryKey encodes what determines a query's rows, injectively: every
 // string length-prefixed, every argument with its Go type (an int64 1, a
 // float64 1 and a "1" are different keys).
-func queryKey(q *Query) string {
+func queryKey(q *content.Query) string {
 	b := make([]byte, 0, 32+len(q.URI)+len(q.Selection)+len(q.Order))
 	b = appendKeyString(b, q.URI)
 	b = strconv.AppendInt(b, int64(len(q.Projection)), 10)
@@ -282,7 +284,7 @@ func (c *windowCache) evictIdle() bool {
 // related reports whether a change to one URI changes the other: the same
 // URI, or one below the other ("trips/7" changes "trips" and "trips/7/x").
 func related(a, b string) bool {
-	return a == b || isDescendant(a, b) || isDescendant(b, a)
+	return a == b || wire.IsDescendant(a, b) || wire.IsDescendant(b, a)
 }
 
 // invalidate forgets the windows of the URIs related to uri: idle ones are

@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cursorwindow/cursorwindow/content"
 )
 
 // Limits bound what consumers may hold at once. Connections are free to
@@ -74,13 +76,13 @@ type Limits struct {
 
 // Default limits.
 const (
-	DefaultConnQueries = 64
-	DefaultConnWindows = 16
-	DefaultUIDQueries  = 256
-	DefaultQueries     = 1024
-	DefaultConnWatches = 1024
-	DefaultUIDWatches  = 4096
-	DefaultIdleTimeout = 30 * time.Second
+	defaultConnQueries = 64
+	defaultConnWindows = 16
+	defaultUIDQueries  = 256
+	defaultQueries     = 1024
+	defaultConnWatches = 1024
+	defaultUIDWatches  = 4096
+	defaultIdleTimeout = 30 * time.Second
 )
 
 // shareFloor is the least fair share: a uid may always take this many of
@@ -152,7 +154,7 @@ func (l *Limits) defaults(maxWindows int) {
 		l.UIDConns = max(l.Conns/4, 1)
 	}
 	if l.IdleTimeout == 0 {
-		l.IdleTimeout = DefaultIdleTimeout
+		l.IdleTimeout = defaultIdleTimeout
 	}
 	for _, r := range []struct {
 		dst   *int
@@ -194,15 +196,15 @@ func (s *share) take(uid uint32, priv bool) error {
 	h, free := s.held[uid], s.total-s.used
 	switch {
 	case free <= 0:
-		return fmt.Errorf("%w: the provider has %d %s (its limit)", ErrBusy, s.used, s.noun)
+		return fmt.Errorf("%w: the provider has %d %s (its limit)", content.ErrBusy, s.used, s.noun)
 	case h >= s.perUID && !(priv && s.uncapped):
-		return fmt.Errorf("%w: uid %d %s %d %s (the per-uid limit)", ErrBusy, uid, s.verb, h, s.noun)
+		return fmt.Errorf("%w: uid %d %s %d %s (the per-uid limit)", content.ErrBusy, uid, s.verb, h, s.noun)
 	case priv:
 	case free <= s.privileged:
-		return fmt.Errorf("%w: uid %d: the provider's last %d %s are kept for its privileged uids", ErrBusy, uid, free, s.noun)
+		return fmt.Errorf("%w: uid %d: the provider's last %d %s are kept for its privileged uids", content.ErrBusy, uid, free, s.noun)
 	case free <= s.privileged+s.reserve:
 		if fair := s.fair(uid); h >= fair {
-			return fmt.Errorf("%w: uid %d %s %d %s, its fair share while %d of %d are left (the reserve)", ErrBusy, uid, s.verb, h, s.noun, free, s.total)
+			return fmt.Errorf("%w: uid %d %s %d %s, its fair share while %d of %d are left (the reserve)", content.ErrBusy, uid, s.verb, h, s.noun, free, s.total)
 		}
 	}
 	s.used++
@@ -320,7 +322,7 @@ func (q *quota) takeWatch(uid uint32) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if n := q.watches[uid]; n >= q.lim.UIDWatches {
-		return fmt.Errorf("%w: uid %d has %d registrations (the per-uid limit)", ErrBusy, uid, n)
+		return fmt.Errorf("%w: uid %d has %d registrations (the per-uid limit)", content.ErrBusy, uid, n)
 	}
 	q.watches[uid]++
 	return nil

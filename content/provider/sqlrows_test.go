@@ -1,4 +1,4 @@
-package content_test
+package provider_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -59,7 +59,7 @@ func TestSQLRowsFillsWindows(t *testing.T) {
 	defer db.Close()
 	r, err := db.QueryContext(context.Background(), "SELECT *")
 	require.NoError(t, err)
-	rows, err := content.SQLRows(r)
+	rows, err := provider.SQLRows(r)
 	require.NoError(t, err)
 	defer rows.Close()
 	assert.Equal(t, []string{"id", "score", "name", "data", "nothing", "flag", "at"}, rows.Columns())

@@ -1,40 +1,17 @@
-package content
+package provider
 
 import (
 	"context"
 	"errors"
-	"net"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/window"
 )
-
-// A provider that names an operation or a row the request never had is
-// lying: the consumer ends the connection (ErrProtocol) rather than hand
-// its callers an index into their own data that is out of range.
-func TestWriteErrorOutOfRangeIsAProtocolError(t *testing.T) {
-	at := int64(1000)
-	path, _ := scriptedProvider(t, func(m parcel.Message, uc *net.UnixConn) bool {
-		if b, ok := m.(*batchMsg); ok {
-			pc, err := parcel.NewConn(uc, registry)
-			require.NoError(t, err)
-			require.NoError(t, pc.Write(context.Background(), &errorMsg{Req: b.Req, Code: "bad_request", Message: "no", At: &at}))
-		}
-		return true
-	})
-	c, err := Dial(context.Background(), path)
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = c.ApplyBatch(context.Background(), []Operation{{Op: OpInsert, URI: "t"}})
-	require.ErrorIs(t, err, ErrProtocol)
-	var we *WriteError
-	assert.False(t, errors.As(err, &we), "no WriteError with a lying index reaches the caller")
-}
 
 // bulkOnly is a provider whose BulkInsert is scripted.
 type bulkOnly struct {
@@ -42,17 +19,19 @@ type bulkOnly struct {
 	bulk func(ctx context.Context, rows *BulkRows) (int64, error)
 }
 
-func (p *bulkOnly) Query(context.Context, *Query) (Rows, error) { return nil, ErrNotFound }
+func (p *bulkOnly) Query(context.Context, *content.Query) (Rows, error) {
+	return nil, content.ErrNotFound
+}
 func (p *bulkOnly) BulkInsert(ctx context.Context, _ string, rows *BulkRows) (int64, error) {
 	return p.bulk(ctx, rows)
 }
 
 // serveAndDial serves p (serveProvider) and returns a client of it,
 // closed when the test ends (before the server stops).
-func serveAndDial(t *testing.T, p Provider) *Client {
+func serveAndDial(t *testing.T, p Provider) *content.Client {
 	t.Helper()
 	path, _ := serveProvider(t, p)
-	c, err := Dial(context.Background(), path)
+	c, err := content.Dial(context.Background(), path)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -60,7 +39,7 @@ func serveAndDial(t *testing.T, p Provider) *Client {
 
 // loadOneRow bulk-inserts one row into "t" through c and returns the
 // load's answer.
-func loadOneRow(t *testing.T, c *Client) error {
+func loadOneRow(t *testing.T, c *content.Client) error {
 	t.Helper()
 	b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
 	require.NoError(t, err)
@@ -75,19 +54,19 @@ func TestWriteErrorWithoutCause(t *testing.T) {
 	p := &bulkOnly{bulk: func(_ context.Context, rows *BulkRows) (int64, error) {
 		for rows.Next() {
 		}
-		return 0, &WriteError{Index: 0}
+		return 0, &content.WriteError{Index: 0}
 	}}
-	require.ErrorIs(t, loadOneRow(t, serveAndDial(t, p)), ErrInternal)
+	require.ErrorIs(t, loadOneRow(t, serveAndDial(t, p)), content.ErrInternal)
 }
 
 // A provider that refuses a load at once is answered with its own error,
 // every time: the load's first message is queued before the load runs.
 func TestImmediateRefusalKeepsItsMeaning(t *testing.T) {
-	p := &bulkOnly{bulk: func(context.Context, *BulkRows) (int64, error) { return 0, ErrNotFound }}
+	p := &bulkOnly{bulk: func(context.Context, *BulkRows) (int64, error) { return 0, content.ErrNotFound }}
 	c := serveAndDial(t, p)
 	for range 300 {
 		_, err := c.BulkInsert(context.Background(), "nope", []string{"i"})
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, content.ErrNotFound)
 	}
 }
 
@@ -110,7 +89,7 @@ func TestBulkInsertGivenUpIsAborted(t *testing.T) {
 	_, err := c.BulkInsert(ctx, "t", []string{"i"}) // no answer can come before release
 	require.ErrorIs(t, err, context.Canceled)
 	close(release)
-	require.ErrorIs(t, <-ended, ErrClosed, "the load ends as aborted")
+	require.ErrorIs(t, <-ended, content.ErrClosed, "the load ends as aborted")
 }
 
 // A put that fails (even with ErrWindowFull, the row written or not) never
@@ -131,7 +110,7 @@ func TestPutRowFailures(t *testing.T) {
 		w.PutInt64(0, 99)
 		return window.ErrWindowFull // a lie: the row fits
 	})
-	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorIs(t, err, content.ErrBadRequest)
 	err = b.PutRow(func(w *window.Writer) error { return errors.New("no value") })
 	require.EqualError(t, err, "no value")
 	require.NoError(t, b.Append(2))
@@ -144,12 +123,12 @@ func TestPutRowFailures(t *testing.T) {
 // anything is applied.
 func TestBatchOfTooManyURIs(t *testing.T) {
 	c := serveAndDial(t, &bulkOnly{})
-	ops := make([]Operation, maxBatchURIs+1)
+	ops := make([]content.Operation, maxBatchURIs+1)
 	for i := range ops {
-		ops[i] = Operation{Op: OpDelete, URI: string(rune('a'+i%26)) + string(rune(i))}
+		ops[i] = content.Operation{Op: content.OpDelete, URI: string(rune('a'+i%26)) + string(rune(i))}
 	}
 	_, err := c.ApplyBatch(context.Background(), ops)
-	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorIs(t, err, content.ErrBadRequest)
 	assert.Contains(t, err.Error(), "more than 256 URIs")
 }
 
@@ -161,7 +140,9 @@ type panicky struct {
 	began, ended atomic.Int64
 }
 
-func (p *panicky) Query(context.Context, *Query) (Rows, error) { return nil, ErrNotFound }
+func (p *panicky) Query(context.Context, *content.Query) (Rows, error) {
+	return nil, content.ErrNotFound
+}
 func (p *panicky) Begin(context.Context) (Tx, error) {
 	p.began.Add(1)
 	return &panickyTx{p: p}, nil
@@ -173,7 +154,7 @@ type panickyTx struct {
 	done bool
 }
 
-func (tx *panickyTx) Insert(context.Context, string, Values) (int64, error) {
+func (tx *panickyTx) Insert(context.Context, string, content.Values) (int64, error) {
 	if !tx.p.inCommit {
 		panic("insert")
 	}
@@ -201,9 +182,9 @@ func TestPanicInATransactionRollsItBack(t *testing.T) {
 	for _, inCommit := range []bool{false, true} {
 		p := &panicky{inCommit: inCommit}
 		c := serveAndDial(t, p)
-		require.ErrorIs(t, loadOneRow(t, c), ErrInternal)
-		_, err := c.ApplyBatch(context.Background(), []Operation{{Op: OpInsert, URI: "t"}})
-		require.ErrorIs(t, err, ErrInternal)
+		require.ErrorIs(t, loadOneRow(t, c), content.ErrInternal)
+		_, err := c.ApplyBatch(context.Background(), []content.Operation{{Op: content.OpInsert, URI: "t"}})
+		require.ErrorIs(t, err, content.ErrInternal)
 		assert.Equal(t, p.began.Load(), p.ended.Load(), "in commit %v: every transaction ended", inCommit)
 		assert.Equal(t, int64(2), p.began.Load())
 	}

@@ -1,4 +1,4 @@
-package content
+package wire
 
 import (
 	"maps"
@@ -28,7 +28,7 @@ func docMessages(t *testing.T) map[string]struct {
 	fields []docField
 } {
 	t.Helper()
-	b, err := os.ReadFile("../docs/PROTOCOL.md")
+	b, err := os.ReadFile("../../../docs/PROTOCOL.md")
 	require.NoError(t, err)
 	doc := string(b)
 	start := strings.Index(doc, "### Fields of each message")
@@ -131,20 +131,20 @@ func TestProtocolDocMatchesMessages(t *testing.T) {
 		code uint16
 		msg  any
 	}{
-		"hello": {codeHello, helloMsg{}}, "helloReply": {codeHelloReply, helloReplyMsg{}},
-		"query": {codeQuery, queryMsg{}}, "window": {codeWindow, windowMsg{}},
-		"fillWindow": {codeFillWindow, fillWindowMsg{}}, "release": {codeRelease, releaseMsg{}},
-		"closeQuery": {codeCloseQuery, closeQueryMsg{}}, "error": {codeError, errorMsg{}},
-		"ok": {codeOK, okMsg{}}, "register": {codeRegister, registerMsg{}},
-		"unregister": {codeUnregister, unregisterMsg{}}, "notify": {codeNotify, notifyMsg{}},
-		"write": {codeWrite, writeMsg{}}, "writeReply": {codeWriteReply, writeReplyMsg{}},
-		"bulk": {codeBulk, bulkMsg{}}, "batch": {codeBatch, batchMsg{}}, "batchReply": {codeBatchReply, batchReplyMsg{}},
+		"hello": {CodeHello, HelloMsg{}}, "helloReply": {CodeHelloReply, HelloReplyMsg{}},
+		"query": {CodeQuery, QueryMsg{}}, "window": {CodeWindow, WindowMsg{}},
+		"fillWindow": {CodeFillWindow, FillWindowMsg{}}, "release": {CodeRelease, ReleaseMsg{}},
+		"closeQuery": {CodeCloseQuery, CloseQueryMsg{}}, "error": {CodeError, ErrorMsg{}},
+		"ok": {CodeOK, OKMsg{}}, "register": {CodeRegister, RegisterMsg{}},
+		"unregister": {CodeUnregister, UnregisterMsg{}}, "notify": {CodeNotify, NotifyMsg{}},
+		"write": {CodeWrite, WriteMsg{}}, "writeReply": {CodeWriteReply, WriteReplyMsg{}},
+		"bulk": {CodeBulk, BulkMsg{}}, "batch": {CodeBatch, BatchMsg{}}, "batchReply": {CodeBatchReply, BatchReplyMsg{}},
 	}
-	for c := uint16(1); c <= codeBatchReply; c++ {
-		_, err := registry.Decode(c, []byte{0x80}) // every code up to the last is registered
+	for c := uint16(1); c <= CodeBatchReply; c++ {
+		_, err := Registry.Decode(c, []byte{0x80}) // every code up to the last is registered
 		require.NoError(t, err, "code %d", c)
 	}
-	require.Len(t, code, int(codeBatchReply), "this test names every registered message")
+	require.Len(t, code, int(CodeBatchReply), "this test names every registered message")
 
 	docs := docMessages(t)
 	assert.ElementsMatch(t, slices.Collect(maps.Keys(code)), slices.Collect(maps.Keys(docs)), "the messages PROTOCOL.md describes")

@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
 
@@ -20,21 +22,21 @@ func rawHello(t *testing.T, path string) *rawLoad {
 	t.Helper()
 	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	require.NoError(t, err)
-	pc, err := parcel.NewConn(uc, registry)
+	pc, err := parcel.NewConn(uc, wire.Registry)
 	require.NoError(t, err)
 	t.Cleanup(func() { pc.Close() })
 	l := &rawLoad{t: t, pc: pc}
-	_, ok := l.send(&helloMsg{Version: protocolVersion}).(*helloReplyMsg)
+	_, ok := l.send(&wire.HelloMsg{Version: wire.Version}).(*wire.HelloReplyMsg)
 	require.True(t, ok)
 	return l
 }
 
 // register registers uri and returns the error it is answered with.
 func (l *rawLoad) register(req uint64, uri string, desc bool) error {
-	switch m := l.send(&registerMsg{Req: req, URI: uri, Descendants: desc}).(type) {
-	case *okMsg:
+	switch m := l.send(&wire.RegisterMsg{Req: req, URI: uri, Descendants: desc}).(type) {
+	case *wire.OKMsg:
 		return nil
-	case *errorMsg:
+	case *wire.ErrorMsg:
 		return replyError(m)
 	default:
 		l.t.Fatalf("register answered with a %T", m)
@@ -54,10 +56,10 @@ func TestRegistrationsAreBounded(t *testing.T) {
 		require.NoError(t, a.register(uint64(10+i), fmt.Sprintf("trips/%d", i), i%2 == 0))
 	}
 	err := a.register(1, "trips/x", false)
-	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, content.ErrBusy)
 	assert.Contains(t, err.Error(), "the connection has 100 registrations (the per-connection limit)")
 	require.NoError(t, a.register(2, "trips/7", true), "registering a URI again (widening it) counts nothing more")
-	require.Nil(t, a.pc.Write(context.Background(), &unregisterMsg{URI: "trips/0"}))
+	require.Nil(t, a.pc.Write(context.Background(), &wire.UnregisterMsg{URI: "trips/0"}))
 	require.NoError(t, a.register(3, "trips/x", false), "an unregistered slot is free again")
 
 	b := rawHello(t, path)
@@ -69,7 +71,7 @@ func TestRegistrationsAreBounded(t *testing.T) {
 		require.NoError(t, c.register(uint64(10+i), fmt.Sprintf("c/%d", i), false))
 	}
 	err = c.register(4, "c/x", false)
-	require.ErrorIs(t, err, ErrBusy)
+	require.ErrorIs(t, err, content.ErrBusy)
 	assert.Contains(t, err.Error(), "registrations (the per-uid limit)")
 	assert.Equal(t, perUID, s.watchCount(), "every registration indexed once")
 
@@ -79,7 +81,7 @@ func TestRegistrationsAreBounded(t *testing.T) {
 	require.NoError(t, c.register(5, "c/x", false), "and given back to the uid")
 
 	err = c.register(6, strings.Repeat("u", maxWatchURI+1), false)
-	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorIs(t, err, content.ErrBadRequest)
 }
 
 // watchCount returns how many registrations the server indexes.
@@ -135,7 +137,7 @@ func TestNotifyCostDoesNotGrowWithOtherRegistrations(t *testing.T) {
 	s.NotifyChange("trips/5/x")
 	reply, _, err := w.pc.Read(context.Background())
 	require.NoError(t, err)
-	n, ok := reply.(*notifyMsg)
+	n, ok := reply.(*wire.NotifyMsg)
 	require.True(t, ok, "a %T", reply)
 	assert.Equal(t, "trips/5/x", n.URI)
 }
@@ -172,7 +174,7 @@ func TestRegistrationsMatchTheRule(t *testing.T) {
 	for _, u := range uris {
 		want := map[*serverConn]bool{}
 		for c, g := range regs {
-			if g.uri == u || (g.desc && isDescendant(u, g.uri)) {
+			if g.uri == u || (g.desc && wire.IsDescendant(u, g.uri)) {
 				want[c] = true
 			}
 		}
@@ -180,7 +182,7 @@ func TestRegistrationsMatchTheRule(t *testing.T) {
 		for _, w := range r.match(u) {
 			require.False(t, got[w.c], "%q: a connection once", u)
 			got[w.c] = true
-			require.True(t, w.reg == u || isDescendant(u, w.reg), "%q: covered by %q", u, w.reg)
+			require.True(t, w.reg == u || wire.IsDescendant(u, w.reg), "%q: covered by %q", u, w.reg)
 		}
 		require.Equal(t, want, got, "watchers of %q", u)
 	}

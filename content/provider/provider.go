@@ -1,33 +1,12 @@
-package content
+package provider
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/window"
 )
-
-// Values are the column values of a write, or the result of a Call. Values
-// travel as msgpack: int64, float64, string, []byte, bool and nil survive
-// the trip; integers may arrive as any Go integer type.
-type Values map[string]any
-
-// Query is what a consumer asks a provider for, as Android's
-// ContentResolver.query: a URI (or table) with an optional projection, a
-// selection with bound arguments, a sort order and a limit.
-type Query struct {
-	URI        string
-	Projection []string // columns; empty for all
-	Selection  string   // a filter with ? placeholders, provider-defined
-	Args       []any    // bound to the placeholders, never spliced in
-	Order      string   // provider-defined sort order
-	Limit      int64    // 0 for no limit
-}
-
-func (q *Query) String() string {
-	return fmt.Sprintf("%s projection=%v selection=%q args=%v order=%q limit=%d",
-		q.URI, q.Projection, q.Selection, q.Args, q.Order, q.Limit)
-}
 
 // Rows is a result a provider returns: a forward iterator that writes each
 // row into a window. The server calls Next, then Put to fill the row the
@@ -49,25 +28,11 @@ type Rows interface {
 	Close() error
 }
 
-// ColumnType is what a provider declares about a result column, from
-// its schema: what database/sql's ColumnType methods report on the
-// consumer.
-type ColumnType struct {
-	// DatabaseType is the declared type as the provider's schema names
-	// it ("INTEGER", "TEXT", "REAL", "BLOB", ...), "" when unknown. The
-	// values' window types are per field: SQLite lets a field differ from
-	// its column's declared type.
-	DatabaseType string
-	// Nullable reports whether the column may hold NULL; meaningful only
-	// if NullableKnown.
-	Nullable, NullableKnown bool
-}
-
 // Typed is implemented by Rows that know their columns' declared types;
 // the server sends them with the first window, and Cursor.ColumnTypes
 // reports them. Its result has one element per column.
 type Typed interface {
-	ColumnTypes() []ColumnType
+	ColumnTypes() []content.ColumnType
 }
 
 // Seeker is implemented by providers that can start a query's rows at a
@@ -84,7 +49,7 @@ type Typed interface {
 // move; otherwise the scan goes on through its open rows, or ends with
 // ErrChanged.
 type Seeker interface {
-	QueryAt(ctx context.Context, q *Query, start int64) (Rows, error)
+	QueryAt(ctx context.Context, q *content.Query, start int64) (Rows, error)
 }
 
 // Repositioner is implemented by Rows that hold their snapshot for as
@@ -126,15 +91,15 @@ type Provider interface {
 	// call; it must then return the same rows in the same order. A
 	// provider whose data changes tells the server: its writes go through
 	// the server, or it calls Server.Change (or NotifyChange).
-	Query(ctx context.Context, q *Query) (Rows, error)
+	Query(ctx context.Context, q *content.Query) (Rows, error)
 	// Insert adds a row and returns its id.
-	Insert(ctx context.Context, uri string, values Values) (int64, error)
+	Insert(ctx context.Context, uri string, values content.Values) (int64, error)
 	// Update changes the selected rows and returns how many.
-	Update(ctx context.Context, uri string, values Values, selection string, args []any) (int64, error)
+	Update(ctx context.Context, uri string, values content.Values, selection string, args []any) (int64, error)
 	// Delete removes the selected rows and returns how many.
 	Delete(ctx context.Context, uri string, selection string, args []any) (int64, error)
 	// Call runs a provider-defined method.
-	Call(ctx context.Context, method, arg string, extras Values) (Values, error)
+	Call(ctx context.Context, method, arg string, extras content.Values) (content.Values, error)
 }
 
 // ReadOnly implements the write methods of Provider by refusing them with
@@ -142,21 +107,21 @@ type Provider interface {
 type ReadOnly struct{}
 
 // Insert returns ErrUnsupported.
-func (ReadOnly) Insert(context.Context, string, Values) (int64, error) {
-	return 0, fmt.Errorf("%w: insert", ErrUnsupported)
+func (ReadOnly) Insert(context.Context, string, content.Values) (int64, error) {
+	return 0, fmt.Errorf("%w: insert", content.ErrUnsupported)
 }
 
 // Update returns ErrUnsupported.
-func (ReadOnly) Update(context.Context, string, Values, string, []any) (int64, error) {
-	return 0, fmt.Errorf("%w: update", ErrUnsupported)
+func (ReadOnly) Update(context.Context, string, content.Values, string, []any) (int64, error) {
+	return 0, fmt.Errorf("%w: update", content.ErrUnsupported)
 }
 
 // Delete returns ErrUnsupported.
 func (ReadOnly) Delete(context.Context, string, string, []any) (int64, error) {
-	return 0, fmt.Errorf("%w: delete", ErrUnsupported)
+	return 0, fmt.Errorf("%w: delete", content.ErrUnsupported)
 }
 
 // Call returns ErrUnsupported.
-func (ReadOnly) Call(context.Context, string, string, Values) (Values, error) {
-	return nil, fmt.Errorf("%w: call", ErrUnsupported)
+func (ReadOnly) Call(context.Context, string, string, content.Values) (content.Values, error) {
+	return nil, fmt.Errorf("%w: call", content.ErrUnsupported)
 }

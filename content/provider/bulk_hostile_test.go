@@ -1,11 +1,10 @@
-package content
+package provider
 
 import (
 	"context"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/content/internal/wiretest"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
 )
@@ -29,9 +31,9 @@ type sink struct {
 	rows int64
 }
 
-func (s *sink) Query(context.Context, *Query) (Rows, error) { return nil, ErrNotFound }
+func (s *sink) Query(context.Context, *content.Query) (Rows, error) { return nil, content.ErrNotFound }
 
-func (s *sink) Insert(ctx context.Context, uri string, _ Values) (int64, error) {
+func (s *sink) Insert(ctx context.Context, uri string, _ content.Values) (int64, error) {
 	if uri == "slow" {
 		select {
 		case <-s.gate:
@@ -60,7 +62,7 @@ func serveProvider(t *testing.T, p Provider, opts ...ServerOption) (string, *Ser
 	path := filepath.Join(t.TempDir(), "run", "p.sock")
 	ln, err := Listen(path, 0o600)
 	require.NoError(t, err)
-	s := NewServer(p, append([]ServerOption{WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64 << 10), WithMaxRowWindow(1 << 20)}, opts...)...)
+	s := NewServer(p, append([]ServerOption{WithLogger(slog.New(slog.DiscardHandler)), WithWindowSize(64 << 10), withMaxRowWindow(1 << 20)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Serve(ctx, ln) }()
@@ -76,15 +78,8 @@ type rawLoad struct {
 }
 
 func startRawLoad(t *testing.T, path, uri string) *rawLoad {
-	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
-	require.NoError(t, err)
-	pc, err := parcel.NewConn(uc, registry)
-	require.NoError(t, err)
-	t.Cleanup(func() { pc.Close() })
-	l := &rawLoad{t: t, pc: pc}
-	_, ok := l.send(&helloMsg{Version: protocolVersion}).(*helloReplyMsg)
-	require.True(t, ok)
-	_, ok = l.send(&bulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*okMsg)
+	l := rawHello(t, path)
+	_, ok := l.send(&wire.BulkMsg{Req: 2, Bulk: 2, URI: uri, Columns: []string{"i"}}).(*wire.OKMsg)
 	require.True(t, ok, "the load starts")
 	return l
 }
@@ -93,7 +88,7 @@ func (l *rawLoad) send(m parcel.Message, files ...*os.File) parcel.Message {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(l.t, l.pc.Write(ctx, m, files...))
-	closeFiles(files)
+	wire.CloseFiles(files)
 	reply, rf, err := l.pc.Read(ctx)
 	require.NoError(l.t, err)
 	require.Empty(l.t, rf)
@@ -103,8 +98,8 @@ func (l *rawLoad) send(m parcel.Message, files ...*os.File) parcel.Message {
 // window sends a window announced with rows rows and returns the error
 // the provider answers with.
 func (l *rawLoad) window(rows int, f ...*os.File) error {
-	reply := l.send(&bulkMsg{Req: 3, Bulk: 2, Rows: rows, Last: true}, f...)
-	e, ok := reply.(*errorMsg)
+	reply := l.send(&wire.BulkMsg{Req: 3, Bulk: 2, Rows: rows, Last: true}, f...)
+	e, ok := reply.(*wire.ErrorMsg)
 	require.True(l.t, ok, "a %T answers a hostile window", reply)
 	return replyError(e)
 }
@@ -115,7 +110,7 @@ func (l *rawLoad) window(rows int, f ...*os.File) error {
 func TestHostileBulkWindows(t *testing.T) {
 	path, s, p := serveSink(t)
 	healthy := func() {
-		c, err := Dial(context.Background(), path)
+		c, err := content.Dial(context.Background(), path)
 		require.NoError(t, err)
 		defer c.Close()
 		b, err := c.BulkInsert(context.Background(), "t", []string{"i"})
@@ -128,8 +123,8 @@ func TestHostileBulkWindows(t *testing.T) {
 		require.Equal(t, int64(10), n)
 	}
 	healthy()
-	fds := countFDs(t)
-	valid := windowBytes(t, 3)
+	fds := wiretest.CountFDs(t)
+	valid := wiretest.WindowBytes(t, 3)
 
 	for _, tc := range []struct {
 		name  string
@@ -139,10 +134,10 @@ func TestHostileBulkWindows(t *testing.T) {
 		at    int64 // the row named, -1 for none
 	}{
 		{"unsealed memfd", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, 0)}
+			return []*os.File{wiretest.MemfdWith(t, valid, 0)}
 		}, window.ErrNotSealed, 0},
 		{"without the write seal", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
+			return []*os.File{wiretest.MemfdWith(t, valid, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)}
 		}, window.ErrNotSealed, 0},
 		{"a pipe", 3, func(t *testing.T) []*os.File {
 			r, w, err := os.Pipe()
@@ -151,43 +146,35 @@ func TestHostileBulkWindows(t *testing.T) {
 			return []*os.File{r}
 		}, window.ErrNotSealed, 0},
 		{"an O_PATH descriptor", 3, func(t *testing.T) []*os.File {
-			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_PATH)}
+			return []*os.File{reopen(t, wiretest.MemfdWith(t, valid, wiretest.SealAll), unix.O_PATH)}
 		}, window.ErrNotSealed, 0},
 		{"a write-only descriptor", 3, func(t *testing.T) []*os.File {
-			return []*os.File{reopen(t, memfdWith(t, valid, sealAll), unix.O_WRONLY)}
+			return []*os.File{reopen(t, wiretest.MemfdWith(t, valid, wiretest.SealAll), unix.O_WRONLY)}
 		}, window.ErrNotSealed, 0},
 		{"truncated", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid[:len(valid)-16], sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, valid[:len(valid)-16], wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"a header lying about its counts", 3, func(t *testing.T) []*os.File {
 			b := append([]byte{}, valid...)
 			binary.LittleEndian.PutUint32(b[12:], 0xFFFF_FFFF) // rows
-			return []*os.File{memfdWith(t, b, sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"a header disagreeing with its message", 5, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, sealAll)}
-		}, ErrBadRequest, 0},
+			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)}
+		}, content.ErrBadRequest, 0},
 		{"offsets outside the data", 1, func(t *testing.T) []*os.File {
-			w, err := window.New(1)
-			require.NoError(t, err)
-			require.NoError(t, w.AllocRow())
-			require.NoError(t, w.PutString(0, "hello"))
-			b, err := w.AppendTo(nil)
-			require.NoError(t, err)
-			offsets := binary.LittleEndian.Uint64(b[64+16:])    // column 0's values: docs/FORMAT.md
-			binary.LittleEndian.PutUint32(b[offsets+4:], 1<<30) // row 0 ends far past the data
-			return []*os.File{memfdWith(t, b, sealAll)}
+			return []*os.File{wiretest.MemfdWith(t, wiretest.OffsetsOutOfRange(t), wiretest.SealAll)}
 		}, window.ErrCorrupt, 0},
 		{"4 GiB announced", 3, func(t *testing.T) []*os.File {
-			f := memfdWith(t, valid, 0)
+			f := wiretest.MemfdWith(t, valid, 0)
 			require.NoError(t, f.Truncate(4<<30)) // sparse: no memory used
-			_, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, sealAll)
+			_, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, wiretest.SealAll)
 			require.NoError(t, err)
 			return []*os.File{f}
 		}, window.ErrTooLarge, 0},
 		{"an empty window", 0, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, windowBytes(t, 0), sealAll)}
-		}, ErrBadRequest, -1},
+			return []*os.File{wiretest.MemfdWith(t, wiretest.WindowBytes(t, 0), wiretest.SealAll)}
+		}, content.ErrBadRequest, -1},
 		{"a window past the window size holding two rows", 2, func(t *testing.T) []*os.File {
 			w, err := window.New(1, window.WithMaxSize(1<<20))
 			require.NoError(t, err)
@@ -197,17 +184,17 @@ func TestHostileBulkWindows(t *testing.T) {
 			}
 			b, err := w.AppendTo(nil)
 			require.NoError(t, err)
-			return []*os.File{memfdWith(t, b, sealAll)}
-		}, ErrBadRequest, 0},
+			return []*os.File{wiretest.MemfdWith(t, b, wiretest.SealAll)}
+		}, content.ErrBadRequest, 0},
 		{"two descriptors", 3, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
-		}, ErrBadRequest, -1},
+			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll), wiretest.MemfdWith(t, valid, wiretest.SealAll)}
+		}, content.ErrBadRequest, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startRawLoad(t, path, "t")
 			err := l.window(tc.rows, tc.files(t)...)
 			require.ErrorIs(t, err, tc.want)
-			var we *WriteError
+			var we *content.WriteError
 			if tc.at >= 0 {
 				require.ErrorAs(t, err, &we)
 				assert.Equal(t, tc.at, we.Index)
@@ -218,10 +205,10 @@ func TestHostileBulkWindows(t *testing.T) {
 	}
 	t.Run("a window for no load", func(t *testing.T) {
 		l := startRawLoad(t, path, "t")
-		reply := l.send(&bulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, memfdWith(t, valid, sealAll))
-		e, ok := reply.(*errorMsg)
+		reply := l.send(&wire.BulkMsg{Req: 9, Bulk: 77, Rows: 3, Last: true}, wiretest.MemfdWith(t, valid, wiretest.SealAll))
+		e, ok := reply.(*wire.ErrorMsg)
 		require.True(t, ok)
-		require.ErrorIs(t, replyError(e), ErrBadRequest)
+		require.ErrorIs(t, replyError(e), content.ErrBadRequest)
 		healthy()
 	})
 	t.Run("more windows than the limits allow", func(t *testing.T) {
@@ -234,33 +221,33 @@ func TestHostileBulkWindows(t *testing.T) {
 		p.mu.Unlock()
 		l := startRawLoad(t, path, "slow")
 		ctx := context.Background()
-		for i := range DefaultConnWindows + 2 {
+		for i := range defaultConnWindows + 2 {
 			w, err := window.Create(1, window.WithStartPos(int64(i)))
 			require.NoError(t, err)
 			require.NoError(t, w.AllocRow())
 			require.NoError(t, w.Seal())
-			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: uint64(10 + i), Bulk: 2, Rows: 1}, w.File()))
+			require.NoError(t, l.pc.Write(ctx, &wire.BulkMsg{Req: uint64(10 + i), Bulk: 2, Rows: 1}, w.File()))
 			require.NoError(t, w.Close())
 		}
 		codes := map[string]int{}
 		answered := map[uint64]bool{}
-		for range DefaultConnWindows + 2 {
+		for range defaultConnWindows + 2 {
 			reply, _, err := l.pc.Read(ctx)
 			require.NoError(t, err)
-			e, ok := reply.(*errorMsg)
+			e, ok := reply.(*wire.ErrorMsg)
 			require.True(t, ok, "no window of a failed load is read: %#v", reply)
 			assert.False(t, answered[e.Req], "request %d answered once", e.Req)
 			answered[e.Req] = true
 			codes[e.Code]++
 		}
-		assert.Equal(t, DefaultConnWindows+1, codes["busy"], "the windows up to the refused one fail with it: %v", codes)
+		assert.Equal(t, defaultConnWindows+1, codes["busy"], "the windows up to the refused one fail with it: %v", codes)
 		assert.Equal(t, 1, codes["bad_request"], "the window after it finds the load ended: %v", codes)
 		p.mu.Lock()
 		assert.Equal(t, before, p.rows, "nothing inserted")
 		p.mu.Unlock()
 		healthy()
 	})
-	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && countFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return s.Stats().Conns == 0 && wiretest.CountFDs(t) <= fds }, 10*time.Second, 5*time.Millisecond,
 		"descriptors and connections back to the baseline")
 }
 
@@ -293,8 +280,8 @@ func TestIdleBulkLoadEnds(t *testing.T) {
 		return n
 	}
 	require.Eventually(t, func() bool { return loads() == 0 }, 10*time.Second, time.Millisecond)
-	err := l.window(3, memfdWith(t, windowBytes(t, 3), sealAll))
-	require.ErrorIs(t, err, ErrBadRequest, "the load is gone")
+	err := l.window(3, wiretest.MemfdWith(t, wiretest.WindowBytes(t, 3), wiretest.SealAll))
+	require.ErrorIs(t, err, content.ErrBadRequest, "the load is gone")
 	assert.Contains(t, err.Error(), "no bulk insert 2 under way")
 }
 
@@ -306,21 +293,21 @@ func TestIdleBulkLoadEnds(t *testing.T) {
 // is refused instead of committing.
 func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 	path, s, p := serveSink(t)
-	valid := windowBytes(t, 3)
+	valid := wiretest.WindowBytes(t, 3)
 	for _, tc := range []struct {
 		name  string
-		msg   bulkMsg
+		msg   wire.BulkMsg
 		files func(t *testing.T) []*os.File
 	}{
-		{"k 0 with a window", bulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
-		{"k -1 with a window", bulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, sealAll)} }},
-		{"k -1 without a window", bulkMsg{Rows: -1}, func(*testing.T) []*os.File { return nil }},
-		{"rows without a window", bulkMsg{Rows: 3}, func(*testing.T) []*os.File { return nil }},
-		{"neither a window nor an end", bulkMsg{}, func(*testing.T) []*os.File { return nil }},
-		{"two descriptors", bulkMsg{Rows: 3}, func(t *testing.T) []*os.File {
-			return []*os.File{memfdWith(t, valid, sealAll), memfdWith(t, valid, sealAll)}
+		{"k 0 with a window", wire.BulkMsg{Rows: 0}, func(t *testing.T) []*os.File { return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)} }},
+		{"k -1 with a window", wire.BulkMsg{Rows: -1}, func(t *testing.T) []*os.File { return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll)} }},
+		{"k -1 without a window", wire.BulkMsg{Rows: -1}, func(*testing.T) []*os.File { return nil }},
+		{"rows without a window", wire.BulkMsg{Rows: 3}, func(*testing.T) []*os.File { return nil }},
+		{"neither a window nor an end", wire.BulkMsg{}, func(*testing.T) []*os.File { return nil }},
+		{"two descriptors", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File {
+			return []*os.File{wiretest.MemfdWith(t, valid, wiretest.SealAll), wiretest.MemfdWith(t, valid, wiretest.SealAll)}
 		}},
-		{"an unsealed window", bulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{memfdWith(t, valid, 0)} }},
+		{"an unsealed window", wire.BulkMsg{Rows: 3}, func(t *testing.T) []*os.File { return []*os.File{wiretest.MemfdWith(t, valid, 0)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startRawLoad(t, path, "slow")
@@ -332,17 +319,17 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 				require.NoError(t, first.AllocRow())
 			}
 			require.NoError(t, first.Seal())
-			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: 3, Bulk: 2, Rows: 3}, first.File()))
+			require.NoError(t, l.pc.Write(ctx, &wire.BulkMsg{Req: 3, Bulk: 2, Rows: 3}, first.File()))
 			require.NoError(t, first.Close())
 			m := tc.msg
 			m.Req, m.Bulk = 4, 2
 			files := tc.files(t)
 			require.NoError(t, l.pc.Write(ctx, &m, files...))
-			closeFiles(files)
+			wire.CloseFiles(files)
 			for range 2 { // the window being inserted and the refused message
 				reply, _, err := l.pc.Read(ctx)
 				require.NoError(t, err)
-				e, ok := reply.(*errorMsg)
+				e, ok := reply.(*wire.ErrorMsg)
 				require.True(t, ok, "a %T answers a message of the refused load", reply)
 				assert.Contains(t, []uint64{3, 4}, e.Req)
 				assert.Equal(t, "bad_request", e.Code, e.Message)
@@ -351,11 +338,11 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, last.AllocRow())
 			require.NoError(t, last.Seal())
-			require.NoError(t, l.pc.Write(ctx, &bulkMsg{Req: 5, Bulk: 2, Rows: 1, Last: true}, last.File()))
+			require.NoError(t, l.pc.Write(ctx, &wire.BulkMsg{Req: 5, Bulk: 2, Rows: 1, Last: true}, last.File()))
 			require.NoError(t, last.Close())
 			reply, _, err := l.pc.Read(ctx)
 			require.NoError(t, err)
-			e, ok := reply.(*errorMsg)
+			e, ok := reply.(*wire.ErrorMsg)
 			require.True(t, ok, "a later window of the load does not commit: %#v", reply)
 			assert.Equal(t, "bad_request", e.Code)
 			p.mu.Lock()
@@ -364,4 +351,14 @@ func TestRefusedBulkWindowEndsTheLoad(t *testing.T) {
 		})
 	}
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, 10*time.Second, time.Millisecond)
+}
+
+// replyError is the error a consumer makes of an error reply (content's
+// replyError).
+func replyError(e *wire.ErrorMsg) error {
+	var err error = &content.ProviderError{Code: e.Code, Message: e.Message, Window: e.Window}
+	if e.At != nil {
+		err = &content.WriteError{Index: *e.At, Kept: e.Kept, Err: err}
+	}
+	return err
 }

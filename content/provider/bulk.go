@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -104,7 +106,7 @@ func (r *BulkRows) Next() bool {
 			r.err = r.cur.err
 			return false
 		case r.cur.abort:
-			r.err = fmt.Errorf("%w: the consumer aborted the load", ErrClosed)
+			r.err = fmt.Errorf("%w: the consumer aborted the load", content.ErrClosed)
 			return false
 		}
 		r.has, r.row = true, -1 // a message without a window has no rows
@@ -119,14 +121,14 @@ func (r *BulkRows) receive() bool {
 	case r.cur = <-r.in:
 		return true
 	case <-t.C:
-		r.err = fmt.Errorf("%w: the consumer sent nothing of the load for %v", ErrBusy, r.idle)
+		r.err = fmt.Errorf("%w: the consumer sent nothing of the load for %v", content.ErrBusy, r.idle)
 	case <-r.ctx.Done():
-		r.err = fmt.Errorf("%w: the consumer went away", ErrClosed)
+		r.err = fmt.Errorf("%w: the consumer went away", content.ErrClosed)
 		if refused := refusal(r.ctx); refused != nil {
 			r.err = refused
 		}
 	case <-r.quit:
-		r.err = fmt.Errorf("%w: the provider is shutting down", ErrShutdown)
+		r.err = fmt.Errorf("%w: the provider is shutting down", content.ErrShutdown)
 	}
 	return false
 }
@@ -146,7 +148,7 @@ func (r *BulkRows) Row() int64 {
 // the window's error.
 func (r *BulkRows) Fields(dst []any) error {
 	if !r.has || r.row < 0 {
-		return fmt.Errorf("%w: no current row", ErrBadRequest)
+		return fmt.Errorf("%w: no current row", content.ErrBadRequest)
 	}
 	if len(dst) != len(r.cols) {
 		return fmt.Errorf("content: BulkRows.Fields: %d values for %d columns", len(dst), len(r.cols))
@@ -155,7 +157,7 @@ func (r *BulkRows) Fields(dst []any) error {
 	for col := range dst {
 		v, err := field(w, row, col)
 		if err != nil {
-			return fmt.Errorf("%w: row %d column %q: %w", ErrBadRequest, r.pos, r.cols[col], err)
+			return fmt.Errorf("%w: row %d column %q: %w", content.ErrBadRequest, r.pos, r.cols[col], err)
 		}
 		dst[col] = v
 	}
@@ -184,12 +186,12 @@ func field(w *window.Window, row, col int) (any, error) {
 }
 
 // Values returns the current row as Values, for Insert.
-func (r *BulkRows) Values() (Values, error) {
+func (r *BulkRows) Values() (content.Values, error) {
 	vals := make([]any, len(r.cols))
 	if err := r.Fields(vals); err != nil {
 		return nil, err
 	}
-	v := make(Values, len(r.cols))
+	v := make(content.Values, len(r.cols))
 	for i, c := range r.cols {
 		v[c] = vals[i]
 	}
@@ -217,15 +219,12 @@ func (r *BulkRows) failedRow(err error) int64 {
 // refusal returns the refusal that ended a load, the cause its context
 // was cancelled with; nil while it runs or when it ended otherwise.
 func refusal(ctx context.Context) error {
-	var we *WriteError
+	var we *content.WriteError
 	if ctx.Err() != nil && errors.As(context.Cause(ctx), &we) {
 		return we
 	}
 	return nil
 }
-
-// maxBulkColumns bounds the columns of a bulk insert.
-const maxBulkColumns = 1 << 12
 
 // serverBulk is a bulk insert under way on a connection.
 type serverBulk struct {
@@ -246,14 +245,14 @@ type serverBulk struct {
 	closed bool
 }
 
-// takeBulk handles a message of a bulk insert, with the window it
+// handleBulk handles a message of a bulk insert, with the window it
 // carries (files, which it closes). A message of a load under way that is
 // refused (a bad row count, descriptors it may not carry, a window that
 // fails its checks or the limits) ends the load at once: its context is
 // cancelled, so the provider's transaction is rolled back and any lock it
 // holds released without waiting for it to reach that message.
-func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
-	defer closeFiles(files)
+func (c *serverConn) handleBulk(m *wire.BulkMsg, files []*os.File) {
+	defer wire.CloseFiles(files)
 	if m.Req == m.Bulk && m.Req != 0 {
 		c.beginBulk(m, files)
 		return
@@ -263,24 +262,24 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 	c.mu.Unlock()
 	switch {
 	case b == nil:
-		c.writeErr(m.Req, fmt.Errorf("%w: no bulk insert %d under way", ErrBadRequest, m.Bulk))
+		c.writeErr(m.Req, fmt.Errorf("%w: no bulk insert %d under way", content.ErrBadRequest, m.Bulk))
 		return
 	case b.closed:
-		c.writeErr(m.Req, fmt.Errorf("%w: bulk insert %d has ended", ErrBadRequest, m.Bulk))
+		c.writeErr(m.Req, fmt.Errorf("%w: bulk insert %d has ended", content.ErrBadRequest, m.Bulk))
 		return
 	}
 	bw := bulkWindow{req: m.Req, last: m.Last || m.Abort, abort: m.Abort}
 	switch {
 	case len(files) > 1 || (m.Abort && len(files) > 0):
-		bw.err = fmt.Errorf("%w: a bulk message carries %d descriptors", ErrBadRequest, len(files))
+		bw.err = fmt.Errorf("%w: a bulk message carries %d descriptors", content.ErrBadRequest, len(files))
 	case len(files) == 1 && m.Rows <= 0:
-		bw.err = fmt.Errorf("%w: a bulk window of %d rows (a window holds at least one)", ErrBadRequest, m.Rows)
+		bw.err = fmt.Errorf("%w: a bulk window of %d rows (a window holds at least one)", content.ErrBadRequest, m.Rows)
 	case len(files) == 1:
 		bw.w, bw.err = c.openBulkWindow(b, m, files[0])
 	case m.Rows != 0:
-		bw.err = fmt.Errorf("%w: %d rows announced without a window", ErrBadRequest, m.Rows)
+		bw.err = fmt.Errorf("%w: %d rows announced without a window", content.ErrBadRequest, m.Rows)
 	case !bw.last:
-		bw.err = fmt.Errorf("%w: a bulk message with neither a window nor an end", ErrBadRequest)
+		bw.err = fmt.Errorf("%w: a bulk message with neither a window nor an end", content.ErrBadRequest)
 	}
 	failed := bw.err
 	if failed != nil {
@@ -298,13 +297,13 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 	}
 	c.mu.Unlock()
 	if failed != nil { // queued first, so that the load answers it with its failure
-		b.fail(&WriteError{Index: b.sent, Err: failed})
+		b.fail(&content.WriteError{Index: b.sent, Err: failed})
 	}
 	if !queued {
 		c.dropBulkWindow(&bw)
-		err := error(&WriteError{Index: -1, Err: failed}) // its window check travels as wc
+		err := error(&content.WriteError{Index: -1, Err: failed}) // its window check travels as wc
 		if failed == nil {
-			err = fmt.Errorf("%w: bulk insert %d has ended or has too many windows queued", ErrBadRequest, m.Bulk)
+			err = fmt.Errorf("%w: bulk insert %d has ended or has too many windows queued", content.ErrBadRequest, m.Bulk)
 		}
 		c.writeErr(bw.req, err)
 	}
@@ -312,9 +311,9 @@ func (c *serverConn) takeBulk(m *bulkMsg, files []*os.File) {
 
 // beginBulk handles a load's first message: it starts the load, or
 // refuses it (then no load exists).
-func (c *serverConn) beginBulk(m *bulkMsg, files []*os.File) {
+func (c *serverConn) beginBulk(m *wire.BulkMsg, files []*os.File) {
 	if len(files) > 0 || m.Last || m.Abort || m.Rows != 0 {
-		c.writeErr(m.Req, fmt.Errorf("%w: a bulk insert's first message carries no window and does not end it", ErrBadRequest))
+		c.writeErr(m.Req, fmt.Errorf("%w: a bulk insert's first message carries no window and does not end it", content.ErrBadRequest))
 		return
 	}
 	b, err := c.startBulk(m)
@@ -326,14 +325,14 @@ func (c *serverConn) beginBulk(m *bulkMsg, files []*os.File) {
 	go c.runBulk(b)
 }
 
-// startBulk registers a bulk insert, which takeBulk then starts: the
+// startBulk registers a bulk insert, which handleBulk then starts: the
 // provider's BulkInsert runs on a goroutine of its own, fed the windows as
 // they come. A load counts as an open query against the limits.
-func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
-	if len(m.Columns) == 0 || len(m.Columns) > maxBulkColumns {
-		return nil, fmt.Errorf("%w: a bulk insert of %d columns", ErrBadRequest, len(m.Columns))
+func (c *serverConn) startBulk(m *wire.BulkMsg) (*serverBulk, error) {
+	if len(m.Columns) == 0 || len(m.Columns) > wire.MaxBulkColumns {
+		return nil, fmt.Errorf("%w: a bulk insert of %d columns", content.ErrBadRequest, len(m.Columns))
 	}
-	if err := c.permit(OpInsert, m.URI); err != nil {
+	if err := c.permit(content.OpInsert, m.URI); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -342,9 +341,9 @@ func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 	c.mu.Unlock()
 	switch {
 	case dup:
-		return nil, fmt.Errorf("%w: bulk insert %d is under way already", ErrBadRequest, m.Bulk)
+		return nil, fmt.Errorf("%w: bulk insert %d is under way already", content.ErrBadRequest, m.Bulk)
 	case open >= c.s.cfg.limits.ConnQueries:
-		return nil, fmt.Errorf("%w: the connection has %d queries and loads open (the per-connection limit)", ErrBusy, open)
+		return nil, fmt.Errorf("%w: the connection has %d queries and loads open (the per-connection limit)", content.ErrBusy, open)
 	}
 	if err := c.s.quota.takeQuery(c.cred.UID); err != nil {
 		return nil, err
@@ -358,10 +357,10 @@ func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 	if c.closed {
 		c.mu.Unlock()
 		c.s.quota.dropQuery(c.cred.UID)
-		return nil, ErrClosed
+		return nil, content.ErrClosed
 	}
 	c.bulks[b.id] = b
-	c.wg.Add(1) // runBulk, which takeBulk starts
+	c.wg.Add(1) // runBulk, which handleBulk starts
 	c.mu.Unlock()
 	return b, nil
 }
@@ -369,14 +368,14 @@ func (c *serverConn) startBulk(m *bulkMsg) (*serverBulk, error) {
 // openBulkWindow maps a window of a bulk insert after reserving it
 // against the consumer's window limits, and checks it against its
 // message and the load.
-func (c *serverConn) openBulkWindow(b *serverBulk, m *bulkMsg, f *os.File) (*window.Window, error) {
+func (c *serverConn) openBulkWindow(b *serverBulk, m *wire.BulkMsg, f *os.File) (*window.Window, error) {
 	if err := c.reserveWindow(); err != nil {
 		return nil, err
 	}
 	w, err := c.bulkMaps.Open(f)
 	if err != nil {
 		c.unreserveWindow()
-		return nil, fmt.Errorf("%w: bulk window: %w", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: bulk window: %w", content.ErrBadRequest, err)
 	}
 	switch {
 	case w.NumColumns() != len(b.cols):
@@ -390,7 +389,7 @@ func (c *serverConn) openBulkWindow(b *serverBulk, m *bulkMsg, f *os.File) (*win
 	if err != nil {
 		w.Close()
 		c.unreserveWindow()
-		return nil, fmt.Errorf("%w: bulk window: %w", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: bulk window: %w", content.ErrBadRequest, err)
 	}
 	b.sent += int64(m.Rows)
 	return w, nil
@@ -417,13 +416,13 @@ func (c *serverConn) runBulk(b *serverBulk) {
 		pass: func(bw *bulkWindow) {
 			c.dropBulkWindow(bw)
 			if !bw.last && bw.req != 0 {
-				c.write(&okMsg{Req: bw.req})
+				c.write(&wire.OKMsg{Req: bw.req})
 			}
 		},
 	}
 	n, err := c.bulkInsert(b.ctx, b.uri, rows)
 	if err == nil && !rows.ended {
-		err = fmt.Errorf("%w: the provider stopped reading the load at row %d", ErrInternal, rows.Row())
+		err = fmt.Errorf("%w: the provider stopped reading the load at row %d", content.ErrInternal, rows.Row())
 	}
 	if refused := refusal(b.ctx); refused != nil && err != nil {
 		err = refused // what the provider saw was the cancellation it caused
@@ -437,12 +436,12 @@ func (c *serverConn) runBulk(b *serverBulk) {
 	}
 	if err == nil {
 		if rows.unanswered != 0 {
-			c.write(&writeReplyMsg{Req: rows.unanswered, Count: n})
+			c.write(&wire.WriteReplyMsg{Req: rows.unanswered, Count: n})
 		}
 		return
 	}
-	we := &WriteError{Index: rows.failedRow(err), Kept: n, Err: err}
-	var named *WriteError // the provider named the failing row
+	we := &content.WriteError{Index: rows.failedRow(err), Kept: n, Err: err}
+	var named *content.WriteError // the provider named the failing row
 	if errors.As(err, &named) && named.Err != nil {
 		we.Index, we.Err = named.Index, named.Err
 	}
@@ -512,7 +511,7 @@ func insertInTx(ctx context.Context, t Transactor, uri string, rows *BulkRows) (
 
 // inserter is what insertEach needs: a Provider or a Tx.
 type inserter interface {
-	Insert(ctx context.Context, uri string, values Values) (int64, error)
+	Insert(ctx context.Context, uri string, values content.Values) (int64, error)
 }
 
 // insertEach inserts the rows of a load one Insert each.

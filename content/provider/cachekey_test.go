@@ -1,16 +1,18 @@
-package content
+package provider
 
 import (
 	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/cursorwindow/cursorwindow/content"
 )
 
 // Queries that may have different rows never share a cache key; the
 // same query always gets the same one.
 func TestQueryKeyIsInjective(t *testing.T) {
-	queries := []Query{
+	queries := []content.Query{
 		{URI: "t"},
 		{URI: "t", Limit: 1},
 		{URI: "t;1:x"},

@@ -1,4 +1,4 @@
-package content
+package provider
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 	"github.com/cursorwindow/cursorwindow/parcel"
 	"github.com/cursorwindow/cursorwindow/window"
@@ -47,10 +49,10 @@ func AllowUIDs(uids ...uint32) Authorizer {
 // Server defaults.
 const (
 	DefaultWindowSize   = window.DefaultMaxSize
-	DefaultInlineLimit  = 16 << 10
-	DefaultMemoryBudget = 256 << 20
-	DefaultPoolWait     = 5 * time.Second
-	DefaultMaxRowWindow = 64 << 20
+	defaultInlineLimit  = 16 << 10
+	defaultMemoryBudget = 256 << 20
+	defaultPoolWait     = 5 * time.Second
+	defaultMaxRowWindow = wire.DefaultMaxRowWindow
 )
 
 type serverConfig struct {
@@ -83,7 +85,7 @@ func WithWindowSize(n int64) ServerOption { return func(c *serverConfig) { c.win
 // mapping it. Below 1024 bytes no window is inlined (0 shares every
 // window); it is capped by the body limit (WithMaxBodySize) less 4 KiB,
 // and has no effect on queries the consumer asked to have inline
-// (WithInline), whose windows are as large as the body limit allows.
+// (content.WithCopiedWindows), whose windows are as large as the body limit allows.
 func WithInlineLimit(n int64) ServerOption { return func(c *serverConfig) { c.inlineLimit = n } }
 
 // WithMemoryBudget bounds the memory of the provider's pooled windows
@@ -119,11 +121,11 @@ func WithTimeouts(hello, write time.Duration) ServerOption {
 	return func(c *serverConfig) { c.helloTimeout, c.writeTimeout = hello, write }
 }
 
-// WithMaxRowWindow sets the largest one-off window the provider makes for
+// withMaxRowWindow sets the largest one-off window the provider makes for
 // a row that does not fit a whole window (default 64 MiB; at least the
 // window size). A larger row fails its query with ErrInternal. Consumers
 // learn it in the handshake and refuse larger windows.
-func WithMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
+func withMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
 
 // WithBacking sets where shared windows live (default window.KindMemfd,
 // a sealed memfd attached to each reply). window.KindShm and
@@ -180,17 +182,17 @@ type Server struct {
 func NewServer(p Provider, opts ...ServerOption) *Server {
 	cfg := serverConfig{
 		windowSize:  DefaultWindowSize,
-		inlineLimit: DefaultInlineLimit,
-		budget:      DefaultMemoryBudget,
+		inlineLimit: defaultInlineLimit,
+		budget:      defaultMemoryBudget,
 		limits: Limits{
-			ConnQueries: DefaultConnQueries, ConnWindows: DefaultConnWindows,
-			UIDQueries: DefaultUIDQueries, Queries: DefaultQueries,
-			ConnWatches: DefaultConnWatches, UIDWatches: DefaultUIDWatches,
+			ConnQueries: defaultConnQueries, ConnWindows: defaultConnWindows,
+			UIDQueries: defaultUIDQueries, Queries: defaultQueries,
+			ConnWatches: defaultConnWatches, UIDWatches: defaultUIDWatches,
 			QueryReserve: unset, WindowReserve: unset, ConnReserve: unset,
 			PrivilegedQueries: unset, PrivilegedWindows: unset, PrivilegedConns: unset,
 		},
-		poolWait:     DefaultPoolWait,
-		maxRowWindow: DefaultMaxRowWindow,
+		poolWait:     defaultPoolWait,
+		maxRowWindow: defaultMaxRowWindow,
 		maxBody:      parcel.DefaultMaxBodySize,
 		auth:         SameUID,
 		grace:        5 * time.Second,
@@ -407,7 +409,7 @@ type serverConn struct {
 	bulkMaps *window.Mappings
 	bulkQuit chan struct{}
 
-	// One goroutine at a time reads the connection (see inline); the one
+	// One goroutine at a time reads the connection (see onReader); the one
 	// whose read ends the connection closes readEnd.
 	hello    bool         // the handshake is done; owned by the reader
 	counted  bool         // the connection counts against its uid's (quota.takeConn)
@@ -416,15 +418,15 @@ type serverConn struct {
 	shutdown atomic.Bool  // the server is shutting down
 	readEnd  chan struct{}
 	endOnce  sync.Once
-	// The request running inline and the watchdog timer that hands
-	// reading over if it runs long (see inline).
-	inlineJob   atomic.Pointer[inlineJob]
-	inlineArmed atomic.Bool
+	// The request running on the reader and the watchdog timer that hands
+	// reading over if it runs long (see onReader).
+	readerJob   atomic.Pointer[readerJob]
+	readerArmed atomic.Bool
 	watchdog    *time.Timer
 }
 
 func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
-	pc, err := parcel.NewConn(uc, registry, parcel.WithMaxBodySize(s.cfg.maxBody), parcel.WithWriteTimeout(s.cfg.writeTimeout))
+	pc, err := parcel.NewConn(uc, wire.Registry, parcel.WithMaxBodySize(s.cfg.maxBody), parcel.WithWriteTimeout(s.cfg.writeTimeout))
 	if err != nil {
 		uc.Close()
 		s.log.Warn("connection setup failed", "err", err)
@@ -451,13 +453,13 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		c.ctx = context.WithValue(c.ctx, peerKey{}, cred)
 		c.log = s.log.With("pid", cred.PID, "uid", cred.UID)
 		if aerr := s.cfg.auth(cred); aerr != nil {
-			err = fmt.Errorf("%w: %v", ErrPermission, aerr)
+			err = fmt.Errorf("%w: %v", content.ErrPermission, aerr)
 		} else if err = s.quota.takeConn(cred.UID); err == nil {
 			c.counted = true
 		}
 	}
 	if err != nil {
-		if errors.Is(err, ErrBusy) { // a flood is not worth a line per connection
+		if errors.Is(err, content.ErrBusy) { // a flood is not worth a line per connection
 			c.log.Debug("connection refused", "err", err)
 		} else {
 			c.log.Warn("connection refused", "err", err)
@@ -474,8 +476,8 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 	})
 	defer stop()
 	c.log.Debug("connection accepted")
-	c.watchdog = time.AfterFunc(inlineBudget, func() { c.watchInline(ctx) })
-	c.watchdog.Stop() // armed by inline
+	c.watchdog = time.AfterFunc(readerBudget, func() { c.watchReader(ctx) })
+	c.watchdog.Stop() // armed by onReader
 	defer c.watchdog.Stop()
 	if c.readLoop(ctx) == handedOff {
 		<-c.readEnd // another goroutine reads now
@@ -491,11 +493,11 @@ type readNext int
 const (
 	keepReading readNext = iota
 	endConn              // the connection must end
-	handedOff            // another goroutine reads now (see inline)
+	handedOff            // another goroutine reads now (see onReader)
 )
 
 // readLoop reads and dispatches requests until the connection ends or the
-// goroutine hands reading over to another (inline).
+// goroutine hands reading over to another (onReader).
 func (c *serverConn) readLoop(ctx context.Context) readNext {
 	for {
 		next := c.readOne(ctx)
@@ -529,16 +531,16 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		}
 		return keepReading
 	}
-	if bm, ok := msg.(*bulkMsg); ok && err == nil && c.hello {
-		c.takeBulk(bm, files) // the windows of a bulk insert
+	if bm, ok := msg.(*wire.BulkMsg); ok && err == nil && c.hello {
+		c.handleBulk(bm, files) // the windows of a bulk insert
 		return keepReading
 	}
-	closeFiles(files) // no other message carries descriptors
+	wire.CloseFiles(files) // no other message carries descriptors
 	if err != nil {
 		switch {
 		case errors.Is(err, parcel.ErrUnknownType), errors.Is(err, parcel.ErrDecode):
 			var de *parcel.DecodeError
-			if errors.As(err, &de) && providerOnly(de.Type) {
+			if errors.As(err, &de) && wire.ProviderOnly(de.Type) {
 				c.log.Warn("a provider's message sent by the consumer; closing the connection", "err", err)
 				return endConn
 			}
@@ -555,14 +557,14 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		return endConn
 	}
 	if !c.hello {
-		h, ok := msg.(*helloMsg)
-		if !ok || h.Version != protocolVersion {
-			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", ErrProtocol, protocolVersion))
+		h, ok := msg.(*wire.HelloMsg)
+		if !ok || h.Version != wire.Version {
+			c.writeErr(1, fmt.Errorf("%w: handshake: want hello version %d", content.ErrProtocol, wire.Version))
 			return endConn
 		}
 		c.hello = true
-		c.write(&helloReplyMsg{
-			Version: protocolVersion, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
+		c.write(&wire.HelloReplyMsg{
+			Version: wire.Version, WindowSize: c.s.cfg.windowSize, InlineLimit: c.s.cfg.inlineLimit,
 			MaxQueries: c.s.cfg.limits.ConnQueries, MaxWindows: c.s.cfg.limits.ConnWindows, MaxBody: c.s.cfg.maxBody, Budget: c.s.cfg.windowSize * int64(c.s.pool.Stats().MaxWindows),
 			MaxRowWindow: c.s.cfg.maxRowWindow,
 		})
@@ -571,79 +573,78 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 	return c.dispatch(ctx, msg)
 }
 
-// inlineBudget is how long a request runs on the reading goroutine before
+// readerBudget is how long a request runs on the reading goroutine before
 // another goroutine takes over reading.
-const inlineBudget = 500 * time.Microsecond
+const readerBudget = 500 * time.Microsecond
 
-// inline runs job on the reading goroutine, so that a quick answer (a
+// onReader runs job on the reading goroutine, so that a quick answer (a
 // small result, a cached window) costs no goroutine hop. If job runs past
-// inlineBudget, a new goroutine takes over reading the connection, so a
+// readerBudget, a new goroutine takes over reading the connection, so a
 // slow provider never holds up the consumer's other requests (a close of
-// this very query, say); inline then reports handedOff: this goroutine
+// this very query, say); onReader then reports handedOff: this goroutine
 // finishes job and no longer reads.
 //
 // One timer per connection (the watchdog) notices a job past its budget,
 // armed only when it is not armed already: a stream of quick requests
-// arms it at most once per inlineBudget, not once a request, since arming
+// arms it at most once per readerBudget, not once a request, since arming
 // a timer sooner than every other one wakes a thread (the runtime's
 // wakeNetPoller) and that wake-up is what a small query costs.
-func (c *serverConn) inline(job func()) readNext {
-	j := &inlineJob{start: time.Now()}
-	c.inlineJob.Store(j)
-	if c.inlineArmed.CompareAndSwap(false, true) {
+func (c *serverConn) onReader(job func()) readNext {
+	j := &readerJob{start: time.Now()}
+	c.readerJob.Store(j)
+	if c.readerArmed.CompareAndSwap(false, true) {
 		c.s.wakes.watchdogArms.Add(1)
-		c.watchdog.Reset(inlineBudget)
+		c.watchdog.Reset(readerBudget)
 	}
 	job()
-	c.inlineJob.CompareAndSwap(j, nil)
-	if j.state.CompareAndSwap(inlineRunning, inlineDone) {
+	c.readerJob.CompareAndSwap(j, nil)
+	if j.state.CompareAndSwap(jobRunning, jobDone) {
 		return keepReading
 	}
 	return handedOff
 }
 
 // engineWakes counts the events that wake a thread in a small request's
-// round trip, which a quick request must not pay for (see inline).
+// round trip, which a quick request must not pay for (see onReader).
 type engineWakes struct {
-	watchdogArms   atomic.Int64 // the inline watchdog armed (a timer set)
-	watchdogFires  atomic.Int64 // the inline watchdog fired
+	watchdogArms   atomic.Int64 // the reader's watchdog armed (a timer set)
+	watchdogFires  atomic.Int64 // the reader's watchdog fired
 	readerHandoffs atomic.Int64 // a new goroutine took over reading a connection
-	replyHandoffs  atomic.Int64 // a reply handed from a client's background reader to its caller
 }
 
-// inlineJob is a request running on the reading goroutine (inline).
-type inlineJob struct {
+// readerJob is a request running on the reading goroutine (onReader).
+type readerJob struct {
 	start time.Time
-	state atomic.Int32 // inlineRunning, then inlineDone or inlineHandedOff
+	state atomic.Int32 // jobRunning, then jobDone or jobHandedOff
 }
 
 const (
-	inlineRunning int32 = iota
-	inlineDone
-	inlineHandedOff // another goroutine took over reading
+	jobRunning int32 = iota
+	jobDone
+	jobHandedOff // another goroutine took over reading
 )
 
-// watchInline is the watchdog: it hands reading to a new goroutine if the
-// job running inline is past its budget, re-arms itself for the budget
+// watchReader is the watchdog: it hands reading to a new goroutine if the
+// job running on the reader is past its budget, re-arms itself for the budget
 // left of a job still within it, and disarms when no job runs (the next
-// inline arms it again).
-func (c *serverConn) watchInline(ctx context.Context) {
+// onReader arms it again).
+func (c *serverConn) watchReader(ctx context.Context) {
 	c.s.wakes.watchdogFires.Add(1)
 	for {
-		j := c.inlineJob.Load()
+		j := c.readerJob.Load()
 		if j == nil {
-			c.inlineArmed.Store(false)
+			c.readerArmed.Store(false)
 			// A job that started as we disarmed saw us armed: watch it.
-			if c.inlineJob.Load() == nil || !c.inlineArmed.CompareAndSwap(false, true) {
+			if c.readerJob.Load() == nil || !c.readerArmed.CompareAndSwap(false, true) {
 				return
 			}
 			continue
 		}
-		if left := inlineBudget - time.Since(j.start); left > 0 {
+		if left := readerBudget - time.Since(j.start); left > 0 {
 			c.watchdog.Reset(left)
 			return
 		}
-		if j.state.CompareAndSwap(inlineRunning, inlineHandedOff) {
+		if j.state.CompareAndSwap(jobRunning, jobHandedOff) {
 			c.s.wakes.readerHandoffs.Add(1)
 			c.wg.Add(1) // job holds the count above zero: teardown waits
 			go func() {
@@ -651,56 +652,56 @@ func (c *serverConn) watchInline(ctx context.Context) {
 				c.readLoop(ctx)
 			}()
 		}
-		c.inlineJob.CompareAndSwap(j, nil) // done or handed off: look again
+		c.readerJob.CompareAndSwap(j, nil) // done or handed off: look again
 	}
 }
 
 // dispatch handles one request.
 func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext {
 	switch m := msg.(type) {
-	case *queryMsg:
+	case *wire.QueryMsg:
 		if q := c.startQuery(m); q != nil {
-			return c.inline(q.first)
+			return c.onReader(q.first)
 		}
-	case *fillWindowMsg:
+	case *wire.FillWindowMsg:
 		c.mu.Lock()
 		q := c.queries[m.Query]
 		c.mu.Unlock()
 		if q == nil {
-			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", ErrBadRequest, m.Query))
+			c.writeErr(m.Req, fmt.Errorf("%w: no query %d", content.ErrBadRequest, m.Query))
 			return keepReading
 		}
 		q.enqueue(request{req: m.Req, start: m.Start, near: m.Near})
-	case *releaseMsg:
+	case *wire.ReleaseMsg:
 		c.release(m.Win)
-	case *closeQueryMsg:
+	case *wire.CloseQueryMsg:
 		c.closeQuery(m.Query, true)
 		if m.Req != 0 {
-			c.write(&okMsg{Req: m.Req})
+			c.write(&wire.OKMsg{Req: m.Req})
 		}
-	case *registerMsg:
+	case *wire.RegisterMsg:
 		if err := c.register(m.URI, m.Descendants); err != nil {
 			c.writeErr(m.Req, err)
 			return keepReading
 		}
-		c.write(&okMsg{Req: m.Req})
-	case *unregisterMsg:
+		c.write(&wire.OKMsg{Req: m.Req})
+	case *wire.UnregisterMsg:
 		c.unregister(m.URI)
 		if m.Req != 0 {
-			c.write(&okMsg{Req: m.Req})
+			c.write(&wire.OKMsg{Req: m.Req})
 		}
-	case *writeMsg:
+	case *wire.WriteMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
-		return c.inline(func() {
+		return c.onReader(func() {
 			defer c.wg.Done()
 			defer c.inflight.Add(-1)
 			c.handleWrite(c.ctx, m)
 		})
-	case *batchMsg:
+	case *wire.BatchMsg:
 		c.wg.Add(1)
 		c.inflight.Add(1)
-		return c.inline(func() {
+		return c.onReader(func() {
 			defer c.wg.Done()
 			defer c.inflight.Add(-1)
 			c.handleBatch(c.ctx, m)
@@ -730,9 +731,9 @@ const maxWatchURI = 4096
 // URI again widens it and counts nothing more.
 func (c *serverConn) register(uri string, desc bool) error {
 	if len(uri) > maxWatchURI {
-		return fmt.Errorf("%w: a registration of a URI of %d bytes (at most %d)", ErrBadRequest, len(uri), maxWatchURI)
+		return fmt.Errorf("%w: a registration of a URI of %d bytes (at most %d)", content.ErrBadRequest, len(uri), maxWatchURI)
 	}
-	if err := c.permit(OpRegister, uri); err != nil {
+	if err := c.permit(content.OpRegister, uri); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -740,10 +741,10 @@ func (c *serverConn) register(uri string, desc bool) error {
 	was, had := c.watches[uri]
 	switch {
 	case c.closed:
-		return fmt.Errorf("%w: connection closing", ErrClosed)
+		return fmt.Errorf("%w: connection closing", content.ErrClosed)
 	case had:
 	case len(c.watches) >= c.s.cfg.limits.ConnWatches:
-		return fmt.Errorf("%w: the connection has %d registrations (the per-connection limit)", ErrBusy, len(c.watches))
+		return fmt.Errorf("%w: the connection has %d registrations (the per-connection limit)", content.ErrBusy, len(c.watches))
 	default:
 		if err := c.s.quota.takeWatch(c.cred.UID); err != nil {
 			return err
@@ -775,11 +776,6 @@ func (c *serverConn) unregisterAll() {
 	clear(c.watches)
 }
 
-// maxNotes bounds the notifications pending on one connection: past it a
-// change is announced by the URI the consumer registered, which covers
-// every URI below it.
-const maxNotes = 256
-
 // notify queues a change notification of uri for the consumer, whose
 // registration reg covers it. Notifications are coalesced per URI: a consumer that reads slowly
 // has at most one pending per URI, and one goroutine per connection
@@ -787,7 +783,7 @@ const maxNotes = 256
 // memory. A watcher that does not read within the write timeout is
 // disconnected.
 func (c *serverConn) notify(uri, reg string) {
-	if uri != reg && c.permit(OpRegister, uri) != nil {
+	if uri != reg && c.permit(content.OpRegister, uri) != nil {
 		return // below the registration but not to be seen
 	}
 	c.mu.Lock()
@@ -795,7 +791,7 @@ func (c *serverConn) notify(uri, reg string) {
 	if c.closed {
 		return
 	}
-	if len(c.notes) >= maxNotes {
+	if len(c.notes) >= wire.MaxNotes {
 		uri = reg
 	}
 	c.notes[uri] = struct{}{}
@@ -824,7 +820,7 @@ func (c *serverConn) notifier() {
 		}
 		delete(c.notes, uri)
 		c.mu.Unlock()
-		if c.write(&notifyMsg{URI: uri}) != nil {
+		if c.write(&wire.NotifyMsg{URI: uri}) != nil {
 			c.mu.Lock()
 			c.notifying = false
 			clear(c.notes)
@@ -868,27 +864,27 @@ func (c *serverConn) writeErr(req uint64, err error) {
 	if req == 0 {
 		return
 	}
-	m := &errorMsg{Req: req, Code: codeOf(err)}
+	m := &wire.ErrorMsg{Req: req, Code: wire.CodeOf(err)}
 	cause := err
-	var we *WriteError
+	var we *content.WriteError
 	if errors.As(err, &we) { // a bulk insert's or a batch's: its row or operation, and its window check
-		cause, m.Kept, m.Window = we.Err, we.Kept, windowCode(we.Err)
+		cause, m.Kept, m.Window = we.Err, we.Kept, wire.WindowCode(we.Err)
 		if cause == nil {
-			cause = ErrInternal
+			cause = content.ErrInternal
 		}
 		if we.Index >= 0 {
 			m.At = &we.Index
 		}
 	}
 	m.Message = bounded(cause.Error(), maxErrorText)
-	if !shown(cause) {
+	if !wire.HasCode(cause) {
 		c.log.Warn("request failed", "err", bounded(err.Error(), maxErrorText))
-		m.Message = ErrInternal.Error()
+		m.Message = content.ErrInternal.Error()
 	}
 	c.write(m)
 }
 
-func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
+func (c *serverConn) handleWrite(ctx context.Context, m *wire.WriteMsg) {
 	reply, err := c.runWrite(ctx, m)
 	if err != nil {
 		c.writeErr(m.Req, err)
@@ -899,11 +895,11 @@ func (c *serverConn) handleWrite(ctx context.Context, m *writeMsg) {
 
 // runWrite runs a write on the provider; a panic in the provider is
 // recovered and becomes ErrInternal for this request alone.
-func (c *serverConn) runWrite(ctx context.Context, m *writeMsg) (reply *writeReplyMsg, err error) {
+func (c *serverConn) runWrite(ctx context.Context, m *wire.WriteMsg) (reply *wire.WriteReplyMsg, err error) {
 	defer c.recovered("write "+m.Op, &err)
 	if op, ok := writeOps[m.Op]; ok {
 		target := m.URI
-		if op == OpCall {
+		if op == content.OpCall {
 			target = m.Method
 		}
 		if err := c.permit(op, target); err != nil {
@@ -911,27 +907,27 @@ func (c *serverConn) runWrite(ctx context.Context, m *writeMsg) (reply *writeRep
 		}
 	}
 	p := c.s.prov
-	reply = &writeReplyMsg{Req: m.Req}
+	reply = &wire.WriteReplyMsg{Req: m.Req}
 	switch m.Op {
-	case opInsert:
+	case wire.WriteInsert:
 		err = c.s.changed(m.URI, func() (err error) {
 			reply.Count, err = p.Insert(ctx, m.URI, m.Values)
 			return err
 		})
-	case opUpdate:
+	case wire.WriteUpdate:
 		err = c.s.changed(m.URI, func() (err error) {
 			reply.Count, err = p.Update(ctx, m.URI, m.Values, m.Selection, m.Args)
 			return err
 		})
-	case opDelete:
+	case wire.WriteDelete:
 		err = c.s.changed(m.URI, func() (err error) {
 			reply.Count, err = p.Delete(ctx, m.URI, m.Selection, m.Args)
 			return err
 		})
-	case opCall:
+	case wire.WriteCall:
 		reply.Result, err = p.Call(ctx, m.Method, m.Arg, m.Values)
 	default:
-		err = fmt.Errorf("%w: write operation %q", ErrBadRequest, m.Op)
+		err = fmt.Errorf("%w: write operation %q", content.ErrBadRequest, m.Op)
 	}
 	return reply, err
 }
@@ -945,7 +941,7 @@ func (c *serverConn) recovered(where string, errp *error) {
 		return
 	}
 	c.log.Error("provider panicked", "in", where, "panic", v, "stack", string(debug.Stack()))
-	*errp = fmt.Errorf("%w: the provider failed in %s", ErrInternal, where)
+	*errp = fmt.Errorf("%w: the provider failed in %s", content.ErrInternal, where)
 }
 
 // changed runs a write the server serves as a Change, notifying watchers
@@ -1002,7 +998,7 @@ func (c *serverConn) teardown() {
 	c.bulkMaps.Close()
 	c.cancel()
 	if c.shutdown.Load() { // say goodbye: the consumer can tell this from a crash
-		c.write(&errorMsg{Code: "shutdown", Message: "the provider is shutting down"})
+		c.write(&wire.ErrorMsg{Code: "shutdown", Message: "the provider is shutting down"})
 	}
 	c.pc.Close()
 	c.mu.Lock()

@@ -1,4 +1,4 @@
-package content_test
+package provider_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -30,7 +31,7 @@ import (
 //   - A query reads one version of the data from Query to its end: Rows
 //     read the data as it is when Query returns (here, a copy). Rows that
 //     can start again at any position of that version implement
-//     content.Repositioner (here, an index into the copy): the server
+//     provider.Repositioner (here, an index into the copy): the server
 //     then serves every move of the cursor from them, whatever changed
 //     since. Without it, the server calls Query again to move backwards,
 //     only while the data is unchanged (return the same rows in the same
@@ -39,16 +40,16 @@ import (
 //   - A change to the data goes through Server.Change (or is followed by
 //     NotifyChange), so that no consumer is served windows from before it,
 //     and no query is continued on data newer than its own.
-//   - Rows implementing content.Typed declare their columns' types;
-//     content.Counter, their count.
+//   - Rows implementing provider.Typed declare their columns' types;
+//     provider.Counter, their count.
 type sensors struct {
-	content.ReadOnly // writes refused with ErrUnsupported
+	provider.ReadOnly // writes refused with ErrUnsupported
 
 	mu       sync.Mutex
 	readings []float64
 }
 
-func (s *sensors) Query(_ context.Context, q *content.Query) (content.Rows, error) {
+func (s *sensors) Query(_ context.Context, q *content.Query) (provider.Rows, error) {
 	if q.URI != "readings" {
 		return nil, fmt.Errorf("%w: %q (this provider serves readings)", content.ErrNotFound, q.URI)
 	}
@@ -81,7 +82,7 @@ func (r *readingRows) ColumnTypes() []content.ColumnType {
 	return []content.ColumnType{{DatabaseType: "INTEGER", NullableKnown: true}, {DatabaseType: "REAL", NullableKnown: true}}
 }
 
-// Reposition implements content.Repositioner: the next Next yields row
+// Reposition implements provider.Repositioner: the next Next yields row
 // start of the copy the query read.
 func (r *readingRows) Reposition(_ context.Context, start int64) error {
 	r.i = int(min(start, int64(len(r.vals)))) - 1
@@ -104,12 +105,12 @@ func Example_writingAProvider() {
 	sock := filepath.Join(dir, "provider.sock")
 
 	p := &sensors{readings: []float64{20.5, 21}}
-	ln, err := content.Listen(sock, 0o600)
+	ln, err := provider.Listen(sock, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	srv := content.NewServer(p, content.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := provider.NewServer(p, provider.WithLogger(slog.New(slog.DiscardHandler)))
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx, ln) }()
 

@@ -1,10 +1,11 @@
-package content
+package provider
 
 import (
 	"database/sql"
 	"fmt"
 	"time"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -40,12 +41,12 @@ type sqlRows struct {
 func (s *sqlRows) Columns() []string { return s.cols }
 
 // ColumnTypes implements Typed from the driver's column types.
-func (s *sqlRows) ColumnTypes() []ColumnType {
+func (s *sqlRows) ColumnTypes() []content.ColumnType {
 	cts, err := s.r.ColumnTypes()
 	if err != nil || len(cts) != len(s.cols) {
 		return nil
 	}
-	out := make([]ColumnType, len(cts))
+	out := make([]content.ColumnType, len(cts))
 	for i, ct := range cts {
 		out[i].DatabaseType = ct.DatabaseTypeName()
 		out[i].Nullable, out[i].NullableKnown = ct.Nullable()
@@ -101,7 +102,7 @@ func putAny(row *window.RowWriter, v any) error {
 	case time.Time:
 		row.String(x.Format(time.RFC3339Nano))
 	default:
-		n, err := NormalizeValue(v)
+		n, err := content.NormalizeValue(v)
 		if err != nil {
 			return err
 		}

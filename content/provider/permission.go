@@ -1,34 +1,13 @@
-package content
+package provider
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
-
-// Op is an operation a consumer asks of a provider, as a Permission sees
-// it.
-type Op uint8
-
-// Operations.
-const (
-	OpQuery    Op = iota + 1 // read a URI (query, and the windows of its result)
-	OpInsert                 // insert into a URI
-	OpUpdate                 // update rows of a URI
-	OpDelete                 // delete rows of a URI
-	OpCall                   // call a method; the URI is the method's name
-	OpRegister               // be told of changes to a URI (and, when asked, those below it)
-)
-
-var opNames = [...]string{OpQuery: "query", OpInsert: "insert", OpUpdate: "update", OpDelete: "delete", OpCall: "call", OpRegister: "register"}
-
-func (o Op) String() string {
-	if int(o) < len(opNames) && opNames[o] != "" {
-		return opNames[o]
-	}
-	return fmt.Sprintf("Op(%d)", uint8(o))
-}
 
 // Permission decides, request by request, whether a peer may perform op
 // on uri, as Android guards each URI of a provider with read and write
@@ -41,7 +20,7 @@ func (o Op) String() string {
 //
 // Permissions are called concurrently and must be fast: they run on the
 // connection's reading goroutine.
-type Permission func(cred fdpass.Cred, op Op, uri string) error
+type Permission func(cred fdpass.Cred, op content.Op, uri string) error
 
 // WithPermission sets the per-request check (default: everything the
 // Authorizer admitted is allowed).
@@ -49,14 +28,14 @@ func WithPermission(p Permission) ServerOption { return func(c *serverConfig) { 
 
 // permit checks op on uri for the connection's peer. A Permission that
 // panics refuses.
-func (c *serverConn) permit(op Op, uri string) (err error) {
+func (c *serverConn) permit(op content.Op, uri string) (err error) {
 	p := c.s.cfg.perm
 	if p == nil {
 		return nil
 	}
 	defer c.recovered("Permission", &err)
 	if err := p(c.cred, op, uri); err != nil {
-		return fmt.Errorf("%w: uid %d may not %s %s: %v", ErrPermission, c.cred.UID, op, quoted(uri), err)
+		return fmt.Errorf("%w: uid %d may not %s %s: %v", content.ErrPermission, c.cred.UID, op, quoted(uri), err)
 	}
 	return nil
 }
@@ -72,4 +51,4 @@ func PeerCred(ctx context.Context) (fdpass.Cred, bool) {
 }
 
 // writeOps maps the write messages' operations onto Ops.
-var writeOps = map[string]Op{opInsert: OpInsert, opUpdate: OpUpdate, opDelete: OpDelete, opCall: OpCall}
+var writeOps = map[string]content.Op{wire.WriteInsert: content.OpInsert, wire.WriteUpdate: content.OpUpdate, wire.WriteDelete: content.OpDelete, wire.WriteCall: content.OpCall}

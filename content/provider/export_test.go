@@ -1,0 +1,8 @@
+package provider
+
+// WatchdogCounts returns how often the server's connections armed their
+// reader's watchdog, how often it fired, and how often a new goroutine took
+// over reading, for TestSmallQueryCosts.
+func (s *Server) WatchdogCounts() (arms, fires, readers int64) {
+	return s.wakes.watchdogArms.Load(), s.wakes.watchdogFires.Load(), s.wakes.readerHandoffs.Load()
+}

@@ -1,0 +1,51 @@
+package provider_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+)
+
+// TestSmallQueryWakes counts (never times) what wakes a thread in a
+// 1-row query's round trip on the provider's side: timers armed for the
+// reader's watchdog. Each costs a futex wake-up across CPUs
+// (docs/PERFORMANCE.md, "Small queries"). It fails if one comes back per
+// query. The consumer's side is content's TestSmallQueryCosts.
+func TestSmallQueryWakes(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("t", []string{"id", "name"}, [][]any{{int64(1), "a"}, {int64(2), "b"}})
+	path, s := contenttest.Serve(t, p)
+	ctx := context.Background()
+	c, err := content.Dial(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	query := func() {
+		cur, err := c.Query(ctx, &content.Query{URI: "t", Limit: 1})
+		require.NoError(t, err)
+		n := 0
+		for cur.Next() {
+			n++
+		}
+		require.NoError(t, cur.Err())
+		require.NoError(t, cur.Close())
+		require.Equal(t, 1, n)
+	}
+	query() // the connection's first request
+	const n = 200
+	arms0, fires0, _ := s.WatchdogCounts()
+	for range n {
+		query()
+	}
+	arms, fires, _ := s.WatchdogCounts()
+	arms, fires = arms-arms0, fires-fires0
+	t.Logf("%d queries: watchdog armed %d times, fired %d", n, arms, fires)
+	// The provider arms its reader's watchdog only when it is not armed:
+	// after the first, every arming follows a firing that found no
+	// request running. A timer per request would make arms n.
+	assert.LessOrEqual(t, arms, fires+1, "the watchdog is armed once per request (arms %d, fires %d, %d queries)", arms, fires, n)
+}
