@@ -459,25 +459,14 @@ func (w *Window) IsNull(row, col int) (bool, error) {
 	return t == TypeNull, err
 }
 
-// typedValue returns the 8-byte value at (row, col) if the column holds
-// values of type t only and this one is not NULL. It is small enough to
-// be inlined into the accessors' fast paths.
-func (w *Window) typedValue(row, col int, t FieldType) (uint64, bool) {
-	if uint64(uint(row)) < w.nrows && uint64(uint(col)) < w.ncols {
-		c, r := &w.cols[col], uint64(row)
-		if c.form == uint8(t) && (c.valid == nil || c.valid[r>>3]>>(r&7)&1 != 0) {
-			return le.Uint64(c.values[8*r:]), true
-		}
-	}
-	return 0, false
-}
-
 // Int64 returns the field at (row, col) as an int64. As Android's
 // CursorWindow does, it converts: a FLOAT64 is truncated, a STRING is
 // parsed, NULL reads as 0. A BLOB is ErrType.
 func (w *Window) Int64(row, col int) (int64, error) {
-	if v, ok := w.typedValue(row, col, TypeInt64); ok {
-		return int64(v), nil
+	if uint64(uint(row)) < w.nrows {
+		if v, ok := w.fixed(uint64(row), col, TypeInt64); ok {
+			return int64(v), nil
+		}
 	}
 	return w.int64Slow(row, col)
 }
@@ -511,8 +500,10 @@ func (w *Window) int64Slow(row, col int) (int64, error) {
 // Float64 returns the field at (row, col) as a float64, converting an
 // INT64, parsing a STRING and reading NULL as 0. A BLOB is ErrType.
 func (w *Window) Float64(row, col int) (float64, error) {
-	if v, ok := w.typedValue(row, col, TypeFloat64); ok {
-		return math.Float64frombits(v), nil
+	if uint64(uint(row)) < w.nrows {
+		if v, ok := w.fixed(uint64(row), col, TypeFloat64); ok {
+			return math.Float64frombits(v), nil
+		}
 	}
 	return w.float64Slow(row, col)
 }
@@ -564,6 +555,11 @@ func (w *Window) String(row, col int) (string, error) {
 // reads as "". The string is valid only until Close; it must not be kept
 // beyond it (copy it with strings.Clone or use String).
 func (w *Window) StringView(row, col int) (string, error) {
+	if r, ok := w.Row(row); ok {
+		if b, ok := r.Bytes(col); ok && w.cols[col].form == uint8(TypeString) {
+			return shm.String(b), nil
+		}
+	}
 	b, err := w.view(row, col, TypeString)
 	return shm.String(b), err
 }
@@ -571,12 +567,9 @@ func (w *Window) StringView(row, col int) (string, error) {
 // Bytes returns the STRING or BLOB at (row, col) without copying it; NULL
 // reads as nil. The bytes are valid only until Close; must not be modified.
 func (w *Window) Bytes(row, col int) ([]byte, error) {
-	if uint64(uint(row)) < w.nrows && uint64(uint(col)) < w.ncols {
-		c, r := &w.cols[col], uint64(row)
-		if isVar(c.form) && c.isValid(r) {
-			if b, err := c.span(r); err == nil {
-				return b, nil
-			}
+	if r, ok := w.Row(row); ok {
+		if b, ok := r.Bytes(col); ok {
+			return b, nil
 		}
 	}
 	return w.view(row, col, TypeBlob)

@@ -622,6 +622,17 @@ func (w *Writer) rollback(err error) error {
 // putFixed stores the 8-byte value v of type t in column col of the last
 // row.
 func (w *Writer) putFixed(col int, t FieldType, v uint64) error {
+	if w.state == stateOpen && w.nrows > 0 && uint(col) < uint(w.ncols) {
+		// The fast path: a column of type t, the field not set yet.
+		c, r, b := &w.cols[col], w.nrows-1, w.buf
+		p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
+		if c.form == uint8(t) && *p&m == 0 {
+			*p |= m
+			c.nonNull++
+			le.PutUint64(b[c.values+8*r:], v)
+			return nil
+		}
+	}
 	if err := w.field(col); err != nil {
 		return err
 	}
@@ -688,6 +699,19 @@ func (w *Writer) PutBlob(col int, b []byte) error {
 }
 
 func putData[T string | []byte](w *Writer, col int, v T, t FieldType) error {
+	if w.state == stateOpen && w.nrows > 0 && uint(col) < uint(w.ncols) {
+		// The fast path: a column of type t with room, the field not set.
+		c, r, b, n := &w.cols[col], w.nrows-1, w.buf, uint64(len(v))
+		p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
+		if c.form == uint8(t) && *p&m == 0 && n <= c.dataCap-c.dataLen {
+			copy(b[c.data+c.dataLen:], v)
+			c.dataLen += n
+			*p |= m
+			c.nonNull++
+			le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
+			return nil
+		}
+	}
 	if err := w.field(col); err != nil {
 		return err
 	}
