@@ -151,3 +151,33 @@ for path in sys.argv[1:]:
 		assert.Equal(t, c.want, lines[i], c.name)
 	}
 }
+
+// A column of NULLs only keeps its bitmap, so a window cannot claim more
+// rows than its bytes hold: a few hundred bytes announcing four billion
+// NULL rows are refused at open, not read row by row.
+func TestNullColumnRowsAreBounded(t *testing.T) {
+	w, err := window.New(1)
+	require.NoError(t, err)
+	for range 3 {
+		require.NoError(t, w.AllocRow())
+	}
+	require.NoError(t, w.Seal())
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.NumRows())
+	typ, err := r.Type(2, 0)
+	require.NoError(t, err)
+	assert.Equal(t, window.TypeNull, typ)
+
+	le := binary.LittleEndian
+	many := append([]byte(nil), b...)
+	le.PutUint32(many[12:], 1<<32-1)
+	_, err = window.OpenBytes(many)
+	assert.ErrorIs(t, err, window.ErrCorrupt, "four billion rows in %d bytes", len(b))
+	noBitmap := append([]byte(nil), b...)
+	noBitmap[64+1] = 0 // the entry's flags
+	_, err = window.OpenBytes(noBitmap)
+	assert.ErrorIs(t, err, window.ErrCorrupt, "a column of NULLs without its bitmap")
+}

@@ -74,8 +74,8 @@ func place(cols []column, capacity uint64) uint64 {
 }
 
 // placeExact lays out the buffers of n rows as a sealed window holds
-// them: no room to spare, no bitmap for a column without NULLs, no
-// buffers for a column of NULLs only. It returns the end.
+// them: no room to spare, no bitmap for a column without NULLs, only a
+// bitmap for a column of NULLs only. It returns the end.
 func placeExact(cols []column, n uint64) uint64 {
 	off := directoryEnd(len(cols))
 	for i := range cols {
@@ -99,10 +99,12 @@ func placeExact(cols []column, n uint64) uint64 {
 	return off
 }
 
-// hasValidity reports whether a column of n rows needs a bitmap: a typed
-// column some of whose fields are NULL.
+// hasValidity reports whether a column of n rows has a bitmap: a typed
+// column some of whose fields are NULL, or a column of NULLs only (whose
+// bitmap of zeros makes every row cost a bit: a window cannot claim more
+// rows than its bytes can hold).
 func (c *column) hasValidity(n uint64) bool {
-	return c.form != uint8(TypeNull) && c.form != formMixed && c.nonNull < n
+	return c.form != formMixed && c.nonNull < n || c.form == uint8(TypeNull)
 }
 
 // span is one buffer to move: its used bytes at from, to go to to.
@@ -183,15 +185,15 @@ func putDirectory(b []byte, cols []column, n, size uint64) {
 		e := b[headerSize+uint64(i)*entrySize:][:entrySize:entrySize]
 		clear(e)
 		e[offEntryForm] = c.form
-		if c.form == uint8(TypeNull) {
-			continue
-		}
 		if c.hasValidity(n) {
 			e[offEntryFlags] = entryValidity
 			le.PutUint64(e[offEntryValid:], c.valid)
 			if r := n & 7; r != 0 {
 				b[c.valid+n/8] &= 1<<r - 1 // no stale bits past the last row
 			}
+		}
+		if c.form == uint8(TypeNull) {
+			continue
 		}
 		le.PutUint64(e[offEntryValues:], c.values)
 		if c.form == formMixed {
@@ -209,11 +211,11 @@ func putDirectory(b []byte, cols []column, n, size uint64) {
 func liveBuffers(dst []span, cols []column, n uint64) []span {
 	for i := range cols {
 		c := &cols[i]
-		if c.form == uint8(TypeNull) {
-			continue
-		}
 		if c.hasValidity(n) {
 			dst = append(dst, span{c.valid, c.valid, validLen(n)})
+		}
+		if c.form == uint8(TypeNull) {
+			continue
 		}
 		dst = append(dst, span{c.values, c.values, valuesLen(c.form, n)})
 		if c.form == formMixed {

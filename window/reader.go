@@ -307,12 +307,15 @@ func (c *rcol) parse(b, e []byte, n, next uint64) (uint64, error) {
 	switch {
 	case form > formMixed:
 		return 0, corruptf("form %d", form)
-	case form == uint8(TypeNull):
-		return next, nil
+	case form == uint8(TypeNull) && flags&entryValidity == 0:
+		return 0, corruptf("a column of NULLs without its bitmap")
 	case flags&entryValidity != 0 && form != formMixed:
 		if c.valid, err = buf("validity bitmap", le.Uint64(e[offEntryValid:]), validLen(n)); err != nil {
 			return 0, err
 		}
+	}
+	if form == uint8(TypeNull) {
+		return next, nil
 	}
 	if c.values, err = buf("values", le.Uint64(e[offEntryValues:]), valuesLen(form, n)); err != nil {
 		return 0, err
