@@ -67,21 +67,14 @@ func (r *RowWriter) Int64(v int64) { r.fixed(TypeInt64, uint64(v)) }
 // Float64 sets the next field to v.
 func (r *RowWriter) Float64(v float64) { r.fixed(TypeFloat64, math.Float64bits(v)) }
 
-// fixed sets the next field to the 8-byte value v of type t: into the
-// column's values when the column holds type t and the field is unset,
-// else through the Put path, which types, converts and rolls back.
+// fixed sets the next field to the 8-byte value v of type t: the fast
+// path's store (tryFixed) when the column holds type t, else through the
+// Put path, which types, converts and rolls back.
 func (r *RowWriter) fixed(t FieldType, v uint64) {
 	w, col := r.w, r.col
-	if col < len(w.cols) {
-		c, row, b := &w.cols[col], w.nrows-1, w.buf
-		p, m := &b[c.valid+row>>3], byte(1)<<(row&7)
-		if c.form == uint8(t) && *p&m == 0 {
-			*p |= m
-			c.nonNull++
-			le.PutUint64(b[c.values+8*row:], v)
-			r.col++
-			return
-		}
+	if col < len(w.cols) && w.tryFixed(col, t, v) {
+		r.col++
+		return
 	}
 	r.slow(func() error { return w.putFixed(col, t, v) })
 }
@@ -95,23 +88,14 @@ func (r *RowWriter) String(s string) { putRowData(r, s, TypeString) }
 // rolled back and Err reports ErrWindowFull.
 func (r *RowWriter) Blob(b []byte) { putRowData(r, b, TypeBlob) }
 
-// putRowData sets the next field to v, of type t (STRING or BLOB): its
-// bytes copied to the end of the column's data when the column holds
-// type t and has room, else through the Put path.
+// putRowData sets the next field to v, of type t (STRING or BLOB): the
+// fast path's copy (tryData) when the column holds type t and has room,
+// else through the Put path.
 func putRowData[T string | []byte](r *RowWriter, v T, t FieldType) {
 	w, col := r.w, r.col
-	if col < len(w.cols) {
-		c, row, b, n := &w.cols[col], w.nrows-1, w.buf, uint64(len(v))
-		p, m := &b[c.valid+row>>3], byte(1)<<(row&7)
-		if c.form == uint8(t) && *p&m == 0 && n <= c.dataCap-c.dataLen {
-			copy(b[c.data+c.dataLen:], v)
-			c.dataLen += n
-			*p |= m
-			c.nonNull++
-			le.PutUint32(b[c.values+4*row+4:], uint32(c.dataLen))
-			r.col++
-			return
-		}
+	if col < len(w.cols) && tryData(w, col, v, t) {
+		r.col++
+		return
 	}
 	r.slow(func() error { return putData(w, col, v, t) })
 }

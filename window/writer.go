@@ -622,16 +622,8 @@ func (w *Writer) rollback(err error) error {
 // putFixed stores the 8-byte value v of type t in column col of the last
 // row.
 func (w *Writer) putFixed(col int, t FieldType, v uint64) error {
-	if w.state == stateOpen && w.nrows > 0 && uint(col) < uint(w.ncols) {
-		// The fast path: a column of type t, the field not set yet.
-		c, r, b := &w.cols[col], w.nrows-1, w.buf
-		p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
-		if c.form == uint8(t) && *p&m == 0 {
-			*p |= m
-			c.nonNull++
-			le.PutUint64(b[c.values+8*r:], v)
-			return nil
-		}
+	if w.state == stateOpen && w.nrows > 0 && uint(col) < uint(w.ncols) && w.tryFixed(col, t, v) {
+		return nil
 	}
 	if err := w.field(col); err != nil {
 		return err
@@ -664,6 +656,39 @@ func (w *Writer) store(c *column, t FieldType, v, n uint64) {
 		b[c.valid+r>>3] |= 1 << (r & 7)
 		le.PutUint64(b[c.values+8*r:], v)
 	}
+}
+
+// tryFixed stores v in column col (in range) of the last row if the
+// column holds values of type t and the field is not set yet: the write
+// fast path, shared by the Put methods and RowWriter. It reports whether
+// it stored v; if not, the caller takes the Put path.
+func (w *Writer) tryFixed(col int, t FieldType, v uint64) bool {
+	c, r, b := &w.cols[col], w.nrows-1, w.buf
+	p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
+	if c.form != uint8(t) || *p&m != 0 {
+		return false
+	}
+	*p |= m
+	c.nonNull++
+	le.PutUint64(b[c.values+8*r:], v)
+	return true
+}
+
+// tryData is tryFixed for a STRING or BLOB: it copies v to the end of the
+// column's data if the column holds type t, the field is not set yet and
+// the data area has room.
+func tryData[T string | []byte](w *Writer, col int, v T, t FieldType) bool {
+	c, r, b, n := &w.cols[col], w.nrows-1, w.buf, uint64(len(v))
+	p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
+	if c.form != uint8(t) || *p&m != 0 || n > c.dataCap-c.dataLen {
+		return false
+	}
+	copy(b[c.data+c.dataLen:], v)
+	c.dataLen += n
+	*p |= m
+	c.nonNull++
+	le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
+	return true
 }
 
 // PutNull sets column col of the last row to NULL.
@@ -699,18 +724,8 @@ func (w *Writer) PutBlob(col int, b []byte) error {
 }
 
 func putData[T string | []byte](w *Writer, col int, v T, t FieldType) error {
-	if w.state == stateOpen && w.nrows > 0 && uint(col) < uint(w.ncols) {
-		// The fast path: a column of type t with room, the field not set.
-		c, r, b, n := &w.cols[col], w.nrows-1, w.buf, uint64(len(v))
-		p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
-		if c.form == uint8(t) && *p&m == 0 && n <= c.dataCap-c.dataLen {
-			copy(b[c.data+c.dataLen:], v)
-			c.dataLen += n
-			*p |= m
-			c.nonNull++
-			le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
-			return nil
-		}
+	if w.state == stateOpen && w.nrows > 0 && uint(col) < uint(w.ncols) && tryData(w, col, v, t) {
+		return nil
 	}
 	if err := w.field(col); err != nil {
 		return err
