@@ -189,9 +189,13 @@ func (b *Bulk) Rows() int64 {
 	return b.sent + int64(b.w.NumRows())
 }
 
-// nextWindow starts a window to fill: the pool's, or, with big, one the
-// size of the provider's largest window for a row no pooled one holds.
+// nextWindow starts a window to fill: the pool's, or, with big (or for a
+// load too wide for it), one the size of the provider's largest window
+// for a row no pooled one holds.
 func (b *Bulk) nextWindow(big bool) error {
+	// A load so wide that a pooled window holds no row of it always
+	// takes the larger window.
+	big = big || window.MinSize(b.cols) > b.c.hello.WindowSize
 	var err error
 	if big {
 		b.w, err = window.Create(b.cols, window.WithMaxSize(b.big), window.WithStartPos(b.sent))

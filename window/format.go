@@ -107,5 +107,14 @@ func alignUp(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }
 // columns.
 func directoryEnd(ncols int) uint64 { return headerSize + uint64(ncols)*entrySize }
 
+// MinSize returns the smallest window, in bytes, that holds a row of
+// numColumns columns: its header, its directory entries, and a bitmap and
+// an 8-byte value a column (a row of strings also needs their bytes). A
+// writer whose maximum size is below it cannot be made for that many
+// columns (ErrTooLarge): a result this wide needs a larger window.
+func MinSize(numColumns int) int64 {
+	return int64(directoryEnd(numColumns)) + int64(numColumns)*16
+}
+
 // isVar reports whether a form stores strings or blobs: offsets and data.
 func isVar(form uint8) bool { return form == uint8(TypeString) || form == uint8(TypeBlob) }

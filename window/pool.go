@@ -116,6 +116,10 @@ func (p *Pool) Get(ctx context.Context, ncols int, start int64) (*Writer, error)
 		return nil, fmt.Errorf("%w: %d columns (want 1..%d)", ErrOutOfRange, ncols, MaxColumns)
 	case start < 0:
 		return nil, fmt.Errorf("window: negative start position %d", start)
+	case MinSize(ncols) > p.size:
+		// Refused before a pooled window is reset for a shape it cannot
+		// hold (and closed for it).
+		return nil, fmt.Errorf("%w: %d columns need a window of %d bytes at least, more than the pool's %d", ErrTooLarge, ncols, MinSize(ncols), p.size)
 	}
 	if err := p.acquire(ctx); err != nil {
 		return nil, err

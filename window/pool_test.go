@@ -378,3 +378,21 @@ func TestPoolConcurrentGetPut(t *testing.T) {
 	assert.LessOrEqual(t, st.Idle, 3)
 	require.NoError(t, p.Close())
 }
+
+// A shape too wide for the pool's windows is refused before any window is
+// taken, reset or closed for it.
+func TestPoolRefusesTooWideShapes(t *testing.T) {
+	p := newPool(t, 4<<20)
+	w, err := p.Get(context.Background(), 1, 0)
+	require.NoError(t, err)
+	p.Put(w)
+	before := p.Stats()
+	wide := int(window.DefaultMaxSize / 64)
+	_, err = p.Get(context.Background(), wide, 0)
+	require.ErrorIs(t, err, window.ErrTooLarge)
+	assert.Equal(t, before, p.Stats(), "no window was taken or closed")
+	w2, err := p.Get(context.Background(), 1, 0)
+	require.NoError(t, err)
+	assert.Same(t, w, w2, "the idle window is still there")
+	p.Put(w2)
+}

@@ -49,6 +49,7 @@ func newTable(name string, cols []Column) (*table, error) {
 		return nil, fmt.Errorf("%w: table %q has no columns", content.ErrBadRequest, name)
 	}
 	t := &table{name: name, cols: make([]Column, len(cols)), names: make([]string, len(cols))}
+	seen := make(map[string]bool, len(cols))
 	for i, c := range cols {
 		c.Type = strings.ToUpper(c.Type)
 		switch c.Type {
@@ -57,11 +58,11 @@ func newTable(name string, cols []Column) (*table, error) {
 			return nil, fmt.Errorf("%w: table %q column %q: type %q (want INTEGER, REAL, TEXT, BLOB or none)",
 				content.ErrBadRequest, name, c.Name, c.Type)
 		}
-		for _, n := range t.names[:i] {
-			if strings.EqualFold(n, c.Name) {
-				return nil, fmt.Errorf("%w: table %q has two columns %q", content.ErrBadRequest, name, c.Name)
-			}
+		key := selection.FoldName(c.Name)
+		if seen[key] {
+			return nil, fmt.Errorf("%w: table %q has two columns %q", content.ErrBadRequest, name, c.Name)
 		}
+		seen[key] = true
 		t.cols[i], t.names[i] = c, c.Name
 	}
 	t.index = selection.ColumnIndex(t.names)

@@ -631,7 +631,7 @@ func (f *filling) begin() error {
 	if q.inline {
 		limit = min(cfg.windowSize, int64(cfg.maxBody)-inlineOverhead)
 	}
-	if limit >= minInline {
+	if limit >= minInline && window.MinSize(len(q.cols)) <= limit {
 		w, err := q.c.s.inline.get(len(q.cols), limit, f.start)
 		f.w, f.limit = w, limit
 		return err
@@ -643,12 +643,20 @@ func (f *filling) begin() error {
 // inline limit (WithInlineLimit) shares every window.
 const minInline = 1024
 
-// share moves the fill into a pooled shared window.
+// share moves the fill into a pooled shared window, or, for a result so
+// wide that a pooled window holds no row of it, a one-off larger one.
 func (f *filling) share() error {
 	if err := f.reserve(); err != nil {
 		return err
 	}
-	sw, err := f.q.sharedWindow(len(f.q.cols), f.start, f.w)
+	q := f.q
+	var sw *sentWindow
+	var err error
+	if window.MinSize(len(q.cols)) > q.c.s.cfg.windowSize {
+		sw, err = q.bigWindow(len(q.cols), f.start) // f.w is nil: no inline window holds such rows
+	} else {
+		sw, err = q.sharedWindow(len(q.cols), f.start, f.w)
+	}
 	if err != nil {
 		return err
 	}
@@ -738,8 +746,8 @@ func (f *filling) grow() error {
 func (f *filling) finish(msg *wire.WindowMsg) error {
 	q := f.q
 	if f.sw == nil {
-		// A compact copy (header, heap, slots: nothing of an earlier
-		// fill), into a pooled buffer given back once it is sent.
+		// A compact copy (header, directory, buffers: nothing of an
+		// earlier fill), into a pooled buffer given back once it is sent.
 		b, err := f.w.AppendTo(q.c.s.inline.buf())
 		if err != nil {
 			return err

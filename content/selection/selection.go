@@ -3,6 +3,7 @@ package selection
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cursorwindow/cursorwindow/content"
@@ -169,19 +170,24 @@ func QuoteIdent(name string) string {
 // match first), for Compile; an unknown name is an error wrapping
 // content.ErrBadRequest that lists the columns.
 func ColumnIndex(columns []string) func(name string) (int, error) {
+	exact := make(map[string]int, len(columns))
+	folded := make(map[string]int, len(columns))
+	for i, c := range slices.Backward(columns) { // the first of equal names wins
+		exact[c] = i
+		folded[FoldName(c)] = i
+	}
 	return func(name string) (int, error) {
-		fold := -1
-		for i, c := range columns {
-			if c == name {
-				return i, nil
-			}
-			if fold < 0 && strings.EqualFold(c, name) {
-				fold = i
-			}
+		if i, ok := exact[name]; ok {
+			return i, nil
 		}
-		if fold >= 0 {
-			return fold, nil
+		if i, ok := folded[FoldName(name)]; ok {
+			return i, nil
 		}
 		return 0, fmt.Errorf("%w: no column %q (columns: %s)", content.ErrBadRequest, name, strings.Join(columns, ", "))
 	}
 }
+
+// FoldName returns the key under which names equal but for case (as
+// strings.EqualFold says: "ID", "id", "Id") are one: a map of FoldName
+// keys finds a column by any spelling in one lookup.
+func FoldName(name string) string { return strings.ToLower(strings.ToUpper(name)) }
