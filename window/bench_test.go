@@ -18,7 +18,8 @@ import (
 )
 
 // The benchmark row: int64, float64, a 24-byte string and a 64-byte blob,
-// 152 bytes of window per row (four 16-byte slots and 88 heap bytes).
+// 112 bytes of window per row (two 8-byte values, two 4-byte offsets and
+// 88 bytes of data).
 var (
 	benchStr  = strings.Repeat("s", 24)
 	benchBlob = bytes.Repeat([]byte{0xb}, 64)
@@ -98,31 +99,29 @@ func BenchmarkPut(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
 		})
 	}
-	// The floor: the same 152 bytes a row (four 16-byte slots, the string
-	// and the blob) stored into a 2 MiB Go slice, with no check a window
-	// needs.
+	// The floor: the same 112 bytes a row (two values, two offsets, the
+	// string and the blob) stored into column buffers in a 2 MiB Go
+	// slice, with no check a window needs.
 	b.Run("copy", func(b *testing.B) {
-		buf := make([]byte, window.DefaultMaxSize)
+		const rows = window.DefaultMaxSize / 112
+		buf := make([]byte, 112*rows+8)
+		ids, floats := buf[:8*rows], buf[8*rows:16*rows]
+		strs, blobs := buf[16*rows:20*rows+4], buf[20*rows+4:24*rows+8]
+		data := buf[24*rows+8:]
 		b.ReportAllocs()
-		b.SetBytes(152)
-		heap, slots := 64, len(buf)
-		i := 0
+		b.SetBytes(112)
+		i, at := 0, 0
 		for b.Loop() {
-			if slots-heap < 152 {
-				heap, slots = 64, len(buf)
+			r := i % rows
+			if r == 0 {
+				at = 0
 			}
-			slots -= 64
-			s := buf[slots : slots+64 : slots+64]
-			binary.LittleEndian.PutUint64(s[0:], uint64(i))
-			binary.LittleEndian.PutUint64(s[8:], 1<<32)
-			binary.LittleEndian.PutUint64(s[16:], math.Float64bits(float64(i)*0.5))
-			binary.LittleEndian.PutUint64(s[24:], 2<<32)
-			heap += copy(buf[heap:], benchStr)
-			binary.LittleEndian.PutUint64(s[32:], uint64(heap-len(benchStr)))
-			binary.LittleEndian.PutUint64(s[40:], uint64(len(benchStr))|3<<32)
-			heap += copy(buf[heap:], benchBlob)
-			binary.LittleEndian.PutUint64(s[48:], uint64(heap-len(benchBlob)))
-			binary.LittleEndian.PutUint64(s[56:], uint64(len(benchBlob))|4<<32)
+			binary.LittleEndian.PutUint64(ids[8*r:], uint64(i))
+			binary.LittleEndian.PutUint64(floats[8*r:], math.Float64bits(float64(i)*0.5))
+			at += copy(data[at:], benchStr)
+			binary.LittleEndian.PutUint32(strs[4*r+4:], uint32(at))
+			at += copy(data[at:], benchBlob)
+			binary.LittleEndian.PutUint32(blobs[4*r+4:], uint32(at))
 			i++
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")

@@ -6,7 +6,7 @@ import "math"
 // call and one bounds check per run instead of per field, for scans that
 // aggregate or hand a column on (database/sql, Arrow). Each reads rows
 // from, from+1, ... into dst, as many as dst holds and the window has,
-// and returns how many it read. Every slot is read once from the mapping
+// and returns how many it read. Every field is read once from the mapping
 // and checked like a single-field read, so a window rewritten while it is
 // read yields wrong values, never a read outside the region.
 

@@ -3,12 +3,13 @@
 // consumer processes read in place, as Android's CursorWindow does.
 //
 // The memory is a memfd mapped MAP_SHARED (or, for small results, ordinary
-// Go memory copied as bytes: an inline window). Its layout, documented byte
-// by byte in docs/FORMAT.md, is a fixed header, a heap of string and blob
-// bytes growing up from the header, and rows of fixed 16-byte field slots
-// growing down from the end of the region, so the field of any (row,
-// column) is found by arithmetic alone. Field types are NULL, INT64,
-// FLOAT64, STRING and BLOB.
+// Go memory copied as bytes: an inline window). Its layout, format version
+// 2, documented byte by byte in docs/FORMAT.md, is a fixed header, a
+// directory of columns and, per column, the buffers of an Apache Arrow
+// array: a validity bitmap, 8-byte values or 4-byte offsets into a data
+// buffer; a column whose values have several types keeps a type byte a
+// row. The field of any (row, column) is found by arithmetic alone. Field
+// types are NULL, INT64, FLOAT64, STRING and BLOB.
 //
 // # Writing
 //
@@ -23,8 +24,8 @@
 //	err = w.Seal()                          // immutable from now on
 //	send(w.File())                          // e.g. with SCM_RIGHTS
 //
-// Writer.Row writes a whole row in column order: the row's slots are
-// found once, and each field is a few stores (the fast write path):
+// Writer.Row writes a whole row in column order, each field a few stores
+// into its column's buffers (the fast write path):
 //
 //	row := w.Row()
 //	row.Int64(r.ID)
@@ -32,7 +33,8 @@
 //	if err := row.Err(); err != nil { ... } // as the Put methods report it
 //
 // A window starts small and doubles up to its maximum size (2 MiB by
-// default, WithMaxSize). A row that does not fit is rolled back whole and
+// default, WithMaxSize); within it, each column's buffers have room sized
+// from the rows written so far, and are moved when one is full. A row that does not fit is rolled back whole and
 // ErrWindowFull returned, so the caller starts the next window with it; a
 // row that does not fit an empty window needs a window with a larger
 // maximum. Seal compacts the region and seals the memfd against writing,
@@ -85,8 +87,8 @@
 // column into a caller's slice, as a columnar consumer (Arrow) wants it.
 //
 // OpenBytes reads an inline window from a byte slice with the same
-// accessors. Every accessor checks the row, the column and the heap range
-// against header values read once at open: a corrupt or hostile window
+// accessors. Every accessor checks the row, the column and a string's
+// offsets against the header and directory read once at open: a corrupt or hostile window
 // yields ErrCorrupt, never a panic or a read outside the region.
 // WithSizeLimit makes every reader refuse a window larger than it will
 // take (ErrTooLarge) before mapping or copying any of it.
@@ -94,7 +96,7 @@
 // A consumer that is sent recycled windows keeps its mappings in a
 // Mappings cache, keyed by the identity of the memory: Mappings.Open maps
 // a window file once and, when the provider sends the same file refilled,
-// only validates its header again; Mappings.CopyLocation does the same for
+// only validates its header and directory again; Mappings.CopyLocation does the same for
 // a window announced by name or segment id and returns a private copy.
 //
 //	maps := window.NewMappings(64, window.WithSizeLimit(2<<20))

@@ -13,8 +13,8 @@ var (
 	// with it. If the window is empty, the row needs a window with a larger
 	// maximum size.
 	ErrWindowFull = errors.New("window: full")
-	// ErrCorrupt reports a window whose header, slots or heap references
-	// are inconsistent. Wrapped errors say what was wrong.
+	// ErrCorrupt reports a window whose header, directory, offsets or
+	// type bytes are inconsistent. Wrapped errors say what was wrong.
 	ErrCorrupt = errors.New("window: corrupt")
 	// ErrNotSealed reports a file offered to Open that is not a memfd
 	// sealed against shrinking, growing and writing.

@@ -181,8 +181,8 @@ func share(pool *window.Pool, w *window.Writer) (*window.Writer, error) {
 	return shared, nil
 }
 
-// A provider writes a whole row with a RowWriter: the row's slots are
-// found once, and each field is a few stores, in column order.
+// A provider writes a whole row with a RowWriter: each field is a few
+// stores into its column's buffers, in column order.
 func ExampleWriter_Row() {
 	w, err := window.New(3)
 	if err != nil {

@@ -1,6 +1,9 @@
 package window
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // column is the writer's state of one column: its form, where its
 // buffers' areas are in the region, and what they hold. An area may be
@@ -42,11 +45,10 @@ func (c *column) fixedEighths() uint64 {
 
 // valuesLen returns the bytes of a values buffer of n rows in form f.
 func valuesLen(f uint8, n uint64) uint64 {
-	switch {
-	case f == uint8(TypeNull) || f == formMixed || f <= uint8(TypeFloat64):
-		return 8 * n
+	if isVar(f) {
+		return 4 * (n + 1)
 	}
-	return 4 * (n + 1)
+	return 8 * n
 }
 
 // validLen returns the bytes of a bitmap of n rows.
@@ -128,6 +130,24 @@ func spans(dst []span, old, cur []column, n uint64, conv int) []span {
 		dst = append(dst, span{o.data, c.data, o.dataLen})
 	}
 	return dst
+}
+
+// mergeSpans sorts ss by their from and merges those that overlap or
+// touch, in place: the same bytes in as few spans as can hold them.
+func mergeSpans(ss []span) []span {
+	slices.SortFunc(ss, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	out := ss[:0]
+	for _, s := range ss {
+		if s.n == 0 {
+			continue
+		}
+		if k := len(out) - 1; k >= 0 && s.from <= out[k].from+out[k].n {
+			out[k].n = max(out[k].n, s.from+s.n-out[k].from)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // moveSpans moves the spans within b. The spans are in the same order in

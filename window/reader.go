@@ -15,9 +15,10 @@ import (
 )
 
 // Window reads a window in place: the consumer side. Every accessor checks
-// the row, the column and any heap range against the header values read
-// once when the window was opened, so a corrupt or hostile window yields
-// ErrCorrupt, never a panic or an out-of-bounds read.
+// the row, the column and any string's offsets against the header and
+// directory values read once when the window was opened, so a corrupt or
+// hostile window yields ErrCorrupt, never a panic or an out-of-bounds
+// read.
 //
 // A Window may be read by several goroutines at once; Close must not run
 // concurrently with reads.
@@ -158,7 +159,7 @@ func mapSealed(f *os.File, in shm.Info, cfg openConfig, populate bool) (*Window,
 // the window reports every access out of range until a successful reload.
 // Mappings reloads a cached mapping it hands out again, and only its own
 // Window, which no reader holds: a reader's Window (a copy) must never be
-// reloaded, since its Rows rely on its column count (Row.slot).
+// reloaded, since its Rows rely on its columns (Window.col).
 func (w *Window) reload() error {
 	if w.closed {
 		return ErrClosed
@@ -270,14 +271,10 @@ type rcol struct {
 	// every row's bit is that byte's; with one, vmask is all ones.
 	vp, xp, dp unsafe.Pointer
 	vmask, dn  uint64
-	// tp points at the column's form, with tmask 0, so that every row's
-	// type byte is the form; for a mixed column, at its types, with tmask
-	// all ones. xstride is the bytes a row takes in values (8, or 4 for
-	// a STRING or BLOB column's offsets); lomask is all ones for a mixed
-	// column, whose values hold an offset and a length, not two offsets.
-	tp             unsafe.Pointer
-	tmask, xstride uint64
-	lomask         uint32
+	// loadOffsets reports a STRING or BLOB column whose 4-byte offsets
+	// are aligned: Row.Bytes loads them as u32s, and reads no other
+	// column.
+	loadOffsets bool
 }
 
 // allValid is the bitmap byte of every row of a column without NULLs.
@@ -326,8 +323,11 @@ func (c *rcol) parse(b, e []byte, n, next uint64) (uint64, error) {
 		}
 	}
 	c.xp = unsafe.Pointer(unsafe.SliceData(c.values))
-	if isVar(form) {
-		c.xstride = 4
+	if isVar(form) && uintptr(c.xp)%4 == 0 {
+		// Row.Bytes loads the offsets as u32s: only where they are
+		// aligned (an inline window's bytes need not be); elsewhere
+		// it says no and the Window's accessor reads them as bytes.
+		c.loadOffsets = true
 	}
 	c.vp = unsafe.Pointer(&allValid)
 	if c.valid != nil {

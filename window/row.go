@@ -103,8 +103,7 @@ func (w *Window) col(col int) *rcol {
 // an empty value's are, and both say no.
 func (r Row) Bytes(col int) (v []byte, ok bool) {
 	if uint64(uint(col)) < r.w.ncols {
-		// xstride is 0 unless the column is a STRING or BLOB column.
-		if c := r.w.col(col); c.xstride != 0 {
+		if c := r.w.col(col); c.loadOffsets {
 			x := (*[2]uint32)(unsafe.Add(c.xp, r.i*4))
 			lo, hi := x[0], x[1]
 			if bigEndian {

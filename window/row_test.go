@@ -130,8 +130,8 @@ func TestRowAgreesWithSingleReads(t *testing.T) {
 	defer r.Close()
 	checkRow(t, r)
 
-	// An inline window need not be aligned: Row reads its slots as bytes
-	// (under -race, checkptr would refuse a misaligned *uint64).
+	// An inline window need not be aligned: Row reads its values as
+	// bytes, and its offsets only where they are aligned.
 	odd := append(make([]byte, 1, len(b)+1), b...)[1:]
 	ro, err := window.OpenBytes(odd)
 	require.NoError(t, err)

@@ -176,10 +176,10 @@ func TestRemovedRowLeavesNothing(t *testing.T) {
 	}
 }
 
-// TestGrowLeavesNoSlotCopies checks that the slots' old places are zeroed
-// when a region grows: a fill of integers only never writes the heap over
-// them, so a later, smaller fill would otherwise show them.
-func TestGrowLeavesNoSlotCopies(t *testing.T) {
+// TestGrowLeavesNoStaleCopies checks that the buffers' old places are
+// zeroed when a region grows and the window is laid out again: a later,
+// smaller fill would otherwise show them.
+func TestGrowLeavesNoStaleCopies(t *testing.T) {
 	w := newMemfd(t, 3, window.WithInitialSize(16<<10), window.WithMaxSize(256<<10))
 	first := make([][]value, 1000) // 24 KB of values: grown 16 → 32 KiB
 	for i := range first {

@@ -1,8 +1,8 @@
 package window
 
 // Seal finishes the window and makes it immutable so it can be shared.
-// The region is first compacted to what is used (slots moved down against
-// the heap), then a memfd is sealed with F_SEAL_SHRINK, F_SEAL_GROW,
+// The region is first compacted to what is used (each column's buffers
+// moved down, with no room to spare), then a memfd is sealed with F_SEAL_SHRINK, F_SEAL_GROW,
 // F_SEAL_WRITE and F_SEAL_SEAL: no process, the writer included, can change
 // it again. The writer's own writable mapping is removed first (the kernel
 // refuses F_SEAL_WRITE while one exists); Bytes maps it again read-only

@@ -1,7 +1,6 @@
 package window
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -157,11 +156,8 @@ func (w *Writer) setShape(n int) {
 }
 
 // minSize returns the smallest region a window of the writer's columns
-// can have: its header, its directory and room for a row of 8-byte
-// values.
-func (w *Writer) minSize() uint64 {
-	return directoryEnd(w.ncols) + uint64(w.ncols)*16
-}
+// can have (MinSize).
+func (w *Writer) minSize() uint64 { return uint64(MinSize(w.ncols)) }
 
 // MoveTo moves the window's rows into dst, an open, empty writer (a
 // window from Pool.Get, say), and leaves w empty: how a fill that started
@@ -223,8 +219,14 @@ func (w *Writer) written(dst []span) []span {
 			dst = append(dst, span{from: c.types, n: rows})
 		}
 	}
+	if len(dst) > maxDirty {
+		dst = mergeSpans(dst) // a window Reset again and again without a seal
+	}
 	return dst
 }
+
+// maxDirty is how many dirty spans a writer keeps before it merges them.
+const maxDirty = 1024
 
 // markRemoved records what the window holds as bytes that may be left in
 // the region once its rows are removed.
@@ -257,17 +259,15 @@ func (w *Writer) scrub() {
 
 // clearExcept zeroes the bytes of b in the dirty spans (their from and n)
 // that are in no live span. The live spans are in ascending order and do
-// not overlap; dirty is sorted in place.
+// not overlap; dirty is merged in place.
 func clearExcept(b []byte, dirty, live []span) {
-	slices.SortFunc(dirty, func(a, b span) int { return cmp.Compare(a.from, b.from) })
 	size := uint64(len(b))
 	j := 0
-	for _, d := range dirty {
+	for _, d := range mergeSpans(dirty) {
 		lo, hi := min(d.from, size), min(d.from+d.n, size)
-		for j > 0 && live[j-1].from+live[j-1].n > lo {
-			j-- // an earlier dirty span reached further
-		}
-		for ; lo < hi; j++ {
+		for lo < hi {
+			// j stays on a live span that may reach into the next
+			// dirty span: it moves only past those ending before lo.
 			for j < len(live) && live[j].from+live[j].n <= lo {
 				j++
 			}
@@ -359,13 +359,18 @@ const maxReplans = 64
 // data (and need more bytes of column col), and returns the end.
 func (w *Writer) tight(rows uint64, col int, need uint64) uint64 {
 	for i := range w.cols {
-		c := &w.cols[i]
-		c.dataCap = c.dataLen
-		if i == col {
-			c.dataCap += need
-		}
+		w.cols[i].dataCap = w.minData(i, col, need)
 	}
 	return place(w.cols, max(rows, 1))
+}
+
+// minData returns the data bytes column i must hold: its data, and need
+// more if it is column col.
+func (w *Writer) minData(i, col int, need uint64) uint64 {
+	if i == col {
+		return w.cols[i].dataLen + need
+	}
+	return w.cols[i].dataLen
 }
 
 // plan chooses the capacity of every column's areas for a region of size
@@ -379,11 +384,7 @@ func (w *Writer) plan(size, rows uint64, col int, need uint64) {
 	eighths := uint64(0)
 	for i := range w.cols {
 		c := &w.cols[i]
-		used := c.dataLen
-		if i == col {
-			used += need
-		}
-		est := (used + n - 1) / n
+		est := (w.minData(i, col, need) + n - 1) / n
 		if w.nrows < 16 {
 			est = max(est, c.hint)
 		}
@@ -395,7 +396,7 @@ func (w *Writer) plan(size, rows uint64, col int, need uint64) {
 	for range 4 {
 		for i := range w.cols {
 			c := &w.cols[i]
-			c.dataCap = min(max(c.dataLen+need*b2u(i == col), c.hint*capacity), maxDataLen)
+			c.dataCap = min(max(w.minData(i, col, need), c.hint*capacity), maxDataLen)
 		}
 		if place(w.cols, capacity) <= size || capacity <= rows {
 			break
@@ -407,13 +408,6 @@ func (w *Writer) plan(size, rows uint64, col int, need uint64) {
 		capacity = max(rows, 1)
 	}
 	w.capRows = capacity
-}
-
-func b2u(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // growTo grows the region to size bytes (page rounded for a backing's
@@ -857,7 +851,7 @@ func (w *Writer) setNumColumns(n int) error {
 	if n == w.ncols {
 		return nil
 	}
-	if need := directoryEnd(n) + uint64(n)*16; need > w.size {
+	if need := uint64(MinSize(n)); need > w.size {
 		return fmt.Errorf("%w: %d columns need a window of %d bytes at least, more than its size %d", ErrTooLarge, n, need, w.size)
 	}
 	w.markRemoved()
