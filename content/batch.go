@@ -33,6 +33,9 @@ type Operation struct {
 // reported as a *WriteError naming it (Kept is 0). Watchers are told
 // once per batch of each URI it changed.
 func (c *Client) ApplyBatch(ctx context.Context, ops []Operation) ([]int64, error) {
+	if len(ops) > wire.MaxBatchOps {
+		return nil, fmt.Errorf("%w: a batch of %d operations (at most %d)", ErrBadRequest, len(ops), wire.MaxBatchOps)
+	}
 	m := &wire.BatchMsg{Ops: make([]wire.BatchOp, len(ops))}
 	for i, op := range ops {
 		switch op.Op {

@@ -2,6 +2,7 @@ package content_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,6 +107,8 @@ func TestApplyBatchRefusals(t *testing.T) {
 		"a reference to itself": {{Op: content.OpInsert, URI: "orders", ValueRefs: map[string]int{"id": 0}}},
 		"an argument not there": {{Op: content.OpInsert, URI: "orders"}, {Op: content.OpDelete, URI: "orders", ArgRefs: map[int]int{3: 0}}},
 		"a query":               {{Op: content.OpQuery, URI: "orders"}},
+		// Refused before it is sent, as the provider would refuse it.
+		"more operations than a batch holds": slices.Repeat([]content.Operation{{Op: content.OpInsert, URI: "orders"}}, 100_000),
 	} {
 		_, err := c.ApplyBatch(ctx, ops)
 		require.ErrorIs(t, err, content.ErrBadRequest, name)

@@ -99,7 +99,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 // BenchmarkInlineThreshold measures, for results of growing size, a query
 // answered inline (bytes copied through the socket) against one answered
 // with a shared memfd window (pooled, so no memfd is created per query):
-// the crossover sets DefaultInlineLimit.
+// the crossover sets the provider's default inline limit.
 func BenchmarkInlineThreshold(b *testing.B) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(20_000))

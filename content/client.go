@@ -381,7 +381,7 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	if n, ok := msg.(*wire.NotifyMsg); ok {
 		return c.notify(n.URI)
 	}
-	if e, ok := msg.(*wire.ErrorMsg); ok && e.Req == 0 && e.Code == "shutdown" {
+	if e, ok := msg.(*wire.ErrorMsg); ok && e.Req == 0 && e.Code == wire.CodeShutdown {
 		return errShutdown // the provider says goodbye
 	}
 	id := wire.ReqID(msg)

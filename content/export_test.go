@@ -4,5 +4,6 @@ package content
 // handed to the caller waiting for them, for TestSmallQueryCosts.
 func (c *Client) ReplyHandoffs() int64 { return c.replyHandoffs.Load() }
 
-// WithLeakStacks is withLeakStacks, for TestLeakedCursorNamesItsQuery.
-var WithLeakStacks = withLeakStacks
+// WithLeakStacks records the stack of every Query, as
+// CURSORWINDOW_CURSOR_STACKS=1 does, for TestLeakedCursorNamesItsQuery.
+func WithLeakStacks() DialOption { return func(c *dialConfig) { c.stacks = true } }

@@ -11,19 +11,13 @@ import (
 // Android's CloseGuard, a cursor that is garbage-collected without Close
 // is reported: counted in ClientStats.LeakedCursors and logged (slog's
 // default logger) with the stack of the Query that opened it when stacks
-// are recorded (withLeakStacks, or CURSORWINDOW_CURSOR_STACKS=1 in the
-// environment). The report is a leak detector only: the windows stay held
+// are recorded (CURSORWINDOW_CURSOR_STACKS=1 in the environment). The report is a leak detector only: the windows stay held
 // until the client closes (runtime cleanups are not a way to free them).
 
 // cursorStacksEnv turns on stacks for every client.
 const cursorStacksEnv = "CURSORWINDOW_CURSOR_STACKS"
 
 var envStacks = os.Getenv(cursorStacksEnv) == "1"
-
-// withLeakStacks records the stack of every Query, so that a cursor
-// garbage-collected without Close is reported with where it was opened.
-// It costs a stack capture per query; for debugging.
-func withLeakStacks() DialOption { return func(c *dialConfig) { c.stacks = true } }
 
 // leakReport is what the cleanup of a leaked cursor reports.
 type leakReport struct {

@@ -12,7 +12,7 @@ import (
 // Notifications are coalesced per URI: while the receiver has not taken
 // a change of a URI, later changes of the same URI are the same pending
 // notification, so a slow receiver loses none and holds at most one per
-// URI (past wire.MaxNotes distinct URIs, the registered URI stands for all of
+// URI (past 256 distinct URIs, the registered URI stands for all of
 // them). One goroutine per Watch delivers them; it ends with the Watch.
 type Watch struct {
 	c    *Client

@@ -13,7 +13,7 @@ import (
 // Transactor is implemented by providers that can apply several writes
 // together or not at all: Android's applyBatch on a SQLite-backed
 // provider. The server uses it for Client.ApplyBatch, which a provider
-// without it refuses with ErrUnsupported (a batch is never half-applied
+// without it refuses with content.ErrUnsupported (a batch is never half-applied
 // silently), and for a bulk insert when the provider is no BulkInserter.
 type Transactor interface {
 	// Begin starts a transaction; the server then calls its writes,

@@ -76,7 +76,7 @@ func (r *BulkRows) Columns() []string { return r.cols }
 // Next advances to the next row, waiting for the consumer's next window
 // if need be. It returns false at the end of the load, or when Err says
 // why not. A consumer that sends no window for the server's write
-// timeout (10 s by default) fails its load with ErrBusy: a provider's
+// timeout (10 s by default) fails its load with content.ErrBusy: a provider's
 // transaction never waits longer on it.
 func (r *BulkRows) Next() bool {
 	if r.err != nil || r.ended {
@@ -144,7 +144,7 @@ func (r *BulkRows) Row() int64 {
 
 // Fields stores the current row's values in dst, one per column: int64,
 // float64, string, []byte (a copy) or nil for NULL. A field the window
-// cannot give (a hostile window) is an error wrapping ErrBadRequest and
+// cannot give (a hostile window) is an error wrapping content.ErrBadRequest and
 // the window's error.
 func (r *BulkRows) Fields(dst []any) error {
 	if !r.has || r.row < 0 {

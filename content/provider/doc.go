@@ -72,9 +72,10 @@
 // is served a cached window only while its snapshot is current, so the
 // cache never mixes versions; a change drops the URI's windows.
 //
-// Errors: wrap content.ErrNotFound, ErrBadRequest, ErrUnsupported (valid but not
-// supported), ErrPermission or ErrBusy (retry later) for the consumer to
-// see that meaning and the text; any other error is logged and reaches
+// Errors: wrap content.ErrNotFound, content.ErrBadRequest,
+// content.ErrUnsupported (valid but not supported), content.ErrPermission
+// or content.ErrBusy (retry later) for the consumer to see that meaning
+// and the text; any other error is logged and reaches
 // the consumer as content.ErrInternal without its text. A count that disagrees
 // with the rows, or a panic, costs that query content.ErrInternal.
 //

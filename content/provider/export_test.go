@@ -6,3 +6,8 @@ package provider
 func (s *Server) WatchdogCounts() (arms, fires, readers int64) {
 	return s.wakes.watchdogArms.Load(), s.wakes.watchdogFires.Load(), s.wakes.readerHandoffs.Load()
 }
+
+// withMaxRowWindow sets the largest one-off window the provider makes for
+// a row that does not fit a whole window (default 64 MiB), for the tests
+// of oversized rows.
+func withMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }

@@ -43,7 +43,7 @@ type Limits struct {
 	// until closed: in total (default a quarter of the process's soft
 	// descriptor limit at NewServer, 64 to 16384) and per peer uid
 	// (default a quarter of Conns). The privileged uids are bound by
-	// Conns alone. A connection over a limit is answered ErrBusy (as
+	// Conns alone. A connection over a limit is answered content.ErrBusy (as
 	// the handshake's error) and closed at once.
 	Conns    int
 	UIDConns int
@@ -69,7 +69,7 @@ type Limits struct {
 	// Registrations of change notifications (register): distinct URIs
 	// per connection (default 1024) and per peer uid over all its
 	// connections (default 4096). Past either, register is refused
-	// ErrBusy; re-registering a URI counts nothing more.
+	// content.ErrBusy; re-registering a URI counts nothing more.
 	ConnWatches int
 	UIDWatches  int
 }
@@ -91,7 +91,7 @@ const shareFloor = 2
 
 // WithLimits sets the limits on queries, windows, connections and
 // registrations; zero fields keep their defaults. A request over a limit
-// is answered ErrBusy naming it.
+// is answered content.ErrBusy naming it.
 func WithLimits(l Limits) ServerOption {
 	return func(c *serverConfig) {
 		set := func(dst *int, v int) {

@@ -12,7 +12,7 @@ import (
 // Permission decides, request by request, whether a peer may perform op
 // on uri, as Android guards each URI of a provider with read and write
 // permissions. It returns nil to allow, or an error (sent to the consumer
-// wrapped in ErrPermission) to refuse. It runs after the connection's
+// wrapped in content.ErrPermission) to refuse. It runs after the connection's
 // Authorizer admitted the peer, on every query, write, call and
 // registration, and before every change notification is delivered (a
 // peer that may not register a URI is not told it changed). A refused

@@ -47,7 +47,7 @@ type Typed interface {
 // continuing past windows served from the cache) and to go back. Once
 // the data changed, only rows that hold their snapshot (Repositioner) can
 // move; otherwise the scan goes on through its open rows, or ends with
-// ErrChanged.
+// content.ErrChanged.
 type Seeker interface {
 	QueryAt(ctx context.Context, q *content.Query, start int64) (Rows, error)
 }
@@ -66,7 +66,7 @@ type Seeker interface {
 // rows whose snapshot it let go return ErrSnapshotExpired, from
 // Reposition, from Put or from Err once Next is false. The server then
 // opens the query again if its data is unchanged, and ends it with
-// ErrChanged otherwise.
+// content.ErrChanged otherwise.
 type Repositioner interface {
 	Reposition(ctx context.Context, start int64) error
 }
@@ -78,9 +78,9 @@ type Counter interface {
 }
 
 // Provider is the service side of the protocol: what a data service
-// implements to be served by a Server. Errors wrapping ErrNotFound,
-// ErrBadRequest, ErrPermission or ErrUnsupported reach the consumer with
-// that meaning; other errors as ErrInternal with their message.
+// implements to be served by a Server. Errors wrapping content.ErrNotFound,
+// content.ErrBadRequest, content.ErrPermission or content.ErrUnsupported reach the consumer with
+// that meaning; other errors as content.ErrInternal with their message.
 //
 // Methods are called concurrently from the connections' goroutines.
 type Provider interface {
@@ -103,25 +103,25 @@ type Provider interface {
 }
 
 // ReadOnly implements the write methods of Provider by refusing them with
-// ErrUnsupported; embed it in a provider that only serves queries.
+// content.ErrUnsupported; embed it in a provider that only serves queries.
 type ReadOnly struct{}
 
-// Insert returns ErrUnsupported.
+// Insert returns content.ErrUnsupported.
 func (ReadOnly) Insert(context.Context, string, content.Values) (int64, error) {
 	return 0, fmt.Errorf("%w: insert", content.ErrUnsupported)
 }
 
-// Update returns ErrUnsupported.
+// Update returns content.ErrUnsupported.
 func (ReadOnly) Update(context.Context, string, content.Values, string, []any) (int64, error) {
 	return 0, fmt.Errorf("%w: update", content.ErrUnsupported)
 }
 
-// Delete returns ErrUnsupported.
+// Delete returns content.ErrUnsupported.
 func (ReadOnly) Delete(context.Context, string, string, []any) (int64, error) {
 	return 0, fmt.Errorf("%w: delete", content.ErrUnsupported)
 }
 
-// Call returns ErrUnsupported.
+// Call returns content.ErrUnsupported.
 func (ReadOnly) Call(context.Context, string, string, content.Values) (content.Values, error) {
 	return nil, fmt.Errorf("%w: call", content.ErrUnsupported)
 }

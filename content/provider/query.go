@@ -114,7 +114,7 @@ func (q *serverQuery) first() {
 }
 
 // enqueue passes a request to the worker; a consumer that floods one query
-// with requests beyond the window limit is answered ErrBusy.
+// with requests beyond the window limit is answered content.ErrBusy.
 func (q *serverQuery) enqueue(r request) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -216,7 +216,7 @@ func (q *serverQuery) handle(r request) {
 }
 
 // serve fills the reply to r. A panic in the provider's Query or Rows is
-// recovered: the request is answered ErrInternal, the rows are dropped
+// recovered: the request is answered content.ErrInternal, the rows are dropped
 // and the query ends; the connection and the server go on.
 func (q *serverQuery) serve(r request) (msg *wire.WindowMsg, sw *sentWindow, err error) {
 	defer func() {
@@ -299,7 +299,7 @@ func (q *serverQuery) open() error {
 // the query's snapshot only while its data has not changed since it was
 // opened, which reopen checks once the provider has opened them (a
 // provider's rows read the data as it is when Query returns): otherwise
-// the consumer is told ErrChanged, never served rows of another version.
+// the consumer is told content.ErrChanged, never served rows of another version.
 func (q *serverQuery) reopen(start int64) error {
 	q.closeRows()
 	if !q.c.s.cache.current(q.snap) {
@@ -345,7 +345,7 @@ const maxResumes = 3
 
 // resume continues the query at position at after the provider let the
 // rows' snapshot go (err wraps ErrSnapshotExpired): in rows opened again,
-// if the data has not changed since; else the query ends with ErrChanged.
+// if the data has not changed since; else the query ends with content.ErrChanged.
 // Any other err is returned as it is.
 func (q *serverQuery) resume(at int64, err error) error {
 	if at != q.resumedAt { // the query moved since the last expiry
@@ -556,7 +556,7 @@ func (q *serverQuery) describe(r request, start int64, rows int) (*wire.WindowMs
 
 // checkCount fails the query if its count and its rows disagree (a window
 // ending past the count, or a last window ending before it): a provider
-// bug, logged here and answered ErrInternal to this query alone. Sent on,
+// bug, logged here and answered content.ErrInternal to this query alone. Sent on,
 // it would be a protocol error that ends the consumer's whole connection.
 func (q *serverQuery) checkCount(start int64, rows int, last bool, count int64) error {
 	end := start + int64(rows)
@@ -569,7 +569,7 @@ func (q *serverQuery) checkCount(start int64, rows int, last bool, count int64) 
 	return nil
 }
 
-// providerBug fails the query with ErrInternal for a provider whose
+// providerBug fails the query with content.ErrInternal for a provider whose
 // answers contradict each other, and logs it on the provider's side.
 func (q *serverQuery) providerBug(what string) error {
 	q.c.log.Error("provider bug: the query fails", "uri", q.q.URI, "bug", what)

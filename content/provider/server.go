@@ -22,7 +22,7 @@ import (
 )
 
 // Authorizer decides whether a peer may use the provider. It returns nil
-// to admit the caller, or an error (wrapped into ErrPermission) to refuse.
+// to admit the caller, or an error (wrapped into content.ErrPermission) to refuse.
 type Authorizer func(fdpass.Cred) error
 
 // SameUID admits callers running as the provider's own effective uid: the
@@ -90,7 +90,7 @@ func WithInlineLimit(n int64) ServerOption { return func(c *serverConfig) { c.in
 
 // WithMemoryBudget bounds the memory of the provider's pooled windows
 // (default 256 MiB). A query that needs a window when the budget is spent
-// waits for one to be released, then fails with ErrBusy.
+// waits for one to be released, then fails with content.ErrBusy.
 func WithMemoryBudget(n int64) ServerOption { return func(c *serverConfig) { c.budget = n } }
 
 // WithPoolWait sets how long a query waits for window memory (default 5s).
@@ -120,12 +120,6 @@ func WithShutdownGrace(d time.Duration) ServerOption { return func(c *serverConf
 func WithTimeouts(hello, write time.Duration) ServerOption {
 	return func(c *serverConfig) { c.helloTimeout, c.writeTimeout = hello, write }
 }
-
-// withMaxRowWindow sets the largest one-off window the provider makes for
-// a row that does not fit a whole window (default 64 MiB; at least the
-// window size). A larger row fails its query with ErrInternal. Consumers
-// learn it in the handshake and refuse larger windows.
-func withMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
 
 // WithBacking sets where shared windows live (default window.KindMemfd,
 // a sealed memfd attached to each reply). window.KindShm and
@@ -854,7 +848,7 @@ func (c *serverConn) write(m parcel.Message, files ...*os.File) error {
 
 // writeErr answers a request with an error. The error's text goes to the
 // consumer only if the provider chose its meaning (it wraps a sentinel);
-// any other error is logged and sent as ErrInternal without its text,
+// any other error is logged and sent as content.ErrInternal without its text,
 // which may name paths, SQL or schema.
 //
 // A *WriteError's row or operation and count kept travel beside the
@@ -894,7 +888,7 @@ func (c *serverConn) handleWrite(ctx context.Context, m *wire.WriteMsg) {
 }
 
 // runWrite runs a write on the provider; a panic in the provider is
-// recovered and becomes ErrInternal for this request alone.
+// recovered and becomes content.ErrInternal for this request alone.
 func (c *serverConn) runWrite(ctx context.Context, m *wire.WriteMsg) (reply *wire.WriteReplyMsg, err error) {
 	defer c.recovered("write "+m.Op, &err)
 	if op, ok := writeOps[m.Op]; ok {
@@ -933,7 +927,7 @@ func (c *serverConn) runWrite(ctx context.Context, m *wire.WriteMsg) (reply *wir
 }
 
 // recovered, deferred, turns a panic in provider code into an error
-// wrapping ErrInternal, logged once with its stack: a provider bug costs
+// wrapping content.ErrInternal, logged once with its stack: a provider bug costs
 // the request it happened in, never the process and its other consumers.
 func (c *serverConn) recovered(where string, errp *error) {
 	v := recover()
@@ -998,7 +992,7 @@ func (c *serverConn) teardown() {
 	c.bulkMaps.Close()
 	c.cancel()
 	if c.shutdown.Load() { // say goodbye: the consumer can tell this from a crash
-		c.write(&wire.ErrorMsg{Code: "shutdown", Message: "the provider is shutting down"})
+		c.write(&wire.ErrorMsg{Code: wire.CodeShutdown, Message: "the provider is shutting down"})
 	}
 	c.pc.Close()
 	c.mu.Lock()

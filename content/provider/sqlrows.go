@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/window"
 )
 
@@ -102,7 +103,7 @@ func putAny(row *window.RowWriter, v any) error {
 	case time.Time:
 		row.String(x.Format(time.RFC3339Nano))
 	default:
-		n, err := content.NormalizeValue(v)
+		n, err := wire.NormalizeValue(v)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,6 @@
 // window stores. TestProtocolDocMatchesMessages holds PROTOCOL.md's field
 // tables against these messages, so the document cannot drift.
 //
-// Nothing here is API: users import content or content/provider, which
-// re-export the sentinels (content.ErrNotFound is wire.ErrNotFound).
+// Nothing here is API: users import content or content/provider; content
+// re-exports the sentinels (content.ErrNotFound is wire.ErrNotFound).
 package wire

@@ -23,6 +23,10 @@ var (
 	ErrShutdown    = errors.New("content: provider shut down")
 )
 
+// CodeShutdown is the code of the goodbye a provider sends every
+// connection (request 0) when it shuts down.
+const CodeShutdown = "shutdown"
+
 // coded is a sentinel and its wire code.
 type coded struct {
 	code string
@@ -42,7 +46,7 @@ var codeList = []coded{
 	{"changed", ErrChanged},
 	{"protocol", ErrProtocol},
 	{"internal", ErrInternal},
-	{"shutdown", ErrShutdown},
+	{CodeShutdown, ErrShutdown},
 }
 
 // windowCodes name on the wire the checks a provider makes of a window a

@@ -172,3 +172,41 @@ func TestProtocolDocMatchesMessages(t *testing.T) {
 		})
 	}
 }
+
+// PROTOCOL.md's table of error codes lists every code, with its sentinel,
+// in the order CodeOf tries them (the document says the first sentinel in
+// the table's order that an error wraps gives its code).
+func TestProtocolDocErrorCodes(t *testing.T) {
+	b, err := os.ReadFile("../../../docs/PROTOCOL.md")
+	require.NoError(t, err)
+	doc := string(b)
+	start := strings.Index(doc, "| `c` | Go sentinel | sent when |")
+	require.GreaterOrEqual(t, start, 0, "the error table")
+	row := regexp.MustCompile("^\\| `(\\w+)` \\| `(Err\\w+)`")
+	var got []string
+	for line := range strings.SplitSeq(doc[start:], "\n") {
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		if m := row.FindStringSubmatch(line); m != nil {
+			got = append(got, m[1]+" "+m[2])
+		}
+	}
+	var want []string
+	for _, c := range codeList {
+		name := ""
+		for n, e := range map[string]error{
+			"ErrPermission": ErrPermission, "ErrNotFound": ErrNotFound, "ErrBadRequest": ErrBadRequest,
+			"ErrUnsupported": ErrUnsupported, "ErrBusy": ErrBusy, "ErrClosed": ErrClosed,
+			"ErrChanged": ErrChanged, "ErrProtocol": ErrProtocol, "ErrInternal": ErrInternal,
+			"ErrShutdown": ErrShutdown,
+		} {
+			if e == c.err {
+				name = n
+			}
+		}
+		require.NotEmpty(t, name, "code %s: a sentinel the test knows", c.code)
+		want = append(want, c.code+" "+name)
+	}
+	assert.Equal(t, want, got)
+}
