@@ -331,7 +331,9 @@ func TestProviderPanicCostsOnlyItsRequest(t *testing.T) {
 func TestPanicDoesNotRerunItsQuery(t *testing.T) {
 	p := &faultyProvider{n: 4000, gate: make(chan struct{})}
 	logger, logs := newLogRecorder()
-	path, _ := startServer(t, p, provider.WithLogger(logger), provider.WithWindowSize(16<<10), provider.WithInlineLimit(0))
+	// 8 KiB windows hold about 1,000 of these rows (8 bytes and a bit
+	// each): the result spans four.
+	path, _ := startServer(t, p, provider.WithLogger(logger), provider.WithWindowSize(8<<10), provider.WithInlineLimit(0))
 	c := rawDial(t, path)
 	defer c.Close()
 	require.NoError(t, c.SetDeadline(time.Now().Add(time.Minute))) // a hang guard only

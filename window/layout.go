@@ -28,7 +28,7 @@ type column struct {
 	mark uint64
 	// hint is an estimate of the data bytes a row takes, carried from
 	// fill to fill by Reset, so a refill is laid out from its start.
-	hint uint64
+	hint float64
 }
 
 // fixedEighths returns the bytes a row takes in the column's validity,

@@ -181,12 +181,12 @@ func TestRemovedRowLeavesNothing(t *testing.T) {
 // smaller fill would otherwise show them.
 func TestGrowLeavesNoStaleCopies(t *testing.T) {
 	w := newMemfd(t, 3, window.WithInitialSize(16<<10), window.WithMaxSize(256<<10))
-	first := make([][]value, 1000) // 24 KB of values: grown 16 → 32 KiB
+	first := make([][]value, 1000) // 24 KB of values: grown past 16 KiB
 	for i := range first {
 		first[i] = []value{vInt(markerInt), vNull(), vNull()}
 	}
 	fillRows(t, w, first)
-	require.Equal(t, 32<<10, w.Size())
+	require.Greater(t, w.Size(), 16<<10, "the region grew")
 	require.NoError(t, w.SealReusable())
 	require.NoError(t, w.Reset(0))
 	second := plainRows(10)

@@ -377,37 +377,46 @@ func (w *Writer) minData(i, col int, need uint64) uint64 {
 // bytes: room for rows rows (and need more data bytes of column col) at
 // least, and the rest of the region shared out in proportion to what a
 // row has taken in each area so far (or, for a window not yet written,
-// in the previous fill). It leaves the capacities tight if the region
-// has no room to share.
+// in the previous fill): the largest row capacity whose areas fit, so
+// that the areas fill up together. It leaves the capacities tight if the
+// region has no room to share.
 func (w *Writer) plan(size, rows uint64, col int, need uint64) {
 	n := max(w.nrows, 1)
-	eighths := uint64(0)
+	eighths := uint64(0) // a row's bitmap, values and types, in eighths of a byte
 	for i := range w.cols {
 		c := &w.cols[i]
-		est := (w.minData(i, col, need) + n - 1) / n
+		est := float64(w.minData(i, col, need)) / float64(n)
 		if w.nrows < 16 {
 			est = max(est, c.hint)
 		}
 		c.hint = est
-		eighths += c.fixedEighths() + 8*est
+		eighths += c.fixedEighths()
 	}
-	avail := size - min(size, directoryEnd(w.ncols)+uint64(w.ncols)*4*align)
-	capacity := min(max(avail*8/eighths, rows, 1), math.MaxUint32)
-	for range 4 {
+	fits := func(capacity uint64) bool {
 		for i := range w.cols {
 			c := &w.cols[i]
-			c.dataCap = min(max(w.minData(i, col, need), c.hint*capacity), maxDataLen)
+			c.dataCap = min(max(w.minData(i, col, need), uint64(c.hint*float64(capacity))), maxDataLen)
 		}
-		if place(w.cols, capacity) <= size || capacity <= rows {
-			break
-		}
-		capacity = max(capacity*7/8, rows)
+		return place(w.cols, capacity) <= size
 	}
-	if place(w.cols, capacity) > size {
+	lo := max(rows, 1)
+	if !fits(lo) {
 		w.tight(rows, col, need)
-		capacity = max(rows, 1)
+		w.capRows = lo
+		return
 	}
-	w.capRows = capacity
+	// The largest capacity that fits, between lo (fits) and an upper
+	// bound with no data at all (does not, or is the most there is).
+	hi := min(max(size*8/eighths, lo), math.MaxUint32) + 1
+	for hi-lo > 1 {
+		if mid := lo + (hi-lo)/2; fits(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	fits(lo)
+	w.capRows = lo
 }
 
 // growTo grows the region to size bytes (page rounded for a backing's
