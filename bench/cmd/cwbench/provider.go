@@ -36,9 +36,9 @@ var handoffSizes = []int64{256 << 10, 2 << 20, 8 << 20}
 func handoffSock(size int64) string { return fmt.Sprintf("cwhandoff-%d.sock", size>>10) }
 
 // handoffRows is how many wide rows a query of the handoff workload asks
-// for: about 90 % of a window of size bytes (a wide row takes 153 bytes).
+// for: about 90 % of a window of size bytes (wideRowBytes a row).
 func handoffRows(size int64, tableRows int) int64 {
-	return min(size*9/10/160, int64(tableRows))
+	return min(size*9/10/wideRowBytes, int64(tableRows))
 }
 
 // bigWindow is the window size of the server that answers a whole table
