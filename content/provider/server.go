@@ -598,6 +598,18 @@ func (c *serverConn) onReader(job func()) readNext {
 	return handedOff
 }
 
+// onReaderCounted runs job as onReader does, counted among the
+// connection's requests in flight and in the group its end waits for.
+func (c *serverConn) onReaderCounted(job func()) readNext {
+	c.wg.Add(1)
+	c.inflight.Add(1)
+	return c.onReader(func() {
+		defer c.wg.Done()
+		defer c.inflight.Add(-1)
+		job()
+	})
+}
+
 // engineWakes counts the events that wake a thread in a small request's
 // round trip, which a quick request must not pay for (see onReader).
 type engineWakes struct {
@@ -685,21 +697,9 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			c.write(&wire.OKMsg{Req: m.Req})
 		}
 	case *wire.WriteMsg:
-		c.wg.Add(1)
-		c.inflight.Add(1)
-		return c.onReader(func() {
-			defer c.wg.Done()
-			defer c.inflight.Add(-1)
-			c.handleWrite(c.ctx, m)
-		})
+		return c.onReaderCounted(func() { c.handleWrite(c.ctx, m) })
 	case *wire.BatchMsg:
-		c.wg.Add(1)
-		c.inflight.Add(1)
-		return c.onReader(func() {
-			defer c.wg.Done()
-			defer c.inflight.Add(-1)
-			c.handleBatch(c.ctx, m)
-		})
+		return c.onReaderCounted(func() { c.handleBatch(c.ctx, m) })
 	default:
 		c.log.Warn("unexpected message", "type", fmt.Sprintf("%T", msg))
 		return endConn
