@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/parcel"
@@ -88,6 +90,10 @@ type clientWindow struct {
 	// gives the mapping back to the cache (inline windows and copies
 	// are the cursor's own).
 	mapped bool
+	query  uint64 // the query it answers, for its release
+	// refs counts the cursor's reference and the holds of HoldBlock;
+	// the last drop releases the window.
+	refs atomic.Int32
 }
 
 type pendingWindow struct {
@@ -206,7 +212,8 @@ func btoi(b bool) int {
 
 // openWindow opens the window a reply carries (its descriptor checked).
 func (cur *Cursor) openWindow(wm *wire.WindowMsg, files []*os.File) (*clientWindow, error) {
-	cw := &clientWindow{start: wm.Start, last: wm.Last, win: wm.Win}
+	cw := &clientWindow{start: wm.Start, last: wm.Last, win: wm.Win, query: wm.Query}
+	cw.refs.Store(1)
 	var err error
 	switch {
 	case len(files) == 1 && wm.Inline == nil:
@@ -256,17 +263,18 @@ func (cur *Cursor) checkAndOpen(wm *wire.WindowMsg, files []*os.File) (*clientWi
 	return cur.openWindow(wm, files)
 }
 
-// drop releases a window: the mapping is kept for reuse, the provider may
-// recycle the memory.
+// drop drops a reference to a window. The last one releases it: the
+// mapping is kept for reuse, the provider may recycle the memory. It is
+// safe from any goroutine (a hold's release calls it).
 func (cur *Cursor) drop(cw *clientWindow) {
-	if cw == nil {
+	if cw == nil || cw.refs.Add(-1) > 0 {
 		return
 	}
 	if cw.mapped {
 		cw.w.Close()
 	}
 	if cw.win != 0 {
-		cur.c.ctl.post(&wire.ReleaseMsg{Query: cur.query, Win: cw.win})
+		cur.c.ctl.post(&wire.ReleaseMsg{Query: cw.query, Win: cw.win})
 		cur.c.gaveBack()
 	}
 }
@@ -717,6 +725,30 @@ func (cur *Cursor) Block() (w *window.Window, row, n int) {
 		return nil, 0, 0
 	}
 	return cur.rw, cur.ri, cur.rn - cur.ri
+}
+
+// HoldBlock returns what Block returns, with a hold on the window: the
+// window and every view into it (its Buffers, Bytes, StringView) stay
+// valid after the cursor leaves the window or is closed, until release is
+// called. It is for readers that hand the window's memory on without a
+// copy, as Arrow arrays over its buffers.
+//
+// Call release once when done (later calls do nothing); it may be called
+// from any goroutine. Until then the window stays the consumer's: the
+// provider does not recycle it, and it counts against the windows the
+// connection may hold (a provider's Limits): while holds keep the
+// connection at that limit, the windows fetched come copied through the
+// socket (as WithCopiedWindows) or are answered busy (ErrBusy). A hold never released
+// keeps the window mapped in this process; the provider gets it back when
+// the connection closes.
+func (cur *Cursor) HoldBlock() (w *window.Window, row, n int, release func()) {
+	if cur.rw == nil {
+		return nil, 0, 0, func() {}
+	}
+	cw := cur.cur
+	cw.refs.Add(1)
+	var once sync.Once
+	return cur.rw, cur.ri, cur.rn - cur.ri, func() { once.Do(func() { cur.drop(cw) }) }
 }
 
 // NullInt64 returns column col of the current row as a sql.NullInt64:
