@@ -55,9 +55,7 @@
 // # Batches
 //
 // A batch holds the rows of one window, the block of shared memory the
-// provider filled (Cursor.NextBlock): each column of it is read with one
-// of the window's batch reads (window.Window.Int64s, Float64s, Views,
-// Types) and appended to the batch in one call. A window's rows are cut
+// provider filled (Cursor.NextBlock), at most: a window's rows are cut
 // into several batches after WithBatchRows rows, before the row that
 // would take the batch's values past WithBatchBytes, and before a String
 // or Binary column's values would pass 2 GiB - 1 bytes (their offsets
@@ -65,9 +63,17 @@
 // its batch before its row: Next returns the rows before it, and the
 // error comes with the next batch.
 //
-// Every value is copied once, from the window into the batch's buffers:
-// a window is laid out row by row, a batch column by column, so the
-// batch cannot point into the window.
+// A window's columns are laid out as Arrow lays out an array
+// (docs/FORMAT.md), so a batch's arrays point into the window: their
+// numbers, validity bitmaps and string bytes are the provider's shared
+// memory, not a copy (the cursor holds the window for them,
+// Cursor.HoldBlock). Two things are copied: a String or Binary column's
+// offsets, checked on the way (arrow-go trusts offsets, and a provider
+// may rewrite a pooled window it shares: wrong values then, never a
+// panic), and a whole batch whose window has a column Arrow cannot
+// point into: a mixed column, fields of another type than the column's
+// (INT64s in a Float64 column), a column of NULLs only. WithCopiedBatches
+// copies every batch.
 //
 // # Caveats
 //
@@ -76,8 +82,14 @@
 //     Release: the provider's windows go back to it then, not when the
 //     Reader is garbage-collected.
 //   - A record batch from RecordBatch is valid until the next Next or the
-//     last Release; Retain it to keep it. Its memory is the allocator's
-//     (WithAllocator), never the provider's shared memory.
+//     last Release; Retain it to keep it. Its arrays point into the
+//     provider's window, which stays mapped and held until the last
+//     array over it is released, even after the Reader and its cursor
+//     are: a batch kept counts against the windows the connection may
+//     hold (the provider's Limits; past them windows come copied through
+//     the socket, or busy). Release batches when done; to keep many, or
+//     for long, use WithCopiedBatches, whose memory is the allocator's
+//     alone (WithAllocator).
 //   - The cursor's context bounds every window fetch: cancelling it ends
 //     the rows with the context's error (Err).
 //   - A Reader is not safe for concurrent use.

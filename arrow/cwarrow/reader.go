@@ -35,6 +35,7 @@ type config struct {
 	rows  int
 	bytes int64
 	large bool
+	copy  bool
 	mem   memory.Allocator
 }
 
@@ -57,8 +58,15 @@ func WithBatchBytes(n int64) Option { return func(c *config) { c.bytes = max(n, 
 // error matching ErrTooLarge.
 func WithLargeTypes() Option { return func(c *config) { c.large = true } }
 
-// WithAllocator sets the allocator of the record batches' memory
-// (default memory.DefaultAllocator).
+// WithCopiedBatches copies every value into the batches' own buffers
+// (the allocator's), as for a window whose columns an Arrow array cannot
+// point into. Use it when batches are kept long, or many at once: a batch
+// over a window holds that window (see the package's Caveats).
+func WithCopiedBatches() Option { return func(c *config) { c.copy = true } }
+
+// WithAllocator sets the allocator of the record batches' own memory
+// (default memory.DefaultAllocator): the copied offsets of a batch over
+// a window, every buffer of a copied batch.
 func WithAllocator(mem memory.Allocator) Option { return func(c *config) { c.mem = mem } }
 
 // Reader is an array.RecordReader over a content.Cursor: each Next
@@ -251,6 +259,9 @@ func (r *Reader) batch() (arrow.RecordBatch, error) {
 	w, row, left := r.cur.Block()
 	start := r.cur.Position()
 	k := min(left, r.cfg.rows)
+	if arrs := r.directBatch(k); arrs != nil {
+		return r.emit(arrs, k, left, start)
+	}
 	r.grow(k)
 
 	// The fields' types, checked against the columns' (or deciding them).
@@ -272,18 +283,35 @@ func (r *Reader) batch() (arrow.RecordBatch, error) {
 		r.schema = r.makeSchema()
 	}
 	arrs := make([]arrow.Array, 0, len(r.cols))
-	defer func() {
-		for _, a := range arrs {
-			a.Release()
-		}
-	}()
 	for i := range r.cols {
 		a, err := r.build(&r.cols[i], i, w, row, k)
 		if err != nil {
+			releaseAll(arrs)
 			return r.fail(err)
 		}
 		arrs = append(arrs, a)
 	}
+	return r.emit(arrs, k, left, start)
+}
+
+// directBatch returns the arrays of the next k rows over the window's
+// buffers (direct), with a hold on the window for them, or nil.
+func (r *Reader) directBatch(k int) []arrow.Array {
+	if r.cfg.copy || r.schema == nil {
+		return nil
+	}
+	w, row, _, release := r.cur.HoldBlock()
+	h := &hold{release: release}
+	h.refs.Store(1) // the batch's own, dropped when its arrays have theirs
+	defer h.drop()
+	return r.direct(w, row, k, h)
+}
+
+// emit returns the record batch of arrs, the k rows from position start,
+// and moves the cursor past them (left rows were left in its window).
+// The record batch takes its own references of arrs.
+func (r *Reader) emit(arrs []arrow.Array, k, left int, start int64) (arrow.RecordBatch, error) {
+	defer releaseAll(arrs)
 	if k == left {
 		r.onRow = false // the next batch starts in the next window
 	} else if !r.cur.Move(start + int64(k)) { // within the window: no request

@@ -355,3 +355,67 @@ func TestDeclaredType(t *testing.T) {
 		assert.False(t, ok, decl)
 	}
 }
+
+// TestBatchesOverWindows: batches point into the provider's windows, so
+// a batch kept past the Reader (and its cursor) keeps its window, with
+// its values, until the batch is released; the allocator holds only
+// the copied offsets. WithCopiedBatches keeps no window.
+func TestBatchesOverWindows(t *testing.T) {
+	const n = 20_000
+	mp := contenttest.NewMemProvider()
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{i, fmt.Sprintf("row %d", i), float64(i) / 4}
+	}
+	mp.AddTable("t", []string{"id", "s", "f"}, rows)
+	p := &servetest.Typed{Provider: mp, Types: map[string]content.ColumnType{
+		"id": {DatabaseType: "INTEGER"}, "s": {DatabaseType: "TEXT"}, "f": {DatabaseType: "REAL"}}}
+	sock, srv := contenttest.Serve(t, p, provider.WithWindowSize(64<<10),
+		provider.WithLimits(provider.Limits{ConnWindows: 256, UIDWindows: 256})) // every window shared
+	c := servetest.Dial(t, sock)
+
+	for _, copied := range []bool{false, true} {
+		t.Run(fmt.Sprintf("copied=%v", copied), func(t *testing.T) {
+			cur, err := c.Query(context.Background(), &content.Query{URI: "t"})
+			require.NoError(t, err)
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			opts := []cwarrow.Option{cwarrow.WithAllocator(mem)}
+			if copied {
+				opts = append(opts, cwarrow.WithCopiedBatches())
+			}
+			r, err := cwarrow.NewReader(cur, opts...)
+			require.NoError(t, err)
+			var kept []arrow.RecordBatch
+			for r.Next() {
+				rec := r.RecordBatch()
+				rec.Retain()
+				kept = append(kept, rec)
+			}
+			require.NoError(t, r.Err())
+			r.Release()
+			require.Greater(t, len(kept), 3, "several windows")
+
+			if copied {
+				assert.GreaterOrEqual(t, mem.CurrentAlloc(), n*(8+8+4+len("row 0")), "every value copied")
+				require.Eventually(t, func() bool { return srv.Stats().WindowsOut == 0 }, waitFor, tick)
+			} else {
+				assert.LessOrEqual(t, mem.CurrentAlloc(), 2*4*(n+len(kept))+64*len(kept), "the offsets only")
+				require.Eventually(t, func() bool { return srv.Stats().WindowsOut == len(kept) }, waitFor, tick,
+					"%d batches kept, %+v", len(kept), srv.Stats())
+			}
+			var got [][]any
+			for _, rec := range kept {
+				vals, err := servetest.Values(rec)
+				require.NoError(t, err)
+				got = append(got, vals...)
+				rec.Release()
+			}
+			require.Len(t, got, n)
+			for i, row := range got {
+				require.Equal(t, []any{int64(i), fmt.Sprintf("row %d", i), float64(i) / 4}, row)
+			}
+			require.Eventually(t, func() bool { return srv.Stats().WindowsOut == 0 }, waitFor, tick)
+			mem.AssertSize(t, 0)
+		})
+	}
+}

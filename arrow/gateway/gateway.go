@@ -139,7 +139,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if err := g.checkExposure(ln.Addr()); err != nil {
 		return err
 	}
-	var opts []grpc.ServerOption
+	opts := []grpc.ServerOption{grpc.ChainStreamInterceptor(trackDoGet)}
 	if g.cfg.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(g.cfg.tls)))
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -126,7 +127,8 @@ func (g *Gateway) query(ctx context.Context, st *sqlparse.Statement, args []any)
 	if err != nil {
 		return nil, nil, toStatus(err)
 	}
-	rr, err := g.open(ctx, c, q)
+	done := doneOf(ctx)
+	rr, err := g.open(ctx, c, q, done == nil)
 	if err != nil {
 		g.pool.put(c)
 		return nil, nil, err
@@ -139,17 +141,22 @@ func (g *Gateway) query(ctx context.Context, st *sqlparse.Statement, args []any)
 		close(ch)
 		return s, ch, nil
 	}
-	go g.stream(ctx, c, rr, ch)
+	go g.stream(ctx, c, rr, ch, done)
 	return rr.Schema(), ch, nil
 }
 
-// open runs q on c and returns a reader of its rows.
-func (g *Gateway) open(ctx context.Context, c *content.Client, q *content.Query) (*cwarrow.Reader, error) {
+// open runs q on c and returns a reader of its rows, whose batches are
+// copied out of the provider's windows if copied.
+func (g *Gateway) open(ctx context.Context, c *content.Client, q *content.Query, copied bool) (*cwarrow.Reader, error) {
 	cur, err := c.Query(ctx, q)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	rr, err := cwarrow.NewReader(cur, g.readerOpts()...)
+	opts := g.readerOpts()
+	if copied {
+		opts = append(opts, cwarrow.WithCopiedBatches())
+	}
+	rr, err := cwarrow.NewReader(cur, opts...)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -158,14 +165,36 @@ func (g *Gateway) open(ctx context.Context, c *content.Client, q *content.Query)
 
 // stream sends rr's batches to ch until the rows end, fail, or ctx (the
 // remote stream's) is done; then it releases the reader, which closes
-// the cursor, and gives the connection back.
-func (g *Gateway) stream(ctx context.Context, c *content.Client, rr *cwarrow.Reader, ch chan<- flight.StreamChunk) {
+// the cursor, and gives the connection back. The batches the server
+// did not release are released once its handler has returned (done).
+func (g *Gateway) stream(ctx context.Context, c *content.Client, rr *cwarrow.Reader, ch chan flight.StreamChunk, done <-chan struct{}) {
 	defer g.pool.put(c)
-	defer close(ch)
+	var out []*sentBatch // sent, perhaps not released yet
+	defer func() {
+		close(ch)
+		if done == nil {
+			return // copied batches: nothing held
+		}
+		<-done
+		for chunk := range ch { // left in the channel
+			if chunk.Data != nil {
+				chunk.Data.Release()
+			}
+		}
+		for _, b := range out {
+			b.forceRelease()
+		}
+	}()
 	defer rr.Release()
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		rec.Retain()
+		if done != nil {
+			out = slices.DeleteFunc(out, (*sentBatch).released)
+			b := newSentBatch(rec)
+			out = append(out, b)
+			rec = b
+		}
 		select {
 		case ch <- flight.StreamChunk{Data: rec}:
 		case <-ctx.Done():
@@ -192,7 +221,7 @@ func (g *Gateway) probe(ctx context.Context, q *content.Query) (*arrow.Schema, e
 	if q.Limit <= 0 || q.Limit > int64(g.cfg.batchRows) {
 		q.Limit = int64(g.cfg.batchRows)
 	}
-	rr, err := g.open(ctx, c, q)
+	rr, err := g.open(ctx, c, q, false)
 	if err != nil {
 		return nil, err
 	}

@@ -313,18 +313,24 @@ func BenchmarkRecordReader(b *testing.B) {
 		})
 	})
 
-	b.Run("read=recordreader/rows=1e6", func(b *testing.B) {
-		measure(b, want, func() (int64, float64, error) {
-			cur, err := c.Query(context.Background(), q)
-			if err != nil {
-				return 0, 0, err
-			}
-			r, err := cwarrow.NewReader(cur)
-			if err != nil {
-				return 0, 0, err
-			}
-			defer r.Release()
-			return flightstream.Sum(r)
+	// Batches over the windows (the default), and copied out of them.
+	for _, rt := range []struct {
+		name string
+		opts []cwarrow.Option
+	}{{"recordreader", nil}, {"recordreader-copied", []cwarrow.Option{cwarrow.WithCopiedBatches()}}} {
+		b.Run("read="+rt.name+"/rows=1e6", func(b *testing.B) {
+			measure(b, want, func() (int64, float64, error) {
+				cur, err := c.Query(context.Background(), q)
+				if err != nil {
+					return 0, 0, err
+				}
+				r, err := cwarrow.NewReader(cur, rt.opts...)
+				if err != nil {
+					return 0, 0, err
+				}
+				defer r.Release()
+				return flightstream.Sum(r)
+			})
 		})
-	})
+	}
 }
