@@ -1,6 +1,9 @@
 package window
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Batch reads copy one column of a run of rows into a caller's slice: one
 // call and one bounds check per run instead of per field, for scans that
@@ -57,6 +60,49 @@ func (w *Window) Float64s(col, from int, dst []float64) (int, error) {
 		dst[i] = v
 	}
 	return n, nil
+}
+
+// Int64Values returns column col's values as a slice over the window,
+// one a row, when col is an INT64 column: a scan reads them in place,
+// with no call and no check per row. A NULL's value is what its writer
+// put there (0 from a conforming writer): IsNull, or the Validity of
+// Buffers, tells NULLs apart. The slice is a view of the window, valid
+// only until Close; it must not be modified.
+//
+// ok is false when the column is not an INT64 column (mixed, or of
+// another type), and where the window's little-endian values cannot be
+// viewed as []int64 (a big-endian machine, or the bytes of an inline
+// window not 8-byte aligned in memory): read it with Int64s then.
+func (w *Window) Int64Values(col int) (vals []int64, ok bool) {
+	p, n, ok := w.fixedView(col, TypeInt64)
+	if !ok {
+		return nil, false
+	}
+	return unsafe.Slice((*int64)(p), n), true
+}
+
+// Float64Values is Int64Values for a FLOAT64 column.
+func (w *Window) Float64Values(col int) (vals []float64, ok bool) {
+	p, n, ok := w.fixedView(col, TypeFloat64)
+	if !ok {
+		return nil, false
+	}
+	return unsafe.Slice((*float64)(p), n), true
+}
+
+// fixedView returns the first byte and the row count of column col's
+// values if it is a column of type t whose values can be viewed as
+// native 8-byte numbers. The values buffer holds 8 bytes a row (checked
+// at open), so a slice of n numbers from p stays inside it.
+func (w *Window) fixedView(col int, t FieldType) (unsafe.Pointer, int, bool) {
+	if bigEndian || uint64(uint(col)) >= w.ncols || w.nrows == 0 {
+		return nil, 0, false
+	}
+	c := &w.cols[col]
+	if c.form != uint8(t) || uintptr(c.xp)%8 != 0 || uint64(len(c.values)) < 8*w.nrows {
+		return nil, 0, false
+	}
+	return c.xp, int(w.nrows), true
 }
 
 // Views reads the STRING and BLOB fields of column col of rows from..

@@ -127,3 +127,74 @@ func TestBatchReadsAllocateNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// Int64Values and Float64Values view a typed column in place: the values
+// the accessors read (0 for NULL), and ok false for a column of another
+// type or form, for bytes not 8-byte aligned in memory, after Close.
+func TestValuesViews(t *testing.T) {
+	const n = 37
+	w, err := window.New(4)
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, w.AllocRow())
+		require.NoError(t, w.PutInt64(0, int64(i)*3-50))
+		if i%4 == 1 {
+			require.NoError(t, w.PutNull(1))
+		} else {
+			require.NoError(t, w.PutFloat64(1, float64(i)/8))
+		}
+		require.NoError(t, w.PutString(2, "s"))
+		if i == 5 {
+			require.NoError(t, w.PutString(3, "mixed"))
+		} else {
+			require.NoError(t, w.PutInt64(3, int64(i)))
+		}
+	}
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
+	require.NoError(t, err)
+
+	ids, ok := r.Int64Values(0)
+	require.True(t, ok)
+	require.Len(t, ids, n)
+	fares, ok := r.Float64Values(1)
+	require.True(t, ok)
+	require.Len(t, fares, n)
+	for i := range n {
+		v, err := r.Int64(i, 0)
+		require.NoError(t, err)
+		assert.Equal(t, v, ids[i])
+		f, err := r.Float64(i, 1)
+		require.NoError(t, err)
+		assert.Equal(t, f, fares[i], "row %d (NULL reads 0)", i)
+	}
+	for _, tc := range []struct {
+		col   int
+		float bool
+	}{{0, true}, {1, false}, {2, false}, {2, true}, {3, false}, {-1, false}, {4, true}} {
+		if tc.float {
+			_, ok = r.Float64Values(tc.col)
+		} else {
+			_, ok = r.Int64Values(tc.col)
+		}
+		assert.False(t, ok, "column %d, float %v", tc.col, tc.float)
+	}
+
+	// The same window one byte off an 8-byte boundary: no view, and the
+	// batch read still reads it.
+	shifted := make([]byte, len(b)+1)
+	copy(shifted[1:], b)
+	s, err := window.OpenBytes(shifted[1:])
+	require.NoError(t, err)
+	_, ok = s.Int64Values(0)
+	assert.False(t, ok)
+	got := make([]int64, n)
+	k, err := s.Int64s(0, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, ids, got[:k])
+
+	require.NoError(t, r.Close())
+	_, ok = r.Int64Values(0)
+	assert.False(t, ok)
+}

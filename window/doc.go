@@ -85,6 +85,13 @@
 //
 // The batch reads (Int64s, Float64s, Views, Types) copy a run of one
 // column into a caller's slice, as a columnar consumer (Arrow) wants it.
+// Faster still, an INT64 or FLOAT64 column is a slice over the window
+// (Int64Values, Float64Values: no call and no check a row), and Buffers
+// hands out a column's buffers as docs/FORMAT.md lays them out:
+//
+//	if ids, ok := r.Int64Values(0); ok { // a view: valid until Close
+//		for _, id := range ids { ... }
+//	}
 //
 // OpenBytes reads an inline window from a byte slice with the same
 // accessors. Every accessor checks the row, the column and a string's
@@ -130,7 +137,7 @@
 //     segment rewritten: OpenLocation and Mappings.CopyLocation therefore
 //     return private copies (a fault while copying is ErrCorrupt, not a
 //     crash), and no reader this package returns maps such memory.
-//   - Views (Bytes, StringView, Views, Row.Bytes, and Writer.Bytes) point into the window's
+//   - Views (Bytes, StringView, Views, Row.Bytes, Int64Values, Float64Values, Buffers, and Writer.Bytes) point into the window's
 //     memory: they are valid only until Close and must not be modified. Copy
 //     what you keep (String, AppendBytes). A copy from OpenLocation or
 //     CopyLocation is Go memory: its views stay valid until it is garbage.

@@ -27,6 +27,7 @@ import (
 // Transports, as named in commands and in the report.
 const (
 	transportCW       = "cursorwindow"         // sealed memfds, default server (sharing on)
+	transportCWRows   = "cursorwindow-rows"    // the read workload's reader row by row (window.Row)
 	transportCWFilled = "cursorwindow-filled"  // sealed memfds, sharing off: every window filled
 	transportCWInline = "cursorwindow-inline"  // window bytes copied through the socket
 	transportMsgpack  = "msgpack"              // msgpack stream
@@ -241,14 +242,15 @@ func scanCursor(ctx context.Context, c *content.Client, tbl string, limit int, o
 		return 0, 0, err
 	}
 	defer cur.Close()
-	rows, sum, err := readCursor(cur, tbl == table.Wide)
+	rows, sum, err := readCursor(cur, tbl == table.Wide, false)
 	return rows, sum, err
 }
 
-// readCursor reads the rest of a cursor's rows, every value: block by
-// block (the rest of each window), row by row through window.Row
-// (strings and blobs as views, nothing copied).
-func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
+// readCursor reads the rest of a cursor's rows, every value, block by
+// block (the rest of each window): a column at a time, in place
+// (table.ReadWideColumns, readNarrow), or with byRow row by row through
+// window.Row (table.ReadWide); strings and blobs as views, nothing copied.
+func readCursor(cur *content.Cursor, wide, byRow bool) (int64, float64, error) {
 	var rows int64
 	var sum float64
 	var ids [512]int64
@@ -257,10 +259,16 @@ func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 		var n int
 		var s float64
 		var err error
-		if wide {
-			n, s, err = table.ReadWide(w, row, row+left)
-		} else {
+		switch {
+		case !wide:
 			n, s, err = readNarrow(w, row, row+left, ids[:])
+		case byRow:
+			n, s, err = table.ReadWide(w, row, row+left)
+		default:
+			var ok bool
+			if n, s, ok, err = table.ReadWideColumns(w, row, row+left); !ok {
+				n, s, err = table.ReadWide(w, row, row+left)
+			}
 		}
 		rows, sum = rows+int64(n), sum+s
 		if err != nil {
@@ -270,9 +278,13 @@ func readCursor(cur *content.Cursor, wide bool) (int64, float64, error) {
 	return rows, sum, cur.Err()
 }
 
-// readNarrow reads the id column of rows lo to hi-1 with the window's
-// batch read of a column, a run of ids at a time into ids.
+// readNarrow reads the id column of rows lo to hi-1 in place
+// (Int64Values), or where the window cannot be viewed so with its batch
+// read of a column, a run of ids at a time into ids.
 func readNarrow(w *window.Window, lo, hi int, ids []int64) (int, float64, error) {
+	if vals, ok := w.Int64Values(0); ok {
+		return hi - lo, table.SumIDs(vals[lo:hi]), nil
+	}
 	var sum float64
 	for i := lo; i < hi; {
 		n, err := w.Int64s(0, i, ids[:min(len(ids), hi-i)])
@@ -462,7 +474,7 @@ func (k *consumer) read(transport string) (result, error) {
 	}
 	defer cur.Close()
 	start := time.Now()
-	rows, sum, err := readCursor(cur, true)
+	rows, sum, err := readCursor(cur, true, transport == transportCWRows)
 	return result{NS: time.Since(start).Nanoseconds(), Rows: rows, Sum: sum}, err
 }
 

@@ -64,7 +64,7 @@ func runFanout(s childSpec) error {
 				return 0, 0, err
 			}
 			keep(cur) // the result stays open, as the others' rows stay held
-			return readCursor(cur, true)
+			return readCursor(cur, true, false)
 		}
 	case transportMsgpack:
 		c, err := mpstream.Dial(ctx, filepath.Join(s.Dir, sockMsgpack))

@@ -115,7 +115,7 @@ func run(cfg config, log io.Writer) error {
 				}
 			}
 		}
-		for _, t := range rotate([]string{transportCW, transportInProc}, round) {
+		for _, t := range rotate([]string{transportCW, transportCWRows, transportInProc}, round) {
 			r, err := cons.call(command{Op: opRead, Transport: t})
 			if err == nil {
 				err = check(r, int64(cfg.Rows), sums[table.Wide])

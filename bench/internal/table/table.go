@@ -14,6 +14,7 @@ package table
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 
@@ -136,6 +137,42 @@ func SumIDs(ids []int64) float64 {
 		a += float64(id)
 	}
 	return a + b
+}
+
+// ReadWideColumns reads rows lo to hi-1 of a wide window a column at a
+// time, as a reader of Arrow's layout does: the ids and fares in place
+// (Window.Int64Values, Float64Values), the string's and the blob's
+// lengths from their offsets (Window.Buffers), each checked as
+// docs/FORMAT.md requires, and folds them as Checksum does, one row at a
+// time in the same single chain of adds as the Go slices' loop. ok is
+// false when the window cannot be read so (a mixed column, a column of
+// another type, bytes not aligned in memory): ReadWide reads it then.
+func ReadWideColumns(w *window.Window, lo, hi int) (n int, sum float64, ok bool, err error) {
+	ids, ok1 := w.Int64Values(0)
+	fares, ok2 := w.Float64Values(1)
+	city, err1 := w.Buffers(2)
+	blob, err2 := w.Buffers(3)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || !isVar(city) || !isVar(blob) || lo < 0 || hi < lo || hi > len(ids) {
+		return 0, 0, false, nil
+	}
+	ids, fares = ids[lo:hi], fares[lo:hi:hi]
+	co, bo := city.Values[4*lo:4*(hi+1)], blob.Values[4*lo:4*(hi+1)]
+	cn, bn := uint32(len(city.Data)), uint32(len(blob.Data))
+	c0, b0 := binary.LittleEndian.Uint32(co), binary.LittleEndian.Uint32(bo)
+	for i, id := range ids {
+		c1, b1 := binary.LittleEndian.Uint32(co[4*i+4:]), binary.LittleEndian.Uint32(bo[4*i+4:])
+		if c1 < c0 || c1 > cn || b1 < b0 || b1 > bn {
+			return i, sum, true, fmt.Errorf("%w: row %d: offsets out of order or past the data", window.ErrCorrupt, lo+i)
+		}
+		sum += float64(id) + fares[i] + float64(c1-c0+b1-b0)
+		c0, b0 = c1, b1
+	}
+	return hi - lo, sum, true, nil
+}
+
+// isVar reports a STRING or BLOB column with its offsets in place.
+func isVar(b window.Buffers) bool {
+	return !b.Mixed && (b.Type == window.TypeString || b.Type == window.TypeBlob)
 }
 
 // ReadWide reads rows lo to hi-1 of a wide window through window.Row's
