@@ -137,7 +137,8 @@
 //     segment rewritten: OpenLocation and Mappings.CopyLocation therefore
 //     return private copies (a fault while copying is ErrCorrupt, not a
 //     crash), and no reader this package returns maps such memory.
-//   - Views (Bytes, StringView, Views, Row.Bytes, Int64Values, Float64Values, Buffers, and Writer.Bytes) point into the window's
+//   - Views (Bytes, StringView, Views, Row.Bytes, Int64Values,
+//     Float64Values, Buffers, and Writer.Bytes) point into the window's
 //     memory: they are valid only until Close and must not be modified. Copy
 //     what you keep (String, AppendBytes). A copy from OpenLocation or
 //     CopyLocation is Go memory: its views stay valid until it is garbage.
