@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -60,22 +61,16 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	stats := make([]colStats, len(cols))
 	bar := progress.New(e.stderr, "scanning "+escapeControls(table), cur.Count())
 	var rows int64
-	var tile [scanRun]window.Row
-	// Block by block, a tile of rows at a time, column by column: the
-	// tile's Rows are found once, then each column's fields are read
-	// through window.Row's inlined accessors, a stretch of one type at a
-	// time, while the tile's slots stay in the L1 cache for the next
-	// column.
+	// Block by block, column by column: a column of one type is read in
+	// place, its numbers through the window's views (Int64Values,
+	// Float64Values), its strings' and blobs' lengths from their offsets;
+	// a mixed one through the Window's accessors.
 	for cur.NextBlock() {
 		w, row, left := cur.Block()
-		for lo, end := row, row+left; lo < end; lo += scanRun {
-			hi := min(lo+scanRun, end)
-			t := tileRows(w, lo, tile[:hi-lo])
-			for c := range stats {
-				if err := stats[c].addRows(w, t, c, lo); err != nil {
-					bar.Done()
-					return scanErr(err, cols, rows+int64(lo-row))
-				}
+		for c := range stats {
+			if err := stats[c].addColumn(w, c, row, row+left); err != nil {
+				bar.Done()
+				return scanErr(err, cols, rows)
 			}
 		}
 		rows += int64(left)
@@ -88,21 +83,6 @@ func cmdScan(ctx context.Context, e *env, args []string) error {
 	}
 	elapsed := time.Since(start)
 	return printSummary(e.stdout, table, cols, stats, rows, elapsed)
-}
-
-// scanRun is how many rows a scan reads at a time: the tile's slots (a
-// row of 9 columns is 144 bytes) stay in the L1 cache while each column
-// reads them.
-const scanRun = 128
-
-// tileRows fills tile with the Rows of w from lo on and returns it: each
-// column of a tile reads its fields through them, instead of finding each
-// row again for every column.
-func tileRows(w *window.Window, lo int, tile []window.Row) []window.Row {
-	for k := range tile {
-		tile[k], _ = w.Row(lo + k)
-	}
-	return tile
 }
 
 // scanErr names the column and the row near which a scan failed.
@@ -134,75 +114,100 @@ type colStats struct {
 	fcomp  float64 // fsum+fcomp is the floating-point sum
 }
 
-// addRows adds column col of a tile of w's rows to the summary, a stretch
-// of fields of one type at a time. rows are the tile's Rows (tileRows),
-// the first of them w's row base.
-func (s *colStats) addRows(w *window.Window, rows []window.Row, col, base int) error {
-	if b, err := w.Buffers(col); err != nil || b.Mixed {
-		// A column whose values have several types in this window:
-		// Row's accessors say no to its fields, the Window's read them.
-		return s.addMixed(w, col, base, len(rows))
+// addColumn adds column col of w's rows lo..hi-1 to the summary.
+func (s *colStats) addColumn(w *window.Window, col, lo, hi int) error {
+	b, err := w.Buffers(col)
+	if err != nil {
+		return err
 	}
-	for i := 0; i < len(rows); {
-		t := rows[i].Type(col)
-		j := i
-		switch t {
-		case window.TypeInt64:
-			j = s.addInts(rows, col, i)
-		case window.TypeFloat64:
-			j = s.addFloats(rows, col, i)
-		case window.TypeString, window.TypeBlob:
-			var err error
-			if j, err = s.addBytes(w, rows, col, i, base, t); err != nil {
+	if b.Mixed {
+		return s.addMixed(w, col, lo, hi-lo)
+	}
+	n := hi - lo
+	values := 0 // the rows that are not NULL
+	switch b.Type {
+	case window.TypeInt64:
+		vals, ok := w.Int64Values(col)
+		if !ok { // bytes not aligned in memory: one value at a time
+			return s.addMixed(w, col, lo, n)
+		}
+		values = validRuns(b.Validity, lo, hi, func(a, z int) { s.addInts(vals[a:z]) })
+	case window.TypeFloat64:
+		vals, ok := w.Float64Values(col)
+		if !ok {
+			return s.addMixed(w, col, lo, n)
+		}
+		values = validRuns(b.Validity, lo, hi, func(a, z int) { s.addFloats(vals[a:z]) })
+	case window.TypeString, window.TypeBlob:
+		// The lengths add up to the last offset less the first, if no
+		// offset is less than the one before or past the data.
+		prev, end := binary.LittleEndian.Uint32(b.Values[4*lo:]), uint32(len(b.Data))
+		first := prev
+		for i := lo; i < hi; i++ {
+			next := binary.LittleEndian.Uint32(b.Values[4*i+4:])
+			if next < prev || next > end {
+				_, err := w.Bytes(i, col) // names the damage
 				return err
 			}
-		case window.TypeNull:
-			for ; j < len(rows); j++ {
-				if rows[j].Type(col) != window.TypeNull {
-					break
-				}
-			}
-			s.nulls += int64(j - i)
-		default:
-			if _, err := w.Type(base+i, col); err != nil {
-				return err // names the damage
-			}
+			prev = next
 		}
-		if j == i {
-			// The field's type changed between two reads of its slot: a
-			// provider rewriting a reusable window while it is read. Skip
-			// it; a wrong summary is all such a rewrite may cost.
-			j = i + 1
-		} else if int(t) < len(s.seen) {
-			s.seen[t] = true
-		}
-		i = j
+		s.bytes += int64(prev - first)
+		values = validRuns(b.Validity, lo, hi, func(int, int) {})
+	}
+	s.nulls += int64(n - values)
+	if values > 0 {
+		s.seen[b.Type] = true
+	}
+	if values < n {
+		s.seen[window.TypeNull] = true
 	}
 	return nil
 }
 
-// addInts adds the INT64 fields of column col from rows[i] on, up to the
-// tile's end or the first field of another type, and returns where it
-// stopped.
-func (s *colStats) addInts(rows []window.Row, col, i int) int {
-	start := i
+// validRuns calls fn(a, z) for each run a..z-1 of rows lo..hi-1 that
+// are not NULL in the bitmap bits (nil: none is), and returns how many
+// rows the runs hold.
+func validRuns(bits []byte, lo, hi int, fn func(a, z int)) int {
+	if bits == nil {
+		fn(lo, hi)
+		return hi - lo
+	}
+	valid := func(i int) bool { return bits[i>>3]>>(i&7)&1 != 0 }
+	n := 0
+	for i := lo; i < hi; {
+		for i < hi && !valid(i) {
+			i++
+		}
+		a := i
+		for i < hi && valid(i) {
+			i++
+		}
+		if i > a {
+			fn(a, i)
+			n += i - a
+		}
+	}
+	return n
+}
+
+// addInts adds INT64 values to the summary. The range and the sum are
+// kept in locals for the loop (the stores through s would make each value
+// wait on the last).
+func (s *colStats) addInts(vals []int64) {
+	if len(vals) == 0 {
+		return
+	}
 	if s.ints == 0 {
-		s.imin, _ = rows[i].Int64(col)
-		s.imax = s.imin
+		s.imin, s.imax = vals[0], vals[0]
 	}
 	lo, top, sum := s.imin, s.imax, s.isum
-	for ; i < len(rows); i++ {
-		v, ok := rows[i].Int64(col)
-		if !ok {
-			break
-		}
+	for _, v := range vals {
 		lo, top = min(lo, v), max(top, v)
 		sum = s.addInt(sum, v)
 	}
 	s.imin, s.imax, s.isum = lo, top, sum
-	s.ints += int64(i - start)
-	s.bytes += 8 * int64(i-start)
-	return i
+	s.ints += int64(len(vals))
+	s.bytes += 8 * int64(len(vals))
 }
 
 // addInt adds v to the exact integer sum and returns it, or, once the sum
@@ -265,21 +270,17 @@ func (s *colStats) addMixed(w *window.Window, col, base, n int) error {
 	return nil
 }
 
-// addFloats adds the FLOAT64 fields of column col from rows[i] on, as
-// addInts does the integers. The range and the sum are kept in locals for
-// the loop (the stores through s would make each value wait on the last).
-func (s *colStats) addFloats(rows []window.Row, col, i int) int {
-	start := i
+// addFloats adds FLOAT64 values to the summary, as addInts does the
+// integers.
+func (s *colStats) addFloats(vals []float64) {
+	if len(vals) == 0 {
+		return
+	}
 	if s.floats == 0 {
-		s.fmin, _ = rows[i].Float64(col)
-		s.fmax = s.fmin
+		s.fmin, s.fmax = vals[0], vals[0]
 	}
 	lo, top, sum, comp := s.fmin, s.fmax, s.fsum, s.fcomp
-	for ; i < len(rows); i++ {
-		v, ok := rows[i].Float64(col)
-		if !ok {
-			break
-		}
+	for _, v := range vals {
 		if v < lo { // not min: a NaN after the first value leaves the range
 			lo = v
 		}
@@ -289,31 +290,8 @@ func (s *colStats) addFloats(rows []window.Row, col, i int) int {
 		sum, comp = neumaier(sum, comp, v)
 	}
 	s.fmin, s.fmax, s.fsum, s.fcomp = lo, top, sum, comp
-	s.floats += int64(i - start)
-	s.bytes += 8 * int64(i-start)
-	return i
-}
-
-// addBytes adds the lengths of the fields of type t (STRING or BLOB) of
-// column col from rows[i] (w's row base+i) on: views, nothing copied. A
-// field Row leaves
-// (an empty one, a damaged one) goes to the Window's Bytes, which reads
-// it or names the damage.
-func (s *colStats) addBytes(w *window.Window, rows []window.Row, col, i, base int, t window.FieldType) (int, error) {
-	for ; i < len(rows); i++ {
-		if rows[i].Type(col) != t { // a STRING after a BLOB is a stretch of its own
-			break
-		}
-		v, ok := rows[i].Bytes(col)
-		if !ok {
-			var err error
-			if v, err = w.Bytes(base+i, col); err != nil {
-				return i, err
-			}
-		}
-		s.bytes += int64(len(v))
-	}
-	return i, nil
+	s.floats += int64(len(vals))
+	s.bytes += 8 * int64(len(vals))
 }
 
 // addFloat adds a value to the floating-point sum.

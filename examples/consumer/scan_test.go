@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,9 +39,9 @@ func TestScanSummaryOfMixedColumn(t *testing.T) {
 	defer r.Close()
 
 	var s colStats
-	// Two tiles, split inside the first STRING stretch.
-	require.NoError(t, s.addRows(r, tileRows(r, 0, make([]window.Row, 1)), 0, 0))
-	require.NoError(t, s.addRows(r, tileRows(r, 1, make([]window.Row, r.NumRows()-1)), 0, 1))
+	// Two blocks, split inside the first STRING stretch.
+	require.NoError(t, s.addColumn(r, 0, 0, 1))
+	require.NoError(t, s.addColumn(r, 0, 1, r.NumRows()))
 	assert.Equal(t, "INT64+FLOAT64+STRING+BLOB", s.kind())
 	assert.Equal(t, int64(1), s.nulls)
 	assert.Equal(t, int64(2), s.ints)
@@ -50,4 +51,39 @@ func TestScanSummaryOfMixedColumn(t *testing.T) {
 	assert.Equal(t, "0.5", lo)
 	assert.Equal(t, "9.223372036854776e+18", hi) // a column with floats shows its range as floats
 	assert.Equal(t, "9.22337203685e+18", sum)
+}
+
+// Typed columns are summarised in place, NULLs counted apart, whatever
+// the block's bounds: the same summary as one field at a time.
+func TestScanSummaryOfTypedColumns(t *testing.T) {
+	const n = 300
+	w, err := window.New(4)
+	require.NoError(t, err)
+	defer w.Close()
+	for i := range n {
+		require.NoError(t, w.AllocRow())
+		require.NoError(t, w.PutInt64(0, int64(i*7-1000)))
+		if i%3 == 0 {
+			require.NoError(t, w.PutNull(1))
+			require.NoError(t, w.PutNull(2))
+		} else {
+			require.NoError(t, w.PutFloat64(1, float64(i)/4))
+			require.NoError(t, w.PutString(2, strings.Repeat("x", i%5)))
+		}
+		require.NoError(t, w.PutNull(3))
+	}
+	b, err := w.AppendTo(nil)
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
+	require.NoError(t, err)
+	defer r.Close()
+	for _, cut := range []int{0, 1, 7, 8, 150, n} {
+		var blocks, fields [4]colStats
+		for c := range 4 {
+			require.NoError(t, blocks[c].addColumn(r, c, 0, cut))
+			require.NoError(t, blocks[c].addColumn(r, c, cut, n))
+			require.NoError(t, fields[c].addMixed(r, c, 0, n))
+			assert.Equal(t, fields[c], blocks[c], "column %d, cut at %d", c, cut)
+		}
+	}
 }
