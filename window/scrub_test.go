@@ -194,3 +194,55 @@ func TestGrowLeavesNoStaleCopies(t *testing.T) {
 	require.NoError(t, w.SealReusable())
 	assertNoMarker(t, consumerBytes(t, w, second))
 }
+
+// TestUnwrittenFieldsOfARefillAreNull refills a window that held markers
+// in every field with rows that write their first field (by Put, by a
+// RowWriter, and one Bytes read while a row is open) and, in one row of
+// five, the others: every field left unwritten reads NULL, not what the
+// earlier fill left in its place.
+func TestUnwrittenFieldsOfARefillAreNull(t *testing.T) {
+	w := newMemfd(t, 3, window.WithInitialSize(64<<10), window.WithMaxSize(64<<10))
+	fillRows(t, w, markedRows(300))
+	require.NoError(t, w.SealReusable())
+	require.NoError(t, w.Reset(0))
+	const n = 200
+	for i := range n {
+		require.NoError(t, w.AllocRow())
+		if i%2 == 0 {
+			require.NoError(t, w.PutInt64(0, int64(i)))
+		} else {
+			row := w.Row()
+			row.Int64(int64(i))
+			require.NoError(t, row.Err())
+		}
+		if i%5 == 0 { // the columns have their types: the other rows are NULLs in them
+			require.NoError(t, w.PutString(1, "s"))
+			require.NoError(t, w.PutBlob(2, []byte{1}))
+		}
+		if i == n/2 {
+			_, err := w.Bytes() // reads the open row: its fields NULL already
+			require.NoError(t, err)
+		}
+	}
+	checkInvariants(t, w)
+	r := openSealed(t, w)
+	require.Equal(t, n, r.NumRows())
+	for i := range n {
+		id, err := r.Int64(i, 0)
+		require.NoError(t, err)
+		require.Equal(t, int64(i), id)
+		for c := 1; c < 3; c++ {
+			null, err := r.IsNull(i, c)
+			require.NoError(t, err)
+			require.Equal(t, i%5 != 0, null, "row %d, column %d", i, c)
+			v, err := r.Bytes(i, c)
+			require.NoError(t, err)
+			if null {
+				require.Empty(t, v, "row %d, column %d", i, c)
+			}
+		}
+	}
+	all, err := w.Bytes()
+	require.NoError(t, err)
+	assertNoMarker(t, all)
+}

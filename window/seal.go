@@ -18,6 +18,7 @@ func (w *Writer) Seal() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
+	w.finishRow()
 	w.reusable = false
 	if w.kernelSealed {
 		w.scrub()
@@ -57,6 +58,7 @@ func (w *Writer) SealReusable() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
+	w.finishRow()
 	w.scrub()
 	putDirectory(w.buf, w.cols, w.nrows, w.size)
 	if w.reg != nil && !w.kernelSealed {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"slices"
 
@@ -84,6 +85,14 @@ type Writer struct {
 	// row is the RowWriter Row hands out, kept here so that writing a
 	// row allocates nothing.
 	row RowWriter
+
+	// set has a bit for each column whose field of the last row is
+	// written, a value or NULL. AllocRow writes none of the new row's
+	// fields: rowOpen reports a last row whose unwritten fields
+	// finishRow still has to make NULL, which it does before anything
+	// reads or moves past the row (the next AllocRow, a seal, Bytes).
+	set     []uint64
+	rowOpen bool
 }
 
 var _ io.Closer = (*Writer)(nil)
@@ -153,6 +162,11 @@ func (w *Writer) setShape(n int) {
 	w.cols, w.dataHigh = w.cols[:n], w.dataHigh[:n]
 	clear(w.cols)
 	clear(w.dataHigh)
+	w.set = slices.Grow(w.set[:0], (n+63)/64)[:(n+63)/64]
+	for k := range w.set {
+		w.set[k] = ^uint64(0) // no row open: every field written
+	}
+	w.rowOpen = false
 }
 
 // minSize returns the smallest region a window of the writer's columns
@@ -183,6 +197,7 @@ func (w *Writer) MoveTo(dst *Writer) error {
 	case dst.nrows != 0:
 		return fmt.Errorf("window: MoveTo a window of %d rows (want an empty one)", dst.nrows)
 	}
+	w.finishRow()
 	dst.markRemoved()
 	dst.setShape(w.ncols)
 	dst.reset(w.startPos)
@@ -286,6 +301,7 @@ var scrubFree = true
 
 func (w *Writer) reset(startPos int64) {
 	w.nrows = 0
+	w.rowOpen = false
 	w.startPos = startPos
 	w.replans = 0
 	for i := range w.cols {
@@ -494,6 +510,7 @@ func (w *Writer) AllocRow() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
+	w.finishRow()
 	if w.nrows >= math.MaxUint32 {
 		return fmt.Errorf("%w: row count", ErrWindowFull)
 	}
@@ -502,25 +519,55 @@ func (w *Writer) AllocRow() error {
 			return err
 		}
 	}
-	r := w.nrows
 	w.nrows++
-	b := w.buf
-	for i := range w.cols {
-		c := &w.cols[i]
-		b[c.valid+r>>3] &^= 1 << (r & 7)
-		switch {
-		case isVar(c.form):
-			le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
-		case c.form == formMixed:
-			b[c.types+r] = 0
-			le.PutUint64(b[c.values+8*r:], 0)
-		default:
-			le.PutUint64(b[c.values+8*r:], 0)
-		}
-		c.mark = c.dataLen
-	}
+	clear(w.set)
+	w.rowOpen = true
 	return nil
 }
+
+// finishRow makes the fields of the last row that are not written yet
+// NULL (see Writer.set).
+func (w *Writer) finishRow() {
+	if !w.rowOpen {
+		return
+	}
+	w.rowOpen = false
+	for k, word := range w.set {
+		missing := ^word
+		if rest := w.ncols - 64*k; rest < 64 {
+			missing &= 1<<rest - 1
+		}
+		for missing != 0 {
+			w.nullField(64*k + bits.TrailingZeros64(missing))
+			missing &= missing - 1
+		}
+		w.set[k] = ^uint64(0)
+	}
+}
+
+// nullField writes column col of the last row as NULL, over whatever an
+// earlier fill left there, and makes the field's data start where the
+// column's data ends.
+func (w *Writer) nullField(col int) {
+	c, r, b := &w.cols[col], w.nrows-1, w.buf
+	b[c.valid+r>>3] &^= 1 << (r & 7)
+	switch {
+	case isVar(c.form):
+		le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
+	case c.form == formMixed:
+		b[c.types+r] = 0
+		le.PutUint64(b[c.values+8*r:], 0)
+	default:
+		le.PutUint64(b[c.values+8*r:], 0)
+	}
+	c.mark = c.dataLen
+}
+
+// isSet reports whether column col of the last row is written.
+func (w *Writer) isSet(col int) bool { return w.set[col>>6]>>(col&63)&1 != 0 }
+
+// markSet records column col of the last row as written.
+func (w *Writer) markSet(col int) { w.set[col>>6] |= 1 << (col & 63) }
 
 // FreeLastRow removes the last row. The data bytes of the row most
 // recently allocated are reclaimed with it.
@@ -536,6 +583,10 @@ func (w *Writer) FreeLastRow() error {
 	}
 	w.rowsHigh = max(w.rowsHigh, w.nrows)
 	w.nrows--
+	w.rowOpen = false // the row before is whole
+	for k := range w.set {
+		w.set[k] = ^uint64(0)
+	}
 	for i := range w.cols {
 		c := &w.cols[i]
 		if isVar(c.form) && w.nrows > 0 {
@@ -563,6 +614,11 @@ func (w *Writer) field(col int) error {
 
 // setNull makes column col of the last row NULL, giving back its data.
 func (w *Writer) setNull(col int) {
+	if !w.isSet(col) {
+		w.nullField(col)
+		w.markSet(col)
+		return
+	}
 	c, r, b := &w.cols[col], w.nrows-1, w.buf
 	switch {
 	case c.form == formMixed:
@@ -667,13 +723,13 @@ func (w *Writer) store(c *column, t FieldType, v, n uint64) {
 // it stored v; if not, the caller takes the Put path.
 func (w *Writer) tryFixed(col int, t FieldType, v uint64) bool {
 	c, r, b := &w.cols[col], w.nrows-1, w.buf
-	p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
-	if c.form != uint8(t) || *p&m != 0 {
+	if c.form != uint8(t) || w.isSet(col) {
 		return false
 	}
-	*p |= m
+	b[c.valid+r>>3] |= 1 << (r & 7)
 	c.nonNull++
 	le.PutUint64(b[c.values+8*r:], v)
+	w.markSet(col)
 	return true
 }
 
@@ -682,15 +738,16 @@ func (w *Writer) tryFixed(col int, t FieldType, v uint64) bool {
 // the data area has room.
 func tryData[T string | []byte](w *Writer, col int, v T, t FieldType) bool {
 	c, r, b, n := &w.cols[col], w.nrows-1, w.buf, uint64(len(v))
-	p, m := &b[c.valid+r>>3], byte(1)<<(r&7)
-	if c.form != uint8(t) || *p&m != 0 || n > c.dataCap-c.dataLen {
+	if c.form != uint8(t) || w.isSet(col) || n > c.dataCap-c.dataLen {
 		return false
 	}
+	c.mark = c.dataLen
 	copy(b[c.data+c.dataLen:], v)
 	c.dataLen += n
-	*p |= m
+	b[c.valid+r>>3] |= 1 << (r & 7)
 	c.nonNull++
 	le.PutUint32(b[c.values+4*r+4:], uint32(c.dataLen))
+	w.markSet(col)
 	return true
 }
 
@@ -794,6 +851,7 @@ func (w *Writer) Bytes() ([]byte, error) {
 		return nil, err
 	}
 	if w.state == stateOpen {
+		w.finishRow()
 		putDirectory(w.buf, w.cols, w.nrows, w.size)
 	}
 	return w.buf[:w.size], nil
