@@ -41,7 +41,9 @@ func (p *sqliteProvider) Begin(ctx context.Context) (provider.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.counts.begin() // until end: the transaction's writes may commit
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		p.counts.end()
 		conn.Close()
 		return nil, sqlError(err)
 	}
@@ -77,6 +79,7 @@ func (tx *sqliteTx) end(stmt string) error {
 	if err != nil && stmt == "COMMIT" {
 		tx.conn.ExecContext(context.Background(), "ROLLBACK")
 	}
+	tx.p.counts.end()
 	tx.conn.Close()
 	return sqlError(err)
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -50,7 +51,9 @@ type sqliteProvider struct {
 	// snapshotAge bounds how long a query holds its read transaction
 	// (default defaultSnapshotAge).
 	snapshotAge time.Duration
-	snaps       sync.Map // *txRows -> struct{}: the open snapshots
+	snaps       sync.Map     // *txRows -> struct{}: the open snapshots
+	counts      counts       // the counts of queries, by version
+	countsRead  atomic.Int64 // count(*) statements run (a test's figure)
 }
 
 // defaultSnapshotAge is how long a query's snapshot lives by default: a
@@ -288,11 +291,31 @@ func (p *sqliteProvider) QueryAt(ctx context.Context, q *content.Query, start in
 	r.timer = time.AfterFunc(p.snapshotAge, r.expire)
 	p.snaps.Store(r, struct{}{})
 	// The transaction's first read starts its snapshot (BEGIN is
-	// deferred): the count is read first, so the rows opened after it and
-	// every Reposition read the version counted.
-	if err := tx.QueryRowContext(sctx, pl.count, pl.countArgs...).Scan(&r.count); err != nil {
+	// deferred): a row of the table is read first, so the count, the
+	// rows opened after it and every Reposition read that version. The
+	// count of a version counted before is not read again (counts).
+	v1, quiet1 := p.counts.now()
+	var one int
+	if err := tx.QueryRowContext(sctx, pl.touch).Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		r.Close()
 		return nil, r.expired(sqlError(err))
+	}
+	v2, quiet2 := p.counts.now()
+	known := quiet1 && quiet2 && v1 == v2 // the snapshot is version v1
+	key := countKey(pl)
+	var counted bool
+	if known {
+		r.count, counted = p.counts.get(key, v1)
+	}
+	if !counted {
+		if err := tx.QueryRowContext(sctx, pl.count, pl.countArgs...).Scan(&r.count); err != nil {
+			r.Close()
+			return nil, r.expired(sqlError(err))
+		}
+		p.countsRead.Add(1)
+		if known {
+			p.counts.put(key, v1, r.count)
+		}
 	}
 	if err := r.Reposition(ctx, start); err != nil {
 		r.Close()
@@ -321,6 +344,7 @@ type plan struct {
 	limit     int64 // 0 for none
 	count     string
 	countArgs []any
+	touch     string // reads a row of the table: starts a snapshot
 }
 
 // plan checks q against the table's schema and builds its statements.
@@ -353,7 +377,7 @@ func (p *sqliteProvider) plan(ctx context.Context, q *content.Query) (*plan, err
 		from += " WHERE " + where
 	}
 	pl := &plan{stmt: "SELECT " + proj + from, types: types, args: args, limit: q.Limit,
-		count: "SELECT count(*)" + from, countArgs: args}
+		count: "SELECT count(*)" + from, countArgs: args, touch: "SELECT 1 FROM " + quoteIdent(t.name) + " LIMIT 1"}
 	if order != "" {
 		pl.stmt += " ORDER BY " + order
 		if t.tiebreak != "" {
@@ -520,6 +544,7 @@ func (p *sqliteProvider) writable(ctx context.Context, uri string) (*table, erro
 // Insert implements provider.Provider: it adds a row to the table uri
 // names and returns its rowid. Columns left out take their defaults.
 func (p *sqliteProvider) Insert(ctx context.Context, uri string, values content.Values) (int64, error) {
+	defer p.counts.write()()
 	return p.insert(ctx, p.db, uri, values)
 }
 
@@ -551,6 +576,7 @@ func (p *sqliteProvider) insert(ctx context.Context, ex execer, uri string, valu
 
 // Update implements provider.Provider.
 func (p *sqliteProvider) Update(ctx context.Context, uri string, values content.Values, selection string, args []any) (int64, error) {
+	defer p.counts.write()()
 	return p.update(ctx, p.db, uri, values, selection, args)
 }
 
@@ -577,6 +603,7 @@ func (p *sqliteProvider) update(ctx context.Context, ex execer, uri string, valu
 
 // Delete implements provider.Provider.
 func (p *sqliteProvider) Delete(ctx context.Context, uri string, selection string, args []any) (int64, error) {
+	defer p.counts.write()()
 	return p.remove(ctx, p.db, uri, selection, args)
 }
 
