@@ -123,7 +123,7 @@ func Sum(name string, limit int) float64 {
 // SumIDs folds a run of the narrow table's ids into its checksum, in two
 // sums, so that the loop is bound by reading the ids rather than by one
 // chain of floating-point adds. Every reader of the narrow table uses it
-// (the harness's in-process and cursorwindow readers, layoutstudy), so
+// (the harness's in-process and cursorwindow readers), so
 // none is slower for its sum. (The ids' sum is exact in any order: it
 // stays below 2^53.)
 func SumIDs(ids []int64) float64 {
@@ -179,7 +179,7 @@ func isVar(b window.Buffers) bool {
 // inlined accessors, the Window's own for what they leave (an empty
 // string, a NULL), and folds them as Checksum does. It returns the rows
 // read and their sum. It is the harness's cursorwindow reader of the
-// wide table, and layoutstudy's reader of format 1.
+// wide table row by row (the read workload's second reader).
 func ReadWide(w *window.Window, lo, hi int) (int, float64, error) {
 	var sum float64
 	for i := lo; i < hi; i++ {
