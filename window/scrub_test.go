@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,4 +246,47 @@ func TestUnwrittenFieldsOfARefillAreNull(t *testing.T) {
 	all, err := w.Bytes()
 	require.NoError(t, err)
 	assertNoMarker(t, all)
+}
+
+// The same past 64 columns, where the written fields are recorded in
+// more than one word: fields at both sides of each word's edge.
+func TestUnwrittenFieldsPast64Columns(t *testing.T) {
+	const ncols, n = 130, 20
+	written := []int{0, 63, 64, 127, 128, 129}
+	w := newMemfd(t, ncols)
+	for pass := range 2 { // the second refills what the first left
+		require.NoError(t, w.Reset(0))
+		for i := range n {
+			require.NoError(t, w.AllocRow())
+			for _, c := range written {
+				if pass == 0 || c != 64 {
+					require.NoError(t, w.PutInt64(c, int64(i*1000+c)))
+				}
+			}
+			if pass == 0 {
+				for c := range ncols {
+					if !slices.Contains(written, c) {
+						require.NoError(t, w.PutInt64(c, -1))
+					}
+				}
+			}
+		}
+		if pass == 0 {
+			require.NoError(t, w.SealReusable())
+		}
+	}
+	r := openSealed(t, w)
+	for i := range n {
+		for c := range ncols {
+			null, err := r.IsNull(i, c)
+			require.NoError(t, err)
+			want := slices.Contains(written, c) && c != 64
+			require.Equal(t, !want, null, "row %d, column %d", i, c)
+			if want {
+				v, err := r.Int64(i, c)
+				require.NoError(t, err)
+				require.Equal(t, int64(i*1000+c), v)
+			}
+		}
+	}
 }

@@ -91,6 +91,10 @@ type Writer struct {
 	// fields: rowOpen reports a last row whose unwritten fields
 	// finishRow still has to make NULL, which it does before anything
 	// reads or moves past the row (the next AllocRow, a seal, Bytes).
+	// set0 holds the bits of columns 0-63, set[k] those of 64k to
+	// 64k+63 for k ≥ 1 (set[0] is not used): most windows have fewer than
+	// 64 columns, and a Put tests and sets its bit in a field of w.
+	set0    uint64
 	set     []uint64
 	rowOpen bool
 }
@@ -163,9 +167,7 @@ func (w *Writer) setShape(n int) {
 	clear(w.cols)
 	clear(w.dataHigh)
 	w.set = slices.Grow(w.set[:0], (n+63)/64)[:(n+63)/64]
-	for k := range w.set {
-		w.set[k] = ^uint64(0) // no row open: every field written
-	}
+	w.setAll(^uint64(0)) // no row open: every field written
 	w.rowOpen = false
 }
 
@@ -520,7 +522,7 @@ func (w *Writer) AllocRow() error {
 		}
 	}
 	w.nrows++
-	clear(w.set)
+	w.setAll(0)
 	w.rowOpen = true
 	return nil
 }
@@ -532,8 +534,9 @@ func (w *Writer) finishRow() {
 		return
 	}
 	w.rowOpen = false
-	for k, word := range w.set {
-		missing := ^word
+	for k := range w.set {
+		word := w.word(k)
+		missing := ^*word
 		if rest := w.ncols - 64*k; rest < 64 {
 			missing &= 1<<rest - 1
 		}
@@ -541,7 +544,22 @@ func (w *Writer) finishRow() {
 			w.nullField(64*k + bits.TrailingZeros64(missing))
 			missing &= missing - 1
 		}
-		w.set[k] = ^uint64(0)
+		*word = ^uint64(0)
+	}
+}
+
+// word returns the word of w.set's bits of columns 64k to 64k+63.
+func (w *Writer) word(k int) *uint64 {
+	if k == 0 {
+		return &w.set0
+	}
+	return &w.set[k]
+}
+
+// setAll sets every word of w.set's bits to v.
+func (w *Writer) setAll(v uint64) {
+	for k := range w.set {
+		*w.word(k) = v
 	}
 }
 
@@ -564,10 +582,21 @@ func (w *Writer) nullField(col int) {
 }
 
 // isSet reports whether column col of the last row is written.
-func (w *Writer) isSet(col int) bool { return w.set[col>>6]>>(col&63)&1 != 0 }
+func (w *Writer) isSet(col int) bool {
+	if col < 64 {
+		return w.set0>>col&1 != 0
+	}
+	return w.set[col>>6]>>(col&63)&1 != 0
+}
 
 // markSet records column col of the last row as written.
-func (w *Writer) markSet(col int) { w.set[col>>6] |= 1 << (col & 63) }
+func (w *Writer) markSet(col int) {
+	if col < 64 {
+		w.set0 |= 1 << col
+		return
+	}
+	w.set[col>>6] |= 1 << (col & 63)
+}
 
 // FreeLastRow removes the last row. The data bytes of the row most
 // recently allocated are reclaimed with it.
@@ -584,9 +613,7 @@ func (w *Writer) FreeLastRow() error {
 	w.rowsHigh = max(w.rowsHigh, w.nrows)
 	w.nrows--
 	w.rowOpen = false // the row before is whole
-	for k := range w.set {
-		w.set[k] = ^uint64(0)
-	}
+	w.setAll(^uint64(0))
 	for i := range w.cols {
 		c := &w.cols[i]
 		if isVar(c.form) && w.nrows > 0 {
