@@ -38,6 +38,10 @@ func prefetchTransports() []string {
 	return ts
 }
 
+// readTransports are the readers of the read workload: the cursor a
+// column at a time (the one its target counts), row by row, Go slices.
+var readTransports = []string{transportCW, transportCWRows, transportInProc}
+
 // smallTransports are the transports of the small queries.
 var smallTransports = []string{
 	transportCW, transportCWFilled, transportCWInline, transportMsgpack, transportGRPC, transportInProc,
@@ -115,7 +119,7 @@ func run(cfg config, log io.Writer) error {
 				}
 			}
 		}
-		for _, t := range rotate([]string{transportCW, transportCWRows, transportInProc}, round) {
+		for _, t := range rotate(readTransports, round) {
 			r, err := cons.call(command{Op: opRead, Transport: t})
 			if err == nil {
 				err = check(r, int64(cfg.Rows), sums[table.Wide])
@@ -168,7 +172,7 @@ func run(cfg config, log io.Writer) error {
 			res.Scans = append(res.Scans, report.Scan{Table: tbl, Transport: t, NS: stats.Median(scans[[2]string{tbl, t}]), Rows: cfg.Rows})
 		}
 	}
-	for _, t := range []string{transportCW, transportInProc} {
+	for _, t := range readTransports {
 		res.Read = append(res.Read, report.Read{Transport: t, NS: stats.Median(reads[t]), Rows: cfg.Rows})
 	}
 	for _, limit := range []int{1, 100} {
