@@ -234,6 +234,33 @@ func scanWindow(r *window.Window) int64 {
 	return s + int64(f)
 }
 
+// scanColumns reads every value of the window a column at a time, in
+// place: the numbers through Int64Values and Float64Values, the string's
+// and the blob's lengths from their offsets (Buffers), checked as
+// docs/FORMAT.md requires.
+func scanColumns(tb testing.TB, r *window.Window) int64 {
+	ints, ok1 := r.Int64Values(0)
+	floats, ok2 := r.Float64Values(1)
+	strs, err1 := r.Buffers(2)
+	blobs, err2 := r.Buffers(3)
+	require.True(tb, ok1 && ok2 && err1 == nil && err2 == nil)
+	so, bo := strs.Values[:4*len(ints)+4], blobs.Values[:4*len(ints)+4]
+	sn, bn := uint32(len(strs.Data)), uint32(len(blobs.Data))
+	s0, b0 := binary.LittleEndian.Uint32(so), binary.LittleEndian.Uint32(bo)
+	var s int64
+	var f float64
+	for i, v := range ints {
+		s1, b1 := binary.LittleEndian.Uint32(so[4*i+4:]), binary.LittleEndian.Uint32(bo[4*i+4:])
+		if s1 < s0 || s1 > sn || b1 < b0 || b1 > bn {
+			tb.Fatalf("row %d: offsets out of order", i)
+		}
+		s += v + int64(s1-s0) + int64(b1-b0)
+		f += floats[i]
+		s0, b0 = s1, b1
+	}
+	return s + int64(f)
+}
+
 // goRows holds the benchmark values in plain Go slices: the in-process
 // limit a window is compared with.
 type goRows struct {
@@ -292,6 +319,14 @@ func BenchmarkScan(b *testing.B) {
 		b.SetBytes(int64(r.Size()))
 		for b.Loop() {
 			sink = scanRowViews(r)
+		}
+		report(b)
+	})
+	b.Run(fmt.Sprintf("columns/rows=%d", rows), func(b *testing.B) {
+		require.Equal(b, g.scan(), scanColumns(b, r))
+		b.SetBytes(int64(r.Size()))
+		for b.Loop() {
+			sink = scanColumns(b, r)
 		}
 		report(b)
 	})
