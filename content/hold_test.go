@@ -27,12 +27,11 @@ func TestHoldBlock(t *testing.T) {
 	require.NoError(t, err)
 
 	type held struct {
-		w        *window.Window
-		row, n   int
-		start    int64
-		city     []byte // a view, read after the cursor closed
-		release  func()
-		released bool
+		w       *window.Window
+		row, n  int
+		start   int64
+		city    []byte // a view, read after the cursor closed
+		release func()
 	}
 	var holds []held
 	for cur.NextBlock() {
