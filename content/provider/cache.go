@@ -110,13 +110,18 @@ type windowCache struct {
 	idle    *list.List                          // unheld cached windows, oldest first
 	recycle func(*sentWindow)                   // to the pool or closed
 	hits    int64
+	// filling has a channel for each window being filled to be cached,
+	// closed when its fill ends: a second query asking for the same
+	// window waits for it rather than filling its own (claim).
+	filling map[cacheKey]chan struct{}
+	waiters int // queries waiting for another's fill (a test's figure)
 }
 
 func newWindowCache(recycle func(*sentWindow)) *windowCache {
 	return &windowCache{
 		byKey: map[cacheKey]*sentWindow{}, uris: map[string]map[*sentWindow]struct{}{},
 		snaps: map[*snapshot]struct{}{}, changes: map[string]int{},
-		idle: list.New(), recycle: recycle,
+		idle: list.New(), recycle: recycle, filling: map[cacheKey]chan struct{}{},
 	}
 }
 
@@ -191,6 +196,48 @@ func (c *windowCache) get(key cacheKey, snap *snapshot) *sentWindow {
 	sw.refs++
 	c.hits++
 	return sw
+}
+
+// claim reserves for the caller the fill of the window at key, which
+// the cache has not: claimed true, and the caller must unclaim it when
+// the fill ends (cached or not). If another query is filling that window
+// now, it returns a channel closed when that fill ends: the window may
+// then be cached (get again). Two fills of one window would waste the
+// work and the memory, and need not end at the same row (a window ends
+// where its buffers fill, which depends on their layout), so the queries
+// would share no later window either. A stale snapshot claims nothing and
+// waits for nothing: its windows are not cached (nil, false).
+func (c *windowCache) claim(key cacheKey, snap *snapshot) (wait <-chan struct{}, claimed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if snap.stale {
+		return nil, false
+	}
+	if ch, ok := c.filling[key]; ok {
+		c.waiters++
+		return ch, false
+	}
+	c.filling[key] = make(chan struct{})
+	return nil, true
+}
+
+// waited ends a wait that claim returned.
+func (c *windowCache) waited() {
+	c.mu.Lock()
+	c.waiters--
+	c.mu.Unlock()
+}
+
+// unclaim ends a fill claimed with claim, waking the queries waiting for
+// it.
+func (c *windowCache) unclaim(key cacheKey) {
+	c.mu.Lock()
+	ch := c.filling[key]
+	delete(c.filling, key)
+	c.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
 }
 
 // hold registers a window just sent, with one reference; a pooled window

@@ -11,3 +11,11 @@ func (s *Server) WatchdogCounts() (arms, fires, readers int64) {
 // a row that does not fit a whole window (default 64 MiB), for the tests
 // of oversized rows.
 func withMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
+
+// FillWaiters returns how many queries wait for another query's fill of
+// a window they want too, for TestOneFillPerWindow.
+func (s *Server) FillWaiters() int {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	return s.cache.waiters
+}

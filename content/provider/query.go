@@ -53,6 +53,7 @@ type serverQuery struct {
 	failed    error                // why the query ended (a provider failure, its data changed): every later request gets it
 	resumes   int                  // re-opens after an expired snapshot at resumedAt (resume)
 	resumedAt int64                // where the last expiry was resumed
+	claimed   []cacheKey           // the fill under way is of these windows, to be cached (fromCache)
 }
 
 // startQuery opens a query; the caller then runs its first request
@@ -219,6 +220,7 @@ func (q *serverQuery) handle(r request) {
 // recovered: the request is answered content.ErrInternal, the rows are dropped
 // and the query ends; the connection and the server go on.
 func (q *serverQuery) serve(r request) (msg *wire.WindowMsg, sw *sentWindow, err error) {
+	defer q.unclaim() // after the fill, cached or not, and after a panic
 	defer func() {
 		if v := recover(); v != nil {
 			q.c.log.Error("provider panicked", "in", "query "+q.q.URI, "panic", v, "stack", string(debug.Stack()))
@@ -477,13 +479,9 @@ func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	}
 	start = q.clamp(start)
 	if q.key != "" {
-		if sw := q.c.s.cache.get(cacheKey{q.key, start}, q.snap); sw != nil {
-			msg, sw, err := q.reuse(r, start, sw)
-			if !errors.Is(err, content.ErrBusy) || q.failed != nil || r.first {
-				return msg, sw, err
-			}
-			// A scan over the consumer's window limits: fill the window
-			// from the query's own rows instead, inline if need be (grow).
+		msg, sw, done, err := q.fromCache(r, start)
+		if done {
+			return msg, sw, err
 		}
 	}
 	if err := q.seek(start); err != nil {
@@ -506,6 +504,50 @@ func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 		return nil, nil, err
 	}
 	return msg, f.sw, nil
+}
+
+// fromCache answers r with the cached window at start (done), waiting
+// for it if another query is filling it. Otherwise the caller fills the
+// window itself: fromCache has claimed its fill then (the claim ends when
+// the query's context does: q.unclaim), or the snapshot is stale, or the
+// cached window was refused busy (a scan over the consumer's window
+// limits: the window is filled from the query's own rows instead, inline
+// if need be).
+func (q *serverQuery) fromCache(r request, start int64) (msg *wire.WindowMsg, sw *sentWindow, done bool, err error) {
+	key := cacheKey{q.key, start}
+	for {
+		if sw := q.c.s.cache.get(key, q.snap); sw != nil {
+			msg, sw, err := q.reuse(r, start, sw)
+			if !errors.Is(err, content.ErrBusy) || q.failed != nil || r.first {
+				return msg, sw, true, err
+			}
+			return nil, nil, false, nil
+		}
+		wait, claimed := q.c.s.cache.claim(key, q.snap)
+		if claimed {
+			q.claimed = append(q.claimed, key)
+			return nil, nil, false, nil
+		}
+		if wait == nil {
+			return nil, nil, false, nil
+		}
+		select {
+		case <-wait:
+			q.c.s.cache.waited()
+		case <-q.ctx.Done():
+			q.c.s.cache.waited()
+			return nil, nil, true, q.ctx.Err()
+		}
+	}
+}
+
+// unclaim ends the fills the query claimed (fromCache): its window is
+// held in the cache by now, or will not be.
+func (q *serverQuery) unclaim() {
+	for _, key := range q.claimed {
+		q.c.s.cache.unclaim(key)
+	}
+	q.claimed = q.claimed[:0]
 }
 
 // clamp bounds a window's start by what is known of the result's end
