@@ -632,7 +632,7 @@ func (f *filling) begin() error {
 		limit = min(cfg.windowSize, int64(cfg.maxBody)-inlineOverhead)
 	}
 	if limit >= minInline && window.MinSize(len(q.cols)) <= limit {
-		w, err := q.c.s.inline.get(len(q.cols), limit, f.start)
+		w, err := q.c.s.inline.get(len(q.cols), limit, cfg.inlineLimit, f.start)
 		f.w, f.limit = w, limit
 		return err
 	}
