@@ -54,7 +54,7 @@ func (m *QueryMsg) DecodeMsgpack(d *msgpack.Decoder) error {
 		case "u":
 			m.URI, err = d.DecodeString()
 		case "p":
-			err = field(d, &m.Projection)
+			err = d.Decode(&m.Projection)
 		case "s":
 			m.Selection, err = d.DecodeString()
 		case "a":
@@ -93,9 +93,9 @@ func (m *WindowMsg) DecodeMsgpack(d *msgpack.Decoder) error {
 		case "q":
 			m.Query, err = d.DecodeUint64()
 		case "c":
-			err = field(d, &m.Columns)
+			err = d.Decode(&m.Columns)
 		case "t":
-			err = field(d, &m.Types)
+			err = d.Decode(&m.Types)
 		case "nl":
 			err = field(d, &m.Nullable)
 		case "n":
@@ -110,7 +110,7 @@ func (m *WindowMsg) DecodeMsgpack(d *msgpack.Decoder) error {
 		case "e":
 			m.Last, err = d.DecodeBool()
 		case "b":
-			err = field(d, &m.Inline)
+			err = d.Decode(&m.Inline)
 		case "d":
 			m.Done, err = d.DecodeBool()
 		case "bk":
@@ -157,7 +157,9 @@ func orReflect(err error, d *msgpack.Decoder, v any) error {
 }
 
 // field decodes into *p with the decoder reflection uses for a struct
-// field of p's type: the same forms and results.
+// field of p's type: the same forms and results. ([]string and []byte
+// fields go through Decode, whose own cases for them call the functions
+// reflection's decoders do, without looking a decoder up.)
 func field(d *msgpack.Decoder, p any) error {
 	return d.DecodeValue(reflect.ValueOf(p).Elem())
 }
