@@ -39,15 +39,7 @@ type (
 
 // DecodeMsgpack reads m as reflection reads its tags.
 func (m *QueryMsg) DecodeMsgpack(d *msgpack.Decoder) error {
-	n, ok, err := mapLen(d)
-	if err != nil || !ok {
-		return orReflect(err, d, (*queryFields)(m))
-	}
-	for range n {
-		k, err := d.DecodeString()
-		if err != nil {
-			return err
-		}
+	return decodeMap(d, (*queryFields)(m), func(k string) (err error) {
 		switch k {
 		case "r":
 			m.Req, err = d.DecodeUint64()
@@ -68,24 +60,13 @@ func (m *QueryMsg) DecodeMsgpack(d *msgpack.Decoder) error {
 		default:
 			err = d.Skip()
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // DecodeMsgpack reads m as reflection reads its tags.
 func (m *WindowMsg) DecodeMsgpack(d *msgpack.Decoder) error {
-	n, ok, err := mapLen(d)
-	if err != nil || !ok {
-		return orReflect(err, d, (*windowFields)(m))
-	}
-	for range n {
-		k, err := d.DecodeString()
-		if err != nil {
-			return err
-		}
+	return decodeMap(d, (*windowFields)(m), func(k string) (err error) {
 		var i int64
 		switch k {
 		case "r":
@@ -126,34 +107,35 @@ func (m *WindowMsg) DecodeMsgpack(d *msgpack.Decoder) error {
 		default:
 			err = d.Skip()
 		}
+		return err
+	})
+}
+
+// decodeMap reads a map key by key (keys read as reflection reads them:
+// str, bin or nil), each value with set; a body that is not a map goes to
+// reflection, into v, the message's fields.
+func decodeMap(d *msgpack.Decoder, v any, set func(key string) error) error {
+	c, err := d.PeekCode()
+	if err != nil {
+		return err
+	}
+	if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
+		return field(d, v)
+	}
+	n, err := d.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	for range n {
+		k, err := d.DecodeString()
 		if err != nil {
+			return err
+		}
+		if err := set(k); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// mapLen reads the length of a map that comes next; ok is false, and
-// nothing read, if something else comes.
-func mapLen(d *msgpack.Decoder) (n int, ok bool, err error) {
-	c, err := d.PeekCode()
-	if err != nil {
-		return 0, false, err
-	}
-	if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
-		return 0, false, nil
-	}
-	n, err = d.DecodeMapLen()
-	return n, err == nil, err
-}
-
-// orReflect returns err, or, if there is none, decodes into the fields of
-// v by reflection.
-func orReflect(err error, d *msgpack.Decoder, v any) error {
-	if err != nil {
-		return err
-	}
-	return field(d, v)
 }
 
 // field decodes into *p with the decoder reflection uses for a struct
