@@ -678,10 +678,10 @@ func (f *filling) putRows() error {
 			return err
 		}
 		if err = q.putRow(f.w); err != nil { // errors.Is only off the row path
-			switch {
-			case errors.Is(err, window.ErrWindowFull):
-				err = f.grow()
-			case errors.Is(err, ErrSnapshotExpired):
+			if errors.Is(err, window.ErrWindowFull) {
+				err = f.grow() // which puts the row again, in a bigger window
+			}
+			if errors.Is(err, ErrSnapshotExpired) {
 				if err = q.resume(q.cur, err); err == nil {
 					continue // the row again, from the rows opened again
 				}
