@@ -59,16 +59,21 @@ func TestWindowsAnnouncedByNameOrKey(t *testing.T) {
 			ca, err := a.Query(context.Background(), &content.Query{URI: "trips"})
 			require.NoError(t, err)
 			assert.NotEmpty(t, ownWindows(t), "the windows are named while they are held")
-			cb, err := b.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(3))
-			require.NoError(t, err)
 			for i := range int64(n) {
 				require.True(t, ca.Next())
-				require.True(t, cb.Next())
 				checkRow(t, ca, i)
-				checkRow(t, cb, i)
 			}
 			require.False(t, ca.Next())
 			require.NoError(t, ca.Err())
+			// b reads once a has: side by side, a fill of b's could race
+			// a's for the same window and end its rows elsewhere, and
+			// none of b's later windows would start where a's do.
+			cb, err := b.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(3))
+			require.NoError(t, err)
+			for i := range int64(n) {
+				require.True(t, cb.Next())
+				checkRow(t, cb, i)
+			}
 			require.NoError(t, ca.Close())
 			require.NoError(t, cb.Close())
 			assert.Greater(t, s.Stats().SharedHits, int64(5), "one physical window, two consumers")
