@@ -59,19 +59,14 @@ func TestWindowsAnnouncedByNameOrKey(t *testing.T) {
 			ca, err := a.Query(context.Background(), &content.Query{URI: "trips"})
 			require.NoError(t, err)
 			assert.NotEmpty(t, ownWindows(t), "the windows are named while they are held")
-			// a reads the result first, b after, each holding its cursor:
-			// b is served a's windows. (Side by side, the two could both
-			// fill a window neither found cached, and their windows'
-			// rows need not end at the same row: correct, but shared no
-			// further.)
-			for i := range int64(n) {
-				require.True(t, ca.Next())
-				checkRow(t, ca, i)
-			}
+			// b reads beside a, asking further ahead: a window one asks
+			// for while the other fills it is filled once, and sent to both.
 			cb, err := b.Query(context.Background(), &content.Query{URI: "trips"}, content.WithPrefetch(3))
 			require.NoError(t, err)
 			for i := range int64(n) {
+				require.True(t, ca.Next())
 				require.True(t, cb.Next())
+				checkRow(t, ca, i)
 				checkRow(t, cb, i)
 			}
 			require.False(t, ca.Next())

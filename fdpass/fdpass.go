@@ -42,6 +42,7 @@ type Conn struct {
 	sent     int    // bytes sent so far
 	sendErr  error  // error from sendmsg
 	sendFDs  []int  // scratch for descriptor numbers
+	sendMsg  msg    // sendmsg's header
 
 	// Recv's state, shared with the RawConn.Read callback recvOnce.
 	recvMu     sync.Mutex
@@ -54,6 +55,7 @@ type Conn struct {
 	recvFlags  int    // recvmsg's flags (MSG_CTRUNC, MSG_TRUNC)
 	recvErr    error  // error from recvmsg
 	recvFDs    []int  // scratch for parsed descriptor numbers
+	recvMsg    msg    // recvmsg's header
 }
 
 // NewConn returns a Conn for c. It fails only if c has no usable
@@ -157,7 +159,7 @@ func (c *Conn) send(p, oob []byte) (int, error) {
 // takes and returns false to wait for writability.
 func (c *Conn) sendOnce(fd uintptr) bool {
 	for c.sent < len(c.sendData) {
-		n, err := unix.SendmsgN(int(fd), c.sendData[c.sent:], c.sendOOB, nil, unix.MSG_NOSIGNAL)
+		n, err := c.sendMsg.sendmsg(int(fd), c.sendData[c.sent:], c.sendOOB, unix.MSG_NOSIGNAL)
 		switch err {
 		case nil:
 		case unix.EINTR:
@@ -257,7 +259,7 @@ func (c *Conn) Recv(p []byte, maxFDs int) (n int, files []*os.File, err error) {
 // false (wait for readability) on EAGAIN.
 func (c *Conn) recvOnce(fd uintptr) bool {
 	for {
-		n, oobn, flags, _, err := unix.Recvmsg(int(fd), c.recvBuf, c.recvOOB, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, err := c.recvMsg.recvmsg(int(fd), c.recvBuf, c.recvOOB, unix.MSG_CMSG_CLOEXEC)
 		switch err {
 		case nil:
 			c.recvN, c.recvOOBN, c.recvFlags = n, oobn, flags

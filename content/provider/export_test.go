@@ -7,6 +7,10 @@ func (s *Server) WatchdogCounts() (arms, fires, readers int64) {
 	return s.wakes.watchdogArms.Load(), s.wakes.watchdogFires.Load(), s.wakes.readerHandoffs.Load()
 }
 
+// ReadDeadlines returns how often the server's connections moved their
+// read deadline (the idle timeout's), for TestSmallQueryWakes.
+func (s *Server) ReadDeadlines() int64 { return s.wakes.readDeadlines.Load() }
+
 // withMaxRowWindow sets the largest one-off window the provider makes for
 // a row that does not fit a whole window (default 64 MiB), for the tests
 // of oversized rows.

@@ -9,26 +9,23 @@ import (
 // inlinePool recycles the Go-memory windows that small results are filled
 // in, and the buffers their compact copies are encoded from: a small query
 // then allocates neither (a fresh window costs an allocation, zeroing and
-// page faults per query). Only the common shapes are kept, so that a
-// consumer cannot make the server keep a pool per projection it invents.
+// page faults per query). Only the common shapes are kept (the server's
+// inline limit, up to maxPooledColumns columns), so that a consumer cannot
+// make the server keep a pool per projection it invents.
 type inlinePool struct {
-	windows sync.Map // inlineKey -> *sync.Pool of *window.Writer
+	windows [maxPooledColumns + 1]sync.Pool // by column count: *window.Writer of the server's inline limit
 	bufs    sync.Pool
-}
-
-type inlineKey struct {
-	ncols int
-	limit int64
 }
 
 // maxPooledColumns bounds the column counts whose inline windows are kept.
 const maxPooledColumns = 64
 
 // get returns an empty Go-memory window of ncols columns, growing up to
-// limit bytes, starting at start.
-func (p *inlinePool) get(ncols int, limit, start int64) (*window.Writer, error) {
-	if sp, ok := p.windows.Load(inlineKey{ncols, limit}); ok {
-		if w, _ := sp.(*sync.Pool).Get().(*window.Writer); w != nil {
+// limit bytes, starting at start; pooled is the limit of the windows the
+// pool keeps.
+func (p *inlinePool) get(ncols int, limit, pooled, start int64) (*window.Writer, error) {
+	if ncols <= maxPooledColumns && limit == pooled {
+		if w, _ := p.windows[ncols].Get().(*window.Writer); w != nil {
 			if w.Reset(start) == nil {
 				return w, nil
 			}
@@ -38,15 +35,14 @@ func (p *inlinePool) get(ncols int, limit, start int64) (*window.Writer, error) 
 	return window.New(ncols, window.WithMaxSize(limit), window.WithStartPos(start), window.WithInitialSize(min(limit, 2<<10)))
 }
 
-// put keeps w, of ncols columns and limit bytes, for another query; any
-// other shape is closed.
-func (p *inlinePool) put(ncols int, limit int64, w *window.Writer, defaultLimit int64) {
-	if ncols > maxPooledColumns || limit != defaultLimit {
+// put keeps w, of ncols columns and limit bytes, for another query if
+// limit is pooled, the pool's; any other shape is closed.
+func (p *inlinePool) put(ncols int, limit int64, w *window.Writer, pooled int64) {
+	if ncols > maxPooledColumns || limit != pooled {
 		w.Close()
 		return
 	}
-	sp, _ := p.windows.LoadOrStore(inlineKey{ncols, limit}, &sync.Pool{})
-	sp.(*sync.Pool).Put(w)
+	p.windows[ncols].Put(w)
 }
 
 // buf returns an empty buffer for a window's compact copy.

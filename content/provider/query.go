@@ -674,7 +674,7 @@ func (f *filling) begin() error {
 		limit = min(cfg.windowSize, int64(cfg.maxBody)-inlineOverhead)
 	}
 	if limit >= minInline && window.MinSize(len(q.cols)) <= limit {
-		w, err := q.c.s.inline.get(len(q.cols), limit, f.start)
+		w, err := q.c.s.inline.get(len(q.cols), limit, cfg.inlineLimit, f.start)
 		f.w, f.limit = w, limit
 		return err
 	}
@@ -720,10 +720,10 @@ func (f *filling) putRows() error {
 			return err
 		}
 		if err = q.putRow(f.w); err != nil { // errors.Is only off the row path
-			switch {
-			case errors.Is(err, window.ErrWindowFull):
-				err = f.grow()
-			case errors.Is(err, ErrSnapshotExpired):
+			if errors.Is(err, window.ErrWindowFull) {
+				err = f.grow() // which puts the row again, in a bigger window
+			}
+			if errors.Is(err, ErrSnapshotExpired) {
 				if err = q.resume(q.cur, err); err == nil {
 					continue // the row again, from the rows opened again
 				}

@@ -410,8 +410,16 @@ type serverConn struct {
 	inflight atomic.Int32 // writes and batches being served
 	helloBy  time.Time    // when the hello must have arrived (skipped frames do not extend it)
 	shutdown atomic.Bool  // the server is shutting down
-	readEnd  chan struct{}
-	endOnce  sync.Once
+	// The idle timeout (Limits.IdleTimeout) as a read deadline on the
+	// socket, owned by the reader (see idleDeadline): busySince is when
+	// the connection was last seen busy (its last frame, or an expired
+	// deadline that found it holding something), rdeadline the deadline
+	// last set (zero: none).
+	uc        *net.UnixConn
+	busySince time.Time
+	rdeadline time.Time
+	readEnd   chan struct{}
+	endOnce   sync.Once
 	// The request running on the reader and the watchdog timer that hands
 	// reading over if it runs long (see onReader).
 	readerJob   atomic.Pointer[readerJob]
@@ -427,7 +435,7 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		return
 	}
 	c := &serverConn{
-		s: s, pc: pc, log: s.log,
+		s: s, pc: pc, uc: uc, log: s.log,
 		queries: map[uint64]*serverQuery{},
 		windows: map[uint64]*sentWindow{},
 		watches: map[string]bool{},
@@ -507,23 +515,20 @@ func (c *serverConn) readLoop(ctx context.Context) readNext {
 
 // readOne reads and handles one message.
 func (c *serverConn) readOne(ctx context.Context) readNext {
-	rctx, cancel := context.Background(), context.CancelFunc(func() {})
-	idle := false
-	switch {
-	case !c.hello: // a caller that does not say hello in time is dropped
-		rctx, cancel = context.WithDeadline(rctx, c.helloBy)
-	case c.idle(): // one that holds nothing may be, when connections are short
-		idle = true
-		rctx, cancel = context.WithTimeout(ctx, c.s.cfg.limits.IdleTimeout)
-	}
-	msg, files, err := c.pc.Read(rctx)
-	cancel()
-	if idle && err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		if c.idle() && c.s.quota.connsScarce() {
-			c.log.Info("closing a connection that holds nothing while connections are short", "idle", c.s.cfg.limits.IdleTimeout)
-			return endConn
+	var msg parcel.Message
+	var files []*os.File
+	var err error
+	if !c.hello { // a caller that does not say hello in time is dropped
+		rctx, cancel := context.WithDeadline(context.Background(), c.helloBy)
+		msg, files, err = c.pc.Read(rctx)
+		cancel()
+	} else {
+		c.idleDeadline(ctx)
+		msg, files, err = c.pc.Read(context.Background())
+		if err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			return c.idleExpired(ctx)
 		}
-		return keepReading
+		c.busySince = time.Now()
 	}
 	if bm, ok := msg.(*wire.BulkMsg); ok && err == nil && c.hello {
 		c.handleBulk(bm, files) // the windows of a bulk insert
@@ -565,6 +570,58 @@ func (c *serverConn) readOne(ctx context.Context) readNext {
 		return keepReading
 	}
 	return c.dispatch(ctx, msg)
+}
+
+// idleDeadline keeps the socket's read deadline at most the idle
+// timeout after the connection was last busy and, once it has been
+// moved, at least half of it: so most reads set no deadline, arm no timer
+// and build no context (a deadline set and cleared per read would cost a
+// small query two timers, and the wake-up of a thread). A deadline that
+// fires early is moved to the real end of the timeout (idleExpired). A
+// shutdown's deadline (serveConn) always wins over the one set here.
+func (c *serverConn) idleDeadline(ctx context.Context) {
+	d := c.s.cfg.limits.IdleTimeout
+	if c.busySince.IsZero() {
+		c.busySince = time.Now()
+	}
+	if !c.rdeadline.IsZero() && c.rdeadline.Sub(c.busySince) >= d/2 {
+		return
+	}
+	c.setReadDeadline(ctx, c.busySince.Add(d))
+}
+
+// setReadDeadline sets the socket's read deadline to t, unless the
+// server is shutting down: its deadline, now, is kept.
+func (c *serverConn) setReadDeadline(ctx context.Context, t time.Time) {
+	c.rdeadline = t
+	c.s.wakes.readDeadlines.Add(1)
+	_ = c.uc.SetReadDeadline(t)
+	if c.shutdown.Load() || ctx.Err() != nil { // the shutdown's deadline may have come first
+		_ = c.uc.SetReadDeadline(time.Now())
+	}
+}
+
+// idleExpired handles the read deadline of idleDeadline firing. A
+// connection that has held nothing for an idle timeout is closed while
+// connections are short (Limits.IdleTimeout); one found holding
+// something counts as busy now; the deadline then moves a timeout on (to
+// the end of the timeout, when it fired early).
+func (c *serverConn) idleExpired(ctx context.Context) readNext {
+	d := c.s.cfg.limits.IdleTimeout
+	now := time.Now()
+	if end := c.busySince.Add(d); now.Before(end) {
+		c.setReadDeadline(ctx, end)
+		return keepReading
+	}
+	switch {
+	case !c.idle():
+		c.busySince = now
+	case c.s.quota.connsScarce():
+		c.log.Info("closing a connection that holds nothing while connections are short", "idle", d)
+		return endConn
+	}
+	c.setReadDeadline(ctx, now.Add(d))
+	return keepReading
 }
 
 // readerBudget is how long a request runs on the reading goroutine before
@@ -616,6 +673,7 @@ type engineWakes struct {
 	watchdogArms   atomic.Int64 // the reader's watchdog armed (a timer set)
 	watchdogFires  atomic.Int64 // the reader's watchdog fired
 	readerHandoffs atomic.Int64 // a new goroutine took over reading a connection
+	readDeadlines  atomic.Int64 // a connection's read deadline moved (setReadDeadline)
 }
 
 // readerJob is a request running on the reading goroutine (onReader).

@@ -13,9 +13,10 @@ import (
 
 // TestSmallQueryWakes counts (never times) what wakes a thread in a
 // 1-row query's round trip on the provider's side: timers armed for the
-// reader's watchdog. Each costs a futex wake-up across CPUs
-// (docs/PERFORMANCE.md, "Small queries"). It fails if one comes back per
-// query. The consumer's side is content's TestSmallQueryCosts.
+// reader's watchdog, and read deadlines set (each arms a timer, the idle
+// timeout's). Each costs a futex wake-up across CPUs (docs/PERFORMANCE.md,
+// "Small queries"). It fails if one comes back per query. The consumer's
+// side is content's TestSmallQueryCosts.
 func TestSmallQueryWakes(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("t", []string{"id", "name"}, [][]any{{int64(1), "a"}, {int64(2), "b"}})
@@ -38,12 +39,17 @@ func TestSmallQueryWakes(t *testing.T) {
 	query() // the connection's first request
 	const n = 200
 	arms0, fires0, _ := s.WatchdogCounts()
+	deadlines0 := s.ReadDeadlines()
 	for range n {
 		query()
 	}
 	arms, fires, _ := s.WatchdogCounts()
 	arms, fires = arms-arms0, fires-fires0
-	t.Logf("%d queries: watchdog armed %d times, fired %d", n, arms, fires)
+	deadlines := s.ReadDeadlines() - deadlines0
+	t.Logf("%d queries: watchdog armed %d times, fired %d; read deadline moved %d times", n, arms, fires, deadlines)
+	// The idle timeout's deadline moves once in half a timeout (15 s by
+	// default), not once a read.
+	assert.LessOrEqual(t, deadlines, int64(1), "the read deadline is set per request (%d times, %d queries)", deadlines, n)
 	// The provider arms its reader's watchdog only when it is not armed:
 	// after the first, every arming follows a firing that found no
 	// request running. A timer per request would make arms n.
