@@ -52,7 +52,8 @@ type Target struct {
 	Known    bool // false when the run lacks the figures
 }
 
-// Targets evaluates the project's targets (issue 6) on the results.
+// Targets evaluates the project's targets (issues 6, 24 and 28) on the
+// results.
 func Targets(r *Results) []Target {
 	var ts []Target
 	filled := r.scan("wide", "cursorwindow-filled")
@@ -68,7 +69,29 @@ func Targets(r *Results) []Target {
 		}
 		ts = append(ts, t)
 	}
-	t := Target{What: "Read efficiency: cursor over a mapped window vs Go slices", Want: "≥ 0.75×"}
+	// Issue 24's: the cached scans, and the provider's refill.
+	t := Target{What: "Full scan, wide table: cursorwindow (cached) vs msgpack", Want: "≥ 60×"}
+	if c, m := r.scan("wide", "cursorwindow"), r.scan("wide", "msgpack"); c.NS > 0 && m.NS > 0 {
+		x := m.NS / c.NS
+		t.Measured, t.Met, t.Known = fmt.Sprintf("%.1f×", x), x >= 60, true
+	}
+	ts = append(ts, t)
+	t = Target{What: "Full scan, narrow table: cursorwindow (cached)", Want: "≥ 500 M rows/s"}
+	if c, g := r.scan("narrow", "cursorwindow"), r.scan("narrow", "in-process"); c.NS > 0 {
+		x := c.RowsPerSec() / 1e6
+		t.Measured, t.Met, t.Known = fmt.Sprintf("%.0f M rows/s", x), x >= 500, true
+		if g.NS > 0 {
+			t.Measured += fmt.Sprintf(" (in-process Go slices: %.0f M)", g.RowsPerSec()/1e6)
+		}
+	}
+	ts = append(ts, t)
+	t = Target{What: "Provider refill of a pooled window vs the memmove floor of its rows' bytes", Want: "≤ 1.5×"}
+	if f, m := r.fill("window-recycled"), r.fill("memory-copy"); f.NS > 0 && m.NS > 0 {
+		x := f.NS / m.NS
+		t.Measured, t.Met, t.Known = fmt.Sprintf("%.2f× (%.1f vs %.1f ns/row)", x, f.NS/float64(max(f.Rows, 1)), m.NS/float64(max(m.Rows, 1))), x <= 1.5, true
+	}
+	ts = append(ts, t)
+	t = Target{What: "Read efficiency: cursor over a mapped window vs Go slices", Want: "≥ 0.75×"}
 	if c, s := r.read("cursorwindow"), r.read("in-process"); c.NS > 0 && s.NS > 0 {
 		x := s.NS / c.NS
 		t.Measured, t.Met, t.Known = fmt.Sprintf("%.2f× (%.1f vs %.1f ns/row)", x, c.NS/float64(c.Rows), s.NS/float64(s.Rows)), x >= 0.75, true
@@ -117,6 +140,15 @@ func (r *Results) scan(tbl, t string) Scan {
 		}
 	}
 	return Scan{}
+}
+
+func (r *Results) fill(v string) Fill {
+	for _, f := range r.Fill {
+		if f.Variant == v {
+			return f
+		}
+	}
+	return Fill{}
 }
 
 func (r *Results) read(t string) Read {
