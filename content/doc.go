@@ -37,7 +37,10 @@
 //
 //   - Views (Cursor.Bytes, Cursor.StringView, Row.Bytes) point into the current
 //     window: they are valid only until the cursor moves to another window
-//     or is closed; must not be modified. Copy what you keep (String).
+//     or is closed; must not be modified. Copy what you keep (String), or
+//     hold the window (Cursor.HoldBlock): its views then stay valid until
+//     the hold is released, and the window counts against the
+//     connection's window limit until then.
 //   - A Cursor is not safe for concurrent use; a Client is, and many
 //     cursors may share one, as goroutines share a sql.DB: when the
 //     provider's window limits are reached (16 windows a connection by
