@@ -30,6 +30,8 @@ const (
 	wireError      = 8
 	wireOK         = 9
 	wireRegister   = 10
+	// wireVersion is the protocol version a hello carries.
+	wireVersion = 2
 )
 
 // rawSession dials path, says hello and returns the connection.
@@ -37,7 +39,7 @@ func rawSession(t testing.TB, path string) *net.UnixConn {
 	t.Helper()
 	c := rawDial(t, path)
 	t.Cleanup(func() { c.Close() })
-	rawSend(t, c, wireHello, map[string]any{"v": 1})
+	rawSend(t, c, wireHello, map[string]any{"v": wireVersion})
 	typ, _ := rawRecv(t, c)
 	require.Equal(t, uint16(2), typ, "helloReply")
 	return c

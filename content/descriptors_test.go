@@ -413,7 +413,7 @@ func TestNeverReadQueriesOfAnotherUID(t *testing.T) {
 		c := dialAs(t, path, other)
 		attackers = append(attackers, c)
 		require.NoError(t, c.SetWriteDeadline(time.Now().Add(time.Minute)))
-		rawSend(t, c, 1, map[string]any{"v": 1})
+		rawSend(t, c, 1, map[string]any{"v": wireVersion})
 		for j := range queries {
 			// Distinct limits: distinct results, none shared with another.
 			rawSend(t, c, 3, map[string]any{"r": 2 + j, "u": "trips", "l": 1000 + i*queries + j})

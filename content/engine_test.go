@@ -337,7 +337,7 @@ func TestPanicDoesNotRerunItsQuery(t *testing.T) {
 	c := rawDial(t, path)
 	defer c.Close()
 	require.NoError(t, c.SetDeadline(time.Now().Add(time.Minute))) // a hang guard only
-	rawSend(t, c, 1, map[string]any{"v": 1})
+	rawSend(t, c, 1, map[string]any{"v": wireVersion})
 	typ, _ := rawRecv(t, c)
 	require.Equal(t, uint16(2), typ, "helloReply")
 

@@ -63,7 +63,7 @@ func hog(t *testing.T, path string, uid, conns, perConn int) hogResult {
 		c := dialAs(t, path, uid)
 		t.Cleanup(func() { c.Close() })
 		require.NoError(t, c.SetDeadline(time.Now().Add(time.Minute))) // a hang guard only
-		rawSend(t, c, wireHello, map[string]any{"v": 1})
+		rawSend(t, c, wireHello, map[string]any{"v": wireVersion})
 		typ, m := rawRecv(t, c)
 		if typ == wireError {
 			res.refused[fmt.Sprint(m["c"])]++ // a connection past the uid's share
@@ -140,7 +140,7 @@ func TestConnectionsPastAUidsShareCloseAtOnce(t *testing.T) {
 		provider.WithLimits(provider.Limits{Conns: 64, UIDConns: perUID}))
 	var kept []*net.UnixConn
 	refused := 0
-	hello, err := msgpack.Marshal(map[string]any{"v": 1})
+	hello, err := msgpack.Marshal(map[string]any{"v": wireVersion})
 	require.NoError(t, err)
 	for range 200 {
 		c := dialAs(t, path, firstHog)
@@ -176,7 +176,7 @@ func TestConnectionsPastAUidsShareCloseAtOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return s.Stats().Conns <= perUID/2+3 }, 10*time.Second, time.Millisecond)
 	c := dialAs(t, path, firstHog)
 	defer c.Close()
-	rawSend(t, c, wireHello, map[string]any{"v": 1})
+	rawSend(t, c, wireHello, map[string]any{"v": wireVersion})
 	typ, _ := rawRecv(t, c)
 	assert.Equal(t, uint16(2), typ, "closed connections give their share back")
 }
@@ -232,7 +232,7 @@ func TestSilentConnectionsOfAnotherUIDDoNotLockOut(t *testing.T) {
 		}
 	}()
 
-	hello, err := msgpack.Marshal(map[string]any{"v": 1})
+	hello, err := msgpack.Marshal(map[string]any{"v": wireVersion})
 	require.NoError(t, err)
 	conns := make([]*net.UnixConn, 0, silent)
 	defer func() {

@@ -113,7 +113,7 @@ func TestHostileConsumers(t *testing.T) {
 			_, err = c.Write(append(frameHeader(typ, uint32(len(b)), 0), b...))
 			require.NoError(t, err)
 		}
-		send(1, map[string]any{"v": 1})
+		send(1, map[string]any{"v": wireVersion})
 		require.Eventually(t, func() bool { return s.Stats().Conns == 1 }, 5*time.Second, time.Millisecond)
 		start := time.Now()
 		for i := range 20 {

@@ -64,7 +64,7 @@ func TestThousandWatchersTenThousandChanges(t *testing.T) {
 		c := rawDial(t, path)
 		defer c.Close()
 		require.NoError(t, c.SetDeadline(time.Now().Add(time.Minute)))
-		rawSend(t, c, 1, map[string]any{"v": 1})
+		rawSend(t, c, 1, map[string]any{"v": wireVersion})
 		rawSend(t, c, 10, map[string]any{"r": 2, "u": "t", "d": true})
 		typ, _ := rawRecv(t, c)
 		require.Equal(t, uint16(2), typ)

@@ -8,8 +8,10 @@ import (
 )
 
 // Version is the version of the content protocol spoken in the
-// handshake. docs/PROTOCOL.md describes every message.
-const Version = 1
+// handshake. docs/PROTOCOL.md describes every message. Version 2's
+// windows are window format 2 (docs/FORMAT.md); version 1 carried
+// format 1, which this package no longer reads.
+const Version = 2
 
 // Message type codes on the wire.
 const (
