@@ -110,11 +110,10 @@ type windowCache struct {
 	idle    *list.List                          // unheld cached windows, oldest first
 	recycle func(*sentWindow)                   // to the pool or closed
 	hits    int64
-	// filling has a channel for each window being filled to be cached,
-	// closed when its fill ends: a second query asking for the same
-	// window waits for it rather than filling its own (claim).
+	// filling has an entry for each window being filled to be cached
+	// (lookup): a channel, made by the first query to wait for it and
+	// closed when the fill ends, or nil while nobody waits.
 	filling map[cacheKey]chan struct{}
-	waiters int // queries waiting for another's fill (a test's figure)
 }
 
 func newWindowCache(recycle func(*sentWindow)) *windowCache {
@@ -185,6 +184,12 @@ func (c *windowCache) get(key cacheKey, snap *snapshot) *sentWindow {
 	if snap.stale {
 		return nil
 	}
+	return c.take(key)
+}
+
+// take returns the cached window for key with a new reference, or nil;
+// the caller holds the mutex.
+func (c *windowCache) take(key cacheKey) *sentWindow {
 	sw := c.byKey[key]
 	if sw == nil {
 		return nil
@@ -198,37 +203,37 @@ func (c *windowCache) get(key cacheKey, snap *snapshot) *sentWindow {
 	return sw
 }
 
-// claim reserves for the caller the fill of the window at key, which
-// the cache has not: claimed true, and the caller must unclaim it when
-// the fill ends (cached or not). If another query is filling that window
-// now, it returns a channel closed when that fill ends: the window may
-// then be cached (get again). Two fills of one window would waste the
-// work and the memory, and need not end at the same row (a window ends
-// where its buffers fill, which depends on their layout), so the queries
-// would share no later window either. A stale snapshot claims nothing and
-// waits for nothing: its windows are not cached (nil, false).
-func (c *windowCache) claim(key cacheKey, snap *snapshot) (wait <-chan struct{}, claimed bool) {
+// lookup returns the cached window for key with a new reference, as get
+// does; or, if another query is filling that window now, a channel closed
+// when that fill ends (get again then: the window may be cached); or
+// else claims the fill for the caller (claimed), who must unclaim it when
+// the fill ends, cached or not. One fill of a window serves every query
+// asking for it: two would do the work twice, and need not end at the
+// same row (a window ends where its buffers fill, which depends on their
+// layout), so their queries would share no later window either. A stale
+// snapshot gets nothing and claims nothing: its windows are not cached.
+func (c *windowCache) lookup(key cacheKey, snap *snapshot) (sw *sentWindow, wait <-chan struct{}, claimed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if snap.stale {
-		return nil, false
+		return nil, nil, false
 	}
-	if ch, ok := c.filling[key]; ok {
-		c.waiters++
-		return ch, false
+	if sw := c.take(key); sw != nil {
+		return sw, nil, false
 	}
-	c.filling[key] = make(chan struct{})
-	return nil, true
+	ch, filling := c.filling[key]
+	if !filling {
+		c.filling[key] = nil
+		return nil, nil, true
+	}
+	if ch == nil {
+		ch = make(chan struct{})
+		c.filling[key] = ch
+	}
+	return nil, ch, false
 }
 
-// waited ends a wait that claim returned.
-func (c *windowCache) waited() {
-	c.mu.Lock()
-	c.waiters--
-	c.mu.Unlock()
-}
-
-// unclaim ends a fill claimed with claim, waking the queries waiting for
+// unclaim ends a fill claimed with lookup, waking the queries waiting for
 // it.
 func (c *windowCache) unclaim(key cacheKey) {
 	c.mu.Lock()

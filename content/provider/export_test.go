@@ -16,10 +16,16 @@ func (s *Server) ReadDeadlines() int64 { return s.wakes.readDeadlines.Load() }
 // of oversized rows.
 func withMaxRowWindow(n int64) ServerOption { return func(c *serverConfig) { c.maxRowWindow = n } }
 
-// FillWaiters returns how many queries wait for another query's fill of
-// a window they want too, for TestOneFillPerWindow.
+// FillWaiters returns how many fills of windows to be cached have a
+// query waiting for them, for TestOneFillPerWindow.
 func (s *Server) FillWaiters() int {
 	s.cache.mu.Lock()
 	defer s.cache.mu.Unlock()
-	return s.cache.waiters
+	n := 0
+	for _, ch := range s.cache.filling {
+		if ch != nil {
+			n++
+		}
+	}
+	return n
 }

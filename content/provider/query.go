@@ -53,7 +53,8 @@ type serverQuery struct {
 	failed    error                // why the query ended (a provider failure, its data changed): every later request gets it
 	resumes   int                  // re-opens after an expired snapshot at resumedAt (resume)
 	resumedAt int64                // where the last expiry was resumed
-	claimed   []cacheKey           // the fill under way is of these windows, to be cached (fromCache)
+	claimed   cacheKey             // with claiming, the window the fill under way is to cache (fromCache)
+	claiming  bool
 }
 
 // startQuery opens a query; the caller then runs its first request
@@ -507,47 +508,45 @@ func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 }
 
 // fromCache answers r with the cached window at start (done), waiting
-// for it if another query is filling it. Otherwise the caller fills the
-// window itself: fromCache has claimed its fill then (the claim ends when
-// the query's context does: q.unclaim), or the snapshot is stale, or the
-// cached window was refused busy (a scan over the consumer's window
-// limits: the window is filled from the query's own rows instead, inline
-// if need be).
+// once for it if another query is filling it. Otherwise the caller fills
+// the window itself: fromCache has claimed its fill then (until serve
+// returns: q.unclaim), or the snapshot is stale, or the fill waited for
+// was not cached (an inline answer, say: this query's own fill then runs
+// beside others', claiming nothing), or the cached window was refused
+// busy (a scan over the consumer's window limits: the window is filled
+// from the query's own rows instead, inline if need be).
 func (q *serverQuery) fromCache(r request, start int64) (msg *wire.WindowMsg, sw *sentWindow, done bool, err error) {
 	key := cacheKey{q.key, start}
-	for {
-		if sw := q.c.s.cache.get(key, q.snap); sw != nil {
-			msg, sw, err := q.reuse(r, start, sw)
-			if !errors.Is(err, content.ErrBusy) || q.failed != nil || r.first {
-				return msg, sw, true, err
-			}
-			return nil, nil, false, nil
-		}
-		wait, claimed := q.c.s.cache.claim(key, q.snap)
-		if claimed {
-			q.claimed = append(q.claimed, key)
-			return nil, nil, false, nil
-		}
-		if wait == nil {
-			return nil, nil, false, nil
-		}
+	sw, wait, claimed := q.c.s.cache.lookup(key, q.snap)
+	if claimed {
+		q.claimed, q.claiming = key, true
+		return nil, nil, false, nil
+	}
+	if wait != nil {
 		select {
 		case <-wait:
-			q.c.s.cache.waited()
 		case <-q.ctx.Done():
-			q.c.s.cache.waited()
 			return nil, nil, true, q.ctx.Err()
 		}
+		sw = q.c.s.cache.get(key, q.snap)
 	}
+	if sw == nil {
+		return nil, nil, false, nil
+	}
+	msg, sw, err = q.reuse(r, start, sw)
+	if !errors.Is(err, content.ErrBusy) || q.failed != nil || r.first {
+		return msg, sw, true, err
+	}
+	return nil, nil, false, nil
 }
 
-// unclaim ends the fills the query claimed (fromCache): its window is
-// held in the cache by now, or will not be.
+// unclaim ends the fill the query claimed (fromCache): its window is held
+// in the cache by now, or will not be.
 func (q *serverQuery) unclaim() {
-	for _, key := range q.claimed {
-		q.c.s.cache.unclaim(key)
+	if q.claiming {
+		q.c.s.cache.unclaim(q.claimed)
+		q.claimed, q.claiming = cacheKey{}, false
 	}
-	q.claimed = q.claimed[:0]
 }
 
 // clamp bounds a window's start by what is known of the result's end
