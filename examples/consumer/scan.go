@@ -146,8 +146,10 @@ func (s *colStats) addColumn(w *window.Window, col, lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			next := binary.LittleEndian.Uint32(b.Values[4*i+4:])
 			if next < prev || next > end {
-				_, err := w.Bytes(i, col) // names the damage
-				return err
+				// Offsets out of order (a NULL row's are not read, so
+				// this may be a valid window): a field at a time, as the
+				// accessors check them, which also names real damage.
+				return s.addMixed(w, col, lo, n)
 			}
 			prev = next
 		}

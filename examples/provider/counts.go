@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -80,7 +81,13 @@ func (c *counts) put(query string, v uint64, n int64) {
 }
 
 // countKey is what identifies a plan's count: its statement and its
-// arguments, each with its type.
+// arguments, each with its type (SQLite compares an int64 1 and a float64
+// 1 with a TEXT column differently).
 func countKey(pl *plan) string {
-	return fmt.Sprintf("%s\x00%#v", pl.count, pl.countArgs)
+	var b strings.Builder
+	b.WriteString(pl.count)
+	for _, a := range pl.countArgs {
+		fmt.Fprintf(&b, "\x00%T:%#v", a, a)
+	}
+	return b.String()
 }

@@ -66,3 +66,12 @@ func TestCountsOfAnUnchangedVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(40-n), count(t, p, all))
 }
+
+// An int64 and a float64 argument of the same value are two queries: the
+// count of one is never the other's.
+func TestCountKeysKeepArgumentTypes(t *testing.T) {
+	a := &plan{count: "SELECT count(*) FROM t WHERE s = ?", countArgs: []any{int64(1)}}
+	b := &plan{count: a.count, countArgs: []any{float64(1)}}
+	assert.NotEqual(t, countKey(a), countKey(b))
+	assert.Equal(t, countKey(a), countKey(&plan{count: a.count, countArgs: []any{int64(1)}}))
+}
