@@ -737,8 +737,10 @@ func (cur *Cursor) Block() (w *window.Window, row, n int) {
 // from any goroutine. Until then the window stays the consumer's: the
 // provider does not recycle it, and it counts against the windows the
 // connection may hold (a provider's Limits): while holds keep the
-// connection at that limit, the windows fetched come copied through the
-// socket (as WithCopiedWindows) or are answered busy (ErrBusy). A hold never released
+// connection at that limit, a window fetched comes as the few rows an
+// inline window of the provider's inline limit holds (16 KiB by default,
+// copied through the socket: many more round trips), and a query's first
+// window waits busy (WithBusyWait, then ErrBusy). A hold never released
 // keeps the window mapped in this process; the provider gets it back when
 // the connection closes.
 func (cur *Cursor) HoldBlock() (w *window.Window, row, n int, release func()) {

@@ -17,12 +17,14 @@ import (
 
 // A batch over the window: the arrays' buffers are the window's own
 // (docs/FORMAT.md lays a column out as Arrow does), held by the cursor
-// (Cursor.HoldBlock) until the last buffer is released. Two things are
-// still copied, because the provider may rewrite a pooled window it
-// shares (it is sealed with F_SEAL_FUTURE_WRITE): a STRING or BLOB
+// (Cursor.HoldBlock) until the last buffer is released. A STRING or BLOB
 // column's offsets, which arrow-go slices by without a check, are copied
-// and checked; numbers, bitmaps and string bytes are not, so a rewritten
-// window yields wrong values, never a panic or a read outside it.
+// and checked, because the provider may rewrite a pooled window it
+// shares (it is sealed with F_SEAL_FUTURE_WRITE). Numbers, bitmaps and
+// string bytes are not copied, so such a rewrite never makes a read
+// outside the window or a panic here; what it can do is give wrong
+// values: a bitmap out of step with the null count taken at the batch's
+// making (a NULL in a NOT NULL column), invalid UTF-8 in a String array.
 
 // nativeLE reports a little-endian machine: the window's numbers are
 // little-endian, an Arrow array's are the machine's.
@@ -196,16 +198,16 @@ func (r *Reader) directOffsets(c *column, bs window.Buffers, from, n int, h *hol
 	}
 	offs = memory.NewResizableBuffer(r.cfg.mem)
 	offs.Resize((n + 1) * width)
-	// Each offset is read once, and none is less than the one before:
-	// with the last at most the span's length, all lie in the span (and,
-	// the span shorter than 2 GiB, none is negative as an int32).
+	// Each offset is read once, into the copy, and checked there: none
+	// less than the one before nor past the span's end, so every one lies
+	// in the span (shorter than 2 GiB: none is negative as an int32).
 	var bad bool
 	if r.cfg.large {
-		bad = copyOffsets(arrow.Int64Traits.CastFromBytes(offs.Bytes()), src, first)
+		bad = copyOffsets(arrow.Int64Traits.CastFromBytes(offs.Bytes()), src, first, last)
 	} else {
-		bad = copyOffsets(arrow.Int32Traits.CastFromBytes(offs.Bytes()), src, first)
+		bad = copyOffsets(arrow.Int32Traits.CastFromBytes(offs.Bytes()), src, first, last)
 	}
-	if bad || !r.lastWithin(offs, n, last-first) || (runes && !cutAtRunes(offs, r.cfg.large, span)) {
+	if bad || (runes && !cutAtRunes(offs, r.cfg.large, span)) {
 		offs.Release()
 		return nil, nil, 0, false
 	}
@@ -213,25 +215,16 @@ func (r *Reader) directOffsets(c *column, bs window.Buffers, from, n int, h *hol
 }
 
 // copyOffsets copies the u32 offsets src into dst, less base, and
-// reports whether one is less than the one before it (or than base).
-func copyOffsets[T int32 | int64](dst []T, src []byte, base uint32) (bad bool) {
+// reports whether one is less than the one before it (or than base) or
+// more than last.
+func copyOffsets[T int32 | int64](dst []T, src []byte, base, last uint32) (bad bool) {
 	prev := base
 	for i := range dst {
 		v := binary.LittleEndian.Uint32(src[4*i:])
-		bad = bad || v < prev
+		bad = bad || v < prev || v > last
 		dst[i], prev = T(v-base), v
 	}
 	return bad
-}
-
-// lastWithin reports whether the last of the n+1 copied offsets is at
-// most max.
-func (r *Reader) lastWithin(offs *memory.Buffer, n int, max uint32) bool {
-	if r.cfg.large {
-		return arrow.Int64Traits.CastFromBytes(offs.Bytes())[n] <= int64(max)
-	}
-	o := arrow.Int32Traits.CastFromBytes(offs.Bytes())[n] // max < 2^31: not negative if within
-	return o >= 0 && uint32(o) <= max
 }
 
 // cutAtRunes reports whether every copied offset (checked to lie in

@@ -72,8 +72,11 @@
 // may rewrite a pooled window it shares: wrong values then, never a
 // panic), and a whole batch whose window has a column Arrow cannot
 // point into: a mixed column, fields of another type than the column's
-// (INT64s in a Float64 column), a column of NULLs only. WithCopiedBatches
-// copies every batch.
+// (INT64s in a Float64 column), a column of NULLs only; so are the first
+// batch when it decides the schema, a batch whose values pass
+// WithBatchBytes (it is cut there), an inline window whose bytes are not
+// 8-byte aligned, and every batch on a big-endian machine.
+// WithCopiedBatches copies every batch.
 //
 // # Caveats
 //
@@ -86,8 +89,9 @@
 //     provider's window, which stays mapped and held until the last
 //     array over it is released, even after the Reader and its cursor
 //     are: a batch kept counts against the windows the connection may
-//     hold (the provider's Limits; past them windows come copied through
-//     the socket, or busy). Release batches when done; to keep many, or
+//     hold (the provider's Limits; past them the rows come in small
+//     inline windows, 16 KiB by default, or busy). Release batches when
+//     done; to keep many, or
 //     for long, use WithCopiedBatches, whose memory is the allocator's
 //     alone (WithAllocator).
 //   - The cursor's context bounds every window fetch: cancelling it ends

@@ -11,9 +11,9 @@ import (
 
 // A record batch over the provider's windows (cwarrow's, without a copy)
 // holds one of them until it is released. arrow-go's Flight SQL server
-// releases each batch it writes, but not one it failed to write, nor one
-// left in the channel when its stream ended: each would keep a window of
-// a pooled provider connection for good. So every DoGet handler runs
+// releases each batch it writes, and drains the channel when its handler
+// returns, but not the batch it failed to write: that one would keep a
+// window of a pooled provider connection for good. So every DoGet handler runs
 // under trackDoGet, which tells the stream's goroutine when the handler
 // has returned, and every batch goes out counted (sentBatch): once the
 // handler has returned nobody else can hold a batch, and the goroutine

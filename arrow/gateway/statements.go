@@ -175,12 +175,7 @@ func (g *Gateway) stream(ctx context.Context, c *content.Client, rr *cwarrow.Rea
 		if done == nil {
 			return // copied batches: nothing held
 		}
-		<-done
-		for chunk := range ch { // left in the channel
-			if chunk.Data != nil {
-				chunk.Data.Release()
-			}
-		}
+		<-done // the server drained the channel before its handler returned
 		for _, b := range out {
 			b.forceRelease()
 		}
@@ -221,7 +216,7 @@ func (g *Gateway) probe(ctx context.Context, q *content.Query) (*arrow.Schema, e
 	if q.Limit <= 0 || q.Limit > int64(g.cfg.batchRows) {
 		q.Limit = int64(g.cfg.batchRows)
 	}
-	rr, err := g.open(ctx, c, q, false)
+	rr, err := g.open(ctx, c, q, true) // a schema: nothing held past it
 	if err != nil {
 		return nil, err
 	}
