@@ -157,7 +157,7 @@ func (cur *Cursor) run() error {
 		return err
 	}
 	if len(cur.cols) == 0 || cw.w.NumColumns() != len(cur.cols) {
-		cur.drop(cw)
+		cur.c.drop(cw)
 		cur.closeQuery()
 		return fmt.Errorf("%w: %d column names for %d columns", ErrProtocol, len(cur.cols), cw.w.NumColumns())
 	}
@@ -237,11 +237,11 @@ func (cur *Cursor) openWindow(wm *wire.WindowMsg, files []*os.File) (*clientWind
 		return nil, err
 	}
 	if cur.cols != nil && cw.w.NumColumns() != len(cur.cols) {
-		cur.drop(cw)
+		cur.c.drop(cw)
 		return nil, fmt.Errorf("%w: a window of %d columns for a result of %d", ErrProtocol, cw.w.NumColumns(), len(cur.cols))
 	}
 	if cw.w.StartPos() != wm.Start || cw.w.NumRows() != wm.Rows {
-		cur.drop(cw)
+		cur.c.drop(cw)
 		return nil, fmt.Errorf("%w: window header (start %d, %d rows) disagrees with its descriptor (start %d, %d rows)",
 			ErrProtocol, cw.w.StartPos(), cw.w.NumRows(), wm.Start, wm.Rows)
 	}
@@ -265,8 +265,9 @@ func (cur *Cursor) checkAndOpen(wm *wire.WindowMsg, files []*os.File) (*clientWi
 
 // drop drops a reference to a window. The last one releases it: the
 // mapping is kept for reuse, the provider may recycle the memory. It is
-// safe from any goroutine (a hold's release calls it).
-func (cur *Cursor) drop(cw *clientWindow) {
+// safe from any goroutine (a hold's release calls it), and needs no
+// cursor: a hold outlives its cursor.
+func (c *Client) drop(cw *clientWindow) {
 	if cw == nil || cw.refs.Add(-1) > 0 {
 		return
 	}
@@ -274,8 +275,8 @@ func (cur *Cursor) drop(cw *clientWindow) {
 		cw.w.Close()
 	}
 	if cw.win != 0 {
-		cur.c.ctl.post(&wire.ReleaseMsg{Query: cw.query, Win: cw.win})
-		cur.c.gaveBack()
+		c.ctl.post(&wire.ReleaseMsg{Query: cw.query, Win: cw.win})
+		c.gaveBack()
 	}
 }
 
@@ -430,18 +431,18 @@ func (cur *Cursor) fetch(pos int64) error {
 			return err
 		}
 		if pos >= cw.start && (pos < cw.start+cw.rows || cw.last) {
-			cur.drop(cur.cur)
+			cur.c.drop(cur.cur)
 			cur.cur = cw
 			cur.prefetch()
 			return nil
 		}
-		cur.drop(cw) // a random move: the pipeline is of no use
+		cur.c.drop(cw) // a random move: the pipeline is of no use
 	}
 	for _, near := range []bool{true, false} {
 		_, r, err := cur.c.callForWindow(cur.ctx, func(req uint64) parcel.Message {
 			return &wire.FillWindowMsg{Req: req, Query: cur.query, Start: pos, Near: near}
 		}, func() {
-			cur.drop(cur.cur) // moving on: its rows are read
+			cur.c.drop(cur.cur) // moving on: its rows are read
 			cur.cur, cur.rw = nil, nil
 		})
 		if err != nil {
@@ -452,12 +453,12 @@ func (cur *Cursor) fetch(pos int64) error {
 			return err
 		}
 		if pos >= cw.start && (pos < cw.start+cw.rows || cw.last) {
-			cur.drop(cur.cur)
+			cur.c.drop(cur.cur)
 			cur.cur = cw
 			cur.prefetch()
 			return nil
 		}
-		cur.drop(cw) // the provider started too early: ask exactly
+		cur.c.drop(cw) // the provider started too early: ask exactly
 	}
 	return fmt.Errorf("%w: no window covers position %d", ErrProtocol, pos)
 }
@@ -497,7 +498,7 @@ func (cur *Cursor) release() {
 		cur.c.abandon(p.id, p.ch)
 	}
 	cur.ahead = nil
-	cur.drop(cur.cur)
+	cur.c.drop(cur.cur)
 	cur.cur, cur.rw = nil, nil
 }
 
@@ -747,10 +748,10 @@ func (cur *Cursor) HoldBlock() (w *window.Window, row, n int, release func()) {
 	if cur.rw == nil {
 		return nil, 0, 0, func() {}
 	}
-	cw := cur.cur
+	c, cw := cur.c, cur.cur
 	cw.refs.Add(1)
 	var once sync.Once
-	return cur.rw, cur.ri, cur.rn - cur.ri, func() { once.Do(func() { cur.drop(cw) }) }
+	return cur.rw, cur.ri, cur.rn - cur.ri, func() { once.Do(func() { c.drop(cw) }) }
 }
 
 // NullInt64 returns column col of the current row as a sql.NullInt64:
