@@ -387,3 +387,37 @@ func BenchmarkMoveTo(b *testing.B) {
 		})
 	}
 }
+
+// MoveTo a window whose region is too small for the rows' directory grows
+// it first; one that cannot grow that far says ErrWindowFull and keeps its
+// own shape, still usable.
+func TestMoveToAWindowTooSmallForTheDirectory(t *testing.T) {
+	src := func() *window.Writer {
+		w, err := window.New(200)
+		require.NoError(t, err)
+		require.NoError(t, w.AllocRow())
+		require.NoError(t, w.PutInt64(199, 7))
+		return w
+	}
+	w := src()
+	dst, err := window.New(1, window.WithInitialSize(4096), window.WithMaxSize(1<<20))
+	require.NoError(t, err)
+	require.NoError(t, w.MoveTo(dst))
+	require.Equal(t, 200, dst.NumColumns())
+	b, err := dst.AppendTo(nil)
+	require.NoError(t, err)
+	r, err := window.OpenBytes(b)
+	require.NoError(t, err)
+	v, err := r.Int64(0, 199)
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), v)
+
+	w = src()
+	small, err := window.New(1, window.WithInitialSize(4096), window.WithMaxSize(4096))
+	require.NoError(t, err)
+	require.ErrorIs(t, w.MoveTo(small), window.ErrWindowFull)
+	assert.Equal(t, 1, w.NumRows(), "w keeps its rows")
+	assert.Equal(t, 1, small.NumColumns())
+	require.NoError(t, small.AllocRow())
+	require.NoError(t, small.PutInt64(0, 1))
+}

@@ -199,9 +199,25 @@ func (w *Writer) MoveTo(dst *Writer) error {
 	case dst.nrows != 0:
 		return fmt.Errorf("window: MoveTo a window of %d rows (want an empty one)", dst.nrows)
 	}
+	// dst takes w's column count only once its region can hold their
+	// directory: until then it keeps its own shape, whatever fails.
+	need := uint64(MinSize(w.ncols))
+	if need > dst.maxSize {
+		return fmt.Errorf("%w: %d columns need a window of %d bytes at least, more than its maximum size %d", ErrWindowFull, w.ncols, need, dst.maxSize)
+	}
+	if need > dst.size {
+		if err := dst.growTo(need); err != nil {
+			if errors.Is(err, errFixedSize) {
+				return ErrWindowFull
+			}
+			return err
+		}
+	}
+	if err := dst.setNumColumns(w.ncols); err != nil { // its old directory to be scrubbed
+		return err
+	}
 	w.finishRow()
 	dst.markRemoved()
-	dst.setShape(w.ncols)
 	dst.reset(w.startPos)
 	copy(dst.cols, w.cols)
 	dst.nrows = w.nrows
