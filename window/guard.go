@@ -86,10 +86,12 @@ func (w *Window) guard(fn func() error) (err error) {
 }
 
 // compactCopy returns a reader over a compact private copy of the
-// window: its header, directory and buffers, without the room between
-// them, copied inside guard. The copy is validated again as a window of
-// its own, so a writer that changes the window meanwhile makes the copy
-// fail (or read other values), never the reader.
+// window: its buffers, without the room between them, copied inside
+// guard, under a header and directory written from the values checked at
+// open (the memory may have changed since: it is read once, for the
+// buffers). The copy is validated again as a window of its own, so a
+// writer that changes the window meanwhile makes the copy read other
+// values, never the reader fail.
 func (w *Window) compactCopy() (*Window, error) {
 	if w.closed || w.parked {
 		return nil, ErrClosed
@@ -102,12 +104,22 @@ func (w *Window) compactCopy() (*Window, error) {
 			alignUp(uint64(len(c.types))) + alignUp(uint64(len(c.data)))
 	}
 	b := make([]byte, size)
+	le.PutUint32(b[offMagic:], magic)
+	le.PutUint16(b[offVersion:], version)
+	le.PutUint32(b[offNumColumns:], uint32(w.ncols))
+	le.PutUint32(b[offNumRows:], uint32(w.nrows))
+	le.PutUint64(b[offStartPos:], uint64(w.startPos))
+	le.PutUint64(b[offSize:], size)
 	err := w.guard(func() error {
-		copy(b, w.b[:dir])
 		off := dir
 		for i := range w.cols {
 			c := &w.cols[i]
 			e := b[headerSize+uint64(i)*entrySize:][:entrySize]
+			e[offEntryForm] = c.form
+			if c.valid != nil {
+				e[offEntryFlags] = entryValidity
+			}
+			le.PutUint64(e[offEntryLen:], uint64(len(c.data)))
 			for _, f := range [...]struct {
 				at  int
 				buf []byte
@@ -123,8 +135,5 @@ func (w *Window) compactCopy() (*Window, error) {
 	if err != nil {
 		return nil, err
 	}
-	le.PutUint64(b[offSize:], size)
-	le.PutUint16(b[offFlags:], le.Uint16(b[offFlags:])&^flagChecksum) // the file's, not the copy's
-	le.PutUint64(b[offChecksum:], 0)
 	return OpenBytes(b)
 }
