@@ -70,7 +70,8 @@ func (w *Window) Float64s(col, from int, dst []float64) (int, error) {
 // only until Close; it must not be modified.
 //
 // ok is false when the column is not an INT64 column (mixed, or of
-// another type), and where the window's little-endian values cannot be
+// another type), for a window of no rows or one closed, and where the
+// window's little-endian values cannot be
 // viewed as []int64 (a big-endian machine, or the bytes of an inline
 // window not 8-byte aligned in memory): read it with Int64s then.
 func (w *Window) Int64Values(col int) (vals []int64, ok bool) {
@@ -99,7 +100,7 @@ func (w *Window) fixedView(col int, t FieldType) (unsafe.Pointer, int, bool) {
 		return nil, 0, false
 	}
 	c := &w.cols[col]
-	if c.form != uint8(t) || uintptr(c.xp)%8 != 0 || uint64(len(c.values)) < 8*w.nrows {
+	if c.form != uint8(t) || uintptr(c.xp)%8 != 0 {
 		return nil, 0, false
 	}
 	return c.xp, int(w.nrows), true
@@ -114,9 +115,14 @@ func (w *Window) Views(col, from int, dst [][]byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	typed := isVar(c.form)
 	for i := range dst[:n] {
 		r := uint64(from + i)
-		if isVar(c.form) && c.isValid(r) {
+		if typed && !c.isValid(r) {
+			dst[i] = nil // NULL
+			continue
+		}
+		if typed {
 			if b, err := c.span(r); err == nil {
 				dst[i] = nil
 				if len(b) > 0 {
@@ -158,10 +164,7 @@ func (w *Window) Types(col, from int, dst []FieldType) (int, error) {
 // takes, and the column, or the error of a column or start out of range.
 func (w *Window) run(col, from, max int) (int, *rcol, error) {
 	if uint64(uint(col)) >= w.ncols || uint64(uint(from)) > w.nrows || max < 0 {
-		if w.closed || w.parked {
-			return 0, nil, ErrClosed
-		}
-		return 0, nil, fieldErr(from, col, ErrOutOfRange)
+		return 0, nil, w.accessErr(from, col)
 	}
 	return int(min(uint64(max), w.nrows-uint64(from))), &w.cols[col], nil
 }
@@ -172,7 +175,8 @@ func (w *Window) run(col, from, max int) (int, *rcol, error) {
 // Close, and must not be modified.
 type Buffers struct {
 	// Type is the type of every non-NULL value of the column; TypeNull
-	// when every value is NULL (and there are no buffers).
+	// when every value is NULL (and the only buffer is Validity, all
+	// zeros).
 	Type FieldType
 	// Mixed reports a column whose values have several types: it has no
 	// buffers here; read it with the accessors.
@@ -193,10 +197,7 @@ type Buffers struct {
 // Buffers returns column col's buffers.
 func (w *Window) Buffers(col int) (Buffers, error) {
 	if uint64(uint(col)) >= w.ncols {
-		if w.closed || w.parked {
-			return Buffers{}, ErrClosed
-		}
-		return Buffers{}, fieldErr(0, col, ErrOutOfRange)
+		return Buffers{}, w.accessErr(0, col)
 	}
 	c := &w.cols[col]
 	if c.form == formMixed {

@@ -601,8 +601,5 @@ func (w *Window) view(row, col int, want FieldType) ([]byte, error) {
 }
 
 func (w *Window) typeErr(row, col int, t FieldType, want string) error {
-	if t > TypeBlob {
-		return fieldErr(row, col, corruptf("field type %d", t))
-	}
 	return fieldErr(row, col, fmt.Errorf("%w: %s read as %s", ErrType, t, want))
 }
