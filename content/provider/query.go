@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
@@ -958,14 +959,24 @@ func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) 
 }
 
 // bigWindow returns a one-off window, larger than the pool's, for a row
-// that does not fit a whole pooled window.
+// that does not fit a whole pooled window, or a result too wide for one.
 // They count against the consumer's window limits, and at most
-// maxBigWindows exist at once (each may grow to the maximum row window).
+// maxBigWindows exist at once (each may grow to the maximum row window):
+// a fill waits for one as it waits for pooled memory (WithPoolWait), and
+// is answered busy only past that.
 func (q *serverQuery) bigWindow(ncols int, start int64) (*sentWindow, error) {
 	select {
 	case q.c.s.bigSlots <- struct{}{}:
 	default:
-		return nil, fmt.Errorf("%w: %d windows for rows larger than a window are in use (the provider's limit)", content.ErrBusy, maxBigWindows)
+		t := time.NewTimer(q.c.s.cfg.poolWait)
+		defer t.Stop()
+		select {
+		case q.c.s.bigSlots <- struct{}{}:
+		case <-t.C:
+			return nil, fmt.Errorf("%w: %d windows for rows larger than a window are in use (the provider's limit)", content.ErrBusy, maxBigWindows)
+		case <-q.ctx.Done():
+			return nil, q.ctx.Err()
+		}
 	}
 	w, err := window.Create(ncols, append([]window.Option{window.WithName("cursorwindow-big"),
 		window.WithMaxSize(q.c.s.cfg.maxRowWindow), window.WithStartPos(start)}, q.c.s.backing...)...)
