@@ -52,7 +52,8 @@ type Client struct {
 
 	mu         sync.Mutex
 	nextReq    uint64
-	pending    map[uint64]*call
+	pending    map[uint64]call
+	spare      []chan reply        // reply channels whose reply was taken, for reuse (start)
 	abandoned  map[uint64]struct{} // requests given up on: their answers are disposed of
 	watches    map[string][]*Watch
 	registered map[string]bool // every URI registered on this connection -> with descendants
@@ -179,11 +180,11 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	}
 	c := &Client{
 		pc: pc, done: make(chan struct{}),
-		nextReq: 1, pending: map[uint64]*call{}, abandoned: map[uint64]struct{}{},
+		nextReq: 1, pending: map[uint64]call{}, abandoned: map[uint64]struct{}{},
 		watches: map[string][]*Watch{}, registered: map[string]bool{},
 		stacks: cfg.stacks || envStacks, busyWait: cfg.busyWait, freed: make(chan struct{}),
 	}
-	cl := &call{ch: make(chan reply, 1), want: wire.CodeHelloReply}
+	cl := call{ch: make(chan reply, 1), want: wire.CodeHelloReply}
 	c.pending[1] = cl
 	c.ctl.start(pc, c.abort)
 	// A provider that refuses the caller says why and hangs up, perhaps
@@ -386,10 +387,10 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	}
 	id := wire.ReqID(msg)
 	c.mu.Lock()
-	cl := c.pending[id]
+	cl, waiting := c.pending[id]
 	_, issued := c.abandoned[id]
 	delete(c.abandoned, id)
-	if cl != nil {
+	if waiting {
 		if _, isErr := msg.(*wire.ErrorMsg); !isErr && msg.ParcelType() != cl.want {
 			c.mu.Unlock()
 			return fmt.Errorf("%w: request %d answered with a %T", ErrProtocol, id, msg)
@@ -398,7 +399,7 @@ func (c *Client) route(msg parcel.Message, files []*os.File) error {
 	}
 	c.mu.Unlock()
 	switch {
-	case cl != nil:
+	case waiting:
 		cl.ch <- reply{msg, files} // buffered: never blocks
 	case issued:
 		c.discard(msg, files) // its caller gave up
@@ -516,8 +517,7 @@ func (c *Client) callForWindow(ctx context.Context, mk func(req uint64) parcel.M
 			return 0, reply{}, err
 		}
 		r, err := c.wait(ctx, id, ch)
-		var pe *ProviderError
-		if err == nil || !errors.As(err, &pe) || !errors.Is(err, ErrBusy) || c.busyWait == 0 {
+		if err == nil || !busyAnswer(err) || c.busyWait == 0 {
 			return id, r, err
 		}
 		if deadline.IsZero() {
@@ -544,6 +544,13 @@ func (c *Client) callForWindow(ctx context.Context, mk func(req uint64) parcel.M
 	}
 }
 
+// busyAnswer reports whether err is the provider's answer busy (not a
+// local error that wraps ErrBusy).
+func busyAnswer(err error) bool {
+	var pe *ProviderError
+	return errors.As(err, &pe) && errors.Is(err, ErrBusy)
+}
+
 // start sends a request, with files, expecting an answer of type code
 // want and returns the channel its reply arrives on.
 func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) parcel.Message, files ...*os.File) (uint64, chan reply, error) {
@@ -555,7 +562,12 @@ func (c *Client) start(ctx context.Context, want uint16, mk func(req uint64) par
 	}
 	c.nextReq++
 	id := c.nextReq
-	cl := &call{ch: make(chan reply, 1), want: want}
+	cl := call{want: want}
+	if n := len(c.spare); n > 0 {
+		cl.ch, c.spare = c.spare[n-1], c.spare[:n-1]
+	} else {
+		cl.ch = make(chan reply, 1)
+	}
 	c.pending[id] = cl
 	c.mu.Unlock()
 	if err := c.ctl.send(ctx, mk(id), files...); err != nil {
@@ -619,6 +631,7 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 		if !led {
 			c.replyHandoffs.Add(1)
 		}
+		c.reuse(ch)
 		if e, ok := r.msg.(*wire.ErrorMsg); ok {
 			wire.CloseFiles(r.files)
 			return reply{}, replyError(e)
@@ -628,6 +641,21 @@ func (c *Client) wait(ctx context.Context, id uint64, ch chan reply) (reply, err
 		c.abandon(id, ch)
 		return reply{}, ctx.Err()
 	}
+}
+
+// maxSpare bounds the reply channels kept for reuse: as many as requests
+// a client usually has in flight at once.
+const maxSpare = 8
+
+// reuse keeps ch, whose one reply wait has taken, for a later request. No
+// one else holds it: route sent to it once, after taking it out of
+// pending, and end closes only channels still pending.
+func (c *Client) reuse(ch chan reply) {
+	c.mu.Lock()
+	if len(c.spare) < maxSpare {
+		c.spare = append(c.spare, ch)
+	}
+	c.mu.Unlock()
 }
 
 // abandon gives up waiting for request id: its reply, if it comes, is

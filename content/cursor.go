@@ -104,20 +104,20 @@ type pendingWindow struct {
 // Query runs a query and returns a cursor before its first row. ctx bounds
 // the query call and every window fetch the cursor makes later.
 func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cursor, error) {
-	cfg := queryConfig{prefetch: 1}
-	for _, o := range opts {
-		o(&cfg)
-	}
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("%w: limit %d: want 0 (no limit) or more", ErrBadRequest, q.Limit)
 	}
 	if err := checkValues(nil, q.Args); err != nil {
 		return nil, err
 	}
-	cur := &Cursor{c: c, ctx: ctx, cfg: cfg, pos: -1, msg: wire.QueryMsg{
+	cur := &Cursor{c: c, ctx: ctx, cfg: queryConfig{prefetch: 1}, pos: -1}
+	for _, o := range opts {
+		o(&cur.cfg)
+	}
+	cur.msg = wire.QueryMsg{
 		URI: q.URI, Projection: q.Projection, Selection: q.Selection, Args: q.Args,
-		Order: q.Order, Limit: q.Limit, Inline: cfg.inline,
-	}}
+		Order: q.Order, Limit: q.Limit, Inline: cur.cfg.inline,
+	}
 	if err := cur.run(); err != nil {
 		return nil, err
 	}
@@ -128,9 +128,8 @@ func (c *Client) Query(ctx context.Context, q *Query, opts ...QueryOption) (*Cur
 // run sends the query and takes its first window.
 func (cur *Cursor) run() error {
 	id, r, err := cur.c.callForWindow(cur.ctx, func(req uint64) parcel.Message {
-		m := cur.msg
-		m.Req = req
-		return &m
+		cur.msg.Req = req // written before the call returns: the cursor's own to reuse
+		return &cur.msg
 	}, func() {})
 	if err != nil {
 		if id != 0 && cur.ctx.Err() != nil {
@@ -422,8 +421,7 @@ func (cur *Cursor) fetch(pos int64) error {
 		p := cur.ahead[0]
 		cur.ahead = cur.ahead[1:]
 		cw, err := cur.await(p)
-		var pe *ProviderError
-		if errors.As(err, &pe) && errors.Is(err, ErrBusy) {
+		if err != nil && busyAnswer(err) {
 			cur.squeezed = squeezeWindows // asked again below, waiting its turn
 			continue
 		}

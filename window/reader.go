@@ -28,6 +28,9 @@ type Window struct {
 	// cols holds each column's form and buffers, as slices of b checked
 	// once at open.
 	cols []rcol
+	// few holds cols for a window of a few columns, so that opening a
+	// small window allocates once.
+	few [4]rcol
 	// id is the identity of the memory mapped (a file's device and inode,
 	// a System V segment's id), the key of a Mappings cache.
 	id       shm.Identity
@@ -240,7 +243,11 @@ func (w *Window) parse() error {
 	case directoryEnd(int(ncols)) > size:
 		return corruptf("a directory of %d columns does not fit %d bytes", ncols, size)
 	}
-	if cap(w.cols) < int(ncols) {
+	switch {
+	case cap(w.cols) >= int(ncols):
+	case ncols <= uint64(len(w.few)):
+		w.cols = w.few[:]
+	default:
 		w.cols = make([]rcol, ncols)
 	}
 	cols := w.cols[:ncols]
