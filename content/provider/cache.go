@@ -3,6 +3,7 @@ package provider
 import (
 	"container/list"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"sync"
@@ -114,6 +115,7 @@ type windowCache struct {
 	// (lookup): a channel, made by the first query to wait for it and
 	// closed when the fill ends, or nil while nobody waits.
 	filling map[cacheKey]chan struct{}
+	smalls  smallCache // whole small results (small.go)
 }
 
 func newWindowCache(recycle func(*sentWindow)) *windowCache {
@@ -121,6 +123,7 @@ func newWindowCache(recycle func(*sentWindow)) *windowCache {
 		byKey: map[cacheKey]*sentWindow{}, uris: map[string]map[*sentWindow]struct{}{},
 		snaps: map[*snapshot]struct{}{}, changes: map[string]int{},
 		idle: list.New(), recycle: recycle, filling: map[cacheKey]chan struct{}{},
+		smalls: smallCache{byKey: map[string]*smallResult{}, uris: map[string]map[*smallResult]struct{}{}, lru: list.New(), seed: maphash.MakeSeed()},
 	}
 }
 
@@ -349,6 +352,7 @@ func (c *windowCache) invalidate(uri string) {
 			s.stale = true
 		}
 	}
+	c.invalidateSmall(uri)
 	var stale, free []*sentWindow
 	for u, set := range c.uris {
 		if related(u, uri) {
@@ -376,8 +380,8 @@ func (c *windowCache) clear() {
 	}
 }
 
-func (c *windowCache) stats() (cached, idle int, hits int64) {
+func (c *windowCache) stats() (cached, idle int, hits int64, small int, smallHits int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.byKey), c.idle.Len(), c.hits
+	return len(c.byKey), c.idle.Len(), c.hits, len(c.smalls.byKey), c.smalls.hits
 }

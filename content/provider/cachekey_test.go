@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
 // Queries that may have different rows never share a cache key; the
@@ -44,4 +46,29 @@ func TestQueryKeyIsInjective(t *testing.T) {
 		q2 := q
 		assert.Equal(t, k, queryKey(&q2), "query %d: the same key every time", i)
 	}
+}
+
+// A small result is served again only to the uid and gid it was filled
+// for: a provider may answer each caller its own rows, or refuse some.
+func TestSmallResultKeptPerCaller(t *testing.T) {
+	c := newWindowCache(func(*sentWindow) {})
+	query := queryKey(&content.Query{URI: "t", Limit: 1})
+	alice, bob, aliceOtherGroup := fdpass.Cred{UID: 1000, GID: 1000}, fdpass.Cred{UID: 1001, GID: 1000}, fdpass.Cred{UID: 1000, GID: 1001}
+	msg := &wire.WindowMsg{Columns: []string{"id"}, Rows: 1, Count: 1, Last: true, Inline: []byte("a window")}
+	for range 2 { // kept the second time
+		snap := c.track("t")
+		c.keepSmall(appendSmallKey(nil, query, alice), snap, msg)
+		c.untrack(snap)
+	}
+	got, ok := c.small(appendSmallKey(nil, query, alice))
+	assert.True(t, ok)
+	assert.Equal(t, msg.Inline, got.Inline)
+	_, ok = c.small(appendSmallKey(nil, query, bob))
+	assert.False(t, ok, "another uid")
+	_, ok = c.small(appendSmallKey(nil, query, aliceOtherGroup))
+	assert.False(t, ok, "another gid")
+
+	msg.Inline[0] = 'A'
+	got, _ = c.small(appendSmallKey(nil, query, alice))
+	assert.Equal(t, "a window", string(got.Inline), "the kept result is a copy")
 }

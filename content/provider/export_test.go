@@ -29,3 +29,6 @@ func (s *Server) FillWaiters() int {
 	}
 	return n
 }
+
+// MaxSmallResults is how many small results the server keeps at most.
+const MaxSmallResults = maxSmallResults

@@ -56,6 +56,7 @@ type serverQuery struct {
 	resumedAt int64                // where the last expiry was resumed
 	claimed   cacheKey             // with claiming, the window the fill under way is to cache (fromCache)
 	claiming  bool
+	smallHit  bool // the first answer came from a kept small result (small.go)
 }
 
 // startQuery opens a query; the caller then runs its first request
@@ -202,10 +203,14 @@ func (q *serverQuery) handle(r request) {
 		// for, so the query ends here and the consumer need not close it
 		// (Done tells it so).
 		msg.Done = true
+		if msg.Inline != nil && q.key != "" && !q.smallHit {
+			var buf [256]byte // while the query's snapshot is tracked: a change now makes it stale
+			q.c.s.cache.keepSmall(appendSmallKey(buf[:0], q.key, q.c.cred), q.snap, msg)
+		}
 		q.c.closeQuery(q.id, false)
 	}
 	err = q.c.write(msg, files...)
-	if msg.Inline != nil {
+	if msg.Inline != nil && !q.smallHit {
 		q.c.s.inline.putBuf(msg.Inline) // encoded into the frame: free again
 	}
 	if err != nil {
@@ -474,6 +479,14 @@ func (q *serverQuery) skip(start int64) error {
 // fill produces the reply to one window request.
 func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	start := q.windowStart(r)
+	if r.first && q.key != "" {
+		var buf [256]byte
+		if msg, ok := q.c.s.cache.small(appendSmallKey(buf[:0], q.key, q.c.cred)); ok {
+			msg.Req, msg.Query = r.req, q.id
+			q.smallHit = true
+			return &msg, nil, nil
+		}
+	}
 	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
 			return nil, nil, err

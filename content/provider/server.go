@@ -100,9 +100,17 @@ func WithPoolWait(d time.Duration) ServerOption { return func(c *serverConfig) {
 // on or off (default on): consumers asking for the same query at the same
 // position get the same memfd, one physical copy, and a window stays
 // cached after its last holder lets go until the pool needs the memory.
-// Cached windows are dropped when NotifyChange names their URI (the server
-// calls it after every write it serves); a provider whose data changes by
-// other means must call NotifyChange itself, or turn sharing off.
+// With sharing on, a result small enough to be answered whole in one
+// inline window is kept too, once its query has been filled twice
+// lately, and a repeat of the query by a caller of the same uid and gid
+// is answered from it without calling the provider's Query (a few
+// thousand results, a few MiB at most; Stats.SmallHits counts them).
+// Cached windows and kept results are dropped when NotifyChange names
+// their URI (the server calls it after every write it serves); a provider
+// whose data changes by other means must call NotifyChange itself, or
+// turn sharing off. So must a provider whose rows depend on more than the
+// query and the data: windows are shared between callers, and a kept
+// result between connections of one uid and gid.
 func WithSharedWindows(on bool) ServerOption { return func(c *serverConfig) { c.noShare = !on } }
 
 // WithAuthorizer sets the check run on every new connection's peer
@@ -347,6 +355,8 @@ type Stats struct {
 	Cached      int   // sealed windows kept for sharing, held or idle
 	CachedIdle  int   // cached windows no consumer holds
 	SharedHits  int64 // windows served from the cache instead of filled
+	SmallCached int   // small results kept whole for repeats of their query
+	SmallHits   int64 // queries answered from a kept small result, without the provider's Query
 	PoolIdle    int   // pooled windows waiting for reuse
 	PoolBytes   int64 // memory of the pooled windows, out and idle
 	PoolMaxSize int64 // the memory budget
@@ -362,7 +372,7 @@ func (s *Server) Stats() Stats {
 		c.mu.Unlock()
 	}
 	s.mu.Unlock()
-	st.Cached, st.CachedIdle, st.SharedHits = s.cache.stats()
+	st.Cached, st.CachedIdle, st.SharedHits, st.SmallCached, st.SmallHits = s.cache.stats()
 	ps := s.pool.Stats()
 	st.PoolIdle = ps.Idle
 	st.PoolBytes = int64(ps.Out+ps.Idle) * ps.WindowSize

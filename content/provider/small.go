@@ -1,0 +1,156 @@
+package provider
+
+import (
+	"container/list"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/fdpass"
+)
+
+// Most queries are small (a setting, a row by id) and many are repeated.
+// A result that fits one inline window is not shared as a memfd: it is
+// copied through the socket. Repeating such a query used to cost the
+// provider's Query, a fill and a compact copy every time; with sharing on,
+// its whole first answer is kept instead (its columns, its count and the
+// window's bytes) and a repeat is answered from it, without the
+// provider's Query. It is kept and dropped as the cached windows are: kept
+// only from a fill whose snapshot is still current, dropped under the
+// same lock that marks its URI's snapshots stale (a change the server
+// makes or NotifyChange).
+//
+// The key holds the caller's uid and gid beside the query: a provider may
+// check the caller in its Query (PeerCred) and refuse, or answer each uid
+// its own rows, so an answer is served again only to the uid and gid it
+// was filled for. The server's Permission is asked on every query, before
+// the cache.
+
+// smallResult is a whole result kept for repeats of its query.
+type smallResult struct {
+	key  string
+	uri  string
+	msg  wire.WindowMsg // the first answer: columns, types, count, rows, the window's bytes (the result's own copy)
+	size int            // bytes held, for the bound
+	elem *list.Element  // in the LRU list
+}
+
+// The bounds of the small results kept: a few thousand answers, a few MiB.
+const (
+	maxSmallResults = 4096
+	maxSmallBytes   = 4 << 20
+)
+
+// smallCache is the windowCache's part for small results; its fields are
+// guarded by the windowCache's mutex.
+type smallCache struct {
+	byKey map[string]*smallResult
+	uris  map[string]map[*smallResult]struct{} // URI -> its results
+	lru   *list.List                           // oldest first
+	bytes int
+	hits  int64
+
+	// The hashes of the keys of results filled lately, in slots by hash,
+	// without a lock: a lost or torn update only delays a keep.
+	seed   maphash.Seed
+	filled [1024]atomic.Uint64
+}
+
+// seen reports whether a result of key was filled lately, and notes this
+// fill.
+func (s *smallCache) seen(key []byte) bool {
+	h := maphash.Bytes(s.seed, key)
+	slot := &s.filled[h%uint64(len(s.filled))]
+	return slot.Swap(h) == h
+}
+
+// appendSmallKey appends the key of a query's small result for the
+// caller cred: the query's cache key, then the caller's uid and gid.
+func appendSmallKey(b []byte, query string, cred fdpass.Cred) []byte {
+	b = append(b, query...)
+	b = strconv.AppendUint(append(b, ";u"...), uint64(cred.UID), 10)
+	return strconv.AppendUint(append(b, ";g"...), uint64(cred.GID), 10)
+}
+
+// small returns a copy of the first answer kept for key, if any.
+func (c *windowCache) small(key []byte) (wire.WindowMsg, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.smalls.byKey[string(key)] // no copy of key to look it up
+	if r == nil {
+		return wire.WindowMsg{}, false
+	}
+	c.smalls.lru.MoveToBack(r.elem)
+	c.smalls.hits++
+	return r.msg, true
+}
+
+// keepSmall keeps msg, the whole result of a query just filled in snap,
+// for repeats of the query (key), unless snap is stale: a change began
+// since the rows were opened, so they may be older than the data. A
+// result is kept the second time its query is filled (seen), so that
+// queries never repeated cost no copy. It copies what msg holds; the
+// oldest results go past the bounds.
+func (c *windowCache) keepSmall(key []byte, snap *snapshot, msg *wire.WindowMsg) {
+	if !c.smalls.seen(key) {
+		return
+	}
+	size := len(key) + len(msg.Inline)
+	for _, s := range msg.Columns {
+		size += len(s)
+	}
+	for _, s := range msg.Types {
+		size += len(s)
+	}
+	if size > maxSmallBytes/16 {
+		return // one result may not crowd out the others
+	}
+	r := &smallResult{key: string(key), uri: snap.uri, size: size, msg: wire.WindowMsg{
+		Columns: slices.Clone(msg.Columns), Types: slices.Clone(msg.Types), Nullable: slices.Clone(msg.Nullable),
+		Count: msg.Count, Rows: msg.Rows, Last: true, Inline: slices.Clone(msg.Inline),
+	}}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.smalls
+	if snap.stale || s.byKey[r.key] != nil {
+		return
+	}
+	for s.lru.Len() >= maxSmallResults || s.bytes+size > maxSmallBytes {
+		c.dropSmall(s.lru.Front().Value.(*smallResult))
+	}
+	r.elem = s.lru.PushBack(r)
+	s.byKey[r.key] = r
+	s.bytes += size
+	if s.uris[r.uri] == nil {
+		s.uris[r.uri] = map[*smallResult]struct{}{}
+	}
+	s.uris[r.uri][r] = struct{}{}
+}
+
+// dropSmall forgets r; the caller holds the mutex.
+func (c *windowCache) dropSmall(r *smallResult) {
+	s := &c.smalls
+	delete(s.byKey, r.key)
+	s.lru.Remove(r.elem)
+	s.bytes -= r.size
+	if set := s.uris[r.uri]; set != nil {
+		delete(set, r)
+		if len(set) == 0 {
+			delete(s.uris, r.uri)
+		}
+	}
+}
+
+// invalidateSmall forgets the small results of the URIs related to uri;
+// the caller holds the mutex.
+func (c *windowCache) invalidateSmall(uri string) {
+	for u, set := range c.smalls.uris {
+		if related(u, uri) {
+			for r := range set {
+				c.dropSmall(r)
+			}
+		}
+	}
+}
