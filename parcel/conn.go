@@ -195,14 +195,13 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	}
 	putHeader(frame, header{typ: typ, bodyLen: uint32(bodyLen), fdCount: uint16(len(files))})
 
+	c.refreshWriteDeadline()
 	stop := watch(ctx, c.uc, false)
-	if stop == nil {
-		c.refreshWriteDeadline()
-	} else {
-		c.wdeadline = time.Time{} // stop.done clears the socket's
-	}
 	n, err := c.fc.Send(frame, files...)
 	ctxErr := stop.done(err)
+	if stop.fired() {
+		c.wdeadline = time.Time{} // stop.done cleared the socket's
+	}
 	if err == nil {
 		return nil
 	}
@@ -520,12 +519,12 @@ var aLongTimeAgo = time.Unix(1, 0)
 // ctxWatch ties a context to the read or write deadline of a connection
 // for one I/O call.
 type ctxWatch struct {
-	ctx         context.Context
-	uc          *net.UnixConn
-	read        bool
-	stop        func() bool
-	fired       chan struct{}
-	hasDeadline bool
+	ctx    context.Context
+	uc     *net.UnixConn
+	read   bool
+	stop   func() bool
+	cut    chan struct{} // closed once the context cut the I/O call
+	didCut bool          // done saw cut closed
 }
 
 func (w *ctxWatch) setDeadline(t time.Time) {
@@ -536,43 +535,41 @@ func (w *ctxWatch) setDeadline(t time.Time) {
 	}
 }
 
-// watch makes ctx's deadline the connection's read (or write) deadline and
-// makes ctx's cancellation interrupt pending I/O. A context that can never
-// be done costs nothing.
+// watch makes ctx's end interrupt pending I/O: when ctx is done (by its
+// deadline too: a context's Done closes when its deadline passes), the
+// connection's read (or write) deadline is set in the past. Until then
+// the socket's deadline is left alone, so an I/O call that ctx does not
+// cut costs no timer: two per call (its deadline set, then cleared) woke
+// a thread each. A context that can never be done costs nothing.
 func watch(ctx context.Context, uc *net.UnixConn, read bool) *ctxWatch {
 	if ctx.Done() == nil {
 		return nil
 	}
-	w := &ctxWatch{ctx: ctx, uc: uc, read: read, fired: make(chan struct{})}
-	if d, ok := ctx.Deadline(); ok {
-		w.hasDeadline = true
-		w.setDeadline(d)
-	}
+	w := &ctxWatch{ctx: ctx, uc: uc, read: read, cut: make(chan struct{})}
 	w.stop = context.AfterFunc(ctx, func() {
 		w.setDeadline(aLongTimeAgo)
-		close(w.fired)
+		close(w.cut)
 	})
 	return w
 }
 
 // done undoes watch and returns the context's error if the context ended
-// the I/O call that returned ioErr.
+// the I/O call that returned ioErr. If ctx cut the call, the socket's
+// deadline is cleared.
 func (w *ctxWatch) done(ioErr error) error {
 	if w == nil {
 		return nil
 	}
 	if !w.stop() {
-		<-w.fired
+		<-w.cut
+		w.didCut = true
+		w.setDeadline(time.Time{})
 	}
-	w.setDeadline(time.Time{})
 	if ioErr == nil {
 		return nil
 	}
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	if w.hasDeadline && errors.Is(ioErr, os.ErrDeadlineExceeded) {
-		return context.DeadlineExceeded
-	}
-	return nil
+	return w.ctx.Err()
 }
+
+// fired reports whether the context cut the I/O call (done has run).
+func (w *ctxWatch) fired() bool { return w != nil && w.didCut }
