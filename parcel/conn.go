@@ -467,11 +467,12 @@ func (c *Conn) decode(h header, body []byte) (msg Message, err error) {
 // its decoder instead.
 func (r *Registry) Decode(code uint16, body []byte) (Message, error) {
 	var br bytes.Reader
-	return decodeBody(r, code, body, &br, msgpack.NewDecoder(&br))
+	return decodeBody(r, code, body, &br, nil)
 }
 
-// decodeBody decodes body into a new message of type code; dec reads br.
-// A body that does not decode is a *DecodeError naming code.
+// decodeBody decodes body into a new message of type code; dec reads br
+// (nil: one is made if the message needs msgpack's decoder). A body that
+// does not decode is a *DecodeError naming code.
 func decodeBody(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (Message, error) {
 	msg, err := decodeMessage(reg, code, body, br, dec)
 	if err != nil && errors.Is(err, ErrDecode) {
@@ -480,24 +481,37 @@ func decodeBody(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *
 	return msg, err
 }
 
-// decodeMessage is decodeBody without the *DecodeError.
+// decodeMessage is decodeBody without the *DecodeError. A [BodyDecoder]
+// reads the body first; what it does not read is checked and decoded by
+// msgpack, into a fresh value.
 func decodeMessage(reg *Registry, code uint16, body []byte, br *bytes.Reader, dec *msgpack.Decoder) (msg Message, err error) {
-	msg, err = reg.newMessage(code)
+	newFn, err := reg.constructor(code)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBody(body); err != nil {
-		return nil, fmt.Errorf("parcel: read type %d: %w: %v", code, ErrDecode, err)
-	}
 	defer func() {
-		// The body passed checkBody, so msgpack should not panic; a
-		// panic in a type's own DecodeMsgpack must not crash a server.
+		// msgpack should not panic on a body checkBody passed, but a
+		// panic in a type's own decoder must not crash a server.
 		if r := recover(); r != nil {
 			msg, err = nil, fmt.Errorf("parcel: read type %d: %w: panic: %v", code, ErrDecode, r)
 		}
 	}()
+	msg = newFn()
+	if bd, ok := msg.(BodyDecoder); ok {
+		if bd.DecodeBody(body) {
+			return msg, nil
+		}
+		msg = newFn() // not what DecodeBody left half-decoded
+	}
+	if err := checkBody(body); err != nil {
+		return nil, fmt.Errorf("parcel: read type %d: %w: %v", code, ErrDecode, err)
+	}
 	br.Reset(body)
-	dec.ResetReader(br)
+	if dec == nil {
+		dec = msgpack.NewDecoder(br)
+	} else {
+		dec.ResetReader(br)
+	}
 	if err := dec.Decode(msg); err != nil {
 		return nil, fmt.Errorf("parcel: read type %d (%T): %w: %w", code, msg, ErrDecode, err)
 	}

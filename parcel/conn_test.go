@@ -557,6 +557,56 @@ type valueMsg struct{}
 
 func (valueMsg) ParcelType() uint16 { return typeError }
 
+// TestBodyDecoder: a message's DecodeBody decodes the bodies it accepts;
+// every other body is checked and decoded by msgpack, into a fresh value,
+// with the errors of any message's.
+func TestBodyDecoder(t *testing.T) {
+	reg := testRegistry()
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want *fastPing // nil: ErrDecode
+		fast bool      // decoded by DecodeBody
+	}{
+		{"its own form", []byte("\x81\xa3seq\xcf\x00\x00\x00\x00\x00\x00\x01\x00"), &fastPing{Seq: 256}, true},
+		{"another form", []byte("\x81\xa3seq\xcc\x80"), &fastPing{Seq: 128}, false},
+		{"no seq", []byte("\x80"), &fastPing{}, false},
+		{"trailing bytes", []byte("\x81\xa3seq\x07\x00"), nil, false},
+		{"not msgpack", []byte("\x81\xa3seq\xc1"), nil, false},
+		{"a length past the end", []byte("\x81\xa3seq\xdc\xff\xff"), nil, false},
+		{"a panic", []byte("\x81\xa3seq\xcf\x00\x00\x00\x00\x00\x00\x00\xff"), nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := fastDecodes.Load()
+			m, err := reg.Decode(typeFastPing, tc.body)
+			assert.Equal(t, tc.fast, fastDecodes.Load() > before, "decoded by DecodeBody")
+			if tc.want == nil {
+				require.ErrorIs(t, err, parcel.ErrDecode)
+				var de *parcel.DecodeError
+				require.ErrorAs(t, err, &de)
+				assert.Equal(t, typeFastPing, de.Type)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, m)
+		})
+	}
+
+	w, r := connPair(t)
+	ctx := context.Background()
+	for _, seq := range []uint64{9, 255, 300} {
+		require.NoError(t, w.Write(ctx, &fastPing{Seq: seq}))
+	}
+	m, _, err := r.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, &fastPing{Seq: 9}, m)
+	_, _, err = r.Read(ctx)
+	require.ErrorIs(t, err, parcel.ErrDecode, "the panic")
+	m, _, err = r.Read(ctx)
+	require.NoError(t, err, "the Conn reads on")
+	assert.Equal(t, &fastPing{Seq: 300}, m)
+}
+
 // TestAllocs guards the steady-state allocations of a round trip with a
 // custom-codec message: the decoded message itself and its string, nothing
 // else (fdpass's receive allocates nothing).
@@ -577,6 +627,19 @@ func TestAllocs(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 2.0)
 	t.Logf("allocations per round trip: %.1f", allocs)
+
+	// A message that decodes its own body allocates itself alone.
+	fast := fastPing{Seq: 1}
+	allocs = testing.AllocsPerRun(500, func() {
+		if err := w.Write(ctx, &fast); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 1.0)
+	t.Logf("allocations per round trip, DecodeBody: %.1f", allocs)
 }
 
 // TestNoLeakManyParcels sends 10,000 parcels with descriptors, a share of

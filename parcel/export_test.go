@@ -10,4 +10,10 @@ const (
 )
 
 // New returns a fresh value for code, as Read makes one to decode into.
-func (r *Registry) New(code uint16) (Message, error) { return r.newMessage(code) }
+func (r *Registry) New(code uint16) (Message, error) {
+	newFn, err := r.constructor(code)
+	if err != nil {
+		return nil, err
+	}
+	return newFn(), nil
+}

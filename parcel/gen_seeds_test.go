@@ -51,6 +51,8 @@ func TestGenerateFuzzSeeds(t *testing.T) {
 		"truncated":         {validFrame(typeWindow, mp(&sampleWindow), 0)[:20], 0, 0},
 		"windowfast-badlen": {validFrame(typeWindowFast, []byte{0x92, 1, 2}, 0), 0, 0},
 		"ext-time":          {validFrame(typeNotify, mp(&notify{Args: []any{time.Unix(1700000000, 5).UTC()}}), 0), 0, 0},
+		"fastping":          {validFrame(typeFastPing, mp(&fastPing{Seq: 7}), 0), 0, 0},
+		"fastping-panic":    {validFrame(typeFastPing, mp(&fastPing{Seq: 255}), 0), 0, 0},
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzReadParcel")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

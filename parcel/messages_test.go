@@ -1,6 +1,9 @@
 package parcel_test
 
 import (
+	"encoding/binary"
+	"sync/atomic"
+
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
@@ -16,6 +19,7 @@ const (
 	typeError
 	typeNotify
 	typeBlob
+	typeFastPing
 )
 
 type ping struct {
@@ -132,6 +136,38 @@ type blob struct {
 
 func (*blob) ParcelType() uint16 { return typeBlob }
 
+// fastPing is ping with a BodyDecoder that reads the one form of body
+// reflection writes for it, a map of seq as a uint64, and leaves every
+// other to msgpack. Its other bodies say what DecodeBody must not do: seq
+// 255 panics, and a body DecodeBody refuses leaves refusedSeq behind,
+// which the value msgpack decodes into must not have.
+type fastPing struct {
+	Seq uint64 `msgpack:"seq"`
+}
+
+func (*fastPing) ParcelType() uint16 { return typeFastPing }
+
+var _ parcel.BodyDecoder = (*fastPing)(nil)
+
+// fastDecodes counts the bodies fastPing's DecodeBody decoded.
+var fastDecodes atomic.Int64
+
+const refusedSeq = 12345
+
+func (p *fastPing) DecodeBody(body []byte) bool {
+	const prefix = "\x81\xa3seq\xcf"
+	if len(body) != len(prefix)+8 || string(body[:len(prefix)]) != prefix {
+		p.Seq = refusedSeq
+		return false
+	}
+	p.Seq = binary.BigEndian.Uint64(body[len(prefix):])
+	if p.Seq == 255 {
+		panic("fastPing: 255")
+	}
+	fastDecodes.Add(1)
+	return true
+}
+
 func testRegistry() *parcel.Registry {
 	r := parcel.NewRegistry()
 	r.Register(typePing, func() parcel.Message { return new(ping) })
@@ -140,6 +176,7 @@ func testRegistry() *parcel.Registry {
 	r.Register(typeError, func() parcel.Message { return new(errorMsg) })
 	r.Register(typeNotify, func() parcel.Message { return new(notify) })
 	r.Register(typeBlob, func() parcel.Message { return new(blob) })
+	r.Register(typeFastPing, func() parcel.Message { return new(fastPing) })
 	return r
 }
 
