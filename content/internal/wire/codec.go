@@ -1,10 +1,9 @@
 package wire
 
 import (
-	"reflect"
-
 	"github.com/vmihailenco/msgpack/v5"
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/cursorwindow/cursorwindow/parcel"
 )
 
 // The two messages of every query, a query and its window, are encoded
@@ -15,135 +14,102 @@ import (
 // allocations a query. Encoding writes the keys of the tags in field
 // order, leaves out a field marked omitempty when it is zero, and writes
 // uint64 and int64 fields in their 9-byte forms and int fields in the
-// shortest. Decoding reads a map key by key with the decoder reflection
-// uses for each field's type (any integer form, nil as zero, str and bin
-// alike, unknown keys skipped); any other form of body (nil, an array)
-// goes to reflection itself. The struct tags stay the schema
-// (PROTOCOL.md is checked against them); TestCodecMatchesReflection and
-// FuzzCodec check that both ways give the same bytes and the same
-// messages, or both fail.
+// shortest. Decoding (parcel.BodyDecoder) reads the body's bytes in
+// place, without msgpack's decoder: a map key by key, each field in the
+// forms reflection accepts for its type (any integer form, nil as zero or
+// empty, str and bin alike, unknown keys skipped), the strings copied
+// into one buffer rather than one allocation each (reader.go). Any other
+// form of body (nil, an array, an unknown key holding an array, a nested
+// argument) goes to reflection itself, through parcel. The struct tags
+// stay the schema (PROTOCOL.md is checked against them);
+// TestCodecMatchesReflection and FuzzCodec check that both ways give the
+// same bytes and the same messages, or both fail.
 
 var (
 	_ msgpack.CustomEncoder = (*QueryMsg)(nil)
 	_ msgpack.CustomEncoder = (*WindowMsg)(nil)
-	_ msgpack.CustomDecoder = (*QueryMsg)(nil)
-	_ msgpack.CustomDecoder = (*WindowMsg)(nil)
+	_ parcel.BodyDecoder    = (*QueryMsg)(nil)
+	_ parcel.BodyDecoder    = (*WindowMsg)(nil)
 )
 
-// The messages without their codecs, for reflection to decode the forms
-// the hand-written decoders do not.
-type (
-	queryFields  QueryMsg
-	windowFields WindowMsg
-)
-
-// DecodeMsgpack reads m as reflection reads its tags.
-func (m *QueryMsg) DecodeMsgpack(d *msgpack.Decoder) error {
-	return decodeMap(d, (*queryFields)(m), func(k string) (err error) {
-		switch k {
+// DecodeBody reads m from body as reflection reads its tags, and reports
+// false, leaving body to reflection, for a form it does not read.
+func (m *QueryMsg) DecodeBody(body []byte) bool {
+	r := reader{b: body}
+	for range r.mapLen() {
+		switch string(r.key()) {
 		case "r":
-			m.Req, err = d.DecodeUint64()
+			m.Req = r.integer()
 		case "u":
-			m.URI, err = d.DecodeString()
+			m.URI = r.string()
 		case "p":
-			err = d.Decode(&m.Projection)
+			r.strings(&m.Projection)
 		case "s":
-			m.Selection, err = d.DecodeString()
+			m.Selection = r.string()
 		case "a":
-			err = field(d, &m.Args)
+			r.args(&m.Args)
 		case "o":
-			m.Order, err = d.DecodeString()
+			m.Order = r.string()
 		case "l":
-			m.Limit, err = d.DecodeInt64()
+			m.Limit = int64(r.integer())
 		case "i":
-			m.Inline, err = d.DecodeBool()
+			m.Inline = r.bool()
 		default:
-			err = d.Skip()
+			r.skip()
 		}
-		return err
-	})
+		if r.failed {
+			return false
+		}
+	}
+	return r.done()
 }
 
-// DecodeMsgpack reads m as reflection reads its tags.
-func (m *WindowMsg) DecodeMsgpack(d *msgpack.Decoder) error {
-	return decodeMap(d, (*windowFields)(m), func(k string) (err error) {
-		var i int64
-		switch k {
+// DecodeBody reads m from body as reflection reads its tags, and reports
+// false, leaving body to reflection, for a form it does not read.
+func (m *WindowMsg) DecodeBody(body []byte) bool {
+	r := reader{b: body}
+	for range r.mapLen() {
+		switch string(r.key()) {
 		case "r":
-			m.Req, err = d.DecodeUint64()
+			m.Req = r.integer()
 		case "q":
-			m.Query, err = d.DecodeUint64()
+			m.Query = r.integer()
 		case "c":
-			err = d.Decode(&m.Columns)
+			r.strings(&m.Columns)
 		case "t":
-			err = d.Decode(&m.Types)
+			r.strings(&m.Types)
 		case "nl":
-			err = field(d, &m.Nullable)
+			m.Nullable = r.int8s()
 		case "n":
-			m.Count, err = d.DecodeInt64()
+			m.Count = int64(r.integer())
 		case "w":
-			m.Win, err = d.DecodeUint64()
+			m.Win = r.integer()
 		case "s":
-			m.Start, err = d.DecodeInt64()
+			m.Start = int64(r.integer())
 		case "k":
-			i, err = d.DecodeInt64()
-			m.Rows = int(i)
+			m.Rows = int(int64(r.integer()))
 		case "e":
-			m.Last, err = d.DecodeBool()
+			m.Last = r.bool()
 		case "b":
-			err = d.Decode(&m.Inline)
+			m.Inline = r.bytes()
 		case "d":
-			m.Done, err = d.DecodeBool()
+			m.Done = r.bool()
 		case "bk":
-			m.Backing, err = d.DecodeString()
+			m.Backing = r.string()
 		case "bn":
-			m.Name, err = d.DecodeString()
+			m.Name = r.string()
 		case "bi":
-			i, err = d.DecodeInt64()
-			m.SegID = int(i)
+			m.SegID = int(int64(r.integer()))
 		case "by":
-			i, err = d.DecodeInt64()
-			m.Key = int(i)
+			m.Key = int(int64(r.integer()))
 		default:
-			err = d.Skip()
+			r.skip()
 		}
-		return err
-	})
-}
-
-// decodeMap reads a map key by key (keys read as reflection reads them:
-// str, bin or nil), each value with set; a body that is not a map goes to
-// reflection, into v, the message's fields.
-func decodeMap(d *msgpack.Decoder, v any, set func(key string) error) error {
-	c, err := d.PeekCode()
-	if err != nil {
-		return err
-	}
-	if !msgpcode.IsFixedMap(c) && c != msgpcode.Map16 && c != msgpcode.Map32 {
-		return field(d, v)
-	}
-	n, err := d.DecodeMapLen()
-	if err != nil {
-		return err
-	}
-	for range n {
-		k, err := d.DecodeString()
-		if err != nil {
-			return err
-		}
-		if err := set(k); err != nil {
-			return err
+		if r.failed {
+			return false
 		}
 	}
-	return nil
-}
-
-// field decodes into *p with the decoder reflection uses for a struct
-// field of p's type: the same forms and results. ([]string and []byte
-// fields go through Decode, whose own cases for them call the functions
-// reflection's decoders do, without looking a decoder up.)
-func field(d *msgpack.Decoder, p any) error {
-	return d.DecodeValue(reflect.ValueOf(p).Elem())
+	return r.done()
 }
 
 // EncodeMsgpack writes m as its tags say, without reflection.
