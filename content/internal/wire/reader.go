@@ -26,8 +26,9 @@ type reader struct {
 	off    int
 	failed bool
 	// strs holds the message's strings, copied out of the body (which
-	// parcel reuses) into one buffer instead of one allocation each; a
-	// string that does not fit starts a new one (copy).
+	// parcel reuses) into one buffer instead of one allocation each. A
+	// string or list that does not fit starts a new buffer; the strings
+	// already copied keep the old one.
 	strs strings.Builder
 }
 
