@@ -38,6 +38,7 @@ type Conn struct {
 	// for it can honour a context).
 	wsem chan struct{}
 	wbuf bytes.Buffer
+	fbuf []byte // the frames of BodyEncoders
 	enc  *msgpack.Encoder
 	werr error // sticky: the stream is broken for writing
 	// wdeadline is the socket's write deadline as WithWriteTimeout last
@@ -183,12 +184,10 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 		return fmt.Errorf("parcel: write type %d: %w", typ, err)
 	}
 
-	c.wbuf.Reset()
-	c.wbuf.Write(zeroHeader[:])
-	if err := c.enc.Encode(msg); err != nil {
+	frame, err := c.encode(msg)
+	if err != nil {
 		return fmt.Errorf("parcel: encode type %d (%T): %w", typ, msg, err)
 	}
-	frame := c.wbuf.Bytes()
 	bodyLen := len(frame) - HeaderSize
 	if bodyLen > c.cfg.maxBody {
 		return fmt.Errorf("parcel: write type %d: %w: length %d exceeds limit %d", typ, ErrTooLarge, bodyLen, c.cfg.maxBody)
@@ -219,6 +218,22 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 }
 
 var zeroHeader [HeaderSize]byte
+
+// encode returns msg's frame with room for its header, in a buffer
+// reused by the next Write. The caller holds wsem.
+func (c *Conn) encode(msg Message) ([]byte, error) {
+	if be, ok := msg.(BodyEncoder); ok {
+		frame, err := be.AppendBody(append(c.fbuf[:0], zeroHeader[:]...))
+		c.fbuf = frame[:0]
+		return frame, err
+	}
+	c.wbuf.Reset()
+	c.wbuf.Write(zeroHeader[:])
+	if err := c.enc.Encode(msg); err != nil {
+		return nil, err
+	}
+	return c.wbuf.Bytes(), nil
+}
 
 // refreshWriteDeadline keeps the socket's write deadline between half and
 // all of the write timeout ahead (WithWriteTimeout): it moves it only when

@@ -1,7 +1,12 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
+
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
@@ -11,10 +16,12 @@ import (
 // struct tags, without its reflection: a small query spent a fifth of its
 // CPU there (docs/PERFORMANCE.md, "Small queries"), and reflection's
 // omitempty check boxed every field into an interface, fifteen
-// allocations a query. Encoding writes the keys of the tags in field
-// order, leaves out a field marked omitempty when it is zero, and writes
-// uint64 and int64 fields in their 9-byte forms and int fields in the
-// shortest. Decoding (parcel.BodyDecoder) reads the body's bytes in
+// allocations a query. Encoding (parcel.BodyEncoder) appends the body to
+// the frame's bytes, without msgpack's encoder: the keys of the tags in
+// field order, a field marked omitempty left out when it is zero, uint64
+// and int64 fields in their 9-byte forms, int fields in the shortest and
+// int8 fields in 2 bytes, as msgpack's encoder writes them with its
+// default options. Decoding (parcel.BodyDecoder) reads the body's bytes in
 // place, without msgpack's decoder: a map key by key, each field in the
 // forms reflection accepts for its type (any integer form, nil as zero or
 // empty, str and bin alike, unknown keys skipped), the strings copied
@@ -28,6 +35,8 @@ import (
 var (
 	_ msgpack.CustomEncoder = (*QueryMsg)(nil)
 	_ msgpack.CustomEncoder = (*WindowMsg)(nil)
+	_ parcel.BodyEncoder    = (*QueryMsg)(nil)
+	_ parcel.BodyEncoder    = (*WindowMsg)(nil)
 	_ parcel.BodyDecoder    = (*QueryMsg)(nil)
 	_ parcel.BodyDecoder    = (*WindowMsg)(nil)
 )
@@ -112,11 +121,27 @@ func (m *WindowMsg) DecodeBody(body []byte) bool {
 	return r.done()
 }
 
-// EncodeMsgpack writes m as its tags say, without reflection.
-func (m *QueryMsg) EncodeMsgpack(e *msgpack.Encoder) error {
+// EncodeMsgpack writes m as its tags say, without reflection: the bytes
+// AppendBody gives, for a msgpack encoder.
+func (m *QueryMsg) EncodeMsgpack(e *msgpack.Encoder) error { return writeBody(e, m) }
+
+// EncodeMsgpack writes m as its tags say, without reflection: the bytes
+// AppendBody gives, for a msgpack encoder.
+func (m *WindowMsg) EncodeMsgpack(e *msgpack.Encoder) error { return writeBody(e, m) }
+
+func writeBody(e *msgpack.Encoder, m parcel.BodyEncoder) error {
+	b, err := m.AppendBody(nil)
+	if err == nil {
+		_, err = e.Writer().Write(b)
+	}
+	return err
+}
+
+// AppendBody appends m's body, as its tags say, to b.
+func (m *QueryMsg) AppendBody(b []byte) ([]byte, error) {
 	n := 2 + btoi(len(m.Projection) > 0) + btoi(m.Selection != "") + btoi(len(m.Args) > 0) +
 		btoi(m.Order != "") + btoi(m.Limit != 0) + btoi(m.Inline)
-	w := encoder{e: e}
+	w := appender{b: b}
 	w.mapLen(n)
 	w.uint64("r", m.Req)
 	w.string("u", m.URI)
@@ -128,7 +153,10 @@ func (m *QueryMsg) EncodeMsgpack(e *msgpack.Encoder) error {
 	}
 	if len(m.Args) > 0 {
 		w.key("a")
-		w.value(m.Args)
+		w.arrayLen(len(m.Args))
+		for _, a := range m.Args {
+			w.value(a)
+		}
 	}
 	if m.Order != "" {
 		w.string("o", m.Order)
@@ -139,15 +167,15 @@ func (m *QueryMsg) EncodeMsgpack(e *msgpack.Encoder) error {
 	if m.Inline {
 		w.bool("i", m.Inline)
 	}
-	return w.err
+	return w.b, w.err
 }
 
-// EncodeMsgpack writes m as its tags say, without reflection.
-func (m *WindowMsg) EncodeMsgpack(e *msgpack.Encoder) error {
+// AppendBody appends m's body, as its tags say, to b.
+func (m *WindowMsg) AppendBody(b []byte) ([]byte, error) {
 	n := 5 + btoi(len(m.Columns) > 0) + btoi(len(m.Types) > 0) + btoi(len(m.Nullable) > 0) +
 		btoi(m.Win != 0) + btoi(m.Last) + btoi(len(m.Inline) > 0) + btoi(m.Done) +
 		btoi(m.Backing != "") + btoi(m.Name != "") + btoi(m.SegID != 0) + btoi(m.Key != 0)
-	w := encoder{e: e}
+	w := appender{b: b}
 	w.mapLen(n)
 	w.uint64("r", m.Req)
 	w.uint64("q", m.Query)
@@ -161,9 +189,7 @@ func (m *WindowMsg) EncodeMsgpack(e *msgpack.Encoder) error {
 		w.key("nl")
 		w.arrayLen(len(m.Nullable))
 		for _, v := range m.Nullable {
-			if w.err == nil {
-				w.err = e.EncodeInt8(v)
-			}
+			w.b = append(w.b, msgpcode.Int8, byte(v)) // int8 fields keep their 2-byte form
 		}
 	}
 	w.int64("n", m.Count)
@@ -177,9 +203,7 @@ func (m *WindowMsg) EncodeMsgpack(e *msgpack.Encoder) error {
 	}
 	if len(m.Inline) > 0 {
 		w.key("b")
-		if w.err == nil {
-			w.err = e.EncodeBytes(m.Inline)
-		}
+		w.bytes(m.Inline)
 	}
 	if m.Done {
 		w.bool("d", m.Done)
@@ -196,83 +220,146 @@ func (m *WindowMsg) EncodeMsgpack(e *msgpack.Encoder) error {
 	if m.Key != 0 {
 		w.int("by", m.Key)
 	}
-	return w.err
+	return w.b, w.err
 }
 
-// encoder writes map entries in the forms msgpack's reflection uses for
-// each field type, keeping the first error.
-type encoder struct {
-	e   *msgpack.Encoder
+// appender appends map entries in the forms msgpack's encoder writes for
+// each field type (its default options: no compact ints, no interned
+// strings), keeping the first error.
+type appender struct {
+	b   []byte
 	err error
 }
 
-func (w *encoder) mapLen(n int) {
-	if w.err == nil {
-		w.err = w.e.EncodeMapLen(n)
+// head appends a length in the form of code8 (or the fixed form, below
+// fixed), code16 or code32.
+func (w *appender) head(n int, fixed int, fixedCode, code8, code16, code32 byte) {
+	switch {
+	case n < fixed:
+		w.b = append(w.b, fixedCode|byte(n))
+	case code8 != 0 && n <= math.MaxUint8:
+		w.b = append(w.b, code8, byte(n))
+	case n <= math.MaxUint16:
+		w.b = binary.BigEndian.AppendUint16(append(w.b, code16), uint16(n))
+	default:
+		w.b = binary.BigEndian.AppendUint32(append(w.b, code32), uint32(n))
 	}
 }
 
-func (w *encoder) arrayLen(n int) {
-	if w.err == nil {
-		w.err = w.e.EncodeArrayLen(n)
-	}
+func (w *appender) mapLen(n int) {
+	w.head(n, 16, msgpcode.FixedMapLow, 0, msgpcode.Map16, msgpcode.Map32)
 }
 
-func (w *encoder) key(k string) {
-	if w.err == nil {
-		w.err = w.e.EncodeString(k)
-	}
+func (w *appender) arrayLen(n int) {
+	w.head(n, 16, msgpcode.FixedArrayLow, 0, msgpcode.Array16, msgpcode.Array32)
 }
 
-func (w *encoder) uint64(k string, v uint64) {
+func (w *appender) str(s string) {
+	w.head(len(s), 32, msgpcode.FixedStrLow, msgpcode.Str8, msgpcode.Str16, msgpcode.Str32)
+	w.b = append(w.b, s...)
+}
+
+func (w *appender) key(k string) { w.str(k) }
+
+func (w *appender) uint64(k string, v uint64) {
 	w.key(k)
-	if w.err == nil {
-		w.err = w.e.EncodeUint64(v)
-	}
+	w.b = binary.BigEndian.AppendUint64(append(w.b, msgpcode.Uint64), v)
 }
 
-func (w *encoder) int64(k string, v int64) {
+func (w *appender) int64(k string, v int64) {
 	w.key(k)
-	if w.err == nil {
-		w.err = w.e.EncodeInt64(v)
-	}
+	w.b = binary.BigEndian.AppendUint64(append(w.b, msgpcode.Int64), uint64(v))
 }
 
-func (w *encoder) int(k string, v int) {
+// int appends an int field in its shortest form, as msgpack's EncodeInt.
+func (w *appender) int(k string, v int) {
 	w.key(k)
-	if w.err == nil {
-		w.err = w.e.EncodeInt(int64(v))
+	n := int64(v)
+	switch {
+	case n >= 0 && n <= math.MaxInt8, n < 0 && n >= -32:
+		w.b = append(w.b, byte(n))
+	case n >= 0 && n <= math.MaxUint8:
+		w.b = append(w.b, msgpcode.Uint8, byte(n))
+	case n >= 0 && n <= math.MaxUint16:
+		w.b = binary.BigEndian.AppendUint16(append(w.b, msgpcode.Uint16), uint16(n))
+	case n >= 0 && n <= math.MaxUint32:
+		w.b = binary.BigEndian.AppendUint32(append(w.b, msgpcode.Uint32), uint32(n))
+	case n >= 0:
+		w.b = binary.BigEndian.AppendUint64(append(w.b, msgpcode.Uint64), uint64(n))
+	case n >= math.MinInt8:
+		w.b = append(w.b, msgpcode.Int8, byte(n))
+	case n >= math.MinInt16:
+		w.b = binary.BigEndian.AppendUint16(append(w.b, msgpcode.Int16), uint16(n))
+	case n >= math.MinInt32:
+		w.b = binary.BigEndian.AppendUint32(append(w.b, msgpcode.Int32), uint32(n))
+	default:
+		w.b = binary.BigEndian.AppendUint64(append(w.b, msgpcode.Int64), uint64(n))
 	}
 }
 
-func (w *encoder) bool(k string, v bool) {
+func (w *appender) bool(k string, v bool) {
 	w.key(k)
-	if w.err == nil {
-		w.err = w.e.EncodeBool(v)
+	code := msgpcode.False
+	if v {
+		code = msgpcode.True
 	}
+	w.b = append(w.b, code)
 }
 
-func (w *encoder) string(k, v string) {
+func (w *appender) string(k, v string) {
 	w.key(k)
-	if w.err == nil {
-		w.err = w.e.EncodeString(v)
-	}
+	w.str(v)
 }
 
-func (w *encoder) strings(k string, v []string) {
+func (w *appender) strings(k string, v []string) {
 	w.key(k)
 	w.arrayLen(len(v))
 	for _, s := range v {
-		if w.err == nil {
-			w.err = w.e.EncodeString(s)
-		}
+		w.str(s)
 	}
 }
 
-// value writes v by reflection, as a field of its type is written.
-func (w *encoder) value(v any) {
-	if w.err == nil {
-		w.err = w.e.Encode(v)
+// bytes appends a non-nil []byte as bin.
+func (w *appender) bytes(v []byte) {
+	w.head(len(v), 0, 0, msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32)
+	w.b = append(w.b, v...)
+}
+
+// value appends v, an element of a query's arguments, as msgpack's
+// encoder writes an element of a []any: the scalars a query's arguments
+// are here, anything else through the encoder itself, with a map's keys
+// sorted (so that its bytes are one order, not Go's random one).
+func (w *appender) value(v any) {
+	switch v := v.(type) {
+	case nil:
+		w.b = append(w.b, msgpcode.Nil)
+	case bool:
+		code := msgpcode.False
+		if v {
+			code = msgpcode.True
+		}
+		w.b = append(w.b, code)
+	case int64:
+		w.b = binary.BigEndian.AppendUint64(append(w.b, msgpcode.Int64), uint64(v))
+	case float64:
+		w.b = binary.BigEndian.AppendUint64(append(w.b, msgpcode.Double), math.Float64bits(v))
+	case string:
+		w.str(v)
+	case []byte:
+		if v == nil {
+			w.b = append(w.b, msgpcode.Nil)
+			return
+		}
+		w.bytes(v)
+	default:
+		if w.err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		enc := msgpack.NewEncoder(&buf)
+		enc.SetSortMapKeys(true)
+		w.err = enc.Encode(v)
+		w.b = append(w.b, buf.Bytes()...)
 	}
 }
 
