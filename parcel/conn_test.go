@@ -607,6 +607,26 @@ func TestBodyDecoder(t *testing.T) {
 	assert.Equal(t, &fastPing{Seq: 300}, m)
 }
 
+// A BodyEncoder's body is the frame's, byte for byte what msgpack writes
+// for it; one that fails to encode sends nothing and leaves the Conn
+// usable.
+func TestBodyEncoder(t *testing.T) {
+	own, err := (&fastPing{Seq: 300}).AppendBody(nil)
+	require.NoError(t, err)
+	type plain fastPing // without the methods: msgpack's reflection
+	want, err := msgpack.Marshal(&plain{Seq: 300})
+	require.NoError(t, err)
+	assert.Equal(t, want, own)
+
+	w, r := connPair(t)
+	ctx := context.Background()
+	require.ErrorIs(t, w.Write(ctx, &fastPing{Seq: refusedSeq}), errUnsendable)
+	require.NoError(t, w.Write(ctx, &fastPing{Seq: 7}))
+	m, _, err := r.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, &fastPing{Seq: 7}, m, "the failed message sent nothing")
+}
+
 // TestAllocs guards the steady-state allocations of a round trip with a
 // custom-codec message: the decoded message itself and its string, nothing
 // else (fdpass's receive allocates nothing).

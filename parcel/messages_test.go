@@ -2,6 +2,7 @@ package parcel_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"sync/atomic"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -147,7 +148,23 @@ type fastPing struct {
 
 func (*fastPing) ParcelType() uint16 { return typeFastPing }
 
-var _ parcel.BodyDecoder = (*fastPing)(nil)
+var (
+	_ parcel.BodyDecoder = (*fastPing)(nil)
+	_ parcel.BodyEncoder = (*fastPing)(nil)
+)
+
+// errUnsendable is fastPing's encoding error, for seq refusedSeq.
+var errUnsendable = errors.New("fastPing: unsendable")
+
+// AppendBody writes the body reflection writes; seq refusedSeq fails
+// after appending, which Write must not send.
+func (p *fastPing) AppendBody(b []byte) ([]byte, error) {
+	b = binary.BigEndian.AppendUint64(append(b, "\x81\xa3seq\xcf"...), p.Seq)
+	if p.Seq == refusedSeq {
+		return b, errUnsendable
+	}
+	return b, nil
+}
 
 // fastDecodes counts the bodies fastPing's DecodeBody decoded.
 var fastDecodes atomic.Int64
