@@ -1,0 +1,194 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cursorwindow/cursorwindow/content"
+	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/internal/wire"
+	"github.com/cursorwindow/cursorwindow/content/provider"
+	"github.com/cursorwindow/cursorwindow/parcel"
+	"github.com/cursorwindow/cursorwindow/window"
+)
+
+// maxQueryAllocs is what the provider allocates to answer a 1-row query
+// whose whole result is its first, inline, reply (its Provider's
+// allocations apart; the request's decoding included): the figure
+// docs/PERFORMANCE.md ("Small queries") gives. TestSmallQueryAllocs
+// fails past it.
+const maxQueryAllocs = 13
+
+// TestSmallQueryAllocs counts (never times) the provider's allocations
+// for a 1-row query answered whole by its first reply, inline: a raw
+// consumer that allocates nothing sends the same encoded request again
+// and again and reads the reply's bytes, and the provider's rows
+// allocate nothing, so what is counted is the server's. Allocations are
+// CPU on the provider's side of every small query (docs/PERFORMANCE.md,
+// "Small queries"); it fails if one comes back.
+func TestSmallQueryAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, tc := range []struct {
+		name string
+		opts []provider.ServerOption
+	}{
+		{"shared", nil}, // the default: the query's cache key is built
+		{"noshare", []provider.ServerOption{provider.WithSharedWindows(false)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, staticProvider{}, tc.opts...)
+			for range 10 { // warm the pools
+				c.query(t)
+			}
+			allocs := testing.AllocsPerRun(500, func() { c.query(t) })
+			t.Logf("%.1f allocations a query", allocs)
+			require.LessOrEqual(t, allocs, float64(maxQueryAllocs), "the provider's allocations for a 1-row query")
+		})
+	}
+}
+
+// BenchmarkSmallQuery is a 1-row query's round trip against a server in
+// this process, from a raw consumer that allocates nothing and decodes
+// nothing: its time and allocations are the provider's (and the two
+// system calls and wake-ups of each side). "static" is a provider whose
+// rows allocate nothing; "memprovider" is contenttest.MemProvider.
+func BenchmarkSmallQuery(b *testing.B) {
+	mem := contenttest.NewMemProvider()
+	mem.AddTable("t", []string{"id", "name"}, [][]any{{int64(1), "a"}, {int64(2), "b"}})
+	for _, p := range []struct {
+		name string
+		p    provider.Provider
+	}{{"static", staticProvider{}}, {"memprovider", mem}} {
+		for _, share := range []bool{true, false} {
+			name := p.name + "/shared"
+			if !share {
+				name = p.name + "/noshare"
+			}
+			b.Run(name, func(b *testing.B) {
+				c := dialRaw(b, p.p, provider.WithSharedWindows(share))
+				b.ReportAllocs()
+				for b.Loop() {
+					c.query(b)
+				}
+			})
+		}
+	}
+}
+
+// rawConsumer speaks to a server with pre-encoded frames: one query's
+// request, sent again and again (a query answered whole by its first
+// reply ends there, so its id is free again), and the reply read as
+// bytes into a buffer it keeps.
+type rawConsumer struct {
+	uc   *net.UnixConn
+	req  []byte // the query's frame
+	hdr  [parcel.HeaderSize]byte
+	body []byte
+}
+
+// dialRaw serves p and returns a raw consumer of it, past the handshake,
+// querying 1 row of "t".
+func dialRaw(tb testing.TB, p provider.Provider, opts ...provider.ServerOption) *rawConsumer {
+	tb.Helper()
+	path, _ := contenttest.Serve(tb, p, opts...)
+	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { uc.Close() })
+	pc, err := parcel.NewConn(uc, wire.Registry)
+	require.NoError(tb, err)
+	ctx := context.Background()
+	require.NoError(tb, pc.Write(ctx, &wire.HelloMsg{Version: wire.Version}))
+	m, _, err := pc.Read(ctx)
+	require.NoError(tb, err)
+	require.IsType(tb, &wire.HelloReplyMsg{}, m)
+	return &rawConsumer{uc: uc, req: encodeFrame(tb, &wire.QueryMsg{Req: 7, URI: "t", Limit: 1}), body: make([]byte, 64<<10)}
+}
+
+// encodeFrame returns m's frame as parcel writes it.
+func encodeFrame(tb testing.TB, m parcel.Message) []byte {
+	tb.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	require.NoError(tb, err)
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		require.NoError(tb, err)
+		return c.(*net.UnixConn)
+	}
+	a, b := conn(fds[0]), conn(fds[1])
+	defer a.Close()
+	defer b.Close()
+	pc, err := parcel.NewConn(a, wire.Registry)
+	require.NoError(tb, err)
+	require.NoError(tb, pc.Write(context.Background(), m))
+	var hdr [parcel.HeaderSize]byte
+	_, err = io.ReadFull(b, hdr[:])
+	require.NoError(tb, err)
+	frame := make([]byte, parcel.HeaderSize+int(binary.LittleEndian.Uint32(hdr[8:])))
+	copy(frame, hdr[:])
+	_, err = io.ReadFull(b, frame[parcel.HeaderSize:])
+	require.NoError(tb, err)
+	return frame
+}
+
+// query sends the query and reads its reply, which must be a window.
+func (c *rawConsumer) query(tb testing.TB) {
+	if _, err := c.uc.Write(c.req); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.ReadFull(c.uc, c.hdr[:]); err != nil {
+		tb.Fatal(err)
+	}
+	typ, n := binary.LittleEndian.Uint16(c.hdr[6:]), binary.LittleEndian.Uint32(c.hdr[8:])
+	if typ != wire.CodeWindow || int(n) > len(c.body) {
+		tb.Fatalf("reply of type %d, %d bytes: want a window", typ, n)
+	}
+	if _, err := io.ReadFull(c.uc, c.body[:n]); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// staticProvider serves one row of two typed columns and allocates
+// nothing to do it: its rows are pooled.
+type staticProvider struct{ provider.ReadOnly }
+
+var staticRowsPool = sync.Pool{New: func() any { return new(staticRows) }}
+
+func (staticProvider) Query(context.Context, *content.Query) (provider.Rows, error) {
+	r := staticRowsPool.Get().(*staticRows)
+	r.n = 0
+	return r, nil
+}
+
+type staticRows struct{ n int }
+
+var (
+	staticColumns = []string{"id", "name"}
+	staticTypes   = []content.ColumnType{
+		{DatabaseType: "INTEGER", NullableKnown: true},
+		{DatabaseType: "TEXT", Nullable: true, NullableKnown: true},
+	}
+)
+
+func (r *staticRows) Columns() []string                 { return staticColumns }
+func (r *staticRows) ColumnTypes() []content.ColumnType { return staticTypes }
+func (r *staticRows) Next() bool                        { r.n++; return r.n == 1 }
+func (r *staticRows) Err() error                        { return nil }
+func (r *staticRows) Close() error                      { staticRowsPool.Put(r); return nil }
+func (r *staticRows) Put(w *window.Writer) error {
+	if err := w.PutInt64(0, 1); err != nil {
+		return err
+	}
+	return w.PutString(1, "a")
+}
