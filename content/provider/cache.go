@@ -127,12 +127,13 @@ func newWindowCache(recycle func(*sentWindow)) *windowCache {
 	}
 }
 
-// track starts a snapshot of uri; call it before the provider opens the
+// track starts a snapshot of uri in s (the query's own, so a query
+// allocates none) and returns s; call it before the provider opens the
 // rows, so that a change while they are being opened counts as after them.
-func (c *windowCache) track(uri string) *snapshot {
-	s := &snapshot{uri: uri}
+func (c *windowCache) track(s *snapshot, uri string) *snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	*s = snapshot{uri: uri}
 	for u := range c.changes {
 		if related(u, uri) {
 			s.stale = true // opened mid-change: old, new or both

@@ -56,7 +56,7 @@ func TestSmallResultKeptPerCaller(t *testing.T) {
 	alice, bob, aliceOtherGroup := fdpass.Cred{UID: 1000, GID: 1000}, fdpass.Cred{UID: 1001, GID: 1000}, fdpass.Cred{UID: 1000, GID: 1001}
 	msg := &wire.WindowMsg{Columns: []string{"id"}, Rows: 1, Count: 1, Last: true, Inline: []byte("a window")}
 	for range 2 { // kept the second time
-		snap := c.track("t")
+		snap := c.track(new(snapshot), "t")
 		c.keepSmall(appendSmallKey(nil, query, alice), snap, msg)
 		c.untrack(snap)
 	}

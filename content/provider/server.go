@@ -168,6 +168,7 @@ type Server struct {
 	// watchers indexes the connections' registrations by URI.
 	watchers *registrations
 	inline   inlinePool
+	types    typesCache
 	log      *slog.Logger
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
