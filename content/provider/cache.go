@@ -56,9 +56,11 @@ type cacheKey struct {
 
 // queryKey encodes what determines a query's rows, injectively: every
 // string length-prefixed, every argument with its Go type (an int64 1, a
-// float64 1 and a "1" are different keys).
+// float64 1 and a "1" are different keys). It allocates the string only:
+// a key is built on the stack unless it is long.
 func queryKey(q *content.Query) string {
-	b := make([]byte, 0, 32+len(q.URI)+len(q.Selection)+len(q.Order))
+	var buf [256]byte
+	b := buf[:0]
 	b = appendKeyString(b, q.URI)
 	b = strconv.AppendInt(b, int64(len(q.Projection)), 10)
 	for _, p := range q.Projection {
