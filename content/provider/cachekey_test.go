@@ -2,6 +2,7 @@ package provider
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,6 +19,8 @@ func TestQueryKeyIsInjective(t *testing.T) {
 		{URI: "t"},
 		{URI: "t", Limit: 1},
 		{URI: "t;1:x"},
+		{URI: strings.Repeat("t", 300)}, // longer than queryKey's stack buffer
+		{URI: strings.Repeat("t", 300), Selection: "a = ?", Args: []any{strings.Repeat("x", 300)}},
 		{URI: "t", Projection: []string{"a,b"}},
 		{URI: "t", Projection: []string{"a", "b"}},
 		{URI: "t", Projection: []string{"ab"}},
