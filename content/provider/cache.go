@@ -60,7 +60,11 @@ type cacheKey struct {
 // a key is built on the stack unless it is long.
 func queryKey(q *content.Query) string {
 	var buf [256]byte
-	b := buf[:0]
+	return string(appendQueryKey(buf[:0], q))
+}
+
+// appendQueryKey appends queryKey's bytes to b.
+func appendQueryKey(b []byte, q *content.Query) []byte {
 	b = appendKeyString(b, q.URI)
 	b = strconv.AppendInt(b, int64(len(q.Projection)), 10)
 	for _, p := range q.Projection {
@@ -85,7 +89,7 @@ func queryKey(q *content.Query) string {
 			b = appendKeyString(append(b, ";o"...), fmt.Sprintf("%T=%#v", v, v))
 		}
 	}
-	return string(b)
+	return b
 }
 
 // appendKeyString appends s with its length before it.

@@ -31,7 +31,8 @@ type serverQuery struct {
 	id     uint64
 	q      content.Query
 	inline bool      // every window copied through the socket
-	key    string    // the query's cache key; "" when not shared
+	shared bool      // the query's windows are shared (and its small result kept)
+	key    string    // the query's cache key, once its first fill needs it; "" when not shared
 	snap   *snapshot // the version of the data the query reads, from its first open to its end: nil or &snapData
 	ctx    queryContext
 
@@ -97,9 +98,7 @@ func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 		ctx:   queryContext{parent: c.ctx},
 		count: -1,
 	}
-	if !m.Inline && !c.s.cfg.noShare {
-		q.key = queryKey(&q.q)
-	}
+	q.shared = !m.Inline && !c.s.cfg.noShare // its key is made by its first fill
 	c.queries[q.id] = q
 	c.wg.Add(1) // until finish
 	c.mu.Unlock()
@@ -509,13 +508,17 @@ func (q *serverQuery) skip(start int64) error {
 // fill produces the reply to one window request.
 func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	start := q.windowStart(r)
-	if r.first && q.key != "" {
-		var buf [256]byte
-		if msg, ok := q.c.s.cache.small(appendSmallKey(buf[:0], q.key, q.c.cred)); ok {
-			msg.Req, msg.Query = r.req, q.id
+	if r.first && q.shared {
+		var buf [256]byte // the key on the stack: a hit allocates nothing
+		if msg, ok := q.c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q.q), "", q.c.cred)); ok {
+			q.reply = msg
+			q.reply.Req, q.reply.Query = r.req, q.id
 			q.smallHit = true
-			return &msg, nil, nil
+			return &q.reply, nil, nil
 		}
+	}
+	if q.shared && q.key == "" {
+		q.key = queryKey(&q.q)
 	}
 	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
