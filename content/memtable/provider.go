@@ -105,18 +105,21 @@ func (p *Provider) Query(_ context.Context, q *content.Query) (provider.Rows, er
 	if err != nil {
 		return nil, err
 	}
-	proj := make([]int, 0, len(t.cols))
-	for _, n := range q.Projection {
-		c, err := t.index(n)
-		if err != nil {
-			return nil, fmt.Errorf("table %q: %w", t.name, err)
-		}
-		proj = append(proj, c)
-	}
-	if len(q.Projection) == 0 {
-		for c := range t.cols {
+	proj, names, types := t.all, t.names, t.types // every column: the table's own, shared
+	if len(q.Projection) > 0 {
+		proj = make([]int, 0, len(q.Projection))
+		for _, n := range q.Projection {
+			c, err := t.index(n)
+			if err != nil {
+				return nil, fmt.Errorf("table %q: %w", t.name, err)
+			}
 			proj = append(proj, c)
 		}
+		names = make([]string, len(proj))
+		for i, c := range proj {
+			names[i] = t.cols[c].Name
+		}
+		types = t.typesOf(proj)
 	}
 	match, err := sel.Compile(t.index, q.Args)
 	if err != nil {
@@ -139,11 +142,7 @@ func (p *Provider) Query(_ context.Context, q *content.Query) (provider.Rows, er
 	if q.Limit > 0 && int64(len(selected)) > q.Limit {
 		selected = selected[:q.Limit]
 	}
-	names := make([]string, len(proj))
-	for i, c := range proj {
-		names[i] = t.cols[c].Name
-	}
-	return &rows{cols: names, types: t.types(proj), proj: proj, rows: selected, i: -1}, nil
+	return &rows{cols: names, types: types, proj: proj, rows: selected, i: -1}, nil
 }
 
 // snapshot returns the table's rows as they are: writes replace the slice
@@ -158,6 +157,8 @@ func (t *table) snapshot() [][]any {
 
 // rows are a query's rows: a snapshot, held until Close.
 type rows struct {
+	// cols, types and proj are never changed: a query of every column
+	// shares the table's.
 	cols  []string
 	types []content.ColumnType
 	proj  []int

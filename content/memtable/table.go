@@ -3,6 +3,7 @@ package memtable
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/cursorwindow/cursorwindow/content"
@@ -38,7 +39,9 @@ type Column struct {
 type table struct {
 	name   string
 	cols   []Column
-	names  []string
+	names  []string // the columns' names, by position
+	all    []int    // every column's position, in order
+	types  []content.ColumnType
 	index  func(name string) (int, error)
 	rows   [][]any
 	nextID int64 // the number of rows ever inserted: the next row's id
@@ -66,6 +69,12 @@ func newTable(name string, cols []Column) (*table, error) {
 		t.cols[i], t.names[i] = c, c.Name
 	}
 	t.index = selection.ColumnIndex(t.names)
+	t.all = make([]int, len(cols))
+	for i := range t.all {
+		t.all[i] = i
+	}
+	t.names, t.all = slices.Clip(t.names), slices.Clip(t.all)
+	t.types = slices.Clip(t.typesOf(t.all))
 	return t, nil
 }
 
@@ -146,8 +155,8 @@ func (t *table) checked(values []any) ([]any, error) {
 	return row, nil
 }
 
-// types returns the declared types of the columns at idx.
-func (t *table) types(idx []int) []content.ColumnType {
+// typesOf returns the declared types of the columns at idx.
+func (t *table) typesOf(idx []int) []content.ColumnType {
 	ct := make([]content.ColumnType, len(idx))
 	for i, c := range idx {
 		ct[i] = content.ColumnType{DatabaseType: t.cols[c].Type, Nullable: !t.cols[c].NotNull, NullableKnown: true}

@@ -56,9 +56,15 @@ type cacheKey struct {
 
 // queryKey encodes what determines a query's rows, injectively: every
 // string length-prefixed, every argument with its Go type (an int64 1, a
-// float64 1 and a "1" are different keys).
+// float64 1 and a "1" are different keys). It allocates the string only:
+// a key is built on the stack unless it is long.
 func queryKey(q *content.Query) string {
-	b := make([]byte, 0, 32+len(q.URI)+len(q.Selection)+len(q.Order))
+	var buf [256]byte
+	return string(appendQueryKey(buf[:0], q))
+}
+
+// appendQueryKey appends queryKey's bytes to b.
+func appendQueryKey(b []byte, q *content.Query) []byte {
 	b = appendKeyString(b, q.URI)
 	b = strconv.AppendInt(b, int64(len(q.Projection)), 10)
 	for _, p := range q.Projection {
@@ -83,7 +89,7 @@ func queryKey(q *content.Query) string {
 			b = appendKeyString(append(b, ";o"...), fmt.Sprintf("%T=%#v", v, v))
 		}
 	}
-	return string(b)
+	return b
 }
 
 // appendKeyString appends s with its length before it.
@@ -127,12 +133,13 @@ func newWindowCache(recycle func(*sentWindow)) *windowCache {
 	}
 }
 
-// track starts a snapshot of uri; call it before the provider opens the
+// track starts a snapshot of uri in s (the query's own, so a query
+// allocates none) and returns s; call it before the provider opens the
 // rows, so that a change while they are being opened counts as after them.
-func (c *windowCache) track(uri string) *snapshot {
-	s := &snapshot{uri: uri}
+func (c *windowCache) track(s *snapshot, uri string) *snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	*s = snapshot{uri: uri}
 	for u := range c.changes {
 		if related(u, uri) {
 			s.stale = true // opened mid-change: old, new or both

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,6 +19,8 @@ func TestQueryKeyIsInjective(t *testing.T) {
 		{URI: "t"},
 		{URI: "t", Limit: 1},
 		{URI: "t;1:x"},
+		{URI: strings.Repeat("t", 300)}, // longer than queryKey's stack buffer
+		{URI: strings.Repeat("t", 300), Selection: "a = ?", Args: []any{strings.Repeat("x", 300)}},
 		{URI: "t", Projection: []string{"a,b"}},
 		{URI: "t", Projection: []string{"a", "b"}},
 		{URI: "t", Projection: []string{"ab"}},
@@ -56,7 +59,7 @@ func TestSmallResultKeptPerCaller(t *testing.T) {
 	alice, bob, aliceOtherGroup := fdpass.Cred{UID: 1000, GID: 1000}, fdpass.Cred{UID: 1001, GID: 1000}, fdpass.Cred{UID: 1000, GID: 1001}
 	msg := &wire.WindowMsg{Columns: []string{"id"}, Rows: 1, Count: 1, Last: true, Inline: []byte("a window")}
 	for range 2 { // kept the second time
-		snap := c.track("t")
+		snap := c.track(new(snapshot), "t")
 		c.keepSmall(appendSmallKey(nil, query, alice), snap, msg)
 		c.untrack(snap)
 	}

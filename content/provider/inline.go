@@ -45,17 +45,21 @@ func (p *inlinePool) put(ncols int, limit int64, w *window.Writer, pooled int64)
 	p.windows[ncols].Put(w)
 }
 
-// buf returns an empty buffer for a window's compact copy.
-func (p *inlinePool) buf() []byte {
+// buf returns an empty buffer for a window's compact copy, by a pointer
+// to it, which putBuf takes back: the pointer goes round with its buffer,
+// so that keeping a buffer allocates nothing.
+func (p *inlinePool) buf() *[]byte {
 	if b, _ := p.bufs.Get().(*[]byte); b != nil {
-		return (*b)[:0]
+		*b = (*b)[:0]
+		return b
 	}
-	return nil
+	return new([]byte)
 }
 
-// putBuf keeps a buffer whose bytes have been sent.
-func (p *inlinePool) putBuf(b []byte) {
-	if cap(b) > 0 && cap(b) <= 64<<10 {
-		p.bufs.Put(&b)
+// putBuf keeps a buffer (from buf, grown to its bytes) whose bytes have
+// been sent.
+func (p *inlinePool) putBuf(b *[]byte) {
+	if cap(*b) > 0 && cap(*b) <= 64<<10 {
+		p.bufs.Put(b)
 	}
 }

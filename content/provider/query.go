@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -32,14 +31,21 @@ type serverQuery struct {
 	id     uint64
 	q      content.Query
 	inline bool      // every window copied through the socket
-	key    string    // the query's cache key; "" when not shared
-	snap   *snapshot // the version of the data the query reads, from its first open to its end
+	shared bool      // the query's windows are shared (and its small result kept)
+	key    string    // the query's cache key, once its first fill needs it; "" when not shared
+	snap   *snapshot // the version of the data the query reads, from its first open to its end: nil or &snapData
+	ctx    queryContext
 
+	// reqs is made by the first request after the first (enqueue), or
+	// when the query stays open past its first answer (first): a query
+	// answered whole by its first reply never makes it.
 	reqs    chan request
-	mu      sync.Mutex // guards stopped and sends on reqs
+	mu      sync.Mutex // guards reqs, stopped and sends on reqs
 	stopped bool
-	ctx     context.Context
-	cancel  context.CancelFunc
+
+	snapData  snapshot
+	reply     wire.WindowMsg // the message of the reply being sent (describe, reuse)
+	inlineBuf *[]byte        // the pooled buffer of the reply's inline bytes, if any
 
 	// Worker state.
 	rows      Rows
@@ -86,16 +92,13 @@ func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 		c.writeErr(m.Req, err)
 		return nil
 	}
-	qctx, cancel := context.WithCancel(c.ctx)
 	q := &serverQuery{
 		c: c, id: m.Req, inline: m.Inline, // the consumer knows its query by its request id
-		q:    content.Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
-		reqs: make(chan request, lim.ConnWindows+2),
-		ctx:  qctx, cancel: cancel, count: -1,
+		q:     content.Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
+		ctx:   queryContext{parent: c.ctx},
+		count: -1,
 	}
-	if !m.Inline && !c.s.cfg.noShare {
-		q.key = queryKey(&q.q)
-	}
+	q.shared = !m.Inline && !c.s.cfg.noShare // its key is made by its first fill
 	c.queries[q.id] = q
 	c.wg.Add(1) // until finish
 	c.mu.Unlock()
@@ -104,17 +107,31 @@ func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 
 // first answers the query's first request, on the goroutine reading the
 // connection (see serverConn.onReader); later requests go to a worker
-// goroutine, started only if the query stays open.
+// goroutine, started only if the query stays open. A query its first
+// reply answered whole, with nothing queued behind it, ends here: no
+// queue, no worker.
 func (q *serverQuery) first() {
 	q.handle(request{req: q.id, first: true, start: 0})
 	q.mu.Lock()
-	open := !q.stopped
-	q.mu.Unlock()
-	if open {
-		go q.work()
-	} else {
-		q.work() // only what was queued meanwhile, then the end
+	open, queued := !q.stopped, q.reqs != nil
+	if open && !queued {
+		q.reqs = q.newQueue()
 	}
+	q.mu.Unlock()
+	switch {
+	case open:
+		go q.work()
+	case queued:
+		q.work() // only what was queued meanwhile, then the end
+	default:
+		q.finish()
+	}
+}
+
+// newQueue makes the queue of the requests after the first; the caller
+// holds q.mu.
+func (q *serverQuery) newQueue() chan request {
+	return make(chan request, q.c.s.cfg.limits.ConnWindows+2)
 }
 
 // enqueue passes a request to the worker; a consumer that floods one query
@@ -126,6 +143,9 @@ func (q *serverQuery) enqueue(r request) {
 		q.c.writeErr(r.req, fmt.Errorf("%w: query closed", content.ErrClosed))
 		return
 	}
+	if q.reqs == nil { // while the first request is answered
+		q.reqs = q.newQueue()
+	}
 	select {
 	case q.reqs <- r:
 	default:
@@ -136,7 +156,7 @@ func (q *serverQuery) enqueue(r request) {
 // abort stops the worker and cancels the fill it is running: the consumer
 // closed the query, perhaps before its first answer.
 func (q *serverQuery) abort() {
-	q.cancel()
+	q.ctx.stop()
 	q.stop()
 }
 
@@ -147,7 +167,9 @@ func (q *serverQuery) stop() {
 	defer q.mu.Unlock()
 	if !q.stopped {
 		q.stopped = true
-		close(q.reqs)
+		if q.reqs != nil {
+			close(q.reqs)
+		}
 	}
 }
 
@@ -161,7 +183,7 @@ func (q *serverQuery) work() {
 
 // finish frees what the query holds once it has stopped.
 func (q *serverQuery) finish() {
-	q.cancel()
+	q.ctx.stop()
 	q.closeRows()
 	q.c.s.cache.untrack(q.snap)
 	q.c.wg.Done()
@@ -184,6 +206,7 @@ func (q *serverQuery) handle(r request) {
 		err = fmt.Errorf("%w: query %d closed", content.ErrClosed, q.id) // cancelled by closeQuery
 	}
 	if err != nil {
+		q.putInline()
 		q.c.log.Debug("query failed", "uri", q.q.URI, "err", err)
 		q.c.writeErr(r.req, err)
 		if r.first {
@@ -210,9 +233,7 @@ func (q *serverQuery) handle(r request) {
 		q.c.closeQuery(q.id, false)
 	}
 	err = q.c.write(msg, files...)
-	if msg.Inline != nil && !q.smallHit {
-		q.c.s.inline.putBuf(msg.Inline) // encoded into the frame: free again
-	}
+	q.putInline() // encoded into the frame: free again (a kept small result's bytes are not the pool's)
 	if err != nil {
 		if sw != nil {
 			q.c.release(msg.Win)
@@ -220,6 +241,14 @@ func (q *serverQuery) handle(r request) {
 		// A reply the parcel layer refused (too large, say) must still be
 		// answered; on a dead connection this fails quietly too.
 		q.c.writeErr(r.req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
+	}
+}
+
+// putInline gives back the buffer of the reply's inline bytes, if any.
+func (q *serverQuery) putInline() {
+	if q.inlineBuf != nil {
+		q.c.s.inline.putBuf(q.inlineBuf)
+		q.inlineBuf = nil
 	}
 }
 
@@ -271,9 +300,9 @@ func (q *serverQuery) fail(err error) error {
 // fixes the version of the data the query reads (its snapshot) until it
 // ends.
 func (q *serverQuery) open() error {
-	q.c.s.cache.untrack(q.snap)         // a first open that failed before
-	q.snap = q.c.s.cache.track(q.q.URI) // before Query: a change while it runs counts as after it
-	rows, err := q.c.s.prov.Query(q.ctx, &q.q)
+	q.c.s.cache.untrack(q.snap)                      // a first open that failed before
+	q.snap = q.c.s.cache.track(&q.snapData, q.q.URI) // before Query: a change while it runs counts as after it
+	rows, err := q.c.s.prov.Query(&q.ctx, &q.q)
 	if errors.Is(err, ErrSnapshotExpired) {
 		return fmt.Errorf("%w: the provider's snapshot of %s expired before its first row (%v)", content.ErrBusy, q.q.URI, err)
 	}
@@ -318,10 +347,10 @@ func (q *serverQuery) reopen(start int64) error {
 	var err error
 	at := int64(0)
 	if sk, ok := q.c.s.prov.(Seeker); ok && start > 0 && (start <= q.cur || start <= q.count) {
-		rows, err = sk.QueryAt(q.ctx, &q.q, start)
+		rows, err = sk.QueryAt(&q.ctx, &q.q, start)
 		at = start
 	} else {
-		rows, err = q.c.s.prov.Query(q.ctx, &q.q)
+		rows, err = q.c.s.prov.Query(&q.ctx, &q.q)
 	}
 	if err != nil {
 		return err
@@ -429,7 +458,7 @@ func (q *serverQuery) seek(start int64) error {
 		return q.skip(start)
 	}
 	if rp, ok := q.rows.(Repositioner); ok {
-		err := rp.Reposition(q.ctx, start)
+		err := rp.Reposition(&q.ctx, start)
 		if err == nil {
 			q.cur, q.pending, q.done = start, false, false
 			return nil
@@ -479,13 +508,17 @@ func (q *serverQuery) skip(start int64) error {
 // fill produces the reply to one window request.
 func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	start := q.windowStart(r)
-	if r.first && q.key != "" {
-		var buf [256]byte
-		if msg, ok := q.c.s.cache.small(appendSmallKey(buf[:0], q.key, q.c.cred)); ok {
-			msg.Req, msg.Query = r.req, q.id
+	if r.first && q.shared {
+		var buf [256]byte // the key on the stack: a hit allocates nothing
+		if msg, ok := q.c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q.q), "", q.c.cred)); ok {
+			q.reply = msg
+			q.reply.Req, q.reply.Query = r.req, q.id
 			q.smallHit = true
-			return &msg, nil, nil
+			return &q.reply, nil, nil
 		}
+	}
+	if q.shared && q.key == "" {
+		q.key = queryKey(&q.q)
 	}
 	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
@@ -592,7 +625,8 @@ func (q *serverQuery) windowStart(r request) int64 {
 // describe returns the descriptor of a window of rows rows at start just
 // filled, and advances the query past it.
 func (q *serverQuery) describe(r request, start int64, rows int) (*wire.WindowMsg, error) {
-	msg := &wire.WindowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
+	q.reply = wire.WindowMsg{Req: r.req, Query: q.id, Start: start, Rows: rows}
+	msg := &q.reply
 	if r.first {
 		q.describeColumns(msg)
 	}
@@ -638,17 +672,8 @@ func (q *serverQuery) describeColumns(msg *wire.WindowMsg) {
 	if q.types == nil {
 		return
 	}
-	msg.Types = make([]string, len(q.types))
-	msg.Nullable = make([]int8, len(q.types))
-	for i, t := range q.types {
-		msg.Types[i] = t.DatabaseType
-		switch {
-		case !t.NullableKnown:
-			msg.Nullable[i] = -1
-		case t.Nullable:
-			msg.Nullable[i] = 1
-		}
-	}
+	wt := q.c.s.types.get(q.types)
+	msg.Types, msg.Nullable = wt.names, wt.nullable
 }
 
 // filling is one window being filled: it starts inline, in Go memory
@@ -802,11 +827,15 @@ func (f *filling) finish(msg *wire.WindowMsg) error {
 	q := f.q
 	if f.sw == nil {
 		// A compact copy (header, directory, buffers: nothing of an
-		// earlier fill), into a pooled buffer given back once it is sent.
-		b, err := f.w.AppendTo(q.c.s.inline.buf())
+		// earlier fill), into a pooled buffer given back once it is sent
+		// (serverQuery.putInline).
+		buf := q.c.s.inline.buf()
+		b, err := f.w.AppendTo(*buf)
 		if err != nil {
+			q.c.s.inline.putBuf(buf)
 			return err
 		}
+		*buf, q.inlineBuf = b, buf
 		msg.Inline = b
 		return nil
 	}
@@ -917,7 +946,8 @@ func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*wire.Windo
 		return nil, nil, err
 	}
 	q.count = count
-	msg := &wire.WindowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: count}
+	q.reply = wire.WindowMsg{Req: r.req, Query: q.id, Start: start, Rows: sw.rows, Last: sw.last, Count: count}
+	msg := &q.reply
 	if r.first {
 		q.describeColumns(msg)
 	}
@@ -949,7 +979,7 @@ func (q *serverQuery) putRow(w *window.Writer) error {
 // it.
 func (q *serverQuery) sharedWindow(ncols int, start int64, from *window.Writer) (*sentWindow, error) {
 	c := q.c
-	w, err := c.s.pool.Get(q.ctx, ncols, start)
+	w, err := c.s.pool.Get(&q.ctx, ncols, start)
 	switch {
 	case errors.Is(err, window.ErrPoolExhausted):
 		return nil, fmt.Errorf("%w: window memory budget spent (%v)", content.ErrBusy, err)

@@ -168,6 +168,7 @@ type Server struct {
 	// watchers indexes the connections' registrations by URI.
 	watchers *registrations
 	inline   inlinePool
+	types    typesCache
 	log      *slog.Logger
 	// bigSlots counts the one-off windows for oversized rows.
 	bigSlots chan struct{}
@@ -431,8 +432,13 @@ type serverConn struct {
 	readEnd   chan struct{}
 	endOnce   sync.Once
 	// The request running on the reader and the watchdog timer that hands
-	// reading over if it runs long (see onReader).
-	readerJob   atomic.Pointer[readerJob]
+	// reading over if it runs long (see onReader): job is the number of
+	// the last job started on a reader times jobStep plus its state (a
+	// jobState), jobStart when it started, as time since epoch (so that
+	// starting a job allocates nothing).
+	job         atomic.Uint64
+	jobStart    atomic.Int64
+	epoch       time.Time
 	readerArmed atomic.Bool
 	watchdog    *time.Timer
 }
@@ -456,6 +462,7 @@ func (s *Server) serveConn(ctx context.Context, uc *net.UnixConn) {
 		bulkMaps: window.NewMappings(4, window.WithSizeLimit(s.cfg.maxRowWindow)),
 		bulkQuit: make(chan struct{}),
 		helloBy:  time.Now().Add(s.cfg.helloTimeout),
+		epoch:    time.Now(),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer c.teardown()
@@ -651,15 +658,17 @@ const readerBudget = 500 * time.Microsecond
 // a timer sooner than every other one wakes a thread (the runtime's
 // wakeNetPoller) and that wake-up is what a small query costs.
 func (c *serverConn) onReader(job func()) readNext {
-	j := &readerJob{start: time.Now()}
-	c.readerJob.Store(j)
+	// The start first: a watchdog that sees the job running reads its
+	// start (see watchReader).
+	c.jobStart.Store(int64(time.Since(c.epoch)))
+	j := c.job.Load()&^jobStateMask + jobStep | jobRunning // the next job, running
+	c.job.Store(j)
 	if c.readerArmed.CompareAndSwap(false, true) {
 		c.s.wakes.watchdogArms.Add(1)
 		c.watchdog.Reset(readerBudget)
 	}
 	job()
-	c.readerJob.CompareAndSwap(j, nil)
-	if j.state.CompareAndSwap(jobRunning, jobDone) {
+	if c.job.CompareAndSwap(j, j&^jobStateMask|jobDone) {
 		return keepReading
 	}
 	return handedOff
@@ -686,16 +695,16 @@ type engineWakes struct {
 	readDeadlines  atomic.Int64 // a connection's read deadline moved (setReadDeadline)
 }
 
-// readerJob is a request running on the reading goroutine (onReader).
-type readerJob struct {
-	start time.Time
-	state atomic.Int32 // jobRunning, then jobDone or jobHandedOff
-}
-
+// The states of the job on a connection's reader (serverConn.job): a job
+// starts running, then is done or handed off. Before the first, the
+// state is 0.
 const (
-	jobRunning int32 = iota
-	jobDone
-	jobHandedOff // another goroutine took over reading
+	jobDone      uint64 = iota + 1 // no job runs on the reader
+	jobRunning                     // a request runs on the reading goroutine (onReader)
+	jobHandedOff                   // another goroutine took over reading; the job runs on
+
+	jobStateMask uint64 = 3
+	jobStep      uint64 = 4 // from one job's number to the next's
 )
 
 // watchReader is the watchdog: it hands reading to a new goroutine if the
@@ -705,20 +714,24 @@ const (
 func (c *serverConn) watchReader(ctx context.Context) {
 	c.s.wakes.watchdogFires.Add(1)
 	for {
-		j := c.readerJob.Load()
-		if j == nil {
+		j := c.job.Load()
+		if j&jobStateMask != jobRunning {
 			c.readerArmed.Store(false)
 			// A job that started as we disarmed saw us armed: watch it.
-			if c.readerJob.Load() == nil || !c.readerArmed.CompareAndSwap(false, true) {
+			if c.job.Load()&jobStateMask != jobRunning || !c.readerArmed.CompareAndSwap(false, true) {
 				return
 			}
 			continue
 		}
-		if left := readerBudget - time.Since(j.start); left > 0 {
+		start := time.Duration(c.jobStart.Load())
+		if c.job.Load() != j {
+			continue // j ended: start may be the next job's
+		}
+		if left := readerBudget - (time.Since(c.epoch) - start); left > 0 {
 			c.watchdog.Reset(left)
 			return
 		}
-		if j.state.CompareAndSwap(jobRunning, jobHandedOff) {
+		if c.job.CompareAndSwap(j, j&^jobStateMask|jobHandedOff) {
 			c.s.wakes.readerHandoffs.Add(1)
 			c.wg.Add(1) // job holds the count above zero: teardown waits
 			go func() {
@@ -726,7 +739,7 @@ func (c *serverConn) watchReader(ctx context.Context) {
 				c.readLoop(ctx)
 			}()
 		}
-		c.readerJob.CompareAndSwap(j, nil) // done or handed off: look again
+		// done or handed off: look again
 	}
 }
 

@@ -138,12 +138,16 @@ func (p *parser) next() (token, bool) {
 	return t, ok
 }
 
+// everyRow is the empty selection's parse, one for every caller: a
+// Selection is never changed once parsed.
+var everyRow = &Selection{}
+
 // Parse parses a selection. The empty (or all blank) selection selects
 // every row and takes no arguments. Errors wrap content.ErrBadRequest or
 // content.ErrUnsupported, as the package documentation says.
 func Parse(text string) (*Selection, error) {
 	if strings.TrimSpace(text) == "" {
-		return &Selection{}, nil
+		return everyRow, nil
 	}
 	toks, err := tokenize(text)
 	if err != nil {
