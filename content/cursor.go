@@ -76,7 +76,8 @@ type Cursor struct {
 	err      error // the first error of Next, Move or Requery
 	done     bool  // after the last row
 	closed   bool
-	guard    runtime.Cleanup // reports the cursor if it is collected unclosed
+	guard    runtime.Cleanup // reports the cursor if it is collected unclosed (guarded)
+	guarded  bool
 }
 
 // clientWindow is a window the cursor holds.
@@ -486,6 +487,7 @@ func (cur *Cursor) Requery(ctx context.Context) error {
 		cur.err = err
 		return err
 	}
+	cur.c.guard(cur)
 	return nil
 }
 
@@ -519,7 +521,9 @@ func (cur *Cursor) Close() error {
 		return nil
 	}
 	cur.closed = true
-	cur.guard.Stop()
+	if cur.guarded {
+		cur.guard.Stop()
+	}
 	cur.release()
 	cur.closeQuery()
 	return nil

@@ -9,6 +9,7 @@ import (
 
 // A Cursor holds windows and a query on the provider until Close. Like
 // Android's CloseGuard, a cursor that is garbage-collected without Close
+// while it holds any (an open query, a shared window, a window asked for)
 // is reported: counted in ClientStats.LeakedCursors and logged (slog's
 // default logger) with the stack of the Query that opened it when stacks
 // are recorded (CURSORWINDOW_CURSOR_STACKS=1 in the environment). The report is a leak detector only: the windows stay held
@@ -26,8 +27,16 @@ type leakReport struct {
 	stack  string
 }
 
-// guard arranges for cur to be reported if it is collected unclosed.
+// guard arranges for cur to be reported if it is collected unclosed
+// while it holds what the provider must get back. A cursor that holds
+// nothing (a whole result in one inline window, the provider's query
+// closed by that answer: most small queries) costs no cleanup, until it
+// does hold something (Requery).
 func (c *Client) guard(cur *Cursor) {
+	if cur.guarded || !cur.holds() {
+		return
+	}
+	cur.guarded = true
 	r := leakReport{leaked: &c.leaked, uri: cur.msg.URI}
 	if c.stacks {
 		buf := make([]byte, 8<<10)
@@ -51,7 +60,7 @@ func reportLeak(r leakReport) {
 type ClientStats struct {
 	Pending       int   // requests waiting for their answer
 	Mappings      int   // window mappings kept, held or idle
-	LeakedCursors int64 // cursors garbage-collected without Close
+	LeakedCursors int64 // cursors garbage-collected without Close while they held windows or a query of the provider's
 }
 
 // Stats returns a snapshot of the client's state.
@@ -65,4 +74,10 @@ func (c *Client) Stats() ClientStats {
 	}
 	st.LeakedCursors = c.leaked.Load()
 	return st
+}
+
+// holds reports whether the cursor holds something of the provider's: an
+// open query, a shared window, or a window asked for ahead.
+func (cur *Cursor) holds() bool {
+	return cur.query != 0 || len(cur.ahead) > 0 || (cur.cur != nil && cur.cur.win != 0)
 }
