@@ -62,7 +62,9 @@
 // the bytes, without the structure check's walk, msgpack's decoder or its
 // allocation of each string; the forms it does not read go to msgpack as
 // any message's body does, so it changes the speed of decoding, never its
-// result. The content protocol's query and window do (their package's
+// result. Symmetrically, a [BodyEncoder] appends its body to the frame's
+// buffer itself, without msgpack's encoder and its dispatch per value.
+// The content protocol's query and window are both (their package's
 // codec.go).
 //
 // # Caveats
