@@ -62,16 +62,11 @@ type serverQuery struct {
 	resumedAt int64                // where the last expiry was resumed
 	claimed   cacheKey             // with claiming, the window the fill under way is to cache (fromCache)
 	claiming  bool
-	smallHit  bool // the first answer came from a kept small result (small.go)
 }
 
 // startQuery opens a query; the caller then runs its first request
 // (first). It returns nil if the query was refused (and answered so).
 func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
-	if err := c.permit(content.OpQuery, m.URI); err != nil {
-		c.writeErr(m.Req, err)
-		return nil
-	}
 	lim := c.s.cfg.limits
 	c.mu.Lock()
 	var err error
@@ -226,14 +221,14 @@ func (q *serverQuery) handle(r request) {
 		// for, so the query ends here and the consumer need not close it
 		// (Done tells it so).
 		msg.Done = true
-		if msg.Inline != nil && q.key != "" && !q.smallHit {
+		if msg.Inline != nil && q.key != "" {
 			var buf [256]byte // while the query's snapshot is tracked: a change now makes it stale
 			q.c.s.cache.keepSmall(appendSmallKey(buf[:0], q.key, q.c.cred), q.snap, msg)
 		}
 		q.c.closeQuery(q.id, false)
 	}
 	err = q.c.write(msg, files...)
-	q.putInline() // encoded into the frame: free again (a kept small result's bytes are not the pool's)
+	q.putInline() // encoded into the frame: free again
 	if err != nil {
 		if sw != nil {
 			q.c.release(msg.Win)
@@ -508,15 +503,6 @@ func (q *serverQuery) skip(start int64) error {
 // fill produces the reply to one window request.
 func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	start := q.windowStart(r)
-	if r.first && q.shared {
-		var buf [256]byte // the key on the stack: a hit allocates nothing
-		if msg, ok := q.c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q.q), "", q.c.cred)); ok {
-			q.reply = msg
-			q.reply.Req, q.reply.Query = r.req, q.id
-			q.smallHit = true
-			return &q.reply, nil, nil
-		}
-	}
 	if q.shared && q.key == "" {
 		q.key = queryKey(&q.q)
 	}

@@ -389,6 +389,9 @@ type serverConn struct {
 	log  *slog.Logger
 	wg   sync.WaitGroup // request handlers and query workers
 
+	// smallReply is the reply answerSmall sends, the reading goroutine's.
+	smallReply wire.WindowMsg
+
 	// ctx is the context of the connection's work: cancelled when the
 	// consumer goes away, not when the server shuts down (in-flight replies
 	// are then finished).
@@ -747,6 +750,13 @@ func (c *serverConn) watchReader(ctx context.Context) {
 func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext {
 	switch m := msg.(type) {
 	case *wire.QueryMsg:
+		if err := c.permit(content.OpQuery, m.URI); err != nil {
+			c.writeErr(m.Req, err)
+			return keepReading
+		}
+		if c.answerSmall(m) {
+			return keepReading
+		}
 		if q := c.startQuery(m); q != nil {
 			return c.onReader(q.first)
 		}

@@ -2,11 +2,13 @@ package provider
 
 import (
 	"container/list"
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"strconv"
 	"sync/atomic"
 
+	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
@@ -153,4 +155,38 @@ func (c *windowCache) invalidateSmall(uri string) {
 			}
 		}
 	}
+}
+
+// answerSmall answers m from the small result kept for its query and the
+// caller, if there is one: on the reading goroutine, opening no query (it
+// holds nothing and ends with its answer, so it counts against no query
+// limit and starts no worker). The server's Permission has admitted m.
+// It reports whether it answered; a query it does not answer is opened
+// as any other (startQuery refuses a request id in use).
+func (c *serverConn) answerSmall(m *wire.QueryMsg) bool {
+	if m.Inline || c.s.cfg.noShare || m.Req == 0 || m.Limit < 0 {
+		return false
+	}
+	c.mu.Lock()
+	_, dup := c.queries[m.Req]
+	closed := c.closed
+	c.mu.Unlock()
+	if dup || closed {
+		return false
+	}
+	q := content.Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit}
+	var buf [256]byte // the key on the stack: a hit allocates nothing
+	msg, ok := c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q), "", c.cred))
+	if !ok {
+		return false
+	}
+	c.smallReply = msg
+	c.smallReply.Req, c.smallReply.Query, c.smallReply.Done = m.Req, m.Req, true
+	if err := c.write(&c.smallReply); err != nil {
+		// A reply the parcel layer refused must still be answered; on a
+		// dead connection this fails quietly too.
+		c.writeErr(m.Req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
+	}
+	c.smallReply = wire.WindowMsg{} // holds nothing of the kept result's
+	return true
 }

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
 	"github.com/cursorwindow/cursorwindow/content/provider"
+	"github.com/cursorwindow/cursorwindow/fdpass"
 )
 
 // counted counts its provider's Query calls; with notify set, each Query
@@ -154,4 +156,50 @@ func TestSmallResultsBounded(t *testing.T) {
 		}
 	}
 	assert.Equal(t, provider.MaxSmallResults, s.Stats().SmallCached)
+}
+
+// The server's Permission is asked on every query, a repeat answered from
+// its kept result too: a uid refused now is refused, whatever was kept
+// for it.
+func TestSmallResultAfterPermission(t *testing.T) {
+	p := &counted{Provider: smallTable(10)}
+	var refuse atomic.Bool
+	perm := func(_ fdpass.Cred, _ content.Op, _ string) error {
+		if refuse.Load() {
+			return errors.New("not now")
+		}
+		return nil
+	}
+	path, s := contenttest.Serve(t, p, provider.WithPermission(perm))
+	c := contenttest.Dial(t, path)
+	q := &content.Query{URI: "t", Limit: 3}
+	for range 3 {
+		firstValues(t, c, q)
+	}
+	require.Equal(t, int64(1), s.Stats().SmallHits)
+	refuse.Store(true)
+	_, err := c.Query(context.Background(), q)
+	require.ErrorIs(t, err, content.ErrPermission)
+	assert.Equal(t, int64(1), s.Stats().SmallHits)
+	assert.Equal(t, int64(2), p.queries.Load())
+}
+
+// A repeat answered from its kept result opens no query: it is answered
+// while the connection holds as many open queries as it may.
+func TestSmallResultAtTheQueryLimit(t *testing.T) {
+	p := &counted{Provider: smallTable(20_000)}
+	path, s := contenttest.Serve(t, p, provider.WithLimits(provider.Limits{ConnQueries: 2}), provider.WithWindowSize(64<<10))
+	c := contenttest.Dial(t, path, content.WithBusyWait(0)) // busy is answered at once
+	q := &content.Query{URI: "t", Limit: 1}
+	firstValues(t, c, q)
+	firstValues(t, c, q)
+	for range 2 { // two scans left open: the connection's limit
+		cur, err := c.Query(context.Background(), &content.Query{URI: "t"})
+		require.NoError(t, err)
+		defer cur.Close()
+	}
+	assert.Equal(t, []int64{0}, firstValues(t, c, q))
+	assert.Equal(t, int64(1), s.Stats().SmallHits)
+	_, err := c.Query(context.Background(), &content.Query{URI: "t", Limit: 2})
+	require.ErrorIs(t, err, content.ErrBusy, "a query that is not kept is refused at the limit")
 }
