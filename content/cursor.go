@@ -487,6 +487,10 @@ func (cur *Cursor) Requery(ctx context.Context) error {
 		cur.err = err
 		return err
 	}
+	if cur.guarded && !cur.holds() { // a small result now: nothing to leak
+		cur.guard.Stop()
+		cur.guarded = false
+	}
 	cur.c.guard(cur)
 	return nil
 }

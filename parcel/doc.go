@@ -77,9 +77,12 @@
 //   - Errors that break the framing (matching [ErrProtocol] or
 //     io.ErrUnexpectedEOF) are sticky: close the Conn. [ErrUnknownType] and
 //     [ErrDecode] skip one parcel and the Conn stays usable.
-//   - Contexts: a context's deadline becomes the socket deadline for the
-//     call, and its cancellation interrupts the call. Do not also set
-//     deadlines on the underlying connection while passing contexts that
+//   - Contexts: a context's end (its cancellation, or its deadline, at
+//     which its Done closes) interrupts the call: the socket's deadline
+//     is set in the past, then cleared once the call returns. A call the
+//     context does not end leaves the socket's deadline alone and arms no
+//     timer. So a deadline set on the underlying connection is lost when
+//     a context ends a call: do not set one while passing contexts that
 //     can be done.
 //   - Socket type: SOCK_STREAM only (a "unix" listener or a socketpair).
 //     Do not enable SO_PASSCRED on the socket: credentials messages would

@@ -219,7 +219,8 @@ func (m *Mappings) forget(mp *mapping) {
 }
 
 // reader returns a Window over mp's mapping, holding one of its
-// references, that gives it back when closed.
+// references, that gives it back when closed. The copy's cols are the
+// mapping's (its own few go unused): a mapping is parsed once.
 func (mp *mapping) reader() *Window {
 	r := *mp.w
 	r.mapping, r.quarantine, r.shared = nil, false, mp

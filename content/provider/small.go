@@ -39,10 +39,13 @@ type smallResult struct {
 	elem *list.Element  // in the LRU list
 }
 
-// The bounds of the small results kept: a few thousand answers, a few MiB.
+// The bounds of the small results kept: a few thousand answers, a few MiB
+// (a result's bytes, its strings' headers, and smallOverhead for its
+// record and its entries in the maps and the list).
 const (
 	maxSmallResults = 4096
 	maxSmallBytes   = 4 << 20
+	smallOverhead   = 384
 )
 
 // smallCache is the windowCache's part for small results; its fields are
@@ -99,12 +102,12 @@ func (c *windowCache) keepSmall(key []byte, snap *snapshot, msg *wire.WindowMsg)
 	if !c.smalls.seen(key) {
 		return
 	}
-	size := len(key) + len(msg.Inline)
+	size := smallOverhead + len(key) + len(msg.Inline) + len(msg.Nullable)
 	for _, s := range msg.Columns {
-		size += len(s)
+		size += 16 + len(s)
 	}
 	for _, s := range msg.Types {
-		size += len(s)
+		size += 16 + len(s)
 	}
 	if size > maxSmallBytes/16 {
 		return // one result may not crowd out the others
