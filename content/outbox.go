@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
@@ -32,6 +33,8 @@ type outbox struct {
 	mu   sync.Mutex
 	q    []parcel.Message
 	dead bool
+
+	queued atomic.Int64 // messages posted to the queue, not written at once (TestReleaseWakesNoGoroutine)
 }
 
 func (o *outbox) start(pc *parcel.Conn, fail func(error)) {
@@ -43,8 +46,14 @@ func (o *outbox) start(pc *parcel.Conn, fail func(error)) {
 	go o.run()
 }
 
-// post queues m; it never blocks.
+// post writes m now if the socket takes it without waiting and nothing
+// posted before it is unsent (no goroutine woken, no thread: a cursor's
+// release costs one system call), and queues it otherwise; it never
+// blocks.
 func (o *outbox) post(m parcel.Message) {
+	if o.postNow(m) {
+		return
+	}
 	o.mu.Lock()
 	if o.dead {
 		o.mu.Unlock()
@@ -58,7 +67,37 @@ func (o *outbox) post(m parcel.Message) {
 	}
 	o.q = append(o.q, m)
 	o.mu.Unlock()
+	o.queued.Add(1)
 	signal(o.wake)
+}
+
+// postNow writes m if it is the outbox's next message and the socket
+// takes it without waiting; it reports whether m is done with (written,
+// or dropped on a connection that has ended).
+func (o *outbox) postNow(m parcel.Message) bool {
+	select {
+	case o.turn <- struct{}{}: // no writer between a message and the socket
+	default:
+		return false
+	}
+	defer func() { <-o.turn }()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dead {
+		return true
+	}
+	if len(o.q) > 0 {
+		return false // after those
+	}
+	res, err := o.pc.TryWrite(m)
+	switch {
+	case err != nil:
+		o.dead = true // the reader sees the connection end
+		return true
+	case res == parcel.Begun:
+		signal(o.wake) // the rest, by the goroutine
+	}
+	return res != parcel.Unsent
 }
 
 // signal wakes the goroutine waiting on ch (a channel of one slot), if it
@@ -123,7 +162,14 @@ func (o *outbox) run() {
 		case <-o.ctx.Done():
 			return
 		}
-		err := o.flush(o.ctx)
+		err := o.pc.Flush(o.ctx) // the rest of what postNow began
+		if err != nil {
+			o.mu.Lock()
+			o.dead, o.q = true, nil // the connection is broken
+			o.mu.Unlock()
+		} else {
+			err = o.flush(o.ctx)
+		}
 		<-o.turn
 		if err != nil {
 			return // the reader sees the connection end

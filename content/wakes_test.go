@@ -44,6 +44,27 @@ func TestSmallQueryCosts(t *testing.T) {
 	assert.Zero(t, c.ReplyHandoffs()-replies0, "replies handed over by a reader goroutine (%d queries)", n)
 }
 
+// Closing a cursor that holds a shared window releases it with a write
+// of the closing goroutine, not of the client's writer goroutine woken
+// for it (a thread's wake-up a query, a handoff's largest cost).
+func TestReleaseWakesNoGoroutine(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(1000))
+	path, s := startServer(t, p, provider.WithInlineLimit(0)) // every window shared: released on Close
+	c := contenttest.Dial(t, path)
+	q := &content.Query{URI: "trips", Limit: 100}
+	const n = 200
+	queued0 := c.PostsQueued()
+	for range n {
+		cur, err := c.Query(context.Background(), q)
+		require.NoError(t, err)
+		require.True(t, cur.Next())
+		require.NoError(t, cur.Close())
+	}
+	assert.Zero(t, c.PostsQueued()-queued0, "releases queued for the writer goroutine (%d queries)", n)
+	require.Eventually(t, func() bool { return s.Stats().WindowsOut == 0 }, 10*time.Second, time.Millisecond, "every window released")
+}
+
 // A client that nobody reads (no request waits, no watch) still learns,
 // from Err, that its provider shut down: Err polls the socket and reads
 // what came (the goodbye, or the end of the stream). database/sql's pool relies on it (sqldriver's IsValid).

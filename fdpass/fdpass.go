@@ -37,6 +37,7 @@ type Conn struct {
 	// (bound once to sendFn, so that a Send does not allocate a closure).
 	sendMu   sync.Mutex
 	sendFn   func(fd uintptr) bool
+	trySend  func(fd uintptr) bool // sendNow, bound once
 	sendData []byte // data still to send
 	sendOOB  []byte // control data; nil once the first chunk went out
 	sent     int    // bytes sent so far
@@ -70,6 +71,7 @@ func NewConn(c *net.UnixConn) (*Conn, error) {
 	}
 	fc := &Conn{uc: c, rc: rc}
 	fc.sendFn = fc.sendOnce
+	fc.trySend = fc.sendNow
 	fc.recvFn = fc.recvOnce
 	return fc, nil
 }
@@ -153,6 +155,53 @@ func (c *Conn) send(p, oob []byte) (int, error) {
 		return n, fmt.Errorf("fdpass: sendmsg: %w", err)
 	}
 	return n, nil
+}
+
+// TrySend writes as much of p (no descriptors) as the socket takes now,
+// without waiting for it to take more: it returns how many bytes went,
+// 0 when the socket's buffer is full. A stream socket may take part of
+// p; the rest is the caller's to send.
+func (c *Conn) TrySend(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.sendData, c.sendOOB, c.sent, c.sendErr = p, nil, 0, nil
+	err := c.rc.Write(c.trySend)
+	n, serr := c.sent, c.sendErr
+	c.sendData, c.sendErr = nil, nil
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return n, fmt.Errorf("fdpass: sendmsg: %w", err)
+	}
+	return n, nil
+}
+
+// sendNow is TrySend's RawConn.Write callback: sendOnce, but it never
+// waits for writability.
+func (c *Conn) sendNow(fd uintptr) bool {
+	for c.sent < len(c.sendData) {
+		n, err := c.sendMsg.sendmsg(int(fd), c.sendData[c.sent:], nil, unix.MSG_NOSIGNAL)
+		switch err {
+		case nil:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return true // as far as the socket takes it
+		default:
+			c.sendErr = err
+			return true
+		}
+		if n <= 0 {
+			c.sendErr = io.ErrShortWrite
+			return true
+		}
+		c.sent += n
+	}
+	return true
 }
 
 // sendOnce is the RawConn.Write callback: it writes as much as the socket

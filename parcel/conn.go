@@ -39,8 +39,11 @@ type Conn struct {
 	wsem chan struct{}
 	wbuf bytes.Buffer
 	fbuf []byte // the frames of BodyEncoders
-	enc  *msgpack.Encoder
-	werr error // sticky: the stream is broken for writing
+	// wrest is the rest of a parcel TryWrite began, written before
+	// anything else.
+	wrest []byte
+	enc   *msgpack.Encoder
+	werr  error // sticky: the stream is broken for writing
 	// wdeadline is the socket's write deadline as WithWriteTimeout last
 	// set it (zero: none set, or a context's watch cleared it).
 	wdeadline time.Time
@@ -154,15 +157,9 @@ func (c *Conn) dropFDs() {
 // encoding error, a body over the limit ([ErrTooLarge]) or too many files
 // ([ErrTooManyFDs]) send nothing and leave the Conn usable.
 func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error {
-	if msg == nil {
-		return errors.New("parcel: write: nil message")
-	}
-	typ := msg.ParcelType()
-	if typ == 0 {
-		return fmt.Errorf("parcel: write %T: %w: type code 0 is reserved", msg, ErrUnknownType)
-	}
-	if len(files) > c.cfg.maxFDs {
-		return fmt.Errorf("parcel: write type %d: %w: %d descriptors exceed limit %d", typ, ErrTooManyFDs, len(files), c.cfg.maxFDs)
+	typ, err := c.checkMessage(msg, len(files))
+	if err != nil {
+		return err
 	}
 	if done := ctx.Done(); done != nil {
 		select {
@@ -174,26 +171,16 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 		c.wsem <- struct{}{}
 	}
 	defer func() { <-c.wsem }()
-	if c.werr != nil {
-		return c.werr
+	if err := c.writable(ctx, typ); err != nil {
+		return err
 	}
-	if c.closed.Load() {
-		return fmt.Errorf("parcel: write type %d: %w", typ, ErrClosed)
+	if err := c.sendRest(ctx); err != nil {
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("parcel: write type %d: %w", typ, err)
-	}
-
-	frame, err := c.encode(msg)
+	frame, err := c.frame(typ, msg, len(files))
 	if err != nil {
-		return fmt.Errorf("parcel: encode type %d (%T): %w", typ, msg, err)
+		return err
 	}
-	bodyLen := len(frame) - HeaderSize
-	if bodyLen > c.cfg.maxBody {
-		return fmt.Errorf("parcel: write type %d: %w: length %d exceeds limit %d", typ, ErrTooLarge, bodyLen, c.cfg.maxBody)
-	}
-	putHeader(frame, header{typ: typ, bodyLen: uint32(bodyLen), fdCount: uint16(len(files))})
-
 	c.refreshWriteDeadline()
 	stop := watch(ctx, c.uc, false)
 	n, err := c.fc.Send(frame, files...)
@@ -204,17 +191,165 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	if err == nil {
 		return nil
 	}
-	if ctxErr != nil {
-		err = fmt.Errorf("parcel: write type %d: %w (%v)", typ, ctxErr, err)
-	} else if errors.Is(err, net.ErrClosed) && c.closed.Load() {
-		err = fmt.Errorf("parcel: write type %d: %w", typ, ErrClosed)
-	} else {
-		err = fmt.Errorf("parcel: write type %d: %w", typ, err)
-	}
+	err = c.writeError(typ, err, ctxErr)
 	if n > 0 {
 		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
 	}
 	return err
+}
+
+// TryResult is what TryWrite did.
+type TryResult int
+
+const (
+	// Unsent: nothing was written (another write was under way, an
+	// earlier frame's rest is unsent, or the socket's buffer is full).
+	Unsent TryResult = iota
+	// Sent: the whole parcel was written.
+	Sent
+	// Begun: the socket took part of the parcel; the rest is kept and
+	// written first by the next Write or Flush, and until then the
+	// stream holds half a frame: call Flush.
+	Begun
+)
+
+// TryWrite writes msg (without descriptors) if it can without waiting:
+// for the writer's turn, or for the socket to take a byte. It is for a
+// writer that must never wait on a peer that stopped reading, and
+// otherwise queues msg for a writer that may wait. Unsent leaves the
+// Conn as it was; an error is Write's.
+func (c *Conn) TryWrite(msg Message) (TryResult, error) {
+	typ, err := c.checkMessage(msg, 0)
+	if err != nil {
+		return Unsent, err
+	}
+	select {
+	case c.wsem <- struct{}{}:
+	default:
+		return Unsent, nil
+	}
+	defer func() { <-c.wsem }()
+	if err := c.writable(context.Background(), typ); err != nil {
+		return Unsent, err
+	}
+	if len(c.wrest) > 0 {
+		return Unsent, nil
+	}
+	frame, err := c.frame(typ, msg, 0)
+	if err != nil {
+		return Unsent, err
+	}
+	c.refreshWriteDeadline()
+	n, err := c.fc.TrySend(frame)
+	switch {
+	case err != nil && n > 0:
+		err = c.writeError(typ, err, nil)
+		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
+		return Unsent, err
+	case err != nil:
+		return Unsent, c.writeError(typ, err, nil)
+	case n == 0:
+		return Unsent, nil
+	case n < len(frame):
+		c.wrest = append(c.wrest[:0], frame[n:]...)
+		return Begun, nil
+	}
+	return Sent, nil
+}
+
+// Flush writes the rest of a parcel TryWrite began, if any, waiting as
+// Write does.
+func (c *Conn) Flush(ctx context.Context) error {
+	select {
+	case c.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("parcel: flush: %w", ctx.Err())
+	}
+	defer func() { <-c.wsem }()
+	if len(c.wrest) == 0 {
+		return nil
+	}
+	if err := c.writable(ctx, 0); err != nil {
+		return err
+	}
+	return c.sendRest(ctx)
+}
+
+// checkMessage checks what Write can refuse before its turn.
+func (c *Conn) checkMessage(msg Message, files int) (uint16, error) {
+	if msg == nil {
+		return 0, errors.New("parcel: write: nil message")
+	}
+	typ := msg.ParcelType()
+	if typ == 0 {
+		return 0, fmt.Errorf("parcel: write %T: %w: type code 0 is reserved", msg, ErrUnknownType)
+	}
+	if files > c.cfg.maxFDs {
+		return 0, fmt.Errorf("parcel: write type %d: %w: %d descriptors exceed limit %d", typ, ErrTooManyFDs, files, c.cfg.maxFDs)
+	}
+	return typ, nil
+}
+
+// writable refuses a write on a broken or closed Conn, or under a done
+// ctx. The caller holds wsem.
+func (c *Conn) writable(ctx context.Context, typ uint16) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("parcel: write type %d: %w", typ, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("parcel: write type %d: %w", typ, err)
+	}
+	return nil
+}
+
+// frame encodes msg into its frame, header included. The caller holds
+// wsem.
+func (c *Conn) frame(typ uint16, msg Message, files int) ([]byte, error) {
+	frame, err := c.encode(msg)
+	if err != nil {
+		return nil, fmt.Errorf("parcel: encode type %d (%T): %w", typ, msg, err)
+	}
+	bodyLen := len(frame) - HeaderSize
+	if bodyLen > c.cfg.maxBody {
+		return nil, fmt.Errorf("parcel: write type %d: %w: length %d exceeds limit %d", typ, ErrTooLarge, bodyLen, c.cfg.maxBody)
+	}
+	putHeader(frame, header{typ: typ, bodyLen: uint32(bodyLen), fdCount: uint16(files)})
+	return frame, nil
+}
+
+// sendRest writes the rest of a parcel TryWrite began; the stream is
+// broken if it cannot. The caller holds wsem.
+func (c *Conn) sendRest(ctx context.Context) error {
+	if len(c.wrest) == 0 {
+		return nil
+	}
+	c.refreshWriteDeadline()
+	stop := watch(ctx, c.uc, false)
+	_, err := c.fc.Send(c.wrest)
+	ctxErr := stop.done(err)
+	if stop.fired() {
+		c.wdeadline = time.Time{}
+	}
+	c.wrest = c.wrest[:0]
+	if err != nil {
+		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (the rest of a parcel): %w", ErrProtocol, c.writeError(0, err, ctxErr))
+		return c.werr
+	}
+	return nil
+}
+
+// writeError restates a failed send of a parcel of type typ.
+func (c *Conn) writeError(typ uint16, err, ctxErr error) error {
+	switch {
+	case ctxErr != nil:
+		return fmt.Errorf("parcel: write type %d: %w (%v)", typ, ctxErr, err)
+	case errors.Is(err, net.ErrClosed) && c.closed.Load():
+		return fmt.Errorf("parcel: write type %d: %w", typ, ErrClosed)
+	}
+	return fmt.Errorf("parcel: write type %d: %w", typ, err)
 }
 
 var zeroHeader [HeaderSize]byte

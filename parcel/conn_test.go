@@ -742,3 +742,71 @@ func socketPairNoCleanup(tb testing.TB, reg *parcel.Registry) (*parcel.Conn, *ne
 	require.NoError(tb, err)
 	return pc, b
 }
+
+// TryWrite writes a parcel the socket takes at once; one larger than the
+// socket's buffer is begun, its rest kept and written by Flush (or the
+// next Write) before anything else, while TryWrite writes nothing more;
+// the reader gets every parcel whole and in order.
+func TestTryWrite(t *testing.T) {
+	w, r := connPair(t, parcel.WithMaxBodySize(8<<20))
+	ctx := context.Background()
+	res, err := w.TryWrite(&ping{Seq: 1})
+	require.NoError(t, err)
+	require.Equal(t, parcel.Sent, res)
+
+	big := &blob{Data: bytes.Repeat([]byte{7}, 4<<20)} // more than the socket buffers, the reader not reading
+	res, err = w.TryWrite(big)
+	require.NoError(t, err)
+	require.Equal(t, parcel.Begun, res)
+	res, err = w.TryWrite(&ping{Seq: 2})
+	require.NoError(t, err)
+	assert.Equal(t, parcel.Unsent, res, "nothing goes before the rest of the begun parcel")
+
+	read := make(chan []parcel.Message, 1)
+	go func() {
+		var got []parcel.Message
+		for range 3 {
+			m, _, err := r.Read(ctx)
+			if err != nil {
+				break
+			}
+			got = append(got, m)
+		}
+		read <- got
+	}()
+	require.NoError(t, w.Flush(ctx))
+	require.NoError(t, w.Write(ctx, &ping{Seq: 3}))
+	got := <-read
+	require.Len(t, got, 3)
+	assert.Equal(t, &ping{Seq: 1}, got[0])
+	assert.Equal(t, big.Data, got[1].(*blob).Data)
+	assert.Equal(t, &ping{Seq: 3}, got[2])
+}
+
+// A parcel begun by TryWrite is finished by the next Write, before its
+// own.
+func TestWriteFinishesABegunParcel(t *testing.T) {
+	w, r := connPair(t, parcel.WithMaxBodySize(8<<20))
+	ctx := context.Background()
+	big := &blob{Data: bytes.Repeat([]byte{9}, 4<<20)}
+	res, err := w.TryWrite(big)
+	require.NoError(t, err)
+	require.Equal(t, parcel.Begun, res)
+	read := make(chan []parcel.Message, 1)
+	go func() {
+		var got []parcel.Message
+		for range 2 {
+			m, _, err := r.Read(ctx)
+			if err != nil {
+				break
+			}
+			got = append(got, m)
+		}
+		read <- got
+	}()
+	require.NoError(t, w.Write(ctx, &ping{Seq: 4}))
+	got := <-read
+	require.Len(t, got, 2)
+	assert.Equal(t, big.Data, got[0].(*blob).Data)
+	assert.Equal(t, &ping{Seq: 4}, got[1])
+}
