@@ -38,12 +38,12 @@ type Conn struct {
 	sendMu   sync.Mutex
 	sendFn   func(fd uintptr) bool
 	trySend  func(fd uintptr) bool // sendNow, bound once
-	sendData []byte // data still to send
-	sendOOB  []byte // control data; nil once the first chunk went out
-	sent     int    // bytes sent so far
-	sendErr  error  // error from sendmsg
-	sendFDs  []int  // scratch for descriptor numbers
-	sendMsg  msg    // sendmsg's header
+	sendData []byte                // data still to send
+	sendOOB  []byte                // control data; nil once the first chunk went out
+	sent     int                   // bytes sent so far
+	sendErr  error                 // error from sendmsg
+	sendFDs  []int                 // scratch for descriptor numbers
+	sendMsg  msg                   // sendmsg's header
 
 	// Recv's state, shared with the RawConn.Read callback recvOnce.
 	recvMu     sync.Mutex
