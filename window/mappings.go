@@ -63,8 +63,12 @@ func NewMappings(limit int, opts ...OpenOption) *Mappings {
 // Open returns a reader over the sealed memfd f, as Open does, reusing
 // the mapping of an earlier window of the same file if there is one: the
 // header is then validated again (the provider may have refilled the
-// window), and nothing is mapped. Open takes ownership of f and closes it,
-// whatever it returns: the mapping outlives the descriptor.
+// window), and nothing is mapped. The file's seals and its descriptor's
+// mode are checked only when it is mapped: seals are never removed, and
+// a mapping reused is read through the mapping, not the descriptor, so
+// a file already mapped costs one fstat (its identity). Open takes
+// ownership of f and closes it, whatever it returns: the mapping outlives
+// the descriptor.
 //
 // Closing the reader gives the mapping back to the cache; views into it
 // are valid only until then.
@@ -73,7 +77,19 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 		return nil, fmt.Errorf("%w: nil file", ErrNotSealed)
 	}
 	defer f.Close()
-	in, err := statSealed(f)
+	if in, err := shm.Fstat(f); err == nil && in.Regular {
+		m.mu.Lock()
+		mp, err := m.reuse(in.ID, in.Size)
+		var w *Window
+		if mp != nil {
+			w = mp.reader()
+		}
+		m.mu.Unlock()
+		if err != nil || w != nil {
+			return w, err
+		}
+	}
+	in, err := statSealed(f) // mapped for the first time: every check
 	if err != nil {
 		return nil, err
 	}

@@ -373,3 +373,31 @@ func TestMappingsConcurrentUse(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, m.Close())
 }
+
+// A memfd already mapped is reused on its identity alone: its seals
+// cannot have gone, and it is read through the mapping, not through the
+// descriptor, so a descriptor that could not be mapped (O_PATH) still
+// opens it; a cache that has not mapped it refuses that descriptor.
+func TestMappingsReuseOnIdentity(t *testing.T) {
+	checkLeaks(t)
+	w := recycled(t, textRows(3, "x"))
+	m := window.NewMappings(4)
+	defer m.Close()
+	r, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	opath := func() *os.File {
+		fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", w.File().Fd()), unix.O_PATH|unix.O_CLOEXEC, 0)
+		require.NoError(t, err)
+		return os.NewFile(uintptr(fd), "opath")
+	}
+	r, err = m.Open(opath())
+	require.NoError(t, err, "the cached mapping")
+	assertRows(t, r, textRows(3, "x"))
+	require.NoError(t, r.Close())
+
+	fresh := window.NewMappings(4)
+	defer fresh.Close()
+	_, err = fresh.Open(opath())
+	require.ErrorIs(t, err, window.ErrNotSealed, "mapped for the first time: every check")
+}
