@@ -47,6 +47,7 @@ type sentWindow struct {
 	last  bool          // it ends the result
 	count int64         // total rows of the result, -1 if unknown
 	idle  *list.Element // in the idle list while cached and unheld
+	whole *wholeResult  // set when it holds a whole result (small.go)
 }
 
 type cacheKey struct {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
@@ -74,4 +75,32 @@ func TestSmallResultKeptPerCaller(t *testing.T) {
 	msg.Inline[0] = 'A'
 	got, _ = c.small(appendSmallKey(nil, query, alice))
 	assert.Equal(t, "a window", string(got.Inline), "the kept result is a copy")
+}
+
+// A whole result in a shared window is given without a Query only to the
+// uid and gid it was filled for, or given to after their Query.
+func TestWholeResultPerCaller(t *testing.T) {
+	c := newWindowCache(func(*sentWindow) {})
+	alice, bob := fdpass.Cred{UID: 1000, GID: 1000, PID: 7}, fdpass.Cred{UID: 1001, GID: 1000}
+	msg := &wire.WindowMsg{Columns: []string{"id"}, Rows: 1, Count: 1, Last: true}
+	sw := &sentWindow{pooled: true, rows: 1, last: true, count: 1, whole: newWholeResult(msg, alice)}
+	key := cacheKey{queryKey(&content.Query{URI: "t"}), 0}
+	snap := c.track(new(snapshot), "t")
+	c.hold(sw, snap, key)
+	c.release(sw)
+
+	got, whole := c.whole(key, fdpass.Cred{UID: 1000, GID: 1000, PID: 8})
+	require.NotNil(t, got, "the same uid and gid, another process")
+	assert.Equal(t, []string{"id"}, whole.cols)
+	c.release(got)
+	got, _ = c.whole(key, bob)
+	assert.Nil(t, got, "another uid, before its Query")
+	c.admit(sw, bob)
+	got, _ = c.whole(key, bob)
+	assert.NotNil(t, got, "after its Query gave it the window")
+	c.release(got)
+
+	c.invalidate("t")
+	got, _ = c.whole(key, alice)
+	assert.Nil(t, got, "dropped with its URI's windows")
 }

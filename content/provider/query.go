@@ -506,6 +506,11 @@ func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	if q.shared && q.key == "" {
 		q.key = queryKey(&q.q)
 	}
+	if r.first && q.key != "" {
+		if msg, sw, done, err := q.fromWhole(r); done {
+			return msg, sw, err
+		}
+	}
 	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
 			return nil, nil, err
@@ -835,6 +840,9 @@ func (f *filling) finish(msg *wire.WindowMsg) error {
 		return err
 	}
 	f.sw.rows, f.sw.last, f.sw.count = msg.Rows, msg.Last, msg.Count
+	if f.first && f.start == 0 && msg.Last {
+		f.sw.whole = newWholeResult(msg, q.c.cred) // before it is shared
+	}
 	f.kept = true // from here the cache and the connection own it
 	q.c.s.cache.hold(f.sw, q.snap, cacheKey{q.key, f.start})
 	return q.c.attach(msg, f.sw)
@@ -936,6 +944,9 @@ func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*wire.Windo
 	msg := &q.reply
 	if r.first {
 		q.describeColumns(msg)
+		if start == 0 && sw.last {
+			q.c.s.cache.admit(sw, q.c.cred) // its Query answered it: a repeat needs none (fromWhole)
+		}
 	}
 	q.next = start + int64(sw.rows)
 	q.lastRows = max(sw.rows, 1)

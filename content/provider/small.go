@@ -193,3 +193,87 @@ func (c *serverConn) answerSmall(m *wire.QueryMsg) bool {
 	c.smallReply = wire.WindowMsg{} // holds nothing of the kept result's
 	return true
 }
+
+// A result held whole in one shared window (a cached first window that
+// is also the last) is answered again, to a caller whose Query the
+// provider has answered with it before, without calling Query: the
+// window is the result, and it is cached only while its snapshot is
+// current, as a small result is kept. The callers are remembered by uid
+// and gid, as small results are keyed, for the same reason.
+
+// wholeResult is what a query's first answer needs beside its window:
+// the columns, and the callers it may be given to without a Query.
+// Guarded by the cache's mutex.
+type wholeResult struct {
+	cols, types []string
+	nullable    []int8
+	callers     []fdpass.Cred // uid and gid only; at most maxWholeCallers
+}
+
+// maxWholeCallers bounds the callers a whole result remembers.
+const maxWholeCallers = 8
+
+// newWholeResult records a whole result's first answer, filled for cred.
+func newWholeResult(msg *wire.WindowMsg, cred fdpass.Cred) *wholeResult {
+	return &wholeResult{
+		cols: slices.Clone(msg.Columns), types: slices.Clone(msg.Types), nullable: slices.Clone(msg.Nullable),
+		callers: []fdpass.Cred{{UID: cred.UID, GID: cred.GID}},
+	}
+}
+
+// admits reports whether cred's uid and gid were given the result after
+// a Query.
+func (r *wholeResult) admits(cred fdpass.Cred) bool {
+	return slices.Contains(r.callers, fdpass.Cred{UID: cred.UID, GID: cred.GID})
+}
+
+// admit remembers cred as a caller the provider answered with sw's
+// result (its Query ran, then the cached window was reused).
+func (c *windowCache) admit(sw *sentWindow, cred fdpass.Cred) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := sw.whole
+	if r == nil || r.admits(cred) || len(r.callers) >= maxWholeCallers {
+		return
+	}
+	r.callers = append(r.callers, fdpass.Cred{UID: cred.UID, GID: cred.GID})
+}
+
+// whole returns, with a new reference, the cached window at key if it
+// holds a whole result already given to cred's uid and gid, and that
+// result's first answer.
+func (c *windowCache) whole(key cacheKey, cred fdpass.Cred) (*sentWindow, *wholeResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sw := c.byKey[key]
+	if sw == nil || !sw.last || sw.whole == nil || !sw.whole.admits(cred) {
+		return nil, nil
+	}
+	return c.take(key), sw.whole
+}
+
+// fromWhole answers a query's first request with the cached window that
+// holds its whole result, if its caller was given it before: no Query,
+// no fill. It reports done false to go the usual way (no such window, or
+// the connection holds as many windows as it may).
+func (q *serverQuery) fromWhole(r request) (msg *wire.WindowMsg, sw *sentWindow, done bool, err error) {
+	sw, whole := q.c.s.cache.whole(cacheKey{q.key, 0}, q.c.cred)
+	if sw == nil {
+		return nil, nil, false, nil
+	}
+	if q.c.reserveWindow() != nil {
+		q.c.s.cache.release(sw)
+		return nil, nil, false, nil
+	}
+	count := sw.count
+	if count < 0 {
+		count = int64(sw.rows)
+	}
+	q.count, q.next, q.lastRows = count, int64(sw.rows), max(sw.rows, 1)
+	q.reply = wire.WindowMsg{Req: r.req, Query: q.id, Start: 0, Rows: sw.rows, Last: true, Count: count,
+		Columns: whole.cols, Types: whole.types, Nullable: whole.nullable}
+	if err := q.c.attach(&q.reply, sw); err != nil { // released
+		return nil, nil, true, err
+	}
+	return &q.reply, sw, true, nil
+}

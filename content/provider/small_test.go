@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,4 +203,27 @@ func TestSmallResultAtTheQueryLimit(t *testing.T) {
 	assert.Equal(t, int64(1), s.Stats().SmallHits)
 	_, err := c.Query(context.Background(), &content.Query{URI: "t", Limit: 2})
 	require.ErrorIs(t, err, content.ErrBusy, "a query that is not kept is refused at the limit")
+}
+
+// A result held whole in one shared window is given again, to a caller
+// the provider answered with it, without a Query: the window is the
+// result while it is cached; a change drops it, and the provider is asked
+// again.
+func TestWholeWindowResultRepeatsWithoutQuery(t *testing.T) {
+	p := &counted{Provider: smallTable(10)}
+	path, s := contenttest.Serve(t, p, provider.WithInlineLimit(0)) // every window shared
+	c := contenttest.Dial(t, path)
+	q := &content.Query{URI: "t", Limit: 3}
+	for range 4 {
+		assert.Equal(t, []int64{0, 1, 2}, firstValues(t, c, q))
+	}
+	assert.Equal(t, int64(1), p.queries.Load(), "filled once, then given without a Query")
+	assert.Zero(t, s.Stats().SmallCached, "a shared window, not a kept small result")
+
+	s.NotifyChange("t")
+	assert.Equal(t, []int64{0, 1, 2}, firstValues(t, c, q))
+	assert.Equal(t, int64(2), p.queries.Load(), "after a change, the provider is asked again")
+	firstValues(t, c, q)
+	assert.Equal(t, int64(2), p.queries.Load())
+	require.Eventually(t, func() bool { return s.Stats().WindowsOut == 0 }, 10*time.Second, time.Millisecond, "every window released")
 }
