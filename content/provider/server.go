@@ -104,7 +104,9 @@ func WithPoolWait(d time.Duration) ServerOption { return func(c *serverConfig) {
 // inline window is kept too, once its query has been filled twice
 // lately, and a repeat of the query by a caller of the same uid and gid
 // is answered from it without calling the provider's Query (a few
-// thousand results, a few MiB at most; Stats.SmallHits counts them).
+// thousand results, a few MiB at most; Stats.SmallHits counts them); a
+// result held whole in one cached window is given again without a Query
+// to a uid and gid it was given to after their Query.
 // Cached windows and kept results are dropped when NotifyChange names
 // their URI (the server calls it after every write it serves); a provider
 // whose data changes by other means must call NotifyChange itself, or
