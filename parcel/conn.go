@@ -216,8 +216,9 @@ const (
 // TryWrite writes msg (without descriptors) if it can without waiting:
 // for the writer's turn, or for the socket to take a byte. It is for a
 // writer that must never wait on a peer that stopped reading, and
-// otherwise queues msg for a writer that may wait. Unsent leaves the
-// Conn as it was; an error is Write's.
+// otherwise queues msg for a writer that may wait. Unsent without an
+// error leaves the Conn as it was; an error is Write's, and may have
+// broken the stream (a send that failed part-way).
 func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 	typ, err := c.checkMessage(msg, 0)
 	if err != nil {
@@ -266,9 +267,6 @@ func (c *Conn) Flush(ctx context.Context) error {
 		return fmt.Errorf("parcel: flush: %w", ctx.Err())
 	}
 	defer func() { <-c.wsem }()
-	if len(c.wrest) == 0 {
-		return nil
-	}
 	if err := c.writable(ctx, 0); err != nil {
 		return err
 	}
@@ -320,25 +318,29 @@ func (c *Conn) frame(typ uint16, msg Message, files int) ([]byte, error) {
 	return frame, nil
 }
 
-// sendRest writes the rest of a parcel TryWrite began; the stream is
-// broken if it cannot. The caller holds wsem.
+// sendRest writes the rest of a parcel TryWrite began. A write cut by
+// ctx keeps what is still unsent for the next writer; any other failure
+// breaks the stream. The caller holds wsem.
 func (c *Conn) sendRest(ctx context.Context) error {
 	if len(c.wrest) == 0 {
 		return nil
 	}
 	c.refreshWriteDeadline()
 	stop := watch(ctx, c.uc, false)
-	_, err := c.fc.Send(c.wrest)
+	n, err := c.fc.Send(c.wrest)
 	ctxErr := stop.done(err)
 	if stop.fired() {
 		c.wdeadline = time.Time{}
 	}
-	c.wrest = c.wrest[:0]
-	if err != nil {
-		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (the rest of a parcel): %w", ErrProtocol, c.writeError(0, err, ctxErr))
-		return c.werr
+	c.wrest = c.wrest[:copy(c.wrest, c.wrest[n:])]
+	switch {
+	case err == nil:
+		return nil
+	case ctxErr != nil:
+		return fmt.Errorf("parcel: write the rest of a parcel: %w (%v)", ctxErr, err)
 	}
-	return nil
+	c.werr = fmt.Errorf("%w: stream broken by an incomplete write (the rest of a parcel): %w", ErrProtocol, err)
+	return c.werr
 }
 
 // writeError restates a failed send of a parcel of type typ.

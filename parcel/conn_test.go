@@ -810,3 +810,36 @@ func TestWriteFinishesABegunParcel(t *testing.T) {
 	assert.Equal(t, big.Data, got[0].(*blob).Data)
 	assert.Equal(t, &ping{Seq: 4}, got[1])
 }
+
+// A write cut by its context while it finishes a begun parcel keeps what
+// is unsent: the stream is not broken, and the next write finishes it.
+func TestBegunParcelSurvivesACutWrite(t *testing.T) {
+	w, r := connPair(t, parcel.WithMaxBodySize(8<<20))
+	big := &blob{Data: bytes.Repeat([]byte{5}, 4<<20)}
+	res, err := w.TryWrite(big)
+	require.NoError(t, err)
+	require.Equal(t, parcel.Begun, res)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond) // nobody reads: it must be cut
+	defer cancel()
+	err = w.Write(ctx, &ping{Seq: 1})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, parcel.ErrProtocol)
+
+	read := make(chan []parcel.Message, 1)
+	go func() {
+		var got []parcel.Message
+		for range 2 {
+			m, _, err := r.Read(context.Background())
+			if err != nil {
+				break
+			}
+			got = append(got, m)
+		}
+		read <- got
+	}()
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 2}))
+	got := <-read
+	require.Len(t, got, 2)
+	assert.Equal(t, big.Data, got[0].(*blob).Data)
+	assert.Equal(t, &ping{Seq: 2}, got[1])
+}

@@ -51,6 +51,9 @@ type mapping struct {
 	// guarded reports an unsealed backing (POSIX shm): its header is read
 	// again inside guard.
 	guarded bool
+	// sealed reports a memfd Open mapped after checking its seals: the
+	// only mapping Open reuses on its identity alone.
+	sealed bool
 }
 
 // NewMappings returns a cache that keeps up to limit idle mappings
@@ -66,7 +69,9 @@ func NewMappings(limit int, opts ...OpenOption) *Mappings {
 // window), and nothing is mapped. The file's seals and its descriptor's
 // mode are checked only when it is mapped: seals are never removed, and
 // a mapping reused is read through the mapping, not the descriptor, so
-// a file already mapped costs one fstat (its identity). Open takes
+// a memfd this cache has mapped costs one fstat (its identity). The
+// mapping of a POSIX shm object (CopyLocation), unsealed, is never reused
+// so: its descriptor gets every check, and is refused. Open takes
 // ownership of f and closes it, whatever it returns: the mapping outlives
 // the descriptor.
 //
@@ -79,7 +84,10 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 	defer f.Close()
 	if in, err := shm.Fstat(f); err == nil && in.Regular {
 		m.mu.Lock()
-		mp, err := m.reuse(in.ID, in.Size)
+		var mp *mapping
+		if known := m.byID[in.ID]; known != nil && known.sealed { // a sealed memfd's, mapped by Open
+			mp, err = m.reuse(in.ID, in.Size)
+		}
 		var w *Window
 		if mp != nil {
 			w = mp.reader()
@@ -105,6 +113,7 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 			return nil, err
 		}
 		mp = m.add(w, false)
+		mp.sealed = true
 	}
 	return mp.reader(), nil
 }

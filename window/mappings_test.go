@@ -401,3 +401,21 @@ func TestMappingsReuseOnIdentity(t *testing.T) {
 	_, err = fresh.Open(opath())
 	require.ErrorIs(t, err, window.ErrNotSealed, "mapped for the first time: every check")
 }
+
+// A POSIX shm object this cache maps (CopyLocation), unsealed, is never
+// reused on its identity by Open: a provider that hands its descriptor
+// over as if it were a memfd is refused, as before the object was mapped
+// (else it could truncate the object under a reader: SIGBUS).
+func TestMappingsOpenDoesNotReuseAnShmMapping(t *testing.T) {
+	checkLeaks(t)
+	w := recycled(t, textRows(40, "x"), window.WithBacking(window.ShmBacking()), window.WithName(testPrefix))
+	m := window.NewMappings(4)
+	defer m.Close()
+	c, err := m.CopyLocation(w.Location())
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	f, err := os.Open("/dev/shm/" + w.Location().Name)
+	require.NoError(t, err)
+	_, err = m.Open(f)
+	require.ErrorIs(t, err, window.ErrNotSealed)
+}

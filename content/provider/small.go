@@ -275,5 +275,9 @@ func (q *serverQuery) fromWhole(r request) (msg *wire.WindowMsg, sw *sentWindow,
 	if err := q.c.attach(&q.reply, sw); err != nil { // released
 		return nil, nil, true, err
 	}
+	// The answer is the whole result and ends the query, which opened no
+	// rows: a request a peer queued behind it gets this, never a Query
+	// in another snapshot.
+	q.failed = fmt.Errorf("%w: query %d ended with its first answer", content.ErrClosed, q.id)
 	return &q.reply, sw, true, nil
 }
