@@ -37,13 +37,13 @@ type Conn struct {
 	// (bound once to sendFn, so that a Send does not allocate a closure).
 	sendMu   sync.Mutex
 	sendFn   func(fd uintptr) bool
-	trySend  func(fd uintptr) bool // sendNow, bound once
-	sendData []byte                // data still to send
-	sendOOB  []byte                // control data; nil once the first chunk went out
-	sent     int                   // bytes sent so far
-	sendErr  error                 // error from sendmsg
-	sendFDs  []int                 // scratch for descriptor numbers
-	sendMsg  msg                   // sendmsg's header
+	noWait   bool   // TrySend's: sendOnce stops where the socket is full
+	sendData []byte // data still to send
+	sendOOB  []byte // control data; nil once the first chunk went out
+	sent     int    // bytes sent so far
+	sendErr  error  // error from sendmsg
+	sendFDs  []int  // scratch for descriptor numbers
+	sendMsg  msg    // sendmsg's header
 
 	// Recv's state, shared with the RawConn.Read callback recvOnce.
 	recvMu     sync.Mutex
@@ -71,7 +71,6 @@ func NewConn(c *net.UnixConn) (*Conn, error) {
 	}
 	fc := &Conn{uc: c, rc: rc}
 	fc.sendFn = fc.sendOnce
-	fc.trySend = fc.sendNow
 	fc.recvFn = fc.recvOnce
 	return fc, nil
 }
@@ -167,10 +166,10 @@ func (c *Conn) TrySend(p []byte) (int, error) {
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	c.sendData, c.sendOOB, c.sent, c.sendErr = p, nil, 0, nil
-	err := c.rc.Write(c.trySend)
+	c.sendData, c.sendOOB, c.sent, c.sendErr, c.noWait = p, nil, 0, nil, true
+	err := c.rc.Write(c.sendFn)
 	n, serr := c.sent, c.sendErr
-	c.sendData, c.sendErr = nil, nil
+	c.sendData, c.sendErr, c.noWait = nil, nil, false
 	if err == nil {
 		err = serr
 	}
@@ -180,32 +179,8 @@ func (c *Conn) TrySend(p []byte) (int, error) {
 	return n, nil
 }
 
-// sendNow is TrySend's RawConn.Write callback: sendOnce, but it never
-// waits for writability.
-func (c *Conn) sendNow(fd uintptr) bool {
-	for c.sent < len(c.sendData) {
-		n, err := c.sendMsg.sendmsg(int(fd), c.sendData[c.sent:], nil, unix.MSG_NOSIGNAL)
-		switch err {
-		case nil:
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return true // as far as the socket takes it
-		default:
-			c.sendErr = err
-			return true
-		}
-		if n <= 0 {
-			c.sendErr = io.ErrShortWrite
-			return true
-		}
-		c.sent += n
-	}
-	return true
-}
-
 // sendOnce is the RawConn.Write callback: it writes as much as the socket
-// takes and returns false to wait for writability.
+// takes and returns false to wait for writability (true, for TrySend).
 func (c *Conn) sendOnce(fd uintptr) bool {
 	for c.sent < len(c.sendData) {
 		n, err := c.sendMsg.sendmsg(int(fd), c.sendData[c.sent:], c.sendOOB, unix.MSG_NOSIGNAL)
@@ -214,7 +189,7 @@ func (c *Conn) sendOnce(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			return c.noWait // TrySend: as far as the socket takes it
 		default:
 			c.sendErr = err
 			return true
