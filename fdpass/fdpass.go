@@ -166,17 +166,9 @@ func (c *Conn) TrySend(p []byte) (int, error) {
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	c.sendData, c.sendOOB, c.sent, c.sendErr, c.noWait = p, nil, 0, nil, true
-	err := c.rc.Write(c.sendFn)
-	n, serr := c.sent, c.sendErr
-	c.sendData, c.sendErr, c.noWait = nil, nil, false
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return n, fmt.Errorf("fdpass: sendmsg: %w", err)
-	}
-	return n, nil
+	c.noWait = true
+	defer func() { c.noWait = false }()
+	return c.send(p, nil)
 }
 
 // sendOnce is the RawConn.Write callback: it writes as much as the socket
