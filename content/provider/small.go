@@ -278,6 +278,10 @@ func (q *serverQuery) fromWhole(r request) (msg *wire.WindowMsg, sw *sentWindow,
 	// The answer is the whole result and ends the query, which opened no
 	// rows: a request a peer queued behind it gets this, never a Query
 	// in another snapshot.
-	q.failed = fmt.Errorf("%w: query %d ended with its first answer", content.ErrClosed, q.id)
+	q.failed = errEndedWithFirstAnswer
 	return &q.reply, sw, true, nil
 }
+
+// errEndedWithFirstAnswer answers a request queued behind a query's
+// whole first answer (fromWhole); made once, not per query.
+var errEndedWithFirstAnswer = fmt.Errorf("%w: the query ended with its first answer", content.ErrClosed)

@@ -11,8 +11,9 @@ import (
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
 
-// The two messages of every query, a query and its window, are encoded
-// and decoded by hand, exactly as msgpack's reflection does it from their
+// The two messages of every query, a query and its window, and the
+// release of a shared window (one a handoff), are encoded and decoded by
+// hand, exactly as msgpack's reflection does it from their
 // struct tags, without its reflection: a small query spent a fifth of its
 // CPU there (docs/PERFORMANCE.md, "Small queries"), and reflection's
 // omitempty check boxed every field into an interface, fifteen
@@ -39,7 +40,39 @@ var (
 	_ parcel.BodyEncoder    = (*WindowMsg)(nil)
 	_ parcel.BodyDecoder    = (*QueryMsg)(nil)
 	_ parcel.BodyDecoder    = (*WindowMsg)(nil)
+	_ parcel.BodyEncoder    = (*ReleaseMsg)(nil)
+	_ parcel.BodyDecoder    = (*ReleaseMsg)(nil)
 )
+
+// DecodeBody reads m from body as reflection reads its tags (a window's
+// release, one a handoff), and reports false, leaving body to
+// reflection, for a form it does not read.
+func (m *ReleaseMsg) DecodeBody(body []byte) bool {
+	r := reader{b: body}
+	for range r.mapLen() {
+		switch string(r.key()) {
+		case "q":
+			m.Query = r.integer()
+		case "w":
+			m.Win = r.integer()
+		default:
+			r.skip()
+		}
+		if r.failed {
+			return false
+		}
+	}
+	return r.done()
+}
+
+// AppendBody appends m's body, as its tags say, to b.
+func (m *ReleaseMsg) AppendBody(b []byte) ([]byte, error) {
+	w := appender{b: b}
+	w.mapLen(2)
+	w.uint64("q", m.Query)
+	w.uint64("w", m.Win)
+	return w.b, w.err
+}
 
 // DecodeBody reads m from body as reflection reads its tags, and reports
 // false, leaving body to reflection, for a form it does not read.

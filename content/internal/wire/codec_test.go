@@ -17,18 +17,21 @@ import (
 // The messages as msgpack's reflection encodes them: the same fields and
 // tags, without the hand-written encoders.
 type (
-	reflectedQuery  QueryMsg
-	reflectedWindow WindowMsg
+	reflectedQuery   QueryMsg
+	reflectedWindow  WindowMsg
+	reflectedRelease ReleaseMsg
 )
 
-func (*reflectedQuery) ParcelType() uint16  { return CodeQuery }
-func (*reflectedWindow) ParcelType() uint16 { return CodeWindow }
+func (*reflectedQuery) ParcelType() uint16   { return CodeQuery }
+func (*reflectedWindow) ParcelType() uint16  { return CodeWindow }
+func (*reflectedRelease) ParcelType() uint16 { return CodeRelease }
 
 // reflected decodes the messages by reflection alone.
 var reflected = func() *parcel.Registry {
 	r := parcel.NewRegistry()
 	r.Register(CodeQuery, func() parcel.Message { return new(reflectedQuery) })
 	r.Register(CodeWindow, func() parcel.Message { return new(reflectedWindow) })
+	r.Register(CodeRelease, func() parcel.Message { return new(reflectedRelease) })
 	return r
 }()
 
@@ -53,6 +56,8 @@ func sameMessage(t testing.TB, code uint16, body []byte) {
 		require.Equal(t, floatBits((*QueryMsg)(want)), floatBits(own), "body %x", body)
 	case *reflectedWindow:
 		require.Equal(t, (*WindowMsg)(want), own, "body %x", body)
+	case *reflectedRelease:
+		require.Equal(t, (*ReleaseMsg)(want), own, "body %x", body)
 	}
 	sameBytes(t, own)
 }
@@ -94,13 +99,20 @@ func sameBytes(t testing.TB, m any) {
 		reflected = (*reflectedQuery)(m)
 	case *WindowMsg:
 		reflected = (*reflectedWindow)(m)
+	case *ReleaseMsg:
+		reflected = (*reflectedRelease)(m)
 	}
-	var own, want bytes.Buffer
-	require.NoError(t, msgpack.NewEncoder(&own).Encode(m))
+	own, err := m.(parcel.BodyEncoder).AppendBody([]byte{0xff}) // after a byte of its frame's
+	require.NoError(t, err)
+	var want bytes.Buffer
 	enc := msgpack.NewEncoder(&want)
 	enc.SetSortMapKeys(true) // a map in the arguments: one order of its keys, the one the Go peer writes
 	require.NoError(t, enc.Encode(reflected))
-	require.Equal(t, want.Bytes(), own.Bytes(), "%+v", m)
+	require.Equal(t, want.Bytes(), own[1:], "%+v", m)
+	require.Equal(t, byte(0xff), own[0], "appended, not written over")
+	var viaMsgpack bytes.Buffer // a msgpack encoder of the message gets the same bytes
+	require.NoError(t, msgpack.NewEncoder(&viaMsgpack).Encode(m))
+	require.Equal(t, want.Bytes(), viaMsgpack.Bytes(), "%+v", m)
 }
 
 func TestCodecMatchesReflection(t *testing.T) {
@@ -116,6 +128,9 @@ func TestCodecMatchesReflection(t *testing.T) {
 		&WindowMsg{Req: 3, Query: 2, Count: -1, Win: 9, Start: 100, Rows: 5, Backing: "shm", Name: "/cw-1"},
 		&WindowMsg{Req: 4, Query: 2, Count: math.MinInt64, Win: math.MaxUint64, Start: math.MaxInt64, Rows: -1, Backing: "sysv", SegID: 1 << 40, Key: -5},
 		&WindowMsg{Columns: []string{}, Types: []string{}, Nullable: []int8{}, Inline: []byte{}},
+		&ReleaseMsg{Query: 2, Win: 9},
+		&ReleaseMsg{Query: math.MaxUint64},
+		&ReleaseMsg{},
 	} {
 		sameBytes(t, m)
 		b, err := msgpack.Marshal(m)
@@ -127,6 +142,9 @@ func TestCodecMatchesReflection(t *testing.T) {
 		case *WindowMsg:
 			sameMessage(t, CodeWindow, b)
 			decodesInPlace(t, new(WindowMsg), b)
+		case *ReleaseMsg:
+			sameMessage(t, CodeRelease, b)
+			decodesInPlace(t, new(ReleaseMsg), b)
 		}
 	}
 	r := rand.New(rand.NewPCG(28, 28))
@@ -146,6 +164,7 @@ func TestCodecMatchesReflection(t *testing.T) {
 	for _, body := range oddBodies {
 		sameMessage(t, CodeQuery, body)
 		sameMessage(t, CodeWindow, body)
+		sameMessage(t, CodeRelease, body)
 	}
 }
 
@@ -240,6 +259,7 @@ func FuzzCodec(f *testing.F) {
 		&QueryMsg{Req: 2, URI: "t", Projection: []string{"a"}, Selection: "a > ?", Args: []any{1, "x", 2.5, nil}, Limit: 3},
 		&WindowMsg{Req: 2, Query: 2, Columns: []string{"c"}, Nullable: []int8{1}, Count: 1, Rows: 1, Last: true, Inline: []byte{0}, Done: true},
 		&WindowMsg{Req: 3, Query: 2, Win: 9, Start: 100, Rows: 5, Backing: "sysv", SegID: 7, Key: 8},
+		&ReleaseMsg{Query: 2, Win: 9},
 	} {
 		b, err := msgpack.Marshal(m)
 		require.NoError(f, err)
@@ -251,6 +271,7 @@ func FuzzCodec(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameMessage(t, CodeQuery, data)
 		sameMessage(t, CodeWindow, data)
+		sameMessage(t, CodeRelease, data)
 	})
 }
 
