@@ -181,13 +181,7 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	if err != nil {
 		return err
 	}
-	c.refreshWriteDeadline()
-	stop := watch(ctx, c.uc, false)
-	n, err := c.fc.Send(frame, files...)
-	ctxErr := stop.done(err)
-	if stop.fired() {
-		c.wdeadline = time.Time{} // stop.done cleared the socket's
-	}
+	n, err, ctxErr := c.send(ctx, frame, files)
 	if err == nil {
 		return nil
 	}
@@ -325,13 +319,7 @@ func (c *Conn) sendRest(ctx context.Context) error {
 	if len(c.wrest) == 0 {
 		return nil
 	}
-	c.refreshWriteDeadline()
-	stop := watch(ctx, c.uc, false)
-	n, err := c.fc.Send(c.wrest)
-	ctxErr := stop.done(err)
-	if stop.fired() {
-		c.wdeadline = time.Time{}
-	}
+	n, err, ctxErr := c.send(ctx, c.wrest, nil)
 	c.wrest = c.wrest[:copy(c.wrest, c.wrest[n:])]
 	switch {
 	case err == nil:
@@ -341,6 +329,19 @@ func (c *Conn) sendRest(ctx context.Context) error {
 	}
 	c.werr = fmt.Errorf("%w: stream broken by an incomplete write (the rest of a parcel): %w", ErrProtocol, err)
 	return c.werr
+}
+
+// send writes b, with files, under the write timeout and ctx; ctxErr is
+// ctx's error if ctx cut the write. The caller holds wsem.
+func (c *Conn) send(ctx context.Context, b []byte, files []*os.File) (n int, err, ctxErr error) {
+	c.refreshWriteDeadline()
+	stop := watch(ctx, c.uc, false)
+	n, err = c.fc.Send(b, files...)
+	ctxErr = stop.done(err)
+	if stop.fired() {
+		c.wdeadline = time.Time{} // stop.done cleared the socket's
+	}
+	return n, err, ctxErr
 }
 
 // writeError restates a failed send of a parcel of type typ.

@@ -61,19 +61,19 @@ func TestSmallResultKeptPerCaller(t *testing.T) {
 	msg := &wire.WindowMsg{Columns: []string{"id"}, Rows: 1, Count: 1, Last: true, Inline: []byte("a window")}
 	for range 2 { // kept the second time
 		snap := c.track(new(snapshot), "t")
-		c.keepSmall(appendSmallKey(nil, query, alice), snap, msg)
+		c.keepSmall(appendSmallKey([]byte(query), alice), snap, msg)
 		c.untrack(snap)
 	}
-	got, ok := c.small(appendSmallKey(nil, query, alice))
+	got, ok := c.small(appendSmallKey([]byte(query), alice))
 	assert.True(t, ok)
 	assert.Equal(t, msg.Inline, got.Inline)
-	_, ok = c.small(appendSmallKey(nil, query, bob))
+	_, ok = c.small(appendSmallKey([]byte(query), bob))
 	assert.False(t, ok, "another uid")
-	_, ok = c.small(appendSmallKey(nil, query, aliceOtherGroup))
+	_, ok = c.small(appendSmallKey([]byte(query), aliceOtherGroup))
 	assert.False(t, ok, "another gid")
 
 	msg.Inline[0] = 'A'
-	got, _ = c.small(appendSmallKey(nil, query, alice))
+	got, _ = c.small(appendSmallKey([]byte(query), alice))
 	assert.Equal(t, "a window", string(got.Inline), "the kept result is a copy")
 }
 

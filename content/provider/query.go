@@ -89,7 +89,7 @@ func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 	}
 	q := &serverQuery{
 		c: c, id: m.Req, inline: m.Inline, // the consumer knows its query by its request id
-		q:     content.Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit},
+		q:     queryOf(m),
 		ctx:   queryContext{parent: c.ctx},
 		count: -1,
 	}
@@ -98,6 +98,11 @@ func (c *serverConn) startQuery(m *wire.QueryMsg) *serverQuery {
 	c.wg.Add(1) // until finish
 	c.mu.Unlock()
 	return q
+}
+
+// queryOf is the query a query message asks.
+func queryOf(m *wire.QueryMsg) content.Query {
+	return content.Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit}
 }
 
 // first answers the query's first request, on the goroutine reading the
@@ -223,7 +228,7 @@ func (q *serverQuery) handle(r request) {
 		msg.Done = true
 		if msg.Inline != nil && q.key != "" {
 			var buf [256]byte // while the query's snapshot is tracked: a change now makes it stale
-			q.c.s.cache.keepSmall(appendSmallKey(buf[:0], q.key, q.c.cred), q.snap, msg)
+			q.c.s.cache.keepSmall(appendSmallKey(append(buf[:0], q.key...), q.c.cred), q.snap, msg)
 		}
 		q.c.closeQuery(q.id, false)
 	}

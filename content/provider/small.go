@@ -71,10 +71,10 @@ func (s *smallCache) seen(key []byte) bool {
 	return slot.Swap(h) == h
 }
 
-// appendSmallKey appends the key of a query's small result for the
-// caller cred: the query's cache key, then the caller's uid and gid.
-func appendSmallKey(b []byte, query string, cred fdpass.Cred) []byte {
-	b = append(b, query...)
+// appendSmallKey appends to b, which holds a query's cache key
+// (appendQueryKey), the caller's uid and gid: the key of the query's
+// small result for that caller.
+func appendSmallKey(b []byte, cred fdpass.Cred) []byte {
 	b = strconv.AppendUint(append(b, ";u"...), uint64(cred.UID), 10)
 	return strconv.AppendUint(append(b, ";g"...), uint64(cred.GID), 10)
 }
@@ -177,9 +177,9 @@ func (c *serverConn) answerSmall(m *wire.QueryMsg) bool {
 	if dup || closed {
 		return false
 	}
-	q := content.Query{URI: m.URI, Projection: m.Projection, Selection: m.Selection, Args: m.Args, Order: m.Order, Limit: m.Limit}
+	q := queryOf(m)
 	var buf [256]byte // the key on the stack: a hit allocates nothing
-	msg, ok := c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q), "", c.cred))
+	msg, ok := c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q), c.cred))
 	if !ok {
 		return false
 	}
