@@ -83,6 +83,7 @@ type dialConfig struct {
 	checked  bool
 	stacks   bool
 	busyWait time.Duration
+	linger   time.Duration // how long a held release waits for a request (defaultLinger)
 }
 
 // defaultBusyWait is how long a cursor waits for a window by default
@@ -164,7 +165,7 @@ func isSocket(path string) bool {
 // ErrProviderGone is kept for a provider that was reached and then left
 // (during the handshake, or later).
 func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error) {
-	cfg := dialConfig{busyWait: defaultBusyWait}
+	cfg := dialConfig{busyWait: defaultBusyWait, linger: defaultLinger}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -186,7 +187,7 @@ func Dial(ctx context.Context, path string, opts ...DialOption) (*Client, error)
 	}
 	cl := call{ch: make(chan reply, 1), want: wire.CodeHelloReply}
 	c.pending[1] = cl
-	c.ctl.start(pc, c.abort)
+	c.ctl.start(pc, c.abort, cfg.linger)
 	// A provider that refuses the caller says why and hangs up, perhaps
 	// before the hello is written: its answer counts, not the write error.
 	werr := pc.Write(ctx, &wire.HelloMsg{Version: wire.Version})

@@ -275,7 +275,9 @@ func (c *Client) drop(cw *clientWindow) {
 		cw.w.Close()
 	}
 	if cw.win != 0 {
-		c.ctl.post(&wire.ReleaseMsg{Query: cw.query, Win: cw.win})
+		if m := (&wire.ReleaseMsg{Query: cw.query, Win: cw.win}); !c.ctl.hold(m) {
+			c.ctl.post(m)
+		}
 		c.gaveBack()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cursorwindow/cursorwindow/parcel"
 )
@@ -20,7 +21,9 @@ const maxOutbox = 1 << 14
 // goroutine, so that whoever posts one (the read loop, Cursor.Close,
 // Watch.Close) never blocks on the socket. Requests go out through send,
 // after whatever was posted before them: a query never overtakes the
-// releases of the windows the cursor let go first.
+// releases of the windows the cursor let go first. A release may be held
+// (hold): written with the next request, in its system call, or by the
+// goroutine within a millisecond (defaultLinger).
 type outbox struct {
 	pc     *parcel.Conn
 	fail   func(error) // ends the connection
@@ -33,17 +36,67 @@ type outbox struct {
 	mu   sync.Mutex
 	q    []parcel.Message
 	dead bool
+	// linger fires o.lingerFor after a message was held with no timer
+	// armed (lingering), for the goroutine to write what is held.
+	linger    *time.Timer
+	lingerFor time.Duration
+	lingering bool
 
 	queued atomic.Int64 // messages posted to the queue, not written at once (TestReleaseWakesNoGoroutine)
+	held   atomic.Int64 // messages held for the next request (TestReleaseWakesNoGoroutine)
 }
 
-func (o *outbox) start(pc *parcel.Conn, fail func(error)) {
-	o.pc, o.fail = pc, fail
+func (o *outbox) start(pc *parcel.Conn, fail func(error), lingerFor time.Duration) {
+	o.pc, o.fail, o.lingerFor = pc, fail, lingerFor
 	o.wake = make(chan struct{}, 1)
 	o.turn = make(chan struct{}, 1)
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.done = make(chan struct{})
+	o.linger = time.NewTimer(time.Hour)
+	o.linger.Stop()
 	go o.run()
+}
+
+// defaultLinger is how long a held release may wait for a request to
+// carry it before the outbox's goroutine writes it: the provider may then
+// recycle the window that much later.
+const defaultLinger = time.Millisecond
+
+// hold gives m to the connection to be written with the next request,
+// in its system call (parcel's Hold), and has the goroutine write it
+// within o.lingerFor if no request comes: a query after a cursor's Close
+// then costs the provider one wake-up, not two, and the consumer one
+// system call. The timer is armed at most once in o.lingerFor, not per
+// message. It reports whether m is done with (held, or dropped on a
+// connection that has ended); if not, post it.
+func (o *outbox) hold(m parcel.Message) bool {
+	select {
+	case o.turn <- struct{}{}: // no writer between a message and the socket
+	default:
+		return false
+	}
+	defer func() { <-o.turn }()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dead {
+		return true
+	}
+	if len(o.q) > 0 {
+		return false // after those
+	}
+	held, err := o.pc.Hold(m)
+	switch {
+	case err != nil:
+		o.dead = true // the reader sees the connection end
+		return true
+	case !held:
+		return false
+	case !o.lingering:
+		o.lingering = true
+		o.linger.Reset(o.lingerFor)
+	}
+	o.held.Add(1)
+	return true
 }
 
 // post writes m now if the socket takes it without waiting and nothing
@@ -154,6 +207,13 @@ func (o *outbox) run() {
 	for {
 		select {
 		case <-o.wake:
+		case <-o.linger.C:
+			o.mu.Lock()
+			o.lingering = false
+			o.mu.Unlock()
+			if !o.pc.Owes() {
+				continue // a request carried what was held
+			}
 		case <-o.ctx.Done():
 			return
 		}
@@ -162,7 +222,7 @@ func (o *outbox) run() {
 		case <-o.ctx.Done():
 			return
 		}
-		err := o.pc.Flush(o.ctx) // the rest of what postNow began
+		err := o.pc.Flush(o.ctx) // what is owed: the rest of what postNow began, what hold kept
 		if err != nil {
 			o.mu.Lock()
 			o.dead, o.q = true, nil // the connection is broken
@@ -181,5 +241,6 @@ func (o *outbox) run() {
 // closing: the provider releases everything anyway).
 func (o *outbox) stop() {
 	o.cancel()
+	o.linger.Stop()
 	<-o.done
 }

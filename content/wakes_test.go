@@ -44,17 +44,20 @@ func TestSmallQueryCosts(t *testing.T) {
 	assert.Zero(t, c.ReplyHandoffs()-replies0, "replies handed over by a reader goroutine (%d queries)", n)
 }
 
-// Closing a cursor that holds a shared window releases it with a write
-// of the closing goroutine, not of the client's writer goroutine woken
-// for it (a thread's wake-up a query, a handoff's largest cost).
+// Closing a cursor that holds a shared window releases it without
+// waking the client's writer goroutine (a thread's wake-up a query, a
+// handoff's largest cost) and without a system call of its own: the
+// release goes with the next query, in its write, so that the provider
+// reads both in one wake-up. (The timer that writes a release no query
+// carries is set beyond the test, so that it writes nothing here.)
 func TestReleaseWakesNoGoroutine(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(1000))
 	path, s := startServer(t, p, provider.WithInlineLimit(0)) // every window shared: released on Close
-	c := contenttest.Dial(t, path)
+	c := contenttest.Dial(t, path, content.WithLinger(time.Hour))
 	q := &content.Query{URI: "trips", Limit: 100}
 	const n = 200
-	queued0 := c.PostsQueued()
+	queued0, held0 := c.PostsQueued(), c.ReleasesHeld()
 	for range n {
 		cur, err := c.Query(context.Background(), q)
 		require.NoError(t, err)
@@ -62,7 +65,25 @@ func TestReleaseWakesNoGoroutine(t *testing.T) {
 		require.NoError(t, cur.Close())
 	}
 	assert.Zero(t, c.PostsQueued()-queued0, "releases queued for the writer goroutine (%d queries)", n)
-	require.Eventually(t, func() bool { return s.Stats().WindowsOut == 0 }, 10*time.Second, time.Millisecond, "every window released")
+	assert.Equal(t, int64(n), c.ReleasesHeld()-held0, "releases held for the next query (%d queries)", n)
+	assert.Equal(t, 1, s.Stats().WindowsOut, "every release but the last one, held, came with a query")
+}
+
+// A held release that no query follows is written all the same, within
+// the client's linger (a millisecond).
+func TestHeldReleaseIsWrittenWithoutAQuery(t *testing.T) {
+	p := contenttest.NewMemProvider()
+	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(1000))
+	path, s := startServer(t, p, provider.WithInlineLimit(0))
+	c := contenttest.Dial(t, path)
+	held0 := c.ReleasesHeld()
+	cur, err := c.Query(context.Background(), &content.Query{URI: "trips", Limit: 100})
+	require.NoError(t, err)
+	require.True(t, cur.Next())
+	require.Equal(t, 1, s.Stats().WindowsOut)
+	require.NoError(t, cur.Close())
+	require.Equal(t, int64(1), c.ReleasesHeld()-held0)
+	require.Eventually(t, func() bool { return s.Stats().WindowsOut == 0 }, 10*time.Second, time.Millisecond, "the release written")
 }
 
 // A client that nobody reads (no request waits, no watch) still learns,

@@ -39,9 +39,12 @@ type Conn struct {
 	wsem chan struct{}
 	wbuf bytes.Buffer
 	fbuf []byte // the frames of BodyEncoders
-	// wrest is the rest of a parcel TryWrite began, written before
-	// anything else.
-	wrest []byte
+	// owed is what the stream is owed before the next parcel: the rest
+	// of a parcel TryWrite began, then the parcels Hold kept, written by
+	// the next writer before its own parcel, in the same system call.
+	owed []byte
+	// owing is len(owed) > 0 as the last writer left it (Owes).
+	owing atomic.Bool
 	enc   *msgpack.Encoder
 	werr  error // sticky: the stream is broken for writing
 	// wdeadline is the socket's write deadline as WithWriteTimeout last
@@ -170,23 +173,31 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	} else {
 		c.wsem <- struct{}{}
 	}
-	defer func() { <-c.wsem }()
+	defer c.endWrite()
 	if err := c.writable(ctx, typ); err != nil {
 		return err
 	}
-	if err := c.sendRest(ctx); err != nil {
-		return err
+	if len(files) > 0 { // descriptors go with their parcel's bytes alone
+		if err := c.sendRest(ctx); err != nil {
+			return err
+		}
 	}
 	frame, err := c.frame(typ, msg, len(files))
 	if err != nil {
 		return err
 	}
+	owed := len(c.owed)
+	if owed > 0 {
+		c.owed = append(c.owed, frame...)
+		frame = c.owed
+	}
 	n, err, ctxErr := c.send(ctx, frame, files)
+	c.owed = c.owed[:copy(c.owed, c.owed[min(n, owed):owed])] // what is owed still
 	if err == nil {
 		return nil
 	}
 	err = c.writeError(typ, err, ctxErr)
-	if n > 0 {
+	if n > owed || (n > 0 && ctxErr == nil) { // the parcel begun, or the socket failed mid-way
 		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
 	}
 	return err
@@ -201,18 +212,20 @@ const (
 	Unsent TryResult = iota
 	// Sent: the whole parcel was written.
 	Sent
-	// Begun: the socket took part of the parcel; the rest is kept and
-	// written first by the next Write or Flush, and until then the
-	// stream holds half a frame: call Flush.
+	// Begun: the socket took part of the parcel, or of what was owed
+	// before it (Hold); the rest is kept and written first by the next
+	// Write or Flush, and until then the stream may hold half a frame:
+	// call Flush.
 	Begun
 )
 
-// TryWrite writes msg (without descriptors) if it can without waiting:
-// for the writer's turn, or for the socket to take a byte. It is for a
-// writer that must never wait on a peer that stopped reading, and
-// otherwise queues msg for a writer that may wait. Unsent without an
-// error leaves the Conn as it was; an error is Write's, and may have
-// broken the stream (a send that failed part-way).
+// TryWrite writes msg (without descriptors), after what the stream is
+// owed, if it can without waiting: for the writer's turn, or for the
+// socket to take a byte. It is for a writer that must never wait on a
+// peer that stopped reading, and otherwise queues msg for a writer that
+// may wait. Unsent without an error leaves the Conn as it was; an error
+// is Write's, and may have broken the stream (a send that failed
+// part-way).
 func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 	typ, err := c.checkMessage(msg, 0)
 	if err != nil {
@@ -223,16 +236,18 @@ func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 	default:
 		return Unsent, nil
 	}
-	defer func() { <-c.wsem }()
+	defer c.endWrite()
 	if err := c.writable(context.Background(), typ); err != nil {
 		return Unsent, err
-	}
-	if len(c.wrest) > 0 {
-		return Unsent, nil
 	}
 	frame, err := c.frame(typ, msg, 0)
 	if err != nil {
 		return Unsent, err
+	}
+	owed := len(c.owed)
+	if owed > 0 {
+		c.owed = append(c.owed, frame...)
+		frame = c.owed
 	}
 	c.refreshWriteDeadline()
 	n, err := c.fc.TrySend(frame)
@@ -242,25 +257,79 @@ func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
 		return Unsent, err
 	case err != nil:
+		c.owed = c.owed[:owed]
 		return Unsent, c.writeError(typ, err, nil)
 	case n == 0:
+		c.owed = c.owed[:owed]
 		return Unsent, nil
 	case n < len(frame):
-		c.wrest = append(c.wrest[:0], frame[n:]...)
+		c.owed = append(c.owed[:0], frame[n:]...) // frame may be c.owed: append copies forward
 		return Begun, nil
 	}
+	c.owed = c.owed[:0]
 	return Sent, nil
 }
 
-// Flush writes the rest of a parcel TryWrite began, if any, waiting as
-// Write does.
+// endWrite gives the writer's turn back, noting whether the stream is
+// owed bytes. The caller holds wsem.
+func (c *Conn) endWrite() {
+	c.owing.Store(len(c.owed) > 0)
+	<-c.wsem
+}
+
+// Owes reports whether bytes are owed to the stream (parcels Hold kept,
+// the rest of a parcel TryWrite began) as the last writer left it: a
+// hint, read without waiting for a writer, for whoever flushes held
+// parcels to skip a Flush with nothing to write.
+func (c *Conn) Owes() bool { return c.owing.Load() }
+
+// maxOwed bounds what Hold keeps unwritten.
+const maxOwed = 64 << 10
+
+// Hold keeps msg (without descriptors) for the next writer, without
+// writing: the next Write, TryWrite or Flush writes it before its own
+// parcel, in the same system call. It is for a message that may wait a
+// little (a release), so that it costs neither a system call of its own
+// nor its peer a wake-up of its own; whoever holds one must see that a
+// Flush follows within the time it may wait. It never waits: false,
+// without an error, when another write is under way or 64 KiB are held
+// already (msg is not held). Held parcels are written in order; Close
+// drops them. An error is Write's before sending (the Conn is broken or
+// closed, or msg cannot be encoded).
+func (c *Conn) Hold(msg Message) (bool, error) {
+	typ, err := c.checkMessage(msg, 0)
+	if err != nil {
+		return false, err
+	}
+	select {
+	case c.wsem <- struct{}{}:
+	default:
+		return false, nil
+	}
+	defer c.endWrite()
+	if err := c.writable(context.Background(), typ); err != nil {
+		return false, err
+	}
+	if len(c.owed) >= maxOwed {
+		return false, nil
+	}
+	frame, err := c.frame(typ, msg, 0)
+	if err != nil {
+		return false, err
+	}
+	c.owed = append(c.owed, frame...)
+	return true, nil
+}
+
+// Flush writes what the stream is owed (the rest of a parcel TryWrite
+// began, the parcels Hold kept), if anything, waiting as Write does.
 func (c *Conn) Flush(ctx context.Context) error {
 	select {
 	case c.wsem <- struct{}{}:
 	case <-ctx.Done():
 		return fmt.Errorf("parcel: flush: %w", ctx.Err())
 	}
-	defer func() { <-c.wsem }()
+	defer c.endWrite()
 	if err := c.writable(ctx, 0); err != nil {
 		return err
 	}
@@ -312,15 +381,15 @@ func (c *Conn) frame(typ uint16, msg Message, files int) ([]byte, error) {
 	return frame, nil
 }
 
-// sendRest writes the rest of a parcel TryWrite began. A write cut by
-// ctx keeps what is still unsent for the next writer; any other failure
-// breaks the stream. The caller holds wsem.
+// sendRest writes what the stream is owed. A write cut by ctx keeps what
+// is still unsent for the next writer; any other failure breaks the
+// stream. The caller holds wsem.
 func (c *Conn) sendRest(ctx context.Context) error {
-	if len(c.wrest) == 0 {
+	if len(c.owed) == 0 {
 		return nil
 	}
-	n, err, ctxErr := c.send(ctx, c.wrest, nil)
-	c.wrest = c.wrest[:copy(c.wrest, c.wrest[n:])]
+	n, err, ctxErr := c.send(ctx, c.owed, nil)
+	c.owed = c.owed[:copy(c.owed, c.owed[n:])]
 	switch {
 	case err == nil:
 		return nil

@@ -843,3 +843,122 @@ func TestBegunParcelSurvivesACutWrite(t *testing.T) {
 	assert.Equal(t, big.Data, got[0].(*blob).Data)
 	assert.Equal(t, &ping{Seq: 2}, got[1])
 }
+
+// readN reads n messages from r in the background, with their files.
+func readN(r *parcel.Conn, n int) <-chan []parcel.Message {
+	read := make(chan []parcel.Message, 1)
+	go func() {
+		var got []parcel.Message
+		for range n {
+			m, files, err := r.Read(context.Background())
+			if err != nil {
+				break
+			}
+			for _, f := range files { // a file stands as a blob of its bytes, before its parcel
+				b := make([]byte, 64)
+				n, _ := f.ReadAt(b, 0)
+				got = append(got, &blob{Data: b[:n]})
+				f.Close()
+			}
+			got = append(got, m)
+		}
+		read <- got
+	}()
+	return read
+}
+
+// Held parcels are not written until a writer comes: the next Write
+// writes them before its own parcel (in the same system call), in order.
+func TestHoldGoesWithTheNextWrite(t *testing.T) {
+	w, r := connPair(t)
+	for seq := range uint64(3) {
+		held, err := w.Hold(&ping{Seq: seq})
+		require.NoError(t, err)
+		require.True(t, held)
+	}
+	assert.False(t, r.Readable(), "nothing written yet")
+	read := readN(r, 4)
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 3}))
+	got := <-read
+	require.Len(t, got, 4)
+	for i, m := range got {
+		assert.Equal(t, &ping{Seq: uint64(i)}, m)
+	}
+}
+
+// TryWrite and Flush write the held parcels too, first.
+func TestHoldGoesWithTryWriteAndFlush(t *testing.T) {
+	w, r := connPair(t)
+	held, err := w.Hold(&ping{Seq: 1})
+	require.NoError(t, err)
+	require.True(t, held)
+	res, err := w.TryWrite(&ping{Seq: 2})
+	require.NoError(t, err)
+	require.Equal(t, parcel.Sent, res)
+	held, err = w.Hold(&ping{Seq: 3})
+	require.NoError(t, err)
+	require.True(t, held)
+	read := readN(r, 3)
+	require.NoError(t, w.Flush(context.Background()))
+	got := <-read
+	assert.Equal(t, []parcel.Message{&ping{Seq: 1}, &ping{Seq: 2}, &ping{Seq: 3}}, got)
+}
+
+// A parcel with descriptors goes in a system call of its own, after the
+// held parcels: each parcel gets exactly its own descriptors.
+func TestHoldBeforeAParcelWithFiles(t *testing.T) {
+	checkNoLeak(t)
+	w, r := connPair(t)
+	held, err := w.Hold(&ping{Seq: 1})
+	require.NoError(t, err)
+	require.True(t, held)
+	read := readN(r, 2)
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 2}, memfd(t, "with the second")))
+	got := <-read
+	assert.Equal(t, []parcel.Message{&ping{Seq: 1}, &blob{Data: []byte("with the second")}, &ping{Seq: 2}}, got)
+}
+
+// Hold keeps at most 64 KiB: beyond, it refuses without an error (the
+// caller writes the parcel itself). On a closed Conn it fails.
+func TestHoldIsBounded(t *testing.T) {
+	w, r := connPair(t)
+	n := 0
+	for ; ; n++ {
+		held, err := w.Hold(&blob{Data: make([]byte, 1000)})
+		require.NoError(t, err)
+		if !held {
+			break
+		}
+		require.Less(t, n, 100, "Hold keeps everything")
+	}
+	require.GreaterOrEqual(t, n, 60)
+	read := readN(r, n)
+	require.NoError(t, w.Flush(context.Background()))
+	assert.Len(t, <-read, n)
+
+	require.NoError(t, w.Close())
+	_, err := w.Hold(&ping{})
+	require.ErrorIs(t, err, parcel.ErrClosed)
+}
+
+// A Write cut by its context before its own parcel began keeps what was
+// held for the next writer: the stream stays whole.
+func TestHeldParcelsSurviveACutWrite(t *testing.T) {
+	w, r := connPair(t, parcel.WithMaxBodySize(8<<20))
+	big := &blob{Data: bytes.Repeat([]byte{5}, 4<<20)} // more than the socket buffers
+	held, err := w.Hold(big)
+	require.NoError(t, err)
+	require.True(t, held)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond) // nobody reads: it must be cut
+	defer cancel()
+	err = w.Write(ctx, &ping{Seq: 1})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, parcel.ErrProtocol)
+
+	read := readN(r, 2)
+	require.NoError(t, w.Write(context.Background(), &ping{Seq: 2}))
+	got := <-read
+	require.Len(t, got, 2)
+	assert.Equal(t, big.Data, got[0].(*blob).Data)
+	assert.Equal(t, &ping{Seq: 2}, got[1])
+}

@@ -36,7 +36,8 @@ type Mappings struct {
 
 	mu     sync.Mutex
 	byID   map[shm.Identity]*mapping
-	idle   list.List // of *mapping, least recently released at the front
+	idle   list.List  // of *mapping, least recently released at the front
+	dups   []*os.File // descriptors of mapped memfds, to close (closeLater)
 	closed bool
 }
 
@@ -69,11 +70,15 @@ func NewMappings(limit int, opts ...OpenOption) *Mappings {
 // window), and nothing is mapped. The file's seals and its descriptor's
 // mode are checked only when it is mapped: seals are never removed, and
 // a mapping reused is read through the mapping, not the descriptor, so
-// a memfd this cache has mapped costs one fstat (its identity). The
+// a memfd this cache has mapped costs one statx of the attributes the
+// kernel has cached (its identity), made so that neither it nor the
+// descriptor's close can block or wake a thread of the Go runtime. The
 // mapping of a POSIX shm object (CopyLocation), unsealed, is never reused
 // so: its descriptor gets every check, and is refused. Open takes
 // ownership of f and closes it, whatever it returns: the mapping outlives
-// the descriptor.
+// the descriptor. The descriptor of a memfd already mapped is closed
+// with up to 15 others, or when a mapping is unmapped: a Mappings may
+// hold that many descriptors more than its mappings.
 //
 // Closing the reader gives the mapping back to the cache; views into it
 // are valid only until then.
@@ -81,22 +86,26 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: nil file", ErrNotSealed)
 	}
-	defer f.Close()
-	if in, err := shm.Fstat(f); err == nil && in.Regular {
+	if id, size, regular, err := shm.CachedIdentity(f); err == nil && regular {
 		m.mu.Lock()
 		var mp *mapping
-		if known := m.byID[in.ID]; known != nil && known.sealed { // a sealed memfd's, mapped by Open
-			mp, err = m.reuse(in.ID, in.Size)
+		if known := m.byID[id]; known != nil && known.sealed { // a sealed memfd's, mapped by Open
+			mp, err = m.reuse(id, size)
 		}
 		var w *Window
 		if mp != nil {
 			w = mp.reader()
+			m.closeLater(f)
 		}
 		m.mu.Unlock()
 		if err != nil || w != nil {
+			if w == nil {
+				f.Close()
+			}
 			return w, err
 		}
 	}
+	defer f.Close()
 	in, err := statSealed(f) // mapped for the first time: every check
 	if err != nil {
 		return nil, err
@@ -116,6 +125,32 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 		mp.sealed = true
 	}
 	return mp.reader(), nil
+}
+
+// closeLater keeps f, a descriptor of a memfd this cache maps, to be
+// closed with others: a close is a system call the Go runtime treats as
+// blocking, and the first one after the process was idle wakes its
+// monitor thread (a futex wake, about one a handoff). Closing a kept
+// descriptor frees nothing while its mapping stays; they are closed when
+// dupBatch are kept, and when a mapping is unmapped. m.mu must be held.
+func (m *Mappings) closeLater(f *os.File) {
+	m.dups = append(m.dups, f)
+	if len(m.dups) >= dupBatch {
+		m.closeDups()
+	}
+}
+
+// dupBatch is how many descriptors of mapped memfds a Mappings keeps open
+// before closing them together.
+const dupBatch = 16
+
+// closeDups closes the descriptors closeLater kept. m.mu must be held.
+func (m *Mappings) closeDups() {
+	for i, f := range m.dups {
+		f.Close()
+		m.dups[i] = nil
+	}
+	m.dups = m.dups[:0]
 }
 
 // CopyLocation returns a reader over a private copy of the window at l (a
@@ -239,6 +274,7 @@ func (m *Mappings) forget(mp *mapping) {
 		delete(m.byID, mp.w.id)
 	}
 	if mp.refs == 0 {
+		m.closeDups() // none may keep the file alive past its mapping
 		mp.w.Close()
 	}
 }
@@ -263,6 +299,7 @@ func (m *Mappings) release(mp *mapping) error {
 		return nil
 	}
 	if m.closed || m.byID[mp.w.id] != mp {
+		m.closeDups()
 		return mp.w.Close()
 	}
 	if m.cfg.quarantine { // a stale view must fault, not read the refill
@@ -301,6 +338,7 @@ func (m *Mappings) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	m.closeDups()
 	var err error
 	for e := m.idle.Front(); e != nil; e = e.Next() {
 		mp := e.Value.(*mapping)

@@ -402,6 +402,40 @@ func TestMappingsReuseOnIdentity(t *testing.T) {
 	require.ErrorIs(t, err, window.ErrNotSealed, "mapped for the first time: every check")
 }
 
+// The descriptor of a memfd the cache maps already is closed with a batch
+// of others (its close would wake the Go runtime's monitor thread): a
+// Mappings holds at most 15 such descriptors more than its mappings,
+// none once the mapping goes, and none after Close.
+func TestMappingsCloseReusedDescriptorsInBatches(t *testing.T) {
+	checkLeaks(t)
+	w := recycled(t, textRows(3, "x"))
+	m := window.NewMappings(0) // a mapping no reader holds is unmapped
+	defer m.Close()
+	first, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	base := countFDs(t)
+	for i := range 40 {
+		r, err := m.Open(dupFile(t, w))
+		require.NoError(t, err)
+		assertRows(t, r, textRows(3, "x"))
+		require.NoError(t, r.Close())
+		require.LessOrEqual(t, countFDs(t), base+15, "after %d reuses", i+1)
+	}
+	require.Greater(t, countFDs(t), base, "some are kept for the next batch")
+	require.NoError(t, first.Close()) // the last reader: unmapped
+	require.Equal(t, base, countFDs(t), "none kept past the mapping")
+	assert.Equal(t, window.MappingStats{}, m.Stats())
+
+	r, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	r2, err := m.Open(dupFile(t, w))
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+	require.NoError(t, r.Close())
+	require.NoError(t, r2.Close())
+	require.Equal(t, base, countFDs(t), "none kept past Close")
+}
+
 // A POSIX shm object this cache maps (CopyLocation), unsealed, is never
 // reused on its identity by Open: a provider that hands its descriptor
 // over as if it were a memfd is refused, as before the object was mapped

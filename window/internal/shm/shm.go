@@ -235,6 +235,30 @@ func Fstat(f *os.File) (Info, error) {
 	}, nil
 }
 
+// emptyPath is the empty C string statx's AT_EMPTY_PATH takes.
+var emptyPath = [1]byte{}
+
+// CachedIdentity returns the identity and size of the regular file f
+// from the attributes the kernel has cached (statx with
+// AT_STATX_DONT_SYNC), in a system call the Go runtime does not see:
+// regular is false for anything else. It never waits on a remote or
+// FUSE file's server, so the call cannot block, and it does not wake the
+// runtime's monitor thread as a blocking system call entered while the
+// process was idle does (a futex wake). For a memfd the cached attributes
+// are the file's own. It is for recognizing a file already mapped; it
+// checks nothing a mapping needs.
+func CachedIdentity(f *os.File) (id Identity, size int64, regular bool, err error) {
+	var stx unix.Statx_t
+	_, _, e := unix.RawSyscall6(unix.SYS_STATX, f.Fd(), uintptr(unsafe.Pointer(&emptyPath[0])),
+		unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_SIZE,
+		uintptr(unsafe.Pointer(&stx)), 0)
+	if e != 0 {
+		return Identity{}, 0, false, fmt.Errorf("statx: %w", e)
+	}
+	id = Identity{Dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), Ino: stx.Ino}
+	return id, int64(stx.Size), uint32(stx.Mode)&unix.S_IFMT == unix.S_IFREG, nil
+}
+
 // ShmDir is where Linux keeps POSIX shared memory objects: shm_open(3) is
 // open(2) on a file of this tmpfs.
 const ShmDir = "/dev/shm"
