@@ -511,11 +511,6 @@ func (q *serverQuery) fill(r request) (*wire.WindowMsg, *sentWindow, error) {
 	if q.shared && q.key == "" {
 		q.key = queryKey(&q.q)
 	}
-	if r.first && q.key != "" {
-		if msg, sw, done, err := q.fromWhole(r); done {
-			return msg, sw, err
-		}
-	}
 	if q.cols == nil { // the columns come from the provider's rows
 		if err := q.open(); err != nil {
 			return nil, nil, err
@@ -950,7 +945,7 @@ func (q *serverQuery) reuse(r request, start int64, sw *sentWindow) (*wire.Windo
 	if r.first {
 		q.describeColumns(msg)
 		if start == 0 && sw.last {
-			q.c.s.cache.admit(sw, q.c.cred) // its Query answered it: a repeat needs none (fromWhole)
+			q.c.s.cache.admit(sw, q.c.cred) // its Query answered it: a repeat needs none (answerWhole)
 		}
 	}
 	q.next = start + int64(sw.rows)

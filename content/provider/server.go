@@ -391,8 +391,9 @@ type serverConn struct {
 	log  *slog.Logger
 	wg   sync.WaitGroup // request handlers and query workers
 
-	// smallReply is the reply answerSmall sends, the reading goroutine's.
-	smallReply wire.WindowMsg
+	// smallReply and wholeReply are the replies answerSmall and
+	// answerWhole send, the reading goroutine's.
+	smallReply, wholeReply wire.WindowMsg
 
 	// ctx is the context of the connection's work: cancelled when the
 	// consumer goes away, not when the server shuts down (in-flight replies
@@ -756,7 +757,7 @@ func (c *serverConn) dispatch(ctx context.Context, msg parcel.Message) readNext 
 			c.writeErr(m.Req, err)
 			return keepReading
 		}
-		if c.answerSmall(m) {
+		if c.answerKept(m) {
 			return keepReading
 		}
 		if q := c.startQuery(m); q != nil {

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"fmt"
 	"hash/maphash"
+	"os"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -160,13 +161,15 @@ func (c *windowCache) invalidateSmall(uri string) {
 	}
 }
 
-// answerSmall answers m from the small result kept for its query and the
-// caller, if there is one: on the reading goroutine, opening no query (it
-// holds nothing and ends with its answer, so it counts against no query
-// limit and starts no worker). The server's Permission has admitted m.
-// It reports whether it answered; a query it does not answer is opened
-// as any other (startQuery refuses a request id in use).
-func (c *serverConn) answerSmall(m *wire.QueryMsg) bool {
+// answerKept answers m from what the server keeps of its result for the
+// caller, if it keeps it: a small result (answerSmall), or a whole result
+// in one cached window (answerWhole). It answers on the reading goroutine
+// and opens no query: the answer ends the query, so it counts against no
+// query limit, starts no worker and arms no watchdog (onReader), and
+// nothing of the provider's runs. The server's Permission has admitted
+// m. It reports whether it answered; a query it does not answer is
+// opened as any other (startQuery refuses a request id in use).
+func (c *serverConn) answerKept(m *wire.QueryMsg) bool {
 	if m.Inline || c.s.cfg.noShare || m.Req == 0 || m.Limit < 0 {
 		return false
 	}
@@ -178,8 +181,15 @@ func (c *serverConn) answerSmall(m *wire.QueryMsg) bool {
 		return false
 	}
 	q := queryOf(m)
-	var buf [256]byte // the key on the stack: a hit allocates nothing
-	msg, ok := c.s.cache.small(appendSmallKey(appendQueryKey(buf[:0], &q), c.cred))
+	var buf [256]byte // the key on the stack: a small result's hit allocates nothing
+	key := appendQueryKey(buf[:0], &q)
+	return c.answerSmall(m, key) || c.answerWhole(m, key)
+}
+
+// answerSmall answers m from the small result kept for its query key
+// and the caller, if there is one.
+func (c *serverConn) answerSmall(m *wire.QueryMsg, key []byte) bool {
+	msg, ok := c.s.cache.small(appendSmallKey(key, c.cred))
 	if !ok {
 		return false
 	}
@@ -252,36 +262,41 @@ func (c *windowCache) whole(key cacheKey, cred fdpass.Cred) (*sentWindow, *whole
 	return c.take(key), sw.whole
 }
 
-// fromWhole answers a query's first request with the cached window that
-// holds its whole result, if its caller was given it before: no Query,
-// no fill. It reports done false to go the usual way (no such window, or
-// the connection holds as many windows as it may).
-func (q *serverQuery) fromWhole(r request) (msg *wire.WindowMsg, sw *sentWindow, done bool, err error) {
-	sw, whole := q.c.s.cache.whole(cacheKey{q.key, 0}, q.c.cred)
+// answerWhole answers m with the cached window that holds the whole
+// result of its query key, if its caller was given it before: no Query,
+// no fill. The window counts against the connection's and the uid's
+// window limits until released; with either at its limit, m goes the
+// usual way (which answers busy, or waits).
+func (c *serverConn) answerWhole(m *wire.QueryMsg, key []byte) bool {
+	sw, whole := c.s.cache.whole(cacheKey{string(key), 0}, c.cred)
 	if sw == nil {
-		return nil, nil, false, nil
+		return false
 	}
-	if q.c.reserveWindow() != nil {
-		q.c.s.cache.release(sw)
-		return nil, nil, false, nil
+	if c.reserveWindow() != nil {
+		c.s.cache.release(sw)
+		return false
 	}
 	count := sw.count
 	if count < 0 {
 		count = int64(sw.rows)
 	}
-	q.count, q.next, q.lastRows = count, int64(sw.rows), max(sw.rows, 1)
-	q.reply = wire.WindowMsg{Req: r.req, Query: q.id, Start: 0, Rows: sw.rows, Last: true, Count: count,
+	c.wholeReply = wire.WindowMsg{Req: m.Req, Query: m.Req, Start: 0, Rows: sw.rows, Last: true, Done: true, Count: count,
 		Columns: whole.cols, Types: whole.types, Nullable: whole.nullable}
-	if err := q.c.attach(&q.reply, sw); err != nil { // released
-		return nil, nil, true, err
+	msg := &c.wholeReply
+	defer func() { c.wholeReply = wire.WindowMsg{} }() // holds nothing of the cached result's
+	if err := c.attach(msg, sw); err != nil {          // released: the connection is ending
+		c.writeErr(m.Req, err)
+		return true
 	}
-	// The answer is the whole result and ends the query, which opened no
-	// rows: a request a peer queued behind it gets this, never a Query
-	// in another snapshot.
-	q.failed = errEndedWithFirstAnswer
-	return &q.reply, sw, true, nil
+	var files []*os.File
+	if msg.Backing == "" {
+		files = append(files, sw.w.File())
+	}
+	if err := c.write(msg, files...); err != nil {
+		c.release(msg.Win)
+		// A reply the parcel layer refused must still be answered; on a
+		// dead connection this fails quietly too.
+		c.writeErr(m.Req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
+	}
+	return true
 }
-
-// errEndedWithFirstAnswer answers a request queued behind a query's
-// whole first answer (fromWhole); made once, not per query.
-var errEndedWithFirstAnswer = fmt.Errorf("%w: the query ended with its first answer", content.ErrClosed)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/contenttest"
+	"github.com/cursorwindow/cursorwindow/content/provider"
 )
 
 // TestSmallQueryWakes counts (never times) what wakes a thread in a
@@ -54,4 +55,39 @@ func TestSmallQueryWakes(t *testing.T) {
 	// after the first, every arming follows a firing that found no
 	// request running. A timer per request would make arms n.
 	assert.LessOrEqual(t, arms, fires+1, "the watchdog is armed once per request (arms %d, fires %d, %d queries)", arms, fires, n)
+}
+
+// A query answered again by the cached window holding its whole result
+// (a handoff) is answered on the reading goroutine, as a small result
+// is: it arms no watchdog (whose arming and firing wake threads) and
+// opens no query.
+func TestWholeWindowAnswerArmsNoWatchdog(t *testing.T) {
+	p := &counted{Provider: smallTable(2)}
+	path, s := contenttest.Serve(t, p, provider.WithInlineLimit(0)) // every result in a shared window
+	ctx := context.Background()
+	c, err := content.Dial(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	query := func() {
+		cur, err := c.Query(ctx, &content.Query{URI: "t"})
+		require.NoError(t, err)
+		n := 0
+		for cur.Next() {
+			n++
+		}
+		require.NoError(t, cur.Err())
+		require.NoError(t, cur.Close())
+		require.Equal(t, 2, n)
+	}
+	query() // filled, cached, its caller admitted
+	const n = 200
+	arms0, fires0, _ := s.WatchdogCounts()
+	queries0 := p.queries.Load()
+	for range n {
+		query()
+	}
+	arms, fires, _ := s.WatchdogCounts()
+	assert.Zero(t, arms-arms0, "watchdog armed (%d queries)", n)
+	assert.LessOrEqual(t, fires-fires0, int64(1), "watchdog fired (%d queries): at most for the arming before them", n)
+	assert.Zero(t, p.queries.Load()-queries0, "the provider's Query called (%d queries)", n)
 }
