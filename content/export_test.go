@@ -20,6 +20,6 @@ func (c *Client) PostsQueued() int64 { return c.ctl.queued.Load() }
 func (c *Client) ReleasesHeld() int64 { return c.ctl.held.Load() }
 
 // WithLinger sets how long a held release waits for a request to carry
-// it (a millisecond by default), for tests that count what a query
+// it (10 ms by default), for tests that count what a query
 // writes without the timer's writes among them.
 func WithLinger(d time.Duration) DialOption { return func(c *dialConfig) { c.linger = d } }

@@ -23,7 +23,7 @@ const maxOutbox = 1 << 14
 // after whatever was posted before them: a query never overtakes the
 // releases of the windows the cursor let go first. A release may be held
 // (hold): written with the next request, in its system call, or by the
-// goroutine within a millisecond (defaultLinger).
+// goroutine within 10 ms (defaultLinger).
 type outbox struct {
 	pc     *parcel.Conn
 	fail   func(error) // ends the connection
@@ -59,8 +59,13 @@ func (o *outbox) start(pc *parcel.Conn, fail func(error), lingerFor time.Duratio
 
 // defaultLinger is how long a held release may wait for a request to
 // carry it before the outbox's goroutine writes it: the provider may then
-// recycle the window that much later.
-const defaultLinger = time.Millisecond
+// recycle the window that much later (a provider out of window memory
+// may make another consumer wait that long for it). Arming the timer
+// wakes a thread (the runtime's wakeNetPoller), and so does its firing:
+// in a handoff loop, at 1 ms, about one handoff in 25 paid for both, and
+// that doubled a handoff's CPU on this project's 2-CPU virtual machine
+// (docs/PERFORMANCE.md); at 10 ms, one in 250.
+const defaultLinger = 10 * time.Millisecond
 
 // hold gives m to the connection to be written with the next request,
 // in its system call (parcel's Hold), and has the goroutine write it

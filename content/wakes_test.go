@@ -70,7 +70,7 @@ func TestReleaseWakesNoGoroutine(t *testing.T) {
 }
 
 // A held release that no query follows is written all the same, within
-// the client's linger (a millisecond).
+// the client's linger (10 ms).
 func TestHeldReleaseIsWrittenWithoutAQuery(t *testing.T) {
 	p := contenttest.NewMemProvider()
 	p.AddTable("trips", []string{"id", "fare", "city", "payload"}, benchTable(1000))

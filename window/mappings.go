@@ -77,7 +77,7 @@ func NewMappings(limit int, opts ...OpenOption) *Mappings {
 // so: its descriptor gets every check, and is refused. Open takes
 // ownership of f and closes it, whatever it returns: the mapping outlives
 // the descriptor. The descriptor of a memfd already mapped is closed
-// with up to 15 others, or when a mapping is unmapped: a Mappings may
+// with up to 63 others, or when a mapping is unmapped: a Mappings may
 // hold that many descriptors more than its mappings.
 //
 // Closing the reader gives the mapping back to the cache; views into it
@@ -130,9 +130,13 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 // closeLater keeps f, a descriptor of a memfd this cache maps, to be
 // closed with others: a close is a system call the Go runtime treats as
 // blocking, and the first one after the process was idle wakes its
-// monitor thread (a futex wake, about one a handoff). Closing a kept
-// descriptor frees nothing while its mapping stays; they are closed when
-// dupBatch are kept, and when a mapping is unmapped. m.mu must be held.
+// monitor thread (a futex wake, then its polling: about one a handoff,
+// and on a 2-CPU virtual machine such a wake costs more CPU than the
+// handoff's own work; docs/PERFORMANCE.md). Closing a kept descriptor
+// frees nothing while its mapping stays; they are closed when dupBatch
+// are kept, and when a mapping is unmapped. Go programs run with the
+// descriptor limit raised to its hard limit, so 63 more are cheap.
+// m.mu must be held.
 func (m *Mappings) closeLater(f *os.File) {
 	m.dups = append(m.dups, f)
 	if len(m.dups) >= dupBatch {
@@ -142,7 +146,7 @@ func (m *Mappings) closeLater(f *os.File) {
 
 // dupBatch is how many descriptors of mapped memfds a Mappings keeps open
 // before closing them together.
-const dupBatch = 16
+const dupBatch = 64
 
 // closeDups closes the descriptors closeLater kept. m.mu must be held.
 func (m *Mappings) closeDups() {
