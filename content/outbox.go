@@ -74,35 +74,7 @@ const defaultLinger = 10 * time.Millisecond
 // system call. The timer is armed at most once in o.lingerFor, not per
 // message. It reports whether m is done with (held, or dropped on a
 // connection that has ended); if not, post it.
-func (o *outbox) hold(m parcel.Message) bool {
-	select {
-	case o.turn <- struct{}{}: // no writer between a message and the socket
-	default:
-		return false
-	}
-	defer func() { <-o.turn }()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.dead {
-		return true
-	}
-	if len(o.q) > 0 {
-		return false // after those
-	}
-	held, err := o.pc.Hold(m)
-	switch {
-	case err != nil:
-		o.dead = true // the reader sees the connection end
-		return true
-	case !held:
-		return false
-	case !o.lingering:
-		o.lingering = true
-		o.linger.Reset(o.lingerFor)
-	}
-	o.held.Add(1)
-	return true
-}
+func (o *outbox) hold(m parcel.Message) bool { return o.now(m, true) }
 
 // post writes m now if the socket takes it without waiting and nothing
 // posted before it is unsent (no goroutine woken, no thread: a cursor's
@@ -132,7 +104,13 @@ func (o *outbox) post(m parcel.Message) {
 // postNow writes m if it is the outbox's next message and the socket
 // takes it without waiting; it reports whether m is done with (written,
 // or dropped on a connection that has ended).
-func (o *outbox) postNow(m parcel.Message) bool {
+func (o *outbox) postNow(m parcel.Message) bool { return o.now(m, false) }
+
+// now holds m (hold) or writes it without waiting (postNow) if it is the
+// outbox's next message and no writer is under way; it reports whether m
+// is done with (held or written, or dropped on a connection that has
+// ended).
+func (o *outbox) now(m parcel.Message, hold bool) bool {
 	select {
 	case o.turn <- struct{}{}: // no writer between a message and the socket
 	default:
@@ -141,11 +119,25 @@ func (o *outbox) postNow(m parcel.Message) bool {
 	defer func() { <-o.turn }()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.dead {
+	switch {
+	case o.dead:
 		return true
-	}
-	if len(o.q) > 0 {
+	case len(o.q) > 0:
 		return false // after those
+	case hold:
+		held, err := o.pc.Hold(m)
+		if err != nil {
+			o.dead = true // the reader sees the connection end
+			return true
+		}
+		if held {
+			o.held.Add(1)
+			if !o.lingering {
+				o.lingering = true
+				o.linger.Reset(o.lingerFor)
+			}
+		}
+		return held
 	}
 	res, err := o.pc.TryWrite(m)
 	switch {

@@ -227,19 +227,11 @@ const (
 // is Write's, and may have broken the stream (a send that failed
 // part-way).
 func (c *Conn) TryWrite(msg Message) (TryResult, error) {
-	typ, err := c.checkMessage(msg, 0)
-	if err != nil {
+	typ, ok, err := c.tryTurn(msg)
+	if !ok {
 		return Unsent, err
-	}
-	select {
-	case c.wsem <- struct{}{}:
-	default:
-		return Unsent, nil
 	}
 	defer c.endWrite()
-	if err := c.writable(context.Background(), typ); err != nil {
-		return Unsent, err
-	}
 	frame, err := c.frame(typ, msg, 0)
 	if err != nil {
 		return Unsent, err
@@ -270,6 +262,26 @@ func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 	return Sent, nil
 }
 
+// tryTurn takes the writer's turn for msg (without descriptors) if no
+// other write is under way and the Conn is writable: ok false, with the
+// error that refused msg if any, otherwise. With ok, the caller gives
+// the turn back with endWrite.
+func (c *Conn) tryTurn(msg Message) (typ uint16, ok bool, err error) {
+	if typ, err = c.checkMessage(msg, 0); err != nil {
+		return 0, false, err
+	}
+	select {
+	case c.wsem <- struct{}{}:
+	default:
+		return typ, false, nil
+	}
+	if err := c.writable(context.Background(), typ); err != nil {
+		c.endWrite()
+		return typ, false, err
+	}
+	return typ, true, nil
+}
+
 // endWrite gives the writer's turn back, noting whether the stream is
 // owed bytes. The caller holds wsem.
 func (c *Conn) endWrite() {
@@ -297,19 +309,11 @@ const maxOwed = 64 << 10
 // drops them. An error is Write's before sending (the Conn is broken or
 // closed, or msg cannot be encoded).
 func (c *Conn) Hold(msg Message) (bool, error) {
-	typ, err := c.checkMessage(msg, 0)
-	if err != nil {
+	typ, ok, err := c.tryTurn(msg)
+	if !ok {
 		return false, err
-	}
-	select {
-	case c.wsem <- struct{}{}:
-	default:
-		return false, nil
 	}
 	defer c.endWrite()
-	if err := c.writable(context.Background(), typ); err != nil {
-		return false, err
-	}
 	if len(c.owed) >= maxOwed {
 		return false, nil
 	}

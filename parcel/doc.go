@@ -67,6 +67,12 @@
 // The content protocol's query and window are both (their package's
 // codec.go).
 //
+// A message that may wait a little (a release) can be held ([Conn.Hold])
+// and written by the next writer in its own system call, before its
+// parcel: the peer then reads both in one wake-up. The holder sees that
+// [Conn.Flush] follows if no writer comes ([Conn.Owes] tells whether
+// anything is owed).
+//
 // # Caveats
 //
 //   - Ownership: Write never takes ownership of the files passed to it;

@@ -26,17 +26,7 @@ func TestSmallQueryWakes(t *testing.T) {
 	c, err := content.Dial(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
-	query := func() {
-		cur, err := c.Query(ctx, &content.Query{URI: "t", Limit: 1})
-		require.NoError(t, err)
-		n := 0
-		for cur.Next() {
-			n++
-		}
-		require.NoError(t, cur.Err())
-		require.NoError(t, cur.Close())
-		require.Equal(t, 1, n)
-	}
+	query := func() { queryRows(t, c, &content.Query{URI: "t", Limit: 1}, 1) }
 	query() // the connection's first request
 	const n = 200
 	arms0, fires0, _ := s.WatchdogCounts()
@@ -68,17 +58,7 @@ func TestWholeWindowAnswerArmsNoWatchdog(t *testing.T) {
 	c, err := content.Dial(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
-	query := func() {
-		cur, err := c.Query(ctx, &content.Query{URI: "t"})
-		require.NoError(t, err)
-		n := 0
-		for cur.Next() {
-			n++
-		}
-		require.NoError(t, cur.Err())
-		require.NoError(t, cur.Close())
-		require.Equal(t, 2, n)
-	}
+	query := func() { queryRows(t, c, &content.Query{URI: "t"}, 2) }
 	query() // filled, cached, its caller admitted
 	const n = 200
 	arms0, fires0, _ := s.WatchdogCounts()
@@ -90,4 +70,18 @@ func TestWholeWindowAnswerArmsNoWatchdog(t *testing.T) {
 	assert.Zero(t, arms-arms0, "watchdog armed (%d queries)", n)
 	assert.LessOrEqual(t, fires-fires0, int64(1), "watchdog fired (%d queries): at most for the arming before them", n)
 	assert.Zero(t, p.queries.Load()-queries0, "the provider's Query called (%d queries)", n)
+}
+
+// queryRows runs q and checks that it has rows rows.
+func queryRows(t *testing.T, c *content.Client, q *content.Query, rows int) {
+	t.Helper()
+	cur, err := c.Query(context.Background(), q)
+	require.NoError(t, err)
+	n := 0
+	for cur.Next() {
+		n++
+	}
+	require.NoError(t, cur.Err())
+	require.NoError(t, cur.Close())
+	require.Equal(t, rows, n)
 }

@@ -23,7 +23,7 @@
 //
 // Usage:
 //
-//	cwbench [-quick] [-rows N] [-rounds R] [-fanout-rounds R] [-small-n N] [-handoff-n N]
+//	cwbench [-quick] [-rows N] [-rounds R] [-fanout-rounds R] [-small-n N] [-handoff-n N] [-cpu C]
 //	        [-md docs/BENCHMARKS.md] [-png docs/benchmarks.png] [-json results.json]
 //
 // cwbench re-executes itself for the provider and consumer roles; the
@@ -32,10 +32,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // config is one run's settings.
@@ -50,6 +54,7 @@ type config struct {
 	PNG          string // chart path ("" for none)
 	JSON         string // raw results path ("" for none)
 	Command      string // the command line, for the report
+	CPU          int    // the CPU every process is pinned to (-1: none)
 }
 
 func defaultConfig() config {
@@ -57,6 +62,7 @@ func defaultConfig() config {
 		Rows: 1_000_000, Rounds: 5, FanoutRounds: 3, Fanout: []int{1, 4, 16},
 		SmallN: 400, HandoffN: 400,
 		Markdown: "docs/BENCHMARKS.md", PNG: "docs/benchmarks.png",
+		CPU: -1,
 	}
 }
 
@@ -81,6 +87,7 @@ func main() {
 	smallN := flag.Int("small-n", 0, "queries per transport and round, small queries (default 400)")
 	handoffN := flag.Int("handoff-n", 0, "round trips per transport and round, handoff (default 400)")
 	js := flag.String("json", "", "also write the raw results as JSON here")
+	cpu := flag.Int("cpu", -1, "pin every process to this CPU (default: none)")
 	flag.Parse()
 	cfg := defaultConfig()
 	if *quick {
@@ -108,11 +115,46 @@ func main() {
 		cfg.PNG = *png
 	}
 	cfg.JSON = *js
+	cfg.CPU = *cpu
 	cfg.Command = "cwbench " + strings.Join(os.Args[1:], " ")
+	if cfg.CPU >= 0 {
+		if err := pin(cfg.CPU); err != nil {
+			fmt.Fprintln(os.Stderr, "cwbench: -cpu:", err)
+			os.Exit(2)
+		}
+	}
 	if err := run(cfg, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "cwbench:", err)
 		os.Exit(1)
 	}
+}
+
+// pin pins every thread of this process to cpu; the children it starts
+// inherit the affinity (fork and exec keep it), and so do the threads
+// they start. With every process on one CPU no wake-up crosses CPUs: on
+// a virtual machine, waking an idle virtual CPU can cost tens of
+// microseconds, more than a small query's own work, and how often it
+// happens varies from run to run (docs/PERFORMANCE.md, "Small
+// queries").
+func pin(cpu int) error {
+	var set unix.CPUSet
+	set.Set(cpu)
+	for range 2 { // a thread started while the first pass ran is pinned by the second
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("CPU %d: %w", cpu, err)
+			}
+		}
+	}
+	return nil
 }
 
 // envChild names the environment variable that makes the program a child:

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -284,6 +285,9 @@ func environment(cfg config) report.Env {
 		Cores: runtime.NumCPU(), Command: cfg.Command, Rows: cfg.Rows, Rounds: cfg.Rounds,
 		FanoutRounds: cfg.FanoutRounds, SmallN: cfg.SmallN, HandoffN: cfg.HandoffN,
 		OS: runtime.GOOS + "/" + runtime.GOARCH,
+	}
+	if cfg.CPU >= 0 {
+		e.Pinned = strconv.Itoa(cfg.CPU)
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.Lines(string(b)) {

@@ -223,6 +223,9 @@ func Markdown(w io.Writer, r *Results, chart string) error {
 	}
 	p("Generated %s by `%s` (%s in all%s). Analysis: [PERFORMANCE.md](PERFORMANCE.md#benchmark-harness-cursorwindow-against-the-alternatives).\n\n", e.Date, e.Command, e.Elapsed, commit)
 	p("- Machine: %s, %d cores, %.0f GiB, Linux %s (%s), %s. **A shared machine**: other work may run on the same cores, so absolute figures move from run to run; the ratios, measured side by side, are what to read.\n", e.CPU, e.Cores, e.MemGiB, e.Kernel, e.OS, e.Go)
+	if e.Pinned != "" {
+		p("- **Every process was pinned to CPU %s** (`-cpu`): no wake-up crosses CPUs, and the providers and consumers share one CPU's time (the scans and the fan-out are slower than on all CPUs).\n", e.Pinned)
+	}
 	p("- Every table has %s rows. The provider and every consumer are separate processes; each provider serves from typed Go slices built before timing. Transports are interleaved within a round, their order rotated each round; a warm-up round is dropped; figures are medians of %d rounds (fan-out: %d), latencies percentiles over all rounds' round trips (%d a round per transport).\n", thousands(e.Rows), e.Rounds, e.FanoutRounds, e.SmallN)
 	p("- Wide table: int64, float64, a 25-byte string and a 64-byte blob per row (113 window bytes: two values, two offsets, the string and the blob). Narrow: one int64 (8 bytes a row in a window). Every consumer reads every value and checks a checksum.\n\n")
 	if chart != "" {

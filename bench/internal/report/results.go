@@ -20,6 +20,7 @@ type Results struct {
 type Env struct {
 	Date, Go, OS, CPU, Kernel, Command, Elapsed  string
 	Commit                                       string // the library's commit
+	Pinned                                       string // the CPU every process ran on ("": any)
 	Cores                                        int
 	MemGiB                                       float64
 	Rows, Rounds, FanoutRounds, SmallN, HandoffN int
