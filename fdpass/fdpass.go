@@ -43,6 +43,7 @@ type Conn struct {
 	sent     int    // bytes sent so far
 	sendErr  error  // error from sendmsg
 	sendFDs  []int  // scratch for descriptor numbers
+	rights   []byte // scratch for their control message
 	sendMsg  msg    // sendmsg's header
 
 	// Recv's state, shared with the RawConn.Read callback recvOnce.
@@ -121,7 +122,8 @@ func (c *Conn) Send(p []byte, files ...*os.File) (int, error) {
 func (c *Conn) sendFiles(p []byte, files []*os.File, fds []int) (int, error) {
 	if len(files) == 0 {
 		c.sendFDs = fds[:0]
-		return c.send(p, unix.UnixRights(fds...))
+		c.rights = appendRights(c.rights[:0], fds)
+		return c.send(p, c.rights)
 	}
 	rc, err := files[0].SyscallConn()
 	if err != nil {
@@ -289,29 +291,6 @@ func (c *Conn) recvOnce(fd uintptr) bool {
 			return true
 		}
 	}
-}
-
-// parseRights appends to fds the descriptors of every SCM_RIGHTS message in
-// oob. Other control messages (SCM_CREDENTIALS with SO_PASSCRED) are
-// ignored. On error it returns the descriptors parsed so far, for the
-// caller to close.
-func parseRights(oob []byte, fds []int) ([]int, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return fds, fmt.Errorf("%w: %w", ErrBadControl, err)
-	}
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_RIGHTS {
-			continue
-		}
-		rights, err := unix.ParseUnixRights(m)
-		if err != nil {
-			return fds, fmt.Errorf("%w: %w", ErrBadControl, err)
-		}
-		fds = append(fds, rights...)
-	}
-	return fds, nil
 }
 
 func closeFDs(fds []int) {
