@@ -16,7 +16,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 MODULES     := arrow examples bench
 
-.PHONY: all build test fmt-check vet race fuzz fuzz-short bench bench-flight harness arrow-module examples-module bench-module lint demo clean
+.PHONY: all build test fmt-check vet race fuzz fuzz-short bench bench-flight harness harness-pinned arrow-module examples-module bench-module lint demo clean
 
 all: build
 
@@ -84,6 +84,14 @@ HARNESS_FLAGS ?=
 harness:
 	cd bench && $(GO) build -o ../bin/cwbench ./cmd/cwbench
 	./bin/cwbench -md docs/BENCHMARKS.md -png docs/benchmarks.png $(HARNESS_FLAGS)
+
+# make harness-pinned: the same run with every process pinned to CPU 0,
+# so that no wake-up crosses CPUs (docs/BENCHMARKS-PINNED.md): on a
+# virtual machine whose idle CPUs wake slowly at times, the small-query
+# and handoff ratios of one unpinned run depend on when it ran.
+harness-pinned:
+	cd bench && $(GO) build -o ../bin/cwbench ./cmd/cwbench
+	./bin/cwbench -cpu 0 -md docs/BENCHMARKS-PINNED.md -png docs/benchmarks-pinned.png $(HARNESS_FLAGS)
 
 lint:
 	$(GO) run $(STATICCHECK) $(PKGS)
