@@ -177,14 +177,16 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	if err := c.writable(ctx, typ); err != nil {
 		return err
 	}
-	if len(files) > 0 { // descriptors go with their parcel's bytes alone
-		if err := c.sendRest(ctx); err != nil {
-			return err
-		}
-	}
 	frame, err := c.frame(typ, msg, len(files))
 	if err != nil {
 		return err
+	}
+	// Descriptors go with their parcel's bytes alone, and a large parcel
+	// is not copied behind what is owed: both after a send of their own.
+	if len(files) > 0 || len(frame) > maxOwed {
+		if err := c.sendRest(ctx); err != nil {
+			return err
+		}
 	}
 	owed := len(c.owed)
 	if owed > 0 {
@@ -198,7 +200,7 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 	}
 	err = c.writeError(typ, err, ctxErr)
 	if n > owed || (n > 0 && ctxErr == nil) { // the parcel begun, or the socket failed mid-way
-		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
+		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes, what was owed before the parcel included): %w", ErrProtocol, n, len(frame), err)
 	}
 	return err
 }
@@ -207,8 +209,9 @@ func (c *Conn) Write(ctx context.Context, msg Message, files ...*os.File) error 
 type TryResult int
 
 const (
-	// Unsent: nothing was written (another write was under way, an
-	// earlier frame's rest is unsent, or the socket's buffer is full).
+	// Unsent: nothing was written (another write was under way, the
+	// socket's buffer is full, or a parcel over 64 KiB would wait behind
+	// what is owed: Write sends it).
 	Unsent TryResult = iota
 	// Sent: the whole parcel was written.
 	Sent
@@ -238,6 +241,9 @@ func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 	}
 	owed := len(c.owed)
 	if owed > 0 {
+		if len(frame) > maxOwed {
+			return Unsent, nil // not copied behind what is owed: a Write sends it alone
+		}
 		c.owed = append(c.owed, frame...)
 		frame = c.owed
 	}
@@ -246,7 +252,7 @@ func (c *Conn) TryWrite(msg Message) (TryResult, error) {
 	switch {
 	case err != nil && n > 0:
 		err = c.writeError(typ, err, nil)
-		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes): %w", ErrProtocol, n, len(frame), err)
+		c.werr = fmt.Errorf("%w: stream broken by an incomplete write (%d of %d bytes, what was owed before the parcel included): %w", ErrProtocol, n, len(frame), err)
 		return Unsent, err
 	case err != nil:
 		c.owed = c.owed[:owed]
@@ -285,6 +291,9 @@ func (c *Conn) tryTurn(msg Message) (typ uint16, ok bool, err error) {
 // endWrite gives the writer's turn back, noting whether the stream is
 // owed bytes. The caller holds wsem.
 func (c *Conn) endWrite() {
+	if len(c.owed) == 0 && cap(c.owed) > 4*maxOwed {
+		c.owed = nil // the rest of a large begun parcel: not kept for the Conn's life
+	}
 	c.owing.Store(len(c.owed) > 0)
 	<-c.wsem
 }

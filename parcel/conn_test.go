@@ -868,7 +868,8 @@ func readN(r *parcel.Conn, n int) <-chan []parcel.Message {
 }
 
 // Held parcels are not written until a writer comes: the next Write
-// writes them before its own parcel (in the same system call), in order.
+// writes them before its own parcel, in order (in the same system call,
+// by construction: one send of the owed bytes and the frame together).
 func TestHoldGoesWithTheNextWrite(t *testing.T) {
 	w, r := connPair(t)
 	for seq := range uint64(3) {
@@ -961,4 +962,26 @@ func TestHeldParcelsSurviveACutWrite(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, big.Data, got[0].(*blob).Data)
 	assert.Equal(t, &ping{Seq: 2}, got[1])
+}
+
+// A parcel over 64 KiB is not copied behind held parcels: Write sends
+// what is owed first, then the parcel alone; TryWrite leaves it to a
+// Write. Either way the order holds.
+func TestHoldBeforeALargeParcel(t *testing.T) {
+	w, r := connPair(t, parcel.WithMaxBodySize(1<<20))
+	held, err := w.Hold(&ping{Seq: 1})
+	require.NoError(t, err)
+	require.True(t, held)
+	big := &blob{Data: bytes.Repeat([]byte{3}, 100<<10)}
+	res, err := w.TryWrite(big)
+	require.NoError(t, err)
+	assert.Equal(t, parcel.Unsent, res, "a large parcel waits for a Write")
+	assert.True(t, w.Owes())
+	read := readN(r, 2)
+	require.NoError(t, w.Write(context.Background(), big))
+	got := <-read
+	require.Len(t, got, 2)
+	assert.Equal(t, &ping{Seq: 1}, got[0])
+	assert.Equal(t, big.Data, got[1].(*blob).Data)
+	assert.False(t, w.Owes())
 }

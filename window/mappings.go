@@ -76,9 +76,9 @@ func NewMappings(limit int, opts ...OpenOption) *Mappings {
 // mapping of a POSIX shm object (CopyLocation), unsealed, is never reused
 // so: its descriptor gets every check, and is refused. Open takes
 // ownership of f and closes it, whatever it returns: the mapping outlives
-// the descriptor. The descriptor of a memfd already mapped is closed
-// with up to 63 others, or when a mapping is unmapped: a Mappings may
-// hold that many descriptors more than its mappings.
+// the descriptor. With WithCloseBatch, the descriptor of a memfd already
+// mapped is closed with a batch of others, or when a mapping is
+// unmapped.
 //
 // Closing the reader gives the mapping back to the cache; views into it
 // are valid only until then.
@@ -93,13 +93,14 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 			mp, err = m.reuse(id, size)
 		}
 		var w *Window
+		var kept bool
 		if mp != nil {
 			w = mp.reader()
-			m.closeLater(f)
+			kept = m.closeLater(f)
 		}
 		m.mu.Unlock()
 		if err != nil || w != nil {
-			if w == nil {
+			if !kept {
 				f.Close()
 			}
 			return w, err
@@ -128,25 +129,20 @@ func (m *Mappings) Open(f *os.File) (*Window, error) {
 }
 
 // closeLater keeps f, a descriptor of a memfd this cache maps, to be
-// closed with others: a close is a system call the Go runtime treats as
-// blocking, and the first one after the process was idle wakes its
-// monitor thread (a futex wake, then its polling: about one a handoff,
-// and on a 2-CPU virtual machine such a wake costs more CPU than the
-// handoff's own work; docs/PERFORMANCE.md). Closing a kept descriptor
-// frees nothing while its mapping stays; they are closed when dupBatch
-// are kept, and when a mapping is unmapped. Go programs run with the
-// descriptor limit raised to its hard limit, so 63 more are cheap.
-// m.mu must be held.
-func (m *Mappings) closeLater(f *os.File) {
+// closed with others (WithCloseBatch), and reports whether it did: false,
+// without a batch, for the caller to close f at once. Closing a kept
+// descriptor frees nothing while its mapping stays; they are closed when
+// the batch is full, and when a mapping is unmapped. m.mu must be held.
+func (m *Mappings) closeLater(f *os.File) bool {
+	if m.cfg.closeBatch <= 1 {
+		return false
+	}
 	m.dups = append(m.dups, f)
-	if len(m.dups) >= dupBatch {
+	if len(m.dups) >= m.cfg.closeBatch {
 		m.closeDups()
 	}
+	return true
 }
-
-// dupBatch is how many descriptors of mapped memfds a Mappings keeps open
-// before closing them together.
-const dupBatch = 64
 
 // closeDups closes the descriptors closeLater kept. m.mu must be held.
 func (m *Mappings) closeDups() {

@@ -402,14 +402,28 @@ func TestMappingsReuseOnIdentity(t *testing.T) {
 	require.ErrorIs(t, err, window.ErrNotSealed, "mapped for the first time: every check")
 }
 
-// The descriptor of a memfd the cache maps already is closed with a batch
-// of others (its close would wake the Go runtime's monitor thread): a
-// Mappings holds at most 63 such descriptors more than its mappings,
-// none once the mapping goes, and none after Close.
+// With WithCloseBatch, the descriptor of a memfd the cache maps already
+// is closed with a batch of others (its close would wake the Go
+// runtime's monitor thread): a Mappings holds at most batch-1 such
+// descriptors more than its mappings, none once the mapping goes, and
+// none after Close. Without it, none.
 func TestMappingsCloseReusedDescriptorsInBatches(t *testing.T) {
 	checkLeaks(t)
 	w := recycled(t, textRows(3, "x"))
-	m := window.NewMappings(0) // a mapping no reader holds is unmapped
+	at := window.NewMappings(4)
+	defer at.Close()
+	r0, err := at.Open(dupFile(t, w))
+	require.NoError(t, err)
+	n := countFDs(t)
+	for range 10 {
+		r, err := at.Open(dupFile(t, w))
+		require.NoError(t, err)
+		require.NoError(t, r.Close())
+		require.Equal(t, n, countFDs(t), "closed at once without WithCloseBatch")
+	}
+	require.NoError(t, r0.Close())
+
+	m := window.NewMappings(0, window.WithCloseBatch(64)) // a mapping no reader holds is unmapped
 	defer m.Close()
 	first, err := m.Open(dupFile(t, w))
 	require.NoError(t, err)

@@ -88,6 +88,7 @@ type OpenOption func(*openConfig)
 type openConfig struct {
 	quarantine bool
 	sizeLimit  int64
+	closeBatch int
 }
 
 // WithQuarantine makes Close leave the window's address range reserved
@@ -106,6 +107,18 @@ func WithQuarantine() OpenOption { return func(c *openConfig) { c.quarantine = t
 // fstat. The default, and any n <= 0, is no limit beyond the format's
 // (1 TiB). A consumer sets it to the largest window its provider makes.
 func WithSizeLimit(n int64) OpenOption { return func(c *openConfig) { c.sizeLimit = n } }
+
+// WithCloseBatch makes a Mappings close the descriptor of a memfd it
+// maps already (a recycled window sent again) with up to n-1 others
+// rather than at once, or when a mapping is unmapped: a close is a
+// system call the Go runtime counts as blocking, and the first one after
+// the process idled wakes the runtime's monitor thread, a futex wake a
+// handoff that costs more CPU than the handoff's work on a small virtual
+// machine (docs/PERFORMANCE.md). The Mappings then holds up to n-1
+// descriptors more than its mappings: for a consumer of one provider,
+// not for a server that maps what many peers send. The default, and any
+// n <= 1, closes at once. Only NewMappings uses it.
+func WithCloseBatch(n int) OpenOption { return func(c *openConfig) { c.closeBatch = n } }
 
 func newOpenConfig(opts []OpenOption) openConfig {
 	var c openConfig
