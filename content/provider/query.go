@@ -3,7 +3,6 @@ package provider
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -217,10 +216,6 @@ func (q *serverQuery) handle(r request) {
 		}
 		return
 	}
-	var files []*os.File
-	if sw != nil && msg.Backing == "" {
-		files = append(files, sw.w.File())
-	}
 	if r.first && msg.Last && msg.Start == 0 {
 		// The whole result is in the first window: nothing more to ask
 		// for, so the query ends here and the consumer need not close it
@@ -232,16 +227,29 @@ func (q *serverQuery) handle(r request) {
 		}
 		q.c.closeQuery(q.id, false)
 	}
-	err = q.c.write(msg, files...)
+	q.c.sendWindow(r.req, msg, sw)
 	q.putInline() // encoded into the frame: free again
-	if err != nil {
-		if sw != nil {
-			q.c.release(msg.Win)
-		}
-		// A reply the parcel layer refused (too large, say) must still be
-		// answered; on a dead connection this fails quietly too.
-		q.c.writeErr(r.req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
+}
+
+// sendWindow writes msg, the answer to request req, with the memfd of
+// sw (nil for an inline window) unless its backing is named. A reply the
+// parcel layer refused (too large, say) is released and must still be
+// answered: with an error, which on a dead connection fails quietly
+// too.
+func (c *serverConn) sendWindow(req uint64, msg *wire.WindowMsg, sw *sentWindow) {
+	var err error
+	if sw != nil && msg.Backing == "" {
+		err = c.write(msg, sw.w.File())
+	} else {
+		err = c.write(msg)
 	}
+	if err == nil {
+		return
+	}
+	if sw != nil {
+		c.release(msg.Win)
+	}
+	c.writeErr(req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
 }
 
 // putInline gives back the buffer of the reply's inline bytes, if any.

@@ -2,14 +2,11 @@ package provider
 
 import (
 	"container/list"
-	"fmt"
 	"hash/maphash"
-	"os"
 	"slices"
 	"strconv"
 	"sync/atomic"
 
-	"github.com/cursorwindow/cursorwindow/content"
 	"github.com/cursorwindow/cursorwindow/content/internal/wire"
 	"github.com/cursorwindow/cursorwindow/fdpass"
 )
@@ -195,11 +192,7 @@ func (c *serverConn) answerSmall(m *wire.QueryMsg, key []byte) bool {
 	}
 	c.smallReply = msg
 	c.smallReply.Req, c.smallReply.Query, c.smallReply.Done = m.Req, m.Req, true
-	if err := c.write(&c.smallReply); err != nil {
-		// A reply the parcel layer refused must still be answered; on a
-		// dead connection this fails quietly too.
-		c.writeErr(m.Req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
-	}
+	c.sendWindow(m.Req, &c.smallReply, nil)
 	c.smallReply = wire.WindowMsg{} // holds nothing of the kept result's
 	return true
 }
@@ -288,15 +281,6 @@ func (c *serverConn) answerWhole(m *wire.QueryMsg, key []byte) bool {
 		c.writeErr(m.Req, err)
 		return true
 	}
-	var files []*os.File
-	if msg.Backing == "" {
-		files = append(files, sw.w.File())
-	}
-	if err := c.write(msg, files...); err != nil {
-		c.release(msg.Win)
-		// A reply the parcel layer refused must still be answered; on a
-		// dead connection this fails quietly too.
-		c.writeErr(m.Req, fmt.Errorf("%w: sending the window: %w", content.ErrInternal, err))
-	}
+	c.sendWindow(m.Req, msg, sw)
 	return true
 }
